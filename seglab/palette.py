@@ -1,0 +1,74 @@
+"""One colour language for the whole app: a class palette and fixed TP/FP/FN colours.
+
+Everything here works on numpy arrays so pages, reports and tests can share it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Index = class id. Background is a dark neutral so foreground classes stand out.
+CLASS_COLORS: list[str] = [
+    "#2b2b2b",  # 0 background / ground
+    "#e6550d",  # 1 foreground / building
+    "#7f7f7f",  # 2 road
+    "#31a354",  # 3 vegetation
+    "#3182bd",  # 4 water
+    "#e7ba52",  # 5 vehicle
+    "#9467bd",
+    "#d62728",
+    "#17becf",
+    "#bcbd22",
+]
+TP_COLOR = "#2ca02c"  # correct foreground: green
+FP_COLOR = "#d62728"  # predicted foreground that is background: red
+FN_COLOR = "#1f77b4"  # missed foreground: blue
+TN_COLOR = "#2b2b2b"  # correct background: dark grey
+
+
+def hex_to_rgb(color: str) -> tuple[int, int, int]:
+    color = color.lstrip("#")
+    return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)
+
+
+def class_color(class_id: int) -> str:
+    return CLASS_COLORS[class_id % len(CLASS_COLORS)]
+
+
+def _lut(colors: list[str]) -> np.ndarray:
+    return np.array([hex_to_rgb(c) for c in colors], dtype=np.uint8)
+
+
+def colorize_mask(mask: np.ndarray) -> np.ndarray:
+    """Class-id mask (H, W) → RGB uint8 (H, W, 3) in the class palette."""
+    mask = np.asarray(mask).astype(np.int64)
+    return _lut(CLASS_COLORS)[mask % len(CLASS_COLORS)]
+
+
+def to_uint8_image(image: np.ndarray) -> np.ndarray:
+    """Float image (3, H, W) or (H, W, 3) in [0, 1] → uint8 (H, W, 3)."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
+        image = image.transpose(1, 2, 0)
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    return (np.clip(image, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.5, skip_background: bool = True) -> np.ndarray:
+    """Blend the coloured mask over the image; background pixels stay untouched if asked."""
+    base = to_uint8_image(image).astype(np.float32)
+    colors = colorize_mask(mask).astype(np.float32)
+    blend = (1 - alpha) * base + alpha * colors
+    if skip_background:
+        keep = (np.asarray(mask) == 0)[..., None]
+        blend = np.where(keep, base, blend)
+    return (blend + 0.5).astype(np.uint8)
+
+
+def error_overlay(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Binary prediction vs target → RGB image with TP/FP/FN/TN in their fixed colours."""
+    pred = np.asarray(pred).astype(bool)
+    target = np.asarray(target).astype(bool)
+    codes = np.where(pred & target, 0, np.where(pred & ~target, 1, np.where(~pred & target, 2, 3)))
+    return _lut([TP_COLOR, FP_COLOR, FN_COLOR, TN_COLOR])[codes]

@@ -1,0 +1,53 @@
+"""Pieces every page shares: the sidebar and URL-synchronised widget state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from seglab.device import device_label
+
+
+@st.cache_data(show_spinner=False)
+def _cached_device_label() -> str:
+    return device_label()
+
+
+def render_sidebar() -> None:
+    """Compute device and job-queue state, shown on every page."""
+    with st.sidebar:
+        st.caption(f"Compute device: **{_cached_device_label()}**")
+        try:
+            from seglab.jobs import queue_summary
+        except ImportError:  # the job runner is optional while the app is assembled
+            return
+        summary = queue_summary()
+        if summary:
+            parts = [f"{count} {state}" for state, count in summary.items() if count]
+            st.caption("Job queue: " + (", ".join(parts) if parts else "empty"))
+
+
+def url_default(key: str, default: Any, cast: type | None = None) -> Any:
+    """Initial value for a widget from the page URL (`?key=value`), falling back to default.
+
+    Values that cannot be parsed fall back silently: a mangled link must never break a page.
+    """
+    raw = st.query_params.get(key)
+    if raw is None:
+        return default
+    cast = cast or type(default)
+    try:
+        if cast is bool:
+            return raw.lower() in ("1", "true", "yes", "on")
+        return cast(raw)
+    except (TypeError, ValueError):
+        return default
+
+
+def sync_url(**values: Any) -> None:
+    """Write the page's current widget values into the URL so a link reproduces the set-up."""
+    for key, value in values.items():
+        text = str(value)
+        if st.query_params.get(key) != text:
+            st.query_params[key] = text
