@@ -1,0 +1,141 @@
+"""`TrainConfig`: the one typed configuration that flows UI → job queue → engine → stored run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from seglab.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. Saved beside the run's weights as ``config.json``."""
+
+    # data
+    dataset: str = "shapes"  # a registered dataset name, or a folder / .zip path
+    dataset_params: dict[str, Any] = field(default_factory=dict)
+    size: int = 64
+    n: int | None = None  # number of samples; None = the dataset's default
+    split_seed: int = 0
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    # model
+    arch: str = "unet"
+    width: int = 16
+    depth: int = 3
+    # loss
+    loss: str = "bce_dice"
+    loss_params: dict[str, Any] = field(default_factory=dict)
+    # optimisation
+    optimizer: str = "adam"  # adam | adamw | sgd
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 16
+    epochs: int = 10
+    augment: bool = True
+    seed: int = 0
+    # execution
+    device: str = "auto"  # auto → CUDA, then MPS, then CPU
+    precision: str = "auto"  # auto → bf16 autocast on CUDA, fp32 elsewhere; or fp32 | bf16
+    num_threads: int | None = None  # CPU threads for torch; None = engine default
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ---- validation -------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check types and ranges; raise ConfigError naming the field in plain words."""
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not _matches(value, hints[f.name]):
+                raise ConfigError(
+                    f"config field {f.name!r} should be {_describe(hints[f.name])}, got {value!r}."
+                )
+        positive = {"size": self.size, "width": self.width, "depth": self.depth}
+        positive |= {"batch_size": self.batch_size, "epochs": self.epochs}
+        for name, value in positive.items():
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}.")
+        if self.n is not None and self.n < 3:
+            raise ConfigError(f"n must be at least 3 (train, val and test need a sample each), got {self.n}.")
+        if not (self.lr > 0):
+            raise ConfigError(f"learning rate must be positive, got {self.lr}.")
+        if self.size < 2**self.depth:
+            raise ConfigError(f"size {self.size} is too small for depth {self.depth}: need ≥ {2**self.depth}.")
+        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1):
+            raise ConfigError("val_fraction and test_fraction must lie strictly between 0 and 1.")
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ConfigError("val_fraction + test_fraction must leave some data for training.")
+        if self.optimizer not in ("adam", "adamw", "sgd"):
+            raise ConfigError(f"optimizer must be adam, adamw or sgd, not {self.optimizer!r}.")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision must be auto, fp32 or bf16, not {self.precision!r}.")
+        if self.device not in ("auto", "cpu", "cuda", "mps"):
+            raise ConfigError(f"device must be auto, cpu, cuda or mps, not {self.device!r}.")
+
+    # ---- (de)serialisation ----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        if not isinstance(data, dict):
+            raise ConfigError(f"a config must be a JSON object, got {type(data).__name__}.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config key(s): {', '.join(unknown)}. Valid keys: {', '.join(sorted(known))}.")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"config is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (validated); unknown names raise ConfigError."""
+        return TrainConfig.from_dict(self.to_dict() | changes)
+
+    def label(self) -> str:
+        """Short human name, e.g. 'unet · bce_dice · shapes'."""
+        return f"{self.arch} · {self.loss} · {self.dataset}"
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is dict:
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is Any:
+        return True
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    if origin is dict:
+        return "an object"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))

@@ -1,0 +1,23 @@
+"""Shared fixtures: every test gets its own SEGLAB_HOME so nothing touches ./runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+# Two cores are shared by the test process and, in some tests, a worker subprocess.
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def seglab_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty experiment store for one test."""
+    home = tmp_path / "seglab-home"
+    home.mkdir()
+    monkeypatch.setenv("SEGLAB_HOME", str(home))
+    return home
