@@ -67,7 +67,9 @@ class TrainConfig:
         if not (self.lr > 0):
             raise ConfigError(f"learning rate must be positive, got {self.lr}.")
         if self.size < 2**self.depth:
-            raise ConfigError(f"size {self.size} is too small for depth {self.depth}: need ≥ {2**self.depth}.")
+            raise ConfigError(
+                f"size {self.size} is too small for depth {self.depth}: need ≥ {2**self.depth}."
+            )
         if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1):
             raise ConfigError("val_fraction and test_fraction must lie strictly between 0 and 1.")
         if self.val_fraction + self.test_fraction >= 1:
@@ -93,7 +95,9 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown config key(s): {', '.join(unknown)}. Valid keys: {', '.join(sorted(known))}.")
+            raise ConfigError(
+                f"unknown config key(s): {', '.join(unknown)}. Valid keys: {', '.join(sorted(known))}."
+            )
         return cls(**data)
 
     @classmethod

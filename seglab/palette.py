@@ -55,7 +55,9 @@ def to_uint8_image(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.5, skip_background: bool = True) -> np.ndarray:
+def overlay(
+    image: np.ndarray, mask: np.ndarray, alpha: float = 0.5, skip_background: bool = True
+) -> np.ndarray:
     """Blend the coloured mask over the image; background pixels stay untouched if asked."""
     base = to_uint8_image(image).astype(np.float32)
     colors = colorize_mask(mask).astype(np.float32)

@@ -1,0 +1,31 @@
+"""Showing small images in Streamlit: crisp nearest-neighbour upscaling and captioned rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from seglab.palette import to_uint8_image
+
+
+def upscale(image: np.ndarray, min_side: int = 256) -> np.ndarray:
+    """Nearest-neighbour enlarge an (H, W[, 3]) image so pixels stay visible as squares."""
+    image = np.asarray(image)
+    factor = max(1, int(np.ceil(min_side / max(1, min(image.shape[:2])))))
+    return image.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """Accept float (3,H,W)/(H,W,3) in [0,1] or uint8 (H,W,3); return uint8 (H,W,3)."""
+    image = np.asarray(image)
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3:
+        return image
+    return to_uint8_image(image)
+
+
+def image_row(images: Sequence[np.ndarray], captions: Sequence[str], min_side: int = 256) -> None:
+    """One row of equally sized, captioned images."""
+    for col, image, caption in zip(st.columns(len(images)), images, captions, strict=True):
+        col.image(upscale(as_rgb(image), min_side), caption=caption, width="stretch")
