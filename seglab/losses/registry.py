@@ -1,0 +1,308 @@
+"""The loss registry: one entry per loss with its code, formula, explanation and parameters.
+
+The Loss lab renders ``latex`` with ``st.latex`` and builds widgets from ``params``; the
+training engine calls :func:`get_loss`. Formula and code therefore come from one place.
+
+Parameter widgets: every :class:`~seglab.registry.ParamSpec` here has a numeric default,
+except focal's ``alpha`` whose default is the string ``"auto"`` (α from the batch's class
+balance, as in the study); its ``min``/``max``/``step`` describe the slider to show when
+the user switches "auto" off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from seglab.errors import LossParameterError
+from seglab.losses.modules import (
+    BCEDiceLoss,
+    CrossEntropyLoss,
+    DeepSupervisionBCELoss,
+    DiceLoss,
+    FocalLoss,
+    SegLoss,
+    TverskyLoss,
+)
+from seglab.registry import ParamSpec, Registry
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """Everything the app shows about a loss, and how to build it."""
+
+    name: str
+    title: str
+    latex: str
+    explanation: str
+    params: list[ParamSpec]
+    factory: Callable[..., SegLoss]
+    pixel_map_note: str  # what the per-pixel heatmap shows, in plain words
+    reference: str = ""
+    binary: bool = True
+    multiclass: bool = True
+    uses_aux: bool = False
+    family: str = "pixel"  # "pixel" (per-pixel losses) | "region" (ratios of batch sums) | "mixed"
+    defaults: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "defaults", {p.name: p.default for p in self.params})
+
+
+LOSSES: Registry[LossInfo] = Registry("loss")
+
+
+def get_loss(name: str, **params: Any) -> SegLoss:
+    """Build the loss ``name`` with ``params`` (missing ones take their defaults).
+
+    Raises UnknownNameError for an unknown loss and LossParameterError for an unknown
+    parameter name or a value out of range.
+    """
+    info = LOSSES.get(name)
+    unknown = sorted(set(params) - set(info.defaults))
+    if unknown:
+        valid = ", ".join(info.defaults) or "none"
+        raise LossParameterError(
+            f"loss {name!r} has no parameter {', '.join(map(repr, unknown))}. Valid parameters: {valid}."
+        )
+    loss = info.factory(**{**info.defaults, **params})
+    loss.name = name
+    return loss
+
+
+def list_losses() -> list[str]:
+    """Registered loss names, in a stable teaching order."""
+    return LOSSES.names()
+
+
+def loss_info(name: str) -> LossInfo:
+    """The registry entry for ``name`` (UnknownNameError lists the valid names)."""
+    return LOSSES.get(name)
+
+
+# --------------------------------------------------------------------------------------
+# Shared parameter specs and notes
+# --------------------------------------------------------------------------------------
+
+_SMOOTH = ParamSpec(
+    "smooth",
+    1.0,
+    0.01,
+    10.0,
+    0.01,
+    help="Added to numerator and denominator (s). Keeps empty masks defined; must be > 0.",
+)
+_PER_PIXEL_NOTE = "The loss of each pixel; the map's mean is the loss."
+_REGION_NOTE = (
+    "A region loss has no loss per pixel. The map shows each pixel's exact share of the batch loss "
+    "(its soft error divided by the batch-wide denominator), times the number of pixels so that "
+    "the map's mean is the loss."
+)
+
+_BCE_LATEX = (
+    r"\mathcal{L}_{\mathrm{BCE}} = -\frac{1}{|\Omega|}\sum_{i\in\Omega}"
+    r"\Big[w_{+}\,y_i\log p_i + (1-y_i)\log(1-p_i)\Big],\qquad p_i=\sigma(z_i)"
+)
+_CE_LATEX = (
+    r"\mathcal{L}_{\mathrm{CE}} = -\frac{1}{|\Omega|}\sum_{i\in\Omega}\sum_{c=1}^{C} y_{ic}\log p_{ic},"
+    r"\qquad p_{ic}=\frac{e^{z_{ic}}}{\sum_{k} e^{z_{ik}}}"
+)
+_DICE_LATEX = (
+    r"\mathcal{L}_{\mathrm{Dice}} = 1-\frac{1}{K}\sum_{c=1}^{K}"
+    r"\frac{2\sum_{i} p_{ic}\,y_{ic} + s}{\sum_{i} p_{ic} + \sum_{i} y_{ic} + s}"
+)
+
+# --------------------------------------------------------------------------------------
+# Entries
+# --------------------------------------------------------------------------------------
+
+LOSSES.add(
+    "bce",
+    LossInfo(
+        name="bce",
+        title="Binary cross-entropy (BCE)",
+        latex=_BCE_LATEX,
+        explanation=(
+            "BCE treats every pixel as its own yes/no question and charges −log of the probability the "
+            "model gave to the right answer, averaged over all pixels Ω. It is the default choice: smooth, "
+            "well-behaved gradients (p − y per pixel) and no assumptions about shape. Its pitfall is class "
+            "imbalance: when 95 % of pixels are background, the model can get a low loss by predicting "
+            "background almost everywhere; `pos_weight` (w₊) raises the cost of missed foreground. "
+            "With several classes it becomes the softmax cross-entropy."
+        ),
+        params=[
+            ParamSpec(
+                "pos_weight",
+                1.0,
+                0.1,
+                20.0,
+                0.1,
+                help="w₊: weight of foreground pixels (for several classes: every class except 0).",
+            )
+        ],
+        factory=CrossEntropyLoss,
+        pixel_map_note=_PER_PIXEL_NOTE,
+        reference="Bernoulli negative log-likelihood; Goodfellow, Bengio & Courville, Deep Learning (2016), §6.2.",
+    ),
+)
+
+LOSSES.add(
+    "ce",
+    LossInfo(
+        name="ce",
+        title="Cross-entropy (CE)",
+        latex=_CE_LATEX,
+        explanation=(
+            "Cross-entropy turns the C scores of each pixel into probabilities with a softmax and charges "
+            "−log of the probability of the true class, averaged over all pixels. It is the standard loss "
+            "for multi-class segmentation and behaves like BCE: every pixel counts the same, so rare "
+            "classes contribute little and can be ignored by the model. With a one-channel (binary) head "
+            "it is computed as BCE, which is the same formula written with one logit instead of two."
+        ),
+        params=[],
+        factory=CrossEntropyLoss,
+        pixel_map_note=_PER_PIXEL_NOTE,
+        reference="Goodfellow, Bengio & Courville, Deep Learning (2016), §6.2.2.3.",
+    ),
+)
+
+LOSSES.add(
+    "dice",
+    LossInfo(
+        name="dice",
+        title="Soft Dice loss",
+        latex=_DICE_LATEX,
+        explanation=(
+            "Dice loss measures overlap instead of per-pixel correctness: it is one minus a soft Dice "
+            "coefficient, with probabilities in place of hard 0/1 predictions, and sums taken over the whole "
+            "batch. Because it is a ratio, a small object counts as much as a large one, which helps with "
+            "heavy class imbalance. Pitfalls: its gradient can be noisy early in training and for tiny or "
+            "empty masks (the smoothing s keeps it defined), and it does not care how confident correct "
+            "pixels are, so it is often combined with BCE. Binary uses the foreground only (K = 1); "
+            "multi-class averages over all C classes, background included."
+        ),
+        params=[_SMOOTH],
+        factory=DiceLoss,
+        pixel_map_note=_REGION_NOTE,
+        reference="Milletari, Navab & Ahmadi, V-Net, 3DV 2016.",
+        family="region",
+    ),
+)
+
+LOSSES.add(
+    "bce_dice",
+    LossInfo(
+        name="bce_dice",
+        title="BCE + Dice",
+        latex=r"\mathcal{L} = \lambda_{\mathrm{BCE}}\,\mathcal{L}_{\mathrm{BCE}} + \lambda_{\mathrm{Dice}}\,\mathcal{L}_{\mathrm{Dice}}",
+        explanation=(
+            "A weighted sum of cross-entropy and Dice loss. Cross-entropy gives stable, pixel-level "
+            "gradients from the first step; Dice adds a region-level term that keeps small structures from "
+            "being swamped by background. This pairing is a robust default for binary segmentation. The "
+            "two terms live on different scales (CE is unbounded, Dice is in [0, 1]), so the weights "
+            "matter less than they seem but should be kept in the same order of magnitude."
+        ),
+        params=[
+            ParamSpec("bce_weight", 1.0, 0.0, 5.0, 0.1, help="λ_BCE, weight of the cross-entropy term."),
+            ParamSpec("dice_weight", 1.0, 0.0, 5.0, 0.1, help="λ_Dice, weight of the Dice term."),
+            _SMOOTH,
+        ],
+        factory=BCEDiceLoss,
+        pixel_map_note="λ_BCE × the per-pixel cross-entropy plus λ_Dice × the Dice share map; its mean is the loss.",
+        reference="Common practice, e.g. Isensee et al., nnU-Net, Nature Methods 2021.",
+        family="mixed",
+    ),
+)
+
+LOSSES.add(
+    "focal",
+    LossInfo(
+        name="focal",
+        title="Focal loss",
+        latex=(
+            r"\mathcal{L}_{\mathrm{FL}} = -\frac{1}{|\Omega|}\sum_{i\in\Omega}\Big[\alpha\,(1-p_i)^{\gamma}\,y_i\log p_i"
+            r" + (1-\alpha)\,p_i^{\gamma}\,(1-y_i)\log(1-p_i)\Big],"
+            r"\qquad \alpha_{\text{auto}} = \frac{N_{\text{neg}}}{N_{\text{pos}}+N_{\text{neg}}}"
+        ),
+        explanation=(
+            "Focal loss is BCE multiplied by a modulating factor (1 − p_t)^γ, where p_t is the probability "
+            "given to the true class: pixels that are already right (p_t near 1) are down-weighted, so "
+            'training focuses on the hard ones. α balances the two classes; α = "auto" sets it to the share '
+            "of background pixels in the batch, so the rare foreground weighs more. γ = 0 and α = 0.5 give "
+            "half of BCE. Pitfalls: large γ makes gradients small once most pixels are easy, so it may need a "
+            "larger learning rate; with several classes it uses the softmax form −α_c(1 − p_t)^γ log p_t."
+        ),
+        params=[
+            ParamSpec(
+                "alpha",
+                "auto",
+                0.0,
+                1.0,
+                0.05,
+                help='α: weight of the foreground term (background gets 1 − α). "auto" = N_neg / (N_pos + N_neg) '
+                "from each batch; a list gives one weight per class.",
+            ),
+            ParamSpec(
+                "gamma", 2.0, 0.0, 5.0, 0.25, help="γ ≥ 0: how strongly easy pixels are down-weighted."
+            ),
+        ],
+        factory=FocalLoss,
+        pixel_map_note=_PER_PIXEL_NOTE,
+        reference="Lin, Goyal, Girshick, He & Dollár, Focal Loss for Dense Object Detection, ICCV 2017.",
+    ),
+)
+
+LOSSES.add(
+    "tversky",
+    LossInfo(
+        name="tversky",
+        title="Tversky loss",
+        latex=(
+            r"\mathcal{L}_{\mathrm{Tv}} = 1-\frac{1}{K}\sum_{c=1}^{K}\frac{TP_c + s}{TP_c + a\,FP_c + b\,FN_c + s},"
+            r"\quad TP_c=\sum_i p_{ic}y_{ic},\; FP_c=\sum_i p_{ic}(1-y_{ic}),\; FN_c=\sum_i (1-p_{ic})\,y_{ic}"
+        ),
+        explanation=(
+            "Tversky loss generalises Dice by weighting the two kinds of mistake separately: a for false "
+            "positives and b for false negatives, counted softly from probabilities over the whole batch. "
+            "Choosing b > a (default 0.7 vs 0.3) makes missing foreground more expensive than a false "
+            "alarm, which raises recall on small or rare structures. With a = b = 0.5 it is the Dice loss "
+            "(exactly so when its smoothing is half of Dice's). Pitfall: pushing b too high floods the "
+            "prediction with false positives."
+        ),
+        params=[
+            ParamSpec("fp_weight", 0.3, 0.0, 1.0, 0.05, help="a: weight of false positives."),
+            ParamSpec("fn_weight", 0.7, 0.0, 1.0, 0.05, help="b: weight of false negatives."),
+            _SMOOTH,
+        ],
+        factory=TverskyLoss,
+        pixel_map_note=_REGION_NOTE,
+        reference="Salehi, Erdogmus & Gholipour, Tversky loss function for image segmentation, MLMI 2017.",
+        family="region",
+    ),
+)
+
+LOSSES.add(
+    "bce_ds",
+    LossInfo(
+        name="bce_ds",
+        title="BCE with deep supervision",
+        latex=(
+            r"\mathcal{L}_{\mathrm{DS}} = \frac{\mathcal{L}_{\mathrm{BCE}}(z) + \lambda\sum_{k=1}^{M}"
+            r"\mathcal{L}_{\mathrm{BCE}}(z^{(k)})}{1+\lambda M}"
+        ),
+        explanation=(
+            'The study\'s "BCE supervised regularization": besides the final output z, the network has M side '
+            "outputs z⁽ᵏ⁾ computed from hidden layers (upsampled to full size), and each gets its own BCE "
+            "against the same mask. Supervising hidden layers directly gives them a clear training signal "
+            "and acts as a regulariser (deeply-supervised nets). The total is divided by 1 + λM so its value "
+            "stays comparable with plain BCE; λ = 0, or a model without side outputs, gives plain BCE. "
+            "Only the main output is used for predictions."
+        ),
+        params=[ParamSpec("aux_weight", 0.4, 0.0, 2.0, 0.05, help="λ: weight of each side output's BCE.")],
+        factory=DeepSupervisionBCELoss,
+        pixel_map_note="The weighted average of the per-pixel BCE of the main and side outputs; its mean is the loss.",
+        reference="Lee, Xie, Gallagher, Zhang & Tu, Deeply-Supervised Nets, AISTATS 2015.",
+        uses_aux=True,
+    ),
+)
