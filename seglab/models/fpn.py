@@ -1,0 +1,155 @@
+"""FPN: a Feature Pyramid Network decoder (Lin et al., 2017; segmentation head after
+Kirillov et al.'s Panoptic FPN, 2019) on a MobileNet-style encoder (Howard et al., 2017;
+Sandler et al., 2018).
+
+Encoder idea (MobileNet): split each 3×3 convolution into a *depthwise* 3×3 (filters each
+channel on its own) and a *pointwise* 1×1 (mixes channels) — about 8× fewer multiplies.
+A stem ConvBNReLU (``c_0 = width`` channels, full resolution) is followed by ``depth`` stages;
+stage ``s`` is a stride-2 depthwise-separable conv to ``c_s = width·2**s`` channels at
+``1/2**s`` resolution, optionally followed by a MobileNetV2 *inverted residual* block
+(expand ×4 with 1×1, depthwise 3×3, linear 1×1 back, plus a shortcut).
+
+Decoder idea (FPN): deep features know *what*, shallow ones know *where*. Build a pyramid with
+the same number of channels ``p`` at every level:
+
+* a *lateral* 1×1 conv brings each encoder output ``C_s`` to ``p`` channels;
+* *top-down*: start from the deepest level and repeatedly up-sample ×2 (bilinear) and add
+  the next lateral, so meaning flows down into every finer level: ``P_s = lat(C_s) + up(P_{s+1})``;
+* a 3×3 ConvBNReLU smooths each ``P_s`` (removes the up-sampling's blockiness).
+
+Segmentation head: each pyramid level goes through its own 3×3 ConvBNReLU, is up-sampled to
+the finest pyramid level (``1/2``) and the levels are merged — summed (default) or
+concatenated (``merge="concat"``) — then a 1×1 conv gives logits, resized bilinearly to the
+input. ``p`` defaults to ``2·width``.
+
+Aux outputs (coarse → fine): one 1×1 head per pyramid level ``P_depth … P_1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from seglab.models.base import ModelConfigError, SegModel, edge, link, node
+from seglab.models.blocks import ConvBNReLU, DepthwiseSeparable, InvertedResidual, head, upsample_to
+from seglab.models.registry import register_model
+from seglab.registry import ParamSpec
+
+MERGE_MODES = ("sum", "concat")
+
+
+@register_model(
+    "fpn",
+    title="FPN (MobileNet encoder)",
+    summary="""A light, phone-friendly encoder (MobileNet: each convolution split into a cheap
+    per-channel filter and a 1×1 channel mixer) followed by a Feature Pyramid Network. The
+    pyramid starts from the deepest, most meaningful features and walks back up to finer
+    levels, at each step enlarging what it has and adding the encoder's features of that size
+    through a "lateral" 1×1 connection. Every level of the pyramid then makes its own guess,
+    and the guesses are enlarged and combined into one mask. Good at objects of very
+    different sizes, and cheap to run.""",
+    link_kind="pyramid",
+    params=(
+        ParamSpec(
+            "merge", "sum", help="How pyramid levels are combined: sum or concat.", choices=MERGE_MODES
+        ),
+        ParamSpec(
+            "inverted_residual",
+            True,
+            help="Add a MobileNetV2 inverted-residual block after each stride-2 stage.",
+            choices=(True, False),
+        ),
+    ),
+)
+class FPN(SegModel):
+    """MobileNet-style encoder + FPN top-down pathway + merged per-level heads."""
+
+    downsample = "strided-conv"
+    upsample = "bilinear"
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 3,
+        num_classes: int = 1,
+        width: int = 16,
+        depth: int = 3,
+        merge: str = "sum",
+        inverted_residual: bool = True,
+    ) -> None:
+        super().__init__(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
+        if merge not in MERGE_MODES:
+            raise ModelConfigError(f"merge must be 'sum' or 'concat', got {merge!r}.")
+        if not isinstance(inverted_residual, bool):
+            raise ModelConfigError(f"inverted_residual must be True or False, got {inverted_residual!r}.")
+        self.merge = merge
+        self.inverted_residual = inverted_residual
+        d = self.depth
+        c = self.channels
+        p = self.pyramid_channels = c(1)
+        self.stem = ConvBNReLU(in_channels, c(0), 3)
+        self.stages = nn.ModuleList()
+        for s in range(1, d + 1):
+            layers: list[nn.Module] = [DepthwiseSeparable(c(s - 1), c(s), stride=2)]
+            if inverted_residual:
+                layers.append(InvertedResidual(c(s), c(s), stride=1, expand=4))
+            self.stages.append(nn.Sequential(*layers))
+        # index k of these lists belongs to pyramid level s = k + 1
+        self.laterals = nn.ModuleList(nn.Conv2d(c(s), p, kernel_size=1) for s in range(1, d + 1))
+        self.smooth = nn.ModuleList(ConvBNReLU(p, p, 3) for _ in range(d))
+        self.level_heads = nn.ModuleList(ConvBNReLU(p, p, 3) for _ in range(d))
+        self.classifier = head(p * d if merge == "concat" else p, num_classes)
+        self.aux_heads = nn.ModuleList(head(p, num_classes) for _ in range(d))
+
+    def _forward_padded(self, x: torch.Tensor, want_aux: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        feats: list[torch.Tensor] = []  # C_1 … C_d
+        x = self.stem(x)
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        pyramid: list[torch.Tensor] = []  # smoothed P_d … P_1 (built deepest first)
+        top: torch.Tensor | None = None
+        for k in range(self.depth - 1, -1, -1):
+            lateral = self.laterals[k](feats[k])
+            top = lateral if top is None else lateral + upsample_to(top, lateral.shape[-2:])
+            pyramid.append(self.smooth[k](top))
+        pyramid.reverse()  # now P_1 … P_d: pyramid[k] is level k + 1
+        finest = pyramid[0].shape[-2:]
+        per_level = [upsample_to(self.level_heads[k](pyramid[k]), finest) for k in range(self.depth)]
+        if self.merge == "sum":
+            merged = per_level[0]
+            for t in per_level[1:]:
+                merged = merged + t
+        else:
+            merged = torch.cat(per_level, dim=1)
+        aux: list[torch.Tensor] = []
+        if want_aux:
+            aux = [self.aux_heads[k](pyramid[k]) for k in range(self.depth - 1, -1, -1)]
+        return self.classifier(merged), aux  # at 1/2 resolution; the base class resizes
+
+    def graph(self) -> dict[str, Any]:
+        d = self.depth
+        c = self.channels
+        p = self.pyramid_channels
+        nodes = [node("stem", 0, "encoder", c(0))]
+        nodes += [node(f"enc{s}", s, "encoder", c(s)) for s in range(1, d + 1)]
+        nodes += [node(f"P{s}", s, "pyramid", p) for s in range(1, d + 1)]
+        nodes.append(node("merge", 1, "fuse", p * d if self.merge == "concat" else p))
+        nodes.append(node("out", 0, "output", self.num_classes))
+        path = [edge("stem" if s == 1 else f"enc{s - 1}", f"enc{s}", "strided-conv") for s in range(1, d + 1)]
+        path += [edge(f"P{s + 1}", f"P{s}", "bilinear") for s in range(d - 1, 0, -1)]
+        path += [edge(f"P{s}", "merge", "bilinear" if s > 1 else "conv3x3") for s in range(d, 0, -1)]
+        path.append(edge("merge", "out", "bilinear"))
+        links = [link(f"enc{s}", f"P{s}", "lateral") for s in range(d, 0, -1)]
+        return self._graph_dict(
+            level_channels=[c(i) for i in range(d + 1)],
+            nodes=nodes,
+            path=path,
+            links=links,
+            aux_from=[f"P{s}" for s in range(d, 0, -1)],
+            output_from="merge",
+            pyramid_channels=p,
+            merge=self.merge,
+        )
