@@ -1,0 +1,29 @@
+"""Datasets: procedural generators, folder/zip loading, splitting and paired augmentation.
+
+Public API (see docs/API.md): `make_dataset`, `list_datasets`, `dataset_info`, `SegDataset`,
+`split_indices`, `augment_batch`, plus `validate_folder` to check an upload before loading.
+Importing this package registers the procedural datasets ``shapes``, ``aerial`` and ``cells``.
+"""
+
+from seglab.data.augment import augment_batch
+from seglab.data.dataset import SegDataset, split_indices
+from seglab.data.folder import extract_zip, load_folder, validate_folder
+from seglab.data.registry import DatasetInfo, dataset_info, list_datasets, make_dataset
+
+# Importing the generator modules registers them, in this order (shown in this order in the UI).
+from seglab.data import shapes  # isort: skip  # noqa: F401, E402
+from seglab.data import aerial  # isort: skip  # noqa: F401, E402
+from seglab.data import cells  # isort: skip  # noqa: F401, E402
+
+__all__ = [
+    "DatasetInfo",
+    "SegDataset",
+    "augment_batch",
+    "dataset_info",
+    "extract_zip",
+    "list_datasets",
+    "load_folder",
+    "make_dataset",
+    "split_indices",
+    "validate_folder",
+]
