@@ -6,25 +6,28 @@ into the `seglab` library.
 
 import streamlit as st
 
-from seglab.ui.common import render_sidebar
+from seglab.ui.common import render_footer, render_sidebar
 
-st.set_page_config(page_title="SegLab", page_icon="🧩", layout="wide")
+st.set_page_config(page_title="SegLab", page_icon=":material/grid_on:", layout="wide")
 
 PAGES = {
     "Learn": [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/basics.py", title="Basics", icon="🧩"),
-        st.Page("pages/loss_lab.py", title="Loss lab", icon="📉"),
-        st.Page("pages/metrics_lab.py", title="Metrics lab (IoU)", icon="🎯"),
-        st.Page("pages/architectures.py", title="Architectures", icon="🏗️"),
-        st.Page("pages/data.py", title="Data", icon="🗂️"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/basics.py", title="Basics", icon=":material/grid_on:"),
+        st.Page("pages/loss_lab.py", title="Loss lab", icon=":material/trending_down:"),
+        st.Page("pages/metrics_lab.py", title="Metrics lab (IoU)", icon=":material/target:"),
+        st.Page("pages/architectures.py", title="Architectures", icon=":material/account_tree:"),
+        st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
     ],
     "Experiment": [
-        st.Page("pages/train.py", title="Train", icon="🏋️"),
-        st.Page("pages/results.py", title="Results", icon="📊"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/results.py", title="Results", icon=":material/bar_chart:"),
     ],
 }
 
 page = st.navigation(PAGES)
 render_sidebar()
-page.run()
+try:
+    page.run()
+finally:  # also after a page's st.stop(): the footer closes every page
+    render_footer()

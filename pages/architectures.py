@@ -1,4 +1,173 @@
+"""Architectures: every registered model drawn from its own graph, with its layers and its cost."""
+
 import streamlit as st
 
-st.title("architectures")
-st.info("This page is being built.")
+from seglab.models import list_models, model_info
+from seglab.teach import architectures as arch
+from seglab.ui.arch_diagram import graph_to_dot, legend_html
+from seglab.ui.common import sync_url, url_default, use_app_navigation
+from seglab.ui.metric_charts import size_comparison_chart
+
+use_app_navigation()
+
+WIDTHS = [4, 8, 16, 24, 32, 48, 64]
+SIZES = [32, 64, 128]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_graph(name: str, width: int, depth: int, options: tuple):
+    return arch.graph_for(name, width, depth, **dict(options))
+
+
+@st.cache_data(show_spinner="Building the model and counting its layers…", max_entries=64)
+def cached_layers(name: str, width: int, depth: int, size: int, options: tuple):
+    return arch.layer_table(name, width, depth, size, **dict(options))
+
+
+@st.cache_data(show_spinner="Measuring every architecture at this size…", max_entries=32)
+def cached_comparison(width: int, depth: int, size: int):
+    return arch.size_comparison(width, depth, size)
+
+
+def option_widget(spec, depth: int, key: str):
+    """A widget for one model option (`ParamSpec`): choices → select box, else a level picker."""
+    if spec.choices:
+        choices = list(spec.choices)
+        raw = url_default(key, str(spec.default), str)
+        index = next((i for i, c in enumerate(choices) if str(c) == raw), choices.index(spec.default))
+        return st.selectbox(spec.name.replace("_", " "), choices, index=index, key=key, help=spec.help)
+    if spec.default is None:  # an optional level, e.g. U-Net++ pruning: None or min..depth
+        options = [None, *range(int(spec.min or 1), depth + 1)]
+        raw = url_default(key, "None", str)
+        index = next((i for i, c in enumerate(options) if str(c) == raw), 0)
+        return st.selectbox(
+            spec.name.replace("_", " "),
+            options,
+            index=index,
+            key=key,
+            help=spec.help,
+            format_func=lambda v: "off (full network)" if v is None else f"level {v}",
+        )
+    return st.number_input(
+        spec.name.replace("_", " "), value=url_default(key, spec.default), key=key, help=spec.help
+    )
+
+
+st.title("Architectures: how detail travels from encoder to decoder")
+st.markdown(
+    "Every model here has the same job: squeeze a 64×64 image down to a small grid of rich "
+    "features (the **encoder**), then grow an answer for every pixel back up (the **decoder**). "
+    "Shrinking is what lets a 3×3 convolution see the whole object; it is also what throws away "
+    "*where* the edges were. The architectures differ mainly in **how they bring that detail "
+    "back**. Pick one, change its width and depth, and the diagram, layer table and cost below "
+    "are rebuilt from the real network."
+)
+
+names = list_models()
+c1, c2, c3, c4 = st.columns([1.6, 1.2, 1, 1])
+requested = url_default("model", "unet", str)
+name = c1.selectbox(
+    "Architecture",
+    names,
+    index=names.index(requested) if requested in names else 0,
+    format_func=lambda n: model_info(n).title,
+    key="model",
+)
+width = c2.select_slider(
+    "Width (channels at full resolution)",
+    WIDTHS,
+    value=url_default("width", 16) if url_default("width", 16) in WIDTHS else 16,
+    key="width",
+    help="Channels double at every level down: width · 2^level.",
+)
+depth = c3.slider("Depth (times the image is halved)", 1, 5, url_default("depth", 3), key="depth")
+size = c4.select_slider(
+    "Input size (pixels)",
+    SIZES,
+    value=url_default("size", 64) if url_default("size", 64) in SIZES else 64,
+    key="size",
+)
+info = model_info(name)
+options = {}
+if info.params:
+    cols = st.columns(len(info.params) + 2)
+    for col, spec in zip(cols, info.params, strict=False):
+        with col:
+            options[spec.name] = option_widget(spec, depth, f"opt_{spec.name}")
+options_key = tuple(sorted(options.items(), key=lambda kv: kv[0]))
+
+graph = cached_graph(name, width, depth, options_key)
+layers, total_params, macs = cached_layers(name, width, depth, size, options_key)
+link_title = arch.topic_for(name)[0]
+
+rows = [sum(1 for n in graph["nodes"] if n["level"] == lv["level"]) for lv in graph["levels"]]
+wide = max(rows, default=0) > 3  # nested or pyramid designs: give the diagram the full width
+if wide:
+    st.subheader(f"{info.title}: the diagram")
+    st.graphviz_chart(graph_to_dot(graph, image_size=size), width="stretch")
+    st.html(legend_html(graph))
+    right, costs = st.columns([1.4, 1], gap="large")
+else:
+    left, right = st.columns([1.45, 1], gap="large")
+    with left:
+        st.subheader(f"{info.title}: the diagram")
+        st.graphviz_chart(graph_to_dot(graph, image_size=size), width="stretch")
+        st.html(legend_html(graph))
+    costs = right
+with right:
+    st.subheader(link_title)
+    st.markdown(info.summary)
+with costs:
+    m1, m2 = st.columns(2)
+    m1.metric("Parameters", arch.human_count(total_params), help=f"{total_params:,} learnable numbers")
+    m2.metric(
+        "MACs per image",
+        arch.human_count(macs),
+        help=f"{macs:,} multiply–accumulates for one {size}×{size} image",
+    )
+    st.markdown(
+        f"- **Down:** {arch.DOWNSAMPLE_TEXT.get(graph['downsample'], graph['downsample'])}\n"
+        f"- **Up:** {arch.UPSAMPLE_TEXT.get(graph['upsample'], graph['upsample'])}\n"
+        f"- **Deep-supervision heads:** {graph['aux_heads']} (extra 1×1 outputs on coarser decoder "
+        "stages, trained by the *BCE + deep supervision* loss)"
+    )
+
+st.subheader("Layer by layer")
+tab_layers, tab_compare = st.tabs(["Layer table", "All architectures at this size"])
+with tab_layers:
+    unused = total_params - int(layers["parameters"].sum())
+    st.caption(
+        f"{len(layers)} layers in the order they run on one {size}×{size} image. Output shape is "
+        "channels × height × width; watch the height halve on the way down and double on the way up."
+        + (
+            f" The other {unused:,} parameters sit in the deep-supervision heads, which run only "
+            "when a loss asks for auxiliary outputs."
+            if unused > 0
+            else ""
+        )
+    )
+    st.dataframe(
+        layers,
+        hide_index=True,
+        width="stretch",
+        height=360,
+        column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+    )
+with tab_compare:
+    comparison = cached_comparison(width, depth, size)
+    st.altair_chart(size_comparison_chart(comparison, name), width="stretch")
+    st.caption(
+        "Same width, depth and input size for everyone; the selected model is orange. Parameters "
+        "decide memory and over-fitting risk; MACs (multiply–accumulates) decide speed. MACs grow "
+        "with the number of pixels, parameters do not."
+    )
+
+st.subheader("Six ways to bring the detail back")
+topics = arch.explanation_topics()
+for tab, topic in zip(st.tabs([t["tab"] for t in topics]), topics, strict=True):
+    with tab:
+        st.markdown(f"**{topic['heading'][0].upper()}{topic['heading'][1:]}.** {topic['text']}")
+        st.caption("Models here: " + (", ".join(topic["models"]) or "none registered"))
+st.dataframe(arch.architecture_overview(), hide_index=True, width="stretch")
+
+sync_url(model=name, width=width, depth=depth, size=size, **{f"opt_{k}": v for k, v in options.items()})

@@ -1,4 +1,174 @@
+"""Data: generate and browse the built-in datasets, or check and load your own images and masks."""
+
+import os
+
 import streamlit as st
 
-st.title("data")
-st.info("This page is being built.")
+from seglab.data import dataset_info, list_datasets
+from seglab.teach import data_page as dp
+from seglab.ui.common import sync_url, url_default, use_app_navigation
+from seglab.ui.images import upscale
+from seglab.ui.metric_charts import class_balance_chart
+
+use_app_navigation()
+
+SIZES = [32, 48, 64, 96, 128]
+TILES = 8
+
+
+@st.cache_data(show_spinner="Drawing the dataset…", max_entries=16)
+def generated(name: str, size: int, n: int, seed: int, params: tuple) -> dp.DataView:
+    return dp.generate_view(name, size=size, n=n, seed=seed, params=dict(params))
+
+
+@st.cache_data(show_spinner="Reading and checking the files…", max_entries=8)
+def loaded(path: str, size: int, stamp: float) -> dp.LoadResult:
+    return dp.load_user_dataset(path, size=size)
+
+
+def param_widget(spec, key: str):
+    """A widget built from a dataset `ParamSpec`: select box for choices, slider for ranges."""
+    label = spec.name.replace("_", " ").capitalize()
+    if spec.choices:
+        choices = list(spec.choices)
+        raw = url_default(key, str(spec.default), str)
+        index = next((i for i, c in enumerate(choices) if str(c) == raw), choices.index(spec.default))
+        return st.selectbox(label, choices, index=index, key=key, help=spec.help)
+    if isinstance(spec.default, int) and not isinstance(spec.default, bool):
+        lo, hi, step = int(spec.min), int(spec.max), int(spec.step or 1)
+    else:
+        lo, hi, step = float(spec.min), float(spec.max), float(spec.step or 0.01)
+    value = min(max(url_default(key, spec.default), lo), hi)
+    return st.slider(label, lo, hi, value, step, key=key, help=spec.help)
+
+
+def show_grid(view: dp.DataView, start: int, mode: str = "overlay", columns: int = 4) -> None:
+    tiles = dp.overlay_tiles(view, start, TILES, mode=mode)
+    for row in range(0, len(tiles), columns):
+        for col, (tile, caption) in zip(st.columns(columns), tiles[row : row + columns], strict=False):
+            col.image(upscale(tile, 160), caption=caption, width="stretch")
+
+
+def show_balance(view: dp.DataView) -> None:
+    balance = dp.class_balance(view)
+    st.altair_chart(class_balance_chart(balance), width="stretch")
+    st.markdown(dp.imbalance_note(balance))
+
+
+st.title("Data: what the models learn from")
+st.markdown(
+    "A segmentation dataset is a list of pairs: an image and a **mask** of the same size that "
+    "gives every pixel a class id. Everything a model learns comes from these pairs, so look at "
+    "them before training: how big are the objects, how cluttered is the background, and above "
+    "all **how unbalanced are the classes**? The built-in datasets are drawn on the fly from a "
+    "seed, so the same settings give the same pictures on every computer."
+)
+builtin, own = st.tabs(["Built-in datasets", "Your own images and masks"])
+
+with builtin:
+    names = list_datasets()
+    requested = url_default("ds", names[0], str)
+    controls, main = st.columns([1.25, 3], gap="large")
+    with controls:
+        name = st.selectbox(
+            "Dataset",
+            names,
+            index=names.index(requested) if requested in names else 0,
+            format_func=lambda n: dataset_info(n).title,
+            key="ds",
+        )
+        info = dataset_info(name)
+        size = st.select_slider(
+            "Image size (pixels)",
+            SIZES,
+            value=url_default("size", 64) if url_default("size", 64) in SIZES else 64,
+            key="size",
+        )
+        n = st.slider("Number of images", 12, 256, url_default("n", 48), 12, key="n")
+        seed = st.number_input("Seed", 0, 10_000, url_default("seed", 0), key="seed")
+        params = {spec.name: param_widget(spec, f"p_{spec.name}") for spec in info.params}
+    view = generated(name, size, n, int(seed), tuple(sorted(params.items())))
+    with main:
+        st.markdown(f"**{info.title}.** {info.description}")
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Images", len(view))
+        m2.metric("Classes", view.num_classes, help=", ".join(view.class_names))
+        m3.metric("Image size", f"{size}×{size}")
+        browse, show = st.columns([1.2, 1.3])
+        start = 0
+        if len(view) > TILES:
+            start = browse.slider("Browse: first sample shown", 0, len(view) - TILES, 0, TILES, key="start")
+        mode = show.radio("Show", ["overlay", "image", "mask"], horizontal=True, key="show")
+        show_grid(view, start, mode)
+        st.caption("Overlay: the mask painted over the image in the class colours, background left clear.")
+    st.subheader("Class balance")
+    chart_col, text_col = st.columns([1.4, 1], gap="large")
+    with chart_col:
+        show_balance(view)
+    with text_col:
+        st.markdown(
+            "The bars count pixels, not images. Rare classes are the hard ones: the loss sees "
+            "them seldom, and plain cross-entropy is happy to trade them away for the easy "
+            "background. The aerial project in our reading list met the same problem with its "
+            "six classes and judged its model by per-class precision, recall and F1 rather "
+            "than accuracy."
+        )
+        st.download_button(
+            "Download a template zip (8 samples)",
+            dp.example_zip(view),
+            file_name=f"{name}_example.zip",
+            mime="application/zip",
+            help="Exactly the layout the uploader below expects.",
+        )
+
+with own:
+    layout_col, form_col = st.columns([1, 1.3], gap="large")
+    with layout_col:
+        st.markdown("**What to provide**")
+        st.code(dp.EXPECTED_LAYOUT, language=None)
+        st.markdown(
+            "- **Matching stems**: `images/tile_001.jpg` pairs with `masks/tile_001.png`; an "
+            "image without a mask (or the other way round) is reported by name.\n"
+            "- **Images**: PNG, JPEG, BMP or TIFF, colour or grey; resized to the chosen size.\n"
+            "- **Masks**: single-channel PNG holding the class id of each pixel (0 = "
+            "background, 1, 2, …). A black-and-white mask saved as 0/255 is read as binary. "
+            "Never save masks as JPEG: its compression invents in-between values at every edge.\n"
+            "- **classes.txt** (optional): one class name per line, in class-id order.\n"
+            "- A zip may hold the folders at its top level or inside one folder."
+        )
+    with form_col:
+        upload = st.file_uploader("Upload a .zip", type=["zip"], key="upload")
+        typed = st.text_input(
+            "…or the path of a folder or .zip on this computer",
+            url_default("path", "", str),
+            key="path",
+            placeholder="/home/me/data/my_dataset",
+        )
+        own_size = st.select_slider("Resize to (pixels)", SIZES, value=64, key="own_size")
+        if upload is not None:
+            source = str(dp.save_upload(upload.getvalue(), upload.name))
+            shown_name = upload.name
+        else:
+            source, shown_name = typed.strip(), typed.strip()
+    if source:
+        stamp = os.path.getmtime(source) if os.path.exists(source) else 0.0
+        result = loaded(source, own_size, stamp)
+        if not result.ok:
+            if result.problems:
+                count = f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''}"
+                listed = "".join(f"\n- {item}" for item in result.problems)
+                st.error(f"**{shown_name} cannot be used yet**: {count} to fix.{listed}")
+            else:
+                st.error(f"**{shown_name} cannot be used.** {result.headline}")
+            st.info("Fix the files listed above and upload again; nothing else was changed.")
+        else:
+            user = result.view
+            st.success(
+                f"**{shown_name}**: {len(user)} image–mask pairs, {user.num_classes} classes ({', '.join(user.class_names)})."
+            )
+            show_grid(user, 0)
+            show_balance(user)
+
+sync_url(ds=name, size=size, n=n, seed=int(seed), **{f"p_{k}": v for k, v in params.items()})
+if typed.strip():
+    sync_url(path=typed.strip())

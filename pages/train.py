@@ -1,4 +1,147 @@
+"""Train: set up one run or a study grid, see its cost, queue it, watch it train."""
+
 import streamlit as st
 
-st.title("train")
-st.info("This page is being built.")
+from seglab.config import TrainConfig
+from seglab.errors import SegLabError
+from seglab.estimate import estimate_study, format_duration
+from seglab.models import list_models, model_info
+from seglab.presets import PRESET_HELP, PRESETS
+from seglab.ui import train_views as tv
+from seglab.ui.common import use_app_navigation
+
+use_app_navigation()
+
+st.title("🏋️ Train")
+st.markdown(
+    "Choose the data, the architectures and the losses to compare. Every architecture is trained "
+    "with every loss (and every seed): that grid is a **study**. Runs train one after another in a "
+    "background worker, so you can leave this page, open the Results page, or even close the "
+    "browser; the queue below is read from disk and survives reloads and restarts."
+)
+
+tv.init_form()
+preset_col, help_col = st.columns([1, 3], vertical_alignment="bottom")
+preset_name = preset_col.selectbox(
+    "Preset",
+    list(PRESETS),
+    key="tr_preset",
+    on_change=tv.apply_preset,
+    help="Fills the whole form; change any field afterwards.",
+)
+help_col.caption(PRESET_HELP.get(preset_name, ""))
+
+st.subheader("What to compare")
+arch_col, loss_col = st.columns(2, gap="large")
+archs = arch_col.multiselect(
+    "Architectures",
+    list_models(),
+    key="tr_archs",
+    format_func=lambda name: model_info(name).title,
+    help="See the Architectures page for what each one does.",
+)
+with loss_col:
+    losses = tv.loss_section(tv.chosen_num_classes())
+
+data_col, model_col, train_col = st.columns(3, gap="large")
+with data_col:
+    st.subheader("Data")
+    dataset, dataset_params, num_classes = tv.dataset_section()
+    size = st.number_input("Image size (pixels)", min_value=16, max_value=512, step=16, key="tr_size")
+    n = st.number_input(
+        "Number of images (0 = dataset default)",
+        min_value=0,
+        max_value=100_000,
+        step=32,
+        key="tr_n",
+        help="Split 70 / 15 / 15 into training, validation and test images.",
+    )
+
+with model_col:
+    st.subheader("Model size")
+    width = st.number_input(
+        "Width (channels of the first level)", min_value=2, max_value=128, step=2, key="tr_width"
+    )
+    depth = st.number_input(
+        "Depth (number of down-sampling steps)", min_value=1, max_value=6, step=1, key="tr_depth"
+    )
+    st.caption("Each level down halves the resolution and doubles the channels.")
+
+with train_col:
+    st.subheader("Training")
+    epochs = st.number_input("Epochs", min_value=1, max_value=500, step=1, key="tr_epochs")
+    batch_size = st.number_input("Batch size", min_value=1, max_value=512, step=1, key="tr_batch")
+    lr = st.number_input(
+        "Learning rate", min_value=1e-6, max_value=1.0, step=1e-4, format="%.4g", key="tr_lr"
+    )
+    seeds_text = st.text_input(
+        "Seeds (comma list)",
+        key="tr_seeds",
+        help="One run per seed; several seeds show how much results vary (mean ± spread). "
+        "'0, 1, 2' or a range '0-4'.",
+    )
+    with st.expander("More options"):
+        optimizer = st.selectbox("Optimiser", ["adam", "adamw", "sgd"], key="tr_optimizer")
+        augment = st.checkbox("Augment training images (flips, rotations, shifts)", key="tr_augment")
+
+# ---- the plan, its size and its cost -------------------------------------------------------
+plan, problem = None, None
+try:
+    if not dataset:
+        raise SegLabError("enter the path of a folder or .zip with your images and masks.")
+    base = TrainConfig(
+        dataset=dataset,
+        dataset_params=dataset_params,
+        size=int(size),
+        n=int(n) or None,
+        width=int(width),
+        depth=int(depth),
+        batch_size=int(batch_size),
+        epochs=int(epochs),
+        lr=float(lr),
+        optimizer=optimizer,
+        augment=bool(augment),
+        arch=archs[0] if archs else "unet",
+        loss=next(iter(losses), "bce"),
+    )
+    plan = tv.StudyPlan(base, list(archs), losses, tv.parse_seeds(seeds_text))
+    if not archs or not losses:
+        raise SegLabError("choose at least one architecture and one loss.")
+except SegLabError as exc:
+    problem = str(exc)
+
+st.divider()
+summary_col, estimate_col, start_col = st.columns([2, 2, 1], vertical_alignment="center")
+if problem:
+    summary_col.error(f"Cannot start yet: {problem}")
+elif plan is not None:
+    summary_col.markdown(
+        f"**{tv.plural(plan.n_runs, 'run')}**: {tv.plural(len(plan.archs), 'architecture')} × "
+        f"{tv.plural(len(plan.losses), 'loss', 'losses')} × {tv.plural(len(plan.seeds), 'seed')}, "
+        f"{tv.plural(plan.base.epochs, 'epoch')} each."
+    )
+    out_channels = 1 if num_classes in (None, 2) else int(num_classes)
+    with estimate_col:
+        estimate = estimate_study(plan.configs(), out_channels=out_channels, measure=False)
+        if estimate is None and st.button("⏱️ Estimate time on this device", key="tr_estimate"):
+            with st.spinner("Timing a few training steps of each architecture…"):
+                estimate = estimate_study(plan.configs(), out_channels=out_channels)
+        if estimate is not None:
+            st.markdown(f"Estimated time: **{format_duration(estimate.seconds)}** ({estimate.text()}).")
+            st.caption("Measured from a few real training steps; other work on this computer slows it down.")
+
+start = start_col.button("Start training", type="primary", disabled=plan is None or problem is not None)
+if start and plan is not None:
+    try:
+        group = tv.start_plan(plan)
+    except SegLabError as exc:
+        st.error(f"Could not queue the study: {exc}")
+    else:
+        st.success(
+            f"Queued {tv.plural(plan.n_runs, 'run')} as study “{tv.default_study_name(plan)}”. "
+            "A background worker trains them one after another; follow them below or on the Results page."
+        )
+        st.session_state["tr_last_group"] = group
+
+st.subheader("Queue")
+tv.queue_panel()

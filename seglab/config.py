@@ -35,6 +35,7 @@ class TrainConfig:
     optimizer: str = "adam"  # adam | adamw | sgd
     lr: float = 1e-3
     weight_decay: float = 0.0
+    lr_schedule: str = "cosine"  # cosine: decay to 0 over the run, step by step | constant
     batch_size: int = 16
     epochs: int = 10
     augment: bool = True
@@ -76,6 +77,8 @@ class TrainConfig:
             raise ConfigError("val_fraction + test_fraction must leave some data for training.")
         if self.optimizer not in ("adam", "adamw", "sgd"):
             raise ConfigError(f"optimizer must be adam, adamw or sgd, not {self.optimizer!r}.")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"lr_schedule must be constant or cosine, not {self.lr_schedule!r}.")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ConfigError(f"precision must be auto, fp32 or bf16, not {self.precision!r}.")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
@@ -143,3 +146,19 @@ def _describe(hint: Any) -> str:
     if origin is dict:
         return "an object"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
+
+
+# ---- presets live in seglab.presets; docs/API.md also lists them here ---------------------
+def preset(name: str, **overrides: Any) -> TrainConfig:
+    """``seglab.presets.preset``: a named starting config with ``overrides`` applied."""
+    from seglab.presets import preset as _preset
+
+    return _preset(name, **overrides)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PRESETS":  # imported lazily: seglab.presets imports this module
+        from seglab.presets import PRESETS
+
+        return PRESETS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

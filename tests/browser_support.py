@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from seglab.ui.common import FOOTER_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -29,7 +31,6 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -103,14 +104,27 @@ def chromium_browser() -> Iterator[object]:
 
 
 def wait_idle(page, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has finished running the page script and rendered main content."""
-    page.wait_for_selector("[data-testid=stMain]", timeout=timeout_ms)
-    page.wait_for_selector(IDLE, timeout=timeout_ms)
+    """Wait until Streamlit has finished the script run and drawn every element.
+
+    `data-test-script-state=notRunning` is Streamlit's end-of-run signal; elements whose content
+    is still on its way show as `stSkeleton` placeholders, so we wait for those to go too.
+    """
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector('[data-testid=stApp]');
+            return app && app.dataset.testScriptState === 'notRunning'
+                && !document.querySelector('[data-testid=stMain] [data-testid=stSkeleton]');
+        }""",
+        timeout=timeout_ms,
+    )
 
 
 def open_page(page, url: str, timeout_ms: int = 90_000) -> None:
+    """Load a page and wait until its first script run is complete and drawn.
+
+    The script-state attribute alone can say "notRunning" a moment before the last elements are
+    drawn, so we also wait for the footer that app.py writes after every page.
+    """
     page.goto(url, wait_until="domcontentloaded")
-    wait_idle(page, timeout_ms)
-    # The first script run of a page: the header appears once the page has content.
-    page.wait_for_selector("[data-testid=stMain] h1", timeout=timeout_ms)
+    page.wait_for_selector(f".st-key-{FOOTER_KEY}", timeout=timeout_ms)
     wait_idle(page, timeout_ms)

@@ -59,6 +59,19 @@ def record_console_error(page, msg) -> None:
         page.console_errors.append(msg.text)
 
 
+def test_deep_link_on_a_fresh_server_runs_inside_the_app(page, app_url: str) -> None:
+    """A shared link straight to a page (the first visit of a fresh server) gets the app's
+    navigation and sidebar, and its URL settings. Must run first in this module."""
+    open_page(page, f"{app_url}/loss_lab?gamma=3.0")
+    nav = page.locator("[data-testid=stSidebarNav]").inner_text()
+    assert "Metrics lab (IoU)" in nav and "Results" in nav, nav
+    assert "Compute device" in page.locator("[data-testid=stSidebar]").inner_text()
+    gamma = (
+        page.locator("[data-testid=stSlider]").filter(has_text="Focal γ (gamma)").locator("input[type=range]")
+    )
+    assert float(gamma.first.get_attribute("value")) == 3.0
+
+
 def nav_paths(page, app_url: str) -> list[str]:
     open_page(page, app_url)
     links = page.locator("[data-testid=stSidebarNav] a")
@@ -89,7 +102,7 @@ def metric_texts(page) -> list[str]:
 
 
 def press_slider(page, label: str, key: str, times: int) -> None:
-    slider = page.locator("[data-testid=stSlider]").filter(has_text=label).locator("[role=slider]").first
+    slider = page.locator("[data-testid=stSlider]").filter(has_text=label).locator("input[type=range]").first
     slider.focus()
     for _ in range(times):
         page.keyboard.press(key)
@@ -100,7 +113,9 @@ def wait_for_new_metrics(page, before: list[str]) -> list[str]:
         """(before) => {
             const app = document.querySelector('[data-testid=stApp]');
             const now = [...document.querySelectorAll('[data-testid=stMetricValue]')].map(e => e.innerText);
-            return app.dataset.testScriptState === 'notRunning' && JSON.stringify(now) !== JSON.stringify(before);
+            return app.dataset.testScriptState === 'notRunning'
+                && !document.querySelector('[data-testid=stMain] [data-testid=stSkeleton]')
+                && JSON.stringify(now) !== JSON.stringify(before);
         }""",
         arg=before,
         timeout=60_000,

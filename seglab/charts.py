@@ -1,0 +1,102 @@
+"""Study comparison charts as plain functions returning Altair charts (no Streamlit).
+
+The four figures of the study — IoU vs epoch per architecture (coloured by loss), per loss
+(coloured by architecture), the architecture × loss test-IoU heatmap with the best cell
+marked, and the ranked bar chart — used by ``python -m seglab report`` and reusable by the
+Results page. They accept the tables of :mod:`seglab.results_table` and delegate drawing to
+:mod:`seglab.ui.results_charts`, so the app and the exported report share one colour
+language (a loss has the same colour everywhere).
+
+Inputs:
+
+* ``history``: the long table of :func:`seglab.results_table.histories_frame`
+  (``run_id, run, epoch, metric, value, arch, loss_label, seed, …``);
+* ``runs``: :func:`seglab.results_table.runs_frame` (one row per run), or an already
+  aggregated table (:func:`aggregate_seeds` / :func:`arch_loss_grid`, recognised by its
+  ``mean`` column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from seglab.results_table import aggregate_seeds, arch_loss_grid
+from seglab.ui import results_charts as rc
+
+
+def _registry_order(kind: str) -> list[str]:
+    try:
+        if kind == "loss":
+            from seglab.losses import list_losses
+
+            return list(list_losses())
+        from seglab.models import list_models
+
+        return list(list_models())
+    except Exception:  # the registries are optional for drawing
+        return []
+
+
+def loss_domain(frame: pd.DataFrame) -> list[str]:
+    """Stable colour domain of the loss labels in ``frame`` (registry order first)."""
+    values = frame["loss_label"] if "loss_label" in frame else pd.Series(dtype=str)
+    preferred = _registry_order("loss")
+    labels = list(dict.fromkeys(str(v) for v in values.dropna()))
+    ordered = sorted(
+        labels, key=lambda s: (preferred.index(s.split(" ")[0]) if s.split(" ")[0] in preferred else 99, s)
+    )
+    return rc.color_domain(ordered, preferred=ordered)
+
+
+def arch_domain(frame: pd.DataFrame) -> list[str]:
+    """Stable colour domain of the architectures in ``frame`` (registry order first)."""
+    values = frame["arch"] if "arch" in frame else pd.Series(dtype=str)
+    return rc.color_domain(list(values.dropna()), preferred=_registry_order("arch"))
+
+
+def iou_curves_by_arch(history: pd.DataFrame, metric: str = "val_iou", columns: int = 3) -> alt.FacetChart:
+    """Validation IoU vs epoch, one panel per architecture, a line per run coloured by loss."""
+    return rc.curves_by_arch(history, metric, loss_domain=loss_domain(history), columns=columns)
+
+
+def iou_curves_by_loss(history: pd.DataFrame, metric: str = "val_iou", columns: int = 3) -> alt.FacetChart:
+    """Validation IoU vs epoch, one panel per loss, a line per run coloured by architecture."""
+    return rc.curves_by_loss(history, metric, arch_domain=arch_domain(history), columns=columns)
+
+
+def test_iou_heatmap(runs: pd.DataFrame, metric: str = "test_iou") -> alt.LayerChart:
+    """Architecture × loss heatmap of the seed-averaged test IoU; the best cell is outlined and starred."""
+    grid = runs if "mean" in runs else arch_loss_grid(runs, metric)
+    # The cell colours (quantitative) and the label ink (literal colours) must not share one
+    # colour scale: merged, Vega-Lite fails to compile the layer (seen with vl-convert 1.9).
+    return rc.arch_loss_heatmap(grid, metric).resolve_scale(color="independent")
+
+
+def ranked_bar(runs: pd.DataFrame, metric: str = "test_iou") -> alt.LayerChart:
+    """Models ranked by seed-averaged test IoU, best on top (± std and seed dots with several seeds)."""
+    if "mean" in runs:
+        return rc.ranked_bars(runs, metric, loss_domain=loss_domain(runs))
+    summary = aggregate_seeds(runs, metric)
+    return rc.ranked_bars(summary, metric, loss_domain=loss_domain(summary), runs=runs)
+
+
+def save_chart(
+    chart: alt.TopLevelMixin, stem: str | Path, formats: Sequence[str] = ("png", "svg")
+) -> list[Path]:
+    """Write ``chart`` as ``<stem>.png`` / ``<stem>.svg`` (vl-convert, no browser); returns the paths."""
+    stem = Path(stem)
+    written = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        if fmt == "png":
+            path.write_bytes(rc.chart_png(chart))
+        elif fmt == "svg":
+            path.write_text(rc.chart_svg(chart), encoding="utf-8")
+        else:
+            raise ValueError(f"unsupported chart format {fmt!r}")
+        written.append(path)
+    return written

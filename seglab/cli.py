@@ -1,0 +1,718 @@
+"""``python -m seglab <command>``: train, run studies, manage the queue and the store, report.
+
+Every command has ``--help``. Mistakes a user can make (bad arguments, a missing file, an
+unknown name) end with a non-zero exit status and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from seglab.config import TrainConfig
+from seglab.errors import ConfigError, SegLabError
+
+EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (plus a pointer to --help), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ---- parsing helpers ------------------------------------------------------------------------
+
+
+def _parse_value(text: str) -> Any:
+    """'0.25' → 0.25, '2' → 2, 'true' → True, 'auto' → 'auto', '[1,2]' → [1, 2]."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _key_values(items: list[str] | None, option: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option} expects KEY=VALUE, got {item!r}.")
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def _csv(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _add_home(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", metavar="DIR", help="experiment folder (default: $SEGLAB_HOME or ./runs)")
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training configuration (flags override --preset / --config)")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--preset", metavar="NAME", help="start from a preset (quick, study, smoke)")
+    src.add_argument("--config", metavar="FILE.json", help="start from a saved TrainConfig JSON file")
+    g.add_argument(
+        "--dataset", metavar="NAME|PATH", help="shapes, aerial, cells, or a folder / .zip of images"
+    )
+    g.add_argument(
+        "--dataset-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="dataset parameter (repeatable)",
+    )
+    g.add_argument("--size", type=_positive_int, help="image side in pixels")
+    g.add_argument("--n", type=_positive_int, help="number of samples")
+    g.add_argument("--arch", help="architecture (segnet, unet, unet_strided, unetpp, fcn, fpn)")
+    g.add_argument("--width", type=_positive_int, help="channels of the first level")
+    g.add_argument("--depth", type=_positive_int, help="number of down-sampling levels")
+    g.add_argument("--loss", help="loss (bce, ce, dice, bce_dice, focal, tversky, bce_ds)")
+    g.add_argument(
+        "--loss-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="loss parameter, repeatable, e.g. alpha=auto gamma=2",
+    )
+    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"))
+    g.add_argument("--lr", type=_positive_float, help="learning rate")
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--batch-size", type=_positive_int)
+    g.add_argument("--epochs", type=_positive_int)
+    g.add_argument("--no-augment", action="store_true", help="train without data augmentation")
+    g.add_argument("--seed", type=int, help="model / shuffling seed")
+    g.add_argument("--split-seed", type=int, help="seed of the data and its train/val/test split")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
+    g.add_argument("--precision", choices=("auto", "fp32", "bf16"))
+    g.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig the flags describe: preset or config file, then each given flag."""
+    base: dict[str, Any] = {}
+    if args.preset:
+        from seglab.presets import preset
+
+        base = preset(args.preset).to_dict()
+    elif args.config:
+        path = Path(args.config)
+        try:
+            base = TrainConfig.from_json(path.read_text(encoding="utf-8")).to_dict()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}.") from None
+    overrides: dict[str, Any] = {}
+    for field in ("dataset", "size", "n", "arch", "width", "depth", "loss", "optimizer", "lr"):
+        value = getattr(args, field)
+        if value is not None:
+            overrides[field] = value
+    for flag, field in (
+        ("weight_decay", "weight_decay"),
+        ("batch_size", "batch_size"),
+        ("epochs", "epochs"),
+        ("seed", "seed"),
+        ("split_seed", "split_seed"),
+        ("device", "device"),
+        ("precision", "precision"),
+        ("threads", "num_threads"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            overrides[field] = value
+    if args.no_augment:
+        overrides["augment"] = False
+    if args.loss_param:
+        overrides["loss_params"] = {
+            **base.get("loss_params", {}),
+            **_key_values(args.loss_param, "--loss-param"),
+        }
+    if args.dataset_param:
+        overrides["dataset_params"] = {
+            **base.get("dataset_params", {}),
+            **_key_values(args.dataset_param, "--dataset-param"),
+        }
+    config = TrainConfig.from_dict({**base, **overrides})
+    check_names(config)
+    return config
+
+
+def check_names(config: TrainConfig) -> None:
+    """Refuse unknown architecture / loss / dataset names before anything is queued."""
+    from seglab.errors import UnknownNameError
+
+    try:
+        from seglab.models import list_models
+
+        if config.arch not in list_models():
+            raise UnknownNameError(
+                f"unknown architecture {config.arch!r}; choose from {', '.join(list_models())}."
+            )
+    except ImportError:
+        pass
+    try:
+        from seglab.losses import list_losses
+
+        if config.loss not in list_losses():
+            raise UnknownNameError(f"unknown loss {config.loss!r}; choose from {', '.join(list_losses())}.")
+    except ImportError:
+        pass
+    try:
+        from seglab.data import list_datasets
+
+        names = list_datasets()
+        if config.dataset not in names and not Path(config.dataset).exists():
+            raise UnknownNameError(
+                f"dataset {config.dataset!r} is neither a built-in dataset ({', '.join(names)}) "
+                "nor an existing folder or .zip file."
+            )
+    except ImportError:
+        pass
+
+
+# ---- text output --------------------------------------------------------------------------------
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds:
+        return "-"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def print_table(rows: list[list[Any]], headers: list[str], file: Any = None) -> None:
+    """A plain fixed-width text table."""
+    file = file or sys.stdout
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=file)
+        if n == 0:
+            print("  ".join("-" * w for w in widths), file=file)
+
+
+class TextProgress:
+    """Engine callbacks drawing a one-line progress bar on stderr (a line per epoch when not a TTY)."""
+
+    def __init__(self, prefix: str = "", stream: Any = None) -> None:
+        self.prefix = f"{prefix} " if prefix else ""
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.epochs = 0
+        self._last = 0.0
+        self._t0 = time.monotonic()
+        self._done0: int | None = None
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        self.epochs = int(info.get("epochs") or 0)
+        start = int(info.get("start_epoch") or 1)
+        resumed = f", resuming at epoch {start}" if start > 1 else ""
+        self._write_line(
+            f"{self.prefix}training on {info.get('device', '?')}: {info.get('n_train', '?')} train / "
+            f"{info.get('n_val', '?')} val / {info.get('n_test', '?')} test images, "
+            f"{info.get('params', '?')} parameters{resumed}"
+        )
+
+    def on_batch(self, epoch: int, batch: int, n_batches: int, loss: float) -> None:
+        if not self.tty:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and batch != n_batches:
+            return
+        self._last = now
+        done = (epoch - 1) * n_batches + batch
+        if self._done0 is None:
+            self._done0, self._t0 = done, now
+        rate = (done - self._done0) / max(now - self._t0, 1e-9)
+        eta = (self.epochs * n_batches - done) / rate if rate > 0 else None
+        width = 24
+        filled = int(width * batch / max(n_batches, 1))
+        bar = "#" * filled + "." * (width - filled)
+        text = (
+            f"\r{self.prefix}epoch {epoch}/{self.epochs} [{bar}] {batch}/{n_batches} "
+            f"loss {_fmt(loss)} ETA {_duration(eta)}"
+        )
+        self.stream.write(text.ljust(90))
+        self.stream.flush()
+
+    def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> None:
+        self._write_line(
+            f"{self.prefix}epoch {epoch}/{self.epochs}: train loss {_fmt(record.get('train_loss'))}, "
+            f"val loss {_fmt(record.get('val_loss'))}, val IoU {_fmt(record.get('val_iou'))} "
+            f"({_fmt(record.get('seconds'), 1)} s)"
+        )
+
+    def _write_line(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r" + " " * 90 + "\r")
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from seglab.jobs.worker import run_config
+
+    config = config_from_args(args)
+    outcome = run_config(
+        config,
+        TextProgress(),
+        home=args.home,
+        on_run_created=lambda run_id: print(f"run {run_id}: {config.label()}", file=sys.stderr),
+    )
+    result = outcome.result
+    val = getattr(result, "val_metrics", {}) or {}
+    test = getattr(result, "test_metrics", {}) or {}
+    print(f"run:        {outcome.run_id}")
+    print(f"status:     {outcome.status}" + (f" — {outcome.message}" if outcome.message else ""))
+    if result is not None:
+        print(
+            f"epochs:     {result.epochs_run} (best epoch {_fmt(result.best_epoch)}), {result.seconds:.1f} s on {result.device}"
+        )
+        print(f"val IoU:    {_fmt(val.get('iou'))}   val Dice:  {_fmt(val.get('dice'))}")
+        print(f"test IoU:   {_fmt(test.get('iou'))}   test Dice: {_fmt(test.get('dice'))}")
+    return 0 if outcome.status == "done" else EXIT_USER_ERROR
+
+
+def _study_grid(args: argparse.Namespace) -> dict[str, list[Any]]:
+    grid: dict[str, list[Any]] = {}
+    if args.archs:
+        grid["arch"] = _csv(args.archs)
+    if args.losses:
+        grid["loss"] = _csv(args.losses)
+    if args.seeds:
+        try:
+            grid["seed"] = [int(s) for s in _csv(args.seeds)]
+        except ValueError:
+            raise ConfigError(
+                f"--seeds expects whole numbers separated by commas, got {args.seeds!r}."
+            ) from None
+    for item in args.grid or []:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not _csv(values):
+            raise ConfigError(f"--grid expects KEY=V1,V2,..., got {item!r}.")
+        grid[key.strip()] = [_parse_value(v) for v in _csv(values)]
+    if not grid:
+        raise ConfigError("a study needs something to vary: give --archs, --losses, --seeds or --grid.")
+    return grid
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from seglab.jobs import JobQueue, ensure_worker, run_worker
+    from seglab.jobs.worker import WorkerBusyError
+
+    grid = _study_grid(args)
+    base = config_from_args(args)
+    for key in ("arch", "loss"):
+        for value in grid.get(key, []):
+            check_names(base.replace(**{key: value}))
+    with JobQueue(args.home) as q:
+        group = q.enqueue_study(base, grid, name=args.name)
+        total = len(q.jobs(group=group))
+    print(f"study {group}: {total} job(s) queued", file=sys.stderr)
+    if args.background:
+        started = ensure_worker(args.home)
+        print(group)
+        print(
+            "a background worker was started" if started else "the running worker will take the jobs",
+            file=sys.stderr,
+        )
+        return 0
+
+    def progress(job_id: int, config: TrainConfig) -> TextProgress:
+        return TextProgress(prefix=f"[job {job_id} · {config.label()}]")
+
+    try:
+        run_worker(args.home, once=True, group=group, job_callbacks=progress, verbose=False)
+    except WorkerBusyError:
+        print(
+            "a background worker is running; it will run the study — following its progress", file=sys.stderr
+        )
+        _follow_group(args.home, group)
+    _print_group(args.home, group)
+    print(group)
+    return 0
+
+
+def _follow_group(home: str | None, group: str) -> None:
+    from seglab.jobs import JobQueue
+
+    last = ""
+    with JobQueue(home) as q:
+        while True:
+            summary = q.group(group)
+            text = ", ".join(f"{n} {s}" for s, n in summary.counts.items() if n)
+            if text != last:
+                print(f"study {group}: {text}", file=sys.stderr)
+                last = text
+            if summary.finished:
+                return
+            time.sleep(1.0)
+
+
+def _print_group(home: str | None, group: str) -> None:
+    from seglab.jobs import JobQueue
+
+    with JobQueue(home) as q:
+        jobs = q.jobs(group=group)
+        summary = q.group(group)
+    rows = [
+        [
+            j.id,
+            j.config.arch,
+            j.config.loss,
+            j.config.seed,
+            j.status,
+            j.result.get("val_iou"),
+            j.result.get("test_iou"),
+        ]
+        for j in jobs
+    ]
+    print_table(rows, ["job", "arch", "loss", "seed", "status", "val IoU", "test IoU"], file=sys.stderr)
+    if summary.best_test_iou is not None:
+        print(
+            f"best: {summary.best_label} (job {summary.best_job_id}, run {summary.best_run_id}), "
+            f"test IoU {summary.best_test_iou:.4f}",
+            file=sys.stderr,
+        )
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from seglab.jobs import run_worker
+
+    n = run_worker(
+        args.home,
+        once=args.once,
+        poll=args.poll,
+        device=args.device,
+        max_jobs=args.max_jobs,
+        idle_timeout=args.idle_timeout,
+        cpu_workers=args.cpu_workers,
+        slot=args.slot,
+    )
+    print(f"worker ran {n} job(s)", file=sys.stderr)
+    return 0
+
+
+def run_to_dict(record: Any) -> dict[str, Any]:
+    """A stored run as plain JSON: id, status, config (dict), metrics (val_iou, test_iou, …), …"""
+    metrics = {"val_iou": None, "test_iou": None}
+    for key, value in (record.metrics or {}).items():
+        metrics[key] = None if isinstance(value, float) and not math.isfinite(value) else value
+    return {
+        "id": record.id,
+        "status": record.status,
+        "label": record.config.label(),
+        "config": record.config.to_dict(),
+        "metrics": metrics,
+        "epochs_done": record.epochs_done,
+        "best_epoch": getattr(record, "best_epoch", None),
+        "group": record.group,
+        "message": record.message,
+        "created": getattr(record, "created", None),
+        "started": getattr(record, "started", None),
+        "finished": getattr(record, "finished", None),
+        "device": getattr(record, "device", None),
+    }
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from seglab.store import RunStore
+
+    records = RunStore(args.home).list_runs()
+    if args.group:
+        records = [r for r in records if r.group == args.group]
+    if args.status:
+        records = [r for r in records if r.status == args.status]
+    if args.json:
+        print(json.dumps([run_to_dict(r) for r in records], indent=2))
+        return 0
+    rows = [
+        [
+            r.id,
+            r.status,
+            r.config.dataset,
+            r.config.arch,
+            r.config.loss,
+            r.config.seed,
+            f"{r.epochs_done}/{r.config.epochs}",
+            r.metrics.get("val_iou"),
+            r.metrics.get("test_iou"),
+            r.group or "",
+        ]
+        for r in records
+    ]
+    if not rows:
+        print("no runs yet", file=sys.stderr)
+        return 0
+    print_table(
+        rows, ["run", "status", "dataset", "arch", "loss", "seed", "epochs", "val IoU", "test IoU", "study"]
+    )
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from seglab.jobs import JobQueue
+
+    with JobQueue(args.home) as q:
+        jobs = q.jobs(group=args.group, status=args.status)
+    if args.json:
+        print(json.dumps([j.to_dict() for j in jobs], indent=2, default=str))
+        return 0
+    if not jobs:
+        print("the queue is empty", file=sys.stderr)
+        return 0
+    rows = []
+    for j in jobs:
+        p = j.progress
+        where = f"{p.get('epoch', '-')}/{p.get('epochs', j.config.epochs)}" if p else "-"
+        iou = j.result.get("test_iou") if j.result else (p.get("metrics") or {}).get("val_iou")
+        eta = _duration(p.get("eta_seconds")) if j.status == "running" else ""
+        rows.append([j.id, j.group or "", j.status, j.label, where, iou, eta, j.run_id or "", j.message[:60]])
+    print_table(rows, ["job", "study", "status", "model", "epoch", "IoU", "ETA", "run", "message"])
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from seglab.jobs import JobQueue
+
+    with JobQueue(args.home) as q:
+        for job_id in args.job_ids:
+            state = q.cancel(job_id)
+            note = " (stopping after the current batch)" if state == "running" else ""
+            print(f"job {job_id}: {state}{note}")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from seglab.jobs import JobQueue, ensure_worker
+
+    with JobQueue(args.home) as q:
+        for job_id in args.job_ids:
+            q.resume(job_id)
+            print(f"job {job_id}: queued to resume")
+    if args.start_worker:
+        ensure_worker(args.home)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from seglab.jobs.queue import DB_NAME, JobQueue, resolve_home
+    from seglab.store import RunStore
+
+    home = resolve_home(args.home)
+    store = RunStore(home)
+    busy: dict[str, int] = {}
+    if (home / DB_NAME).exists():
+        with JobQueue(home) as q:
+            busy = {j.run_id: j.id for j in q.jobs(status="running") if j.run_id}
+    for run_id in args.run_ids:
+        if run_id in busy:
+            raise SegLabError(f"run {run_id} is being trained by job {busy[run_id]}; cancel the job first.")
+        if not store.exists(run_id):
+            raise SegLabError(f"there is no run {run_id!r} in {store.home}.")
+    for run_id in args.run_ids:
+        store.delete_run(run_id)
+        print(f"deleted {run_id}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from seglab.store import RunStore
+
+    store = RunStore(args.home)
+    ids = [r.id for r in store.list_runs()] if args.all else list(args.run_ids)
+    if not ids:
+        raise SegLabError("nothing to export: name some runs or use --all.")
+    for run_id in ids:
+        if not store.exists(run_id):
+            raise SegLabError(f"there is no run {run_id!r} in {store.home}.")
+    path = store.export_runs(ids, args.output)
+    print(f"exported {len(ids)} run(s) to {path}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from seglab.store import RunStore
+
+    if not Path(args.zip).is_file():
+        raise SegLabError(f"there is no file {args.zip}.")
+    added = RunStore(args.home).import_runs(args.zip)
+    for run_id in added:
+        print(run_id)
+    print(f"imported {len(added)} run(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from seglab.report import write_report
+
+    report = write_report(
+        args.output,
+        home=args.home,
+        group=args.group,
+        run_ids=_csv(args.runs) if args.runs else None,
+        metric=args.metric,
+    )
+    for path in report.files:
+        print(path)
+    print(report.best_sentence, file=sys.stderr)
+    return 0
+
+
+# ---- the parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="seglab",
+        description="SegLab: train segmentation models, run studies, compare results.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("train", help="train one model in the foreground (stored like any run)")
+    _add_config_options(p)
+    _add_home(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "study",
+        help="queue an architecture × loss (× seed …) grid and run it",
+        description="Queue one job per combination; run them here (default) or in a background worker.",
+    )
+    _add_config_options(p)
+    p.add_argument("--archs", metavar="A,B", help="architectures to compare, e.g. unet,segnet")
+    p.add_argument("--losses", metavar="L,M", help="losses to compare, e.g. bce,focal")
+    p.add_argument("--seeds", metavar="0,1", help="repeat each model with these seeds")
+    p.add_argument(
+        "--grid", action="append", metavar="KEY=V1,V2", help="vary any other config field (repeatable)"
+    )
+    p.add_argument("--name", help="a name for the study")
+    p.add_argument(
+        "--background", action="store_true", help="queue and return; a background worker runs the jobs"
+    )
+    _add_home(p)
+    p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("worker", help="run queued jobs, one at a time")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--once", action="store_true", help="exit when the queue is empty")
+    p.add_argument("--max-jobs", type=_positive_int, help="exit after this many jobs")
+    p.add_argument(
+        "--poll", type=_positive_float, default=1.0, help="seconds between queue checks (default 1)"
+    )
+    p.add_argument("--idle-timeout", type=_positive_float, help="exit after this many idle seconds")
+    p.add_argument("--cpu-workers", type=_positive_int, help="CPU workers allowed side by side (default 1)")
+    p.add_argument("--slot", help=argparse.SUPPRESS)
+    _add_home(p)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("runs", help="list stored runs")
+    p.add_argument("--json", action="store_true", help="print a JSON list (id, status, config, metrics, …)")
+    p.add_argument("--group", help="only runs of this study")
+    p.add_argument("--status", help="only runs in this state")
+    _add_home(p)
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("jobs", help="show the job queue")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--group", help="only jobs of this study")
+    p.add_argument("--status", help="only jobs in this state")
+    _add_home(p)
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("cancel", help="cancel queued or running jobs")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    _add_home(p)
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("resume", help="queue interrupted jobs again (they continue from their checkpoint)")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p.add_argument("--start-worker", action="store_true", help="also start a background worker if none runs")
+    _add_home(p)
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("delete", help="delete stored runs")
+    p.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    _add_home(p)
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("export", help="write runs into a zip file")
+    p.add_argument("run_ids", nargs="*", metavar="RUN_ID")
+    p.add_argument("--all", action="store_true", help="export every run")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.zip")
+    _add_home(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="add runs from an exported zip file")
+    p.add_argument("zip", metavar="FILE.zip")
+    _add_home(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("report", help="write comparison charts (PNG, SVG) and CSV tables")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--group", help="the study to report on")
+    which.add_argument("--runs", metavar="ID,ID", help="these runs (comma-separated)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--metric", default="test_iou", help="metric to rank by (default test_iou)")
+    _add_home(p)
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args) or 0)
+    except SegLabError as exc:
+        print(f"seglab {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"seglab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

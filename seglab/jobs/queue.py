@@ -1,0 +1,552 @@
+"""The job queue: training jobs persisted in SQLite at ``$SEGLAB_HOME/jobs.sqlite``.
+
+Any process can read and write it: the web app enqueues and polls, workers claim jobs and
+write progress, the CLI lists and cancels. SQLite runs in WAL mode with a busy timeout so a
+reader never blocks the worker and short writes simply wait their turn.
+
+Job states::
+
+    queued ──► running ──► done | failed | diverged | cancelled | interrupted
+       └────► cancelled                                   interrupted ──(resume)──► queued
+
+A running job whose worker died (killed, machine crashed) becomes ``interrupted`` as soon as
+anyone looks at the queue: every ``JobQueue`` call first checks that the workers owning
+running jobs are alive (their lock file is held and their heartbeat is fresh).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seglab.config import TrainConfig
+from seglab.errors import ConfigError, SegLabError
+
+STATES = ("queued", "running", "done", "failed", "diverged", "cancelled", "interrupted")
+FINAL_STATES = ("done", "failed", "diverged", "cancelled", "interrupted")
+RESUMABLE_STATES = ("interrupted", "cancelled")
+
+HEARTBEAT_INTERVAL = 2.0  # seconds between a worker's heartbeats
+STALE_AFTER = 30.0  # a heartbeat older than this means the worker is gone (other hosts)
+DB_NAME = "jobs.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS groups (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    base_config TEXT NOT NULL,
+    grid TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    grp TEXT,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    run_id TEXT,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    progress TEXT NOT NULL DEFAULT '{}',
+    result TEXT NOT NULL DEFAULT '{}',
+    message TEXT NOT NULL DEFAULT '',
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    resume INTEGER NOT NULL DEFAULT 0,
+    worker_id TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, id);
+CREATE INDEX IF NOT EXISTS jobs_grp ON jobs(grp);
+CREATE TABLE IF NOT EXISTS workers (
+    id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    device TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    lock_path TEXT NOT NULL,
+    started REAL NOT NULL,
+    heartbeat REAL NOT NULL,
+    job_id INTEGER,
+    stopped REAL
+);
+"""
+
+
+@dataclass
+class Job:
+    """One queued or finished training job, as stored in the queue."""
+
+    id: int
+    group: str | None
+    status: str
+    config: TrainConfig
+    run_id: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    progress: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    cancel_requested: bool = False
+    resume: bool = False
+    worker_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.config.label()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (config as a plain dict)."""
+        return {
+            "id": self.id,
+            "group": self.group,
+            "status": self.status,
+            "label": self.label,
+            "config": self.config.to_dict(),
+            "run_id": self.run_id,
+            "created": self.created,
+            "started": self.started,
+            "finished": self.finished,
+            "progress": self.progress,
+            "result": self.result,
+            "message": self.message,
+            "cancel_requested": self.cancel_requested,
+        }
+
+
+@dataclass
+class GroupSummary:
+    """A study: a grid of jobs sharing one group id."""
+
+    id: str
+    name: str
+    created: float
+    grid: dict[str, list[Any]]
+    counts: dict[str, int]
+    total: int
+    best_test_iou: float | None
+    best_job_id: int | None
+    best_run_id: str | None
+    best_label: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.counts.get("queued", 0) == 0 and self.counts.get("running", 0) == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created": self.created,
+            "grid": self.grid,
+            "counts": self.counts,
+            "total": self.total,
+            "best_test_iou": self.best_test_iou,
+            "best_job_id": self.best_job_id,
+            "best_run_id": self.best_run_id,
+            "best_label": self.best_label,
+        }
+
+
+# ---- home, connection, locks ----------------------------------------------------------------
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The experiment home: the argument, else ``$SEGLAB_HOME``, else ``./runs``."""
+    if home is not None:
+        return Path(home)
+    try:
+        from seglab.store import seglab_home
+    except ImportError:  # the store is optional for the queue itself
+        return Path(os.environ.get("SEGLAB_HOME") or "runs")
+    return Path(seglab_home())
+
+
+_INITIALISED: set[str] = set()
+
+
+def connect(home: Path) -> sqlite3.Connection:
+    """A connection to the queue database (created on first use), in autocommit mode."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / DB_NAME
+    key = str(path.resolve())
+    fresh = key not in _INITIALISED or not path.exists()  # (re)create if the file was removed
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if fresh:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(_SCHEMA)
+        _INITIALISED.add(key)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``: takes the write lock up front, so claims are atomic."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def lock_dir(home: Path) -> Path:
+    path = home / "_workers"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def lock_is_held(lock_path: str | os.PathLike[str]) -> bool:
+    """True when some process holds an exclusive ``flock`` on the file.
+
+    We probe by trying to take the lock without blocking and releasing it at once; a worker
+    that starts in that instant retries for a few seconds, so the probe never keeps it out.
+    """
+    try:
+        fd = os.open(lock_path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _worker_alive(row: sqlite3.Row, now: float) -> bool:
+    if row["stopped"] is not None:
+        return False
+    if row["host"] == socket.gethostname():
+        # Same machine: the kernel drops the flock the moment the process dies, even SIGKILL.
+        return lock_is_held(row["lock_path"])
+    return now - row["heartbeat"] < STALE_AFTER
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+def _row_to_job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        group=row["grp"],
+        status=row["status"],
+        config=TrainConfig.from_json(row["config"]),
+        run_id=row["run_id"],
+        created=row["created"],
+        started=row["started"],
+        finished=row["finished"],
+        progress=_loads(row["progress"]),
+        result=_loads(row["result"]),
+        message=row["message"] or "",
+        cancel_requested=bool(row["cancel_requested"]),
+        resume=bool(row["resume"]),
+        worker_id=row["worker_id"],
+    )
+
+
+def headline_iou(metrics: dict[str, Any] | None) -> float | None:
+    """The IoU a job or run is ranked by: ``test_iou``, else ``iou``, else ``val_iou`` (None if absent).
+
+    The engine's ``iou`` is already the headline figure: foreground IoU for binary data,
+    mean IoU for multi-class data."""
+    if not metrics:
+        return None
+    for key in ("test_iou", "iou", "val_iou"):
+        value = metrics.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+            return float(value)
+    return None
+
+
+def _set_run_status(home: Path, run_id: str | None, status: str, message: str) -> None:
+    """Mirror a job's final state onto its stored run (best effort: the store may be absent)."""
+    if not run_id:
+        return
+    try:
+        from seglab.store import RunStore
+
+        RunStore(home).set_status(run_id, status, message)
+    except (ImportError, SegLabError, FileNotFoundError, KeyError):
+        pass
+
+
+def _parse_job_id(job_id: int | str) -> int:
+    try:
+        return int(job_id)
+    except (TypeError, ValueError):
+        raise SegLabError(f"job id must be a number, got {job_id!r}.") from None
+
+
+# ---- the queue ------------------------------------------------------------------------------
+
+
+class JobQueue:
+    """The persistent job queue of one SegLab home. Cheap to create; safe across processes."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = resolve_home(home)
+        self.conn = connect(self.home)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> JobQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- adding jobs ---------------------------------------------------------------------
+    def enqueue(self, config: TrainConfig, group: str | None = None) -> int:
+        """Add one training job; returns its id."""
+        if not isinstance(config, TrainConfig):
+            raise ConfigError(f"enqueue needs a TrainConfig, got {type(config).__name__}.")
+        config.validate()
+        cur = self.conn.execute(
+            "INSERT INTO jobs (grp, status, config, created) VALUES (?, 'queued', ?, ?)",
+            (group, config.to_json(indent=None), time.time()),
+        )
+        return int(cur.lastrowid)
+
+    def enqueue_study(
+        self, base_config: TrainConfig, grid: dict[str, list[Any]], name: str | None = None
+    ) -> str:
+        """Queue one job per combination of the grid's values; returns the new group id.
+
+        ``grid`` maps TrainConfig field names to lists of values, e.g.
+        ``{"arch": ["unet", "segnet"], "loss": ["bce", "focal"], "seed": [0, 1]}`` → 8 jobs.
+        Every config is validated before anything is queued.
+        """
+        if not grid:
+            raise ConfigError("a study needs at least one field to vary.")
+        for key, values in grid.items():
+            if not isinstance(values, (list, tuple)) or not values:
+                raise ConfigError(f"study values for {key!r} must be a non-empty list.")
+        keys = list(grid)
+        configs = [
+            base_config.replace(**dict(zip(keys, combo, strict=True)))
+            for combo in itertools.product(*(grid[k] for k in keys))
+        ]
+        now = time.time()
+        group_id = time.strftime("study-%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(2)
+        name = name or " × ".join(f"{k}" for k in keys) + f" ({len(configs)} runs)"
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO groups (id, name, created, base_config, grid) VALUES (?, ?, ?, ?, ?)",
+                (
+                    group_id,
+                    name,
+                    now,
+                    base_config.to_json(indent=None),
+                    json.dumps({k: list(grid[k]) for k in keys}),
+                ),
+            )
+            self.conn.executemany(
+                "INSERT INTO jobs (grp, status, config, created) VALUES (?, 'queued', ?, ?)",
+                [(group_id, c.to_json(indent=None), now) for c in configs],
+            )
+        return group_id
+
+    # ---- reading -------------------------------------------------------------------------
+    def jobs(self, group: str | None = None, status: str | None = None) -> list[Job]:
+        """All jobs (optionally of one group / status), oldest first."""
+        self.recover_stale()
+        sql, args = "SELECT * FROM jobs", []
+        where = []
+        if group is not None:
+            where.append("grp = ?")
+            args.append(group)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_row_to_job(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
+
+    def job(self, job_id: int | str) -> Job:
+        """One job by id; unknown ids raise SegLabError."""
+        self.recover_stale()
+        row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (_parse_job_id(job_id),)).fetchone()
+        if row is None:
+            raise SegLabError(f"there is no job {job_id} in the queue.")
+        return _row_to_job(row)
+
+    def progress(self, job_id: int | str) -> dict[str, Any]:
+        """The live progress dict of a job (epoch, epochs, batch, n_batches, loss, metrics, eta_seconds)."""
+        return self.job(job_id).progress
+
+    def summary(self) -> dict[str, int]:
+        """Number of jobs in each state (all states listed, zeros included)."""
+        self.recover_stale()
+        counts = dict.fromkeys(STATES, 0)
+        for row in self.conn.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"):
+            counts[row["status"]] = row["n"]
+        return counts
+
+    def groups(self) -> list[GroupSummary]:
+        """Every study with counts per state and the best test IoU reached so far, newest first."""
+        self.recover_stale()
+        out = []
+        for g in self.conn.execute("SELECT * FROM groups ORDER BY created DESC"):
+            out.append(self._summarise(g))
+        return out
+
+    def group(self, group_id: str) -> GroupSummary:
+        self.recover_stale()
+        row = self.conn.execute("SELECT * FROM groups WHERE id = ?", (group_id,)).fetchone()
+        if row is None:
+            raise SegLabError(f"there is no study {group_id!r} in the queue.")
+        return self._summarise(row)
+
+    def _summarise(self, g: sqlite3.Row) -> GroupSummary:
+        counts = dict.fromkeys(STATES, 0)
+        best: tuple[float, int, str | None, str] | None = None
+        total = 0
+        for r in self.conn.execute("SELECT * FROM jobs WHERE grp = ? ORDER BY id", (g["id"],)):
+            total += 1
+            counts[r["status"]] += 1
+            iou = headline_iou({"test_iou": _loads(r["result"]).get("test_iou")})
+            if iou is not None and (best is None or iou > best[0]):
+                best = (iou, r["id"], r["run_id"], TrainConfig.from_json(r["config"]).label())
+        return GroupSummary(
+            id=g["id"],
+            name=g["name"],
+            created=g["created"],
+            grid=json.loads(g["grid"]),
+            counts=counts,
+            total=total,
+            best_test_iou=best[0] if best else None,
+            best_job_id=best[1] if best else None,
+            best_run_id=best[2] if best else None,
+            best_label=best[3] if best else None,
+        )
+
+    # ---- control -------------------------------------------------------------------------
+    def cancel(self, job_id: int | str) -> str:
+        """Cancel a job. Queued → cancelled at once; running → the worker stops it within a batch.
+
+        Returns the job's state after the call (``cancelled``, or ``running`` while the worker
+        winds down). Finished jobs are left as they are.
+        """
+        jid = _parse_job_id(job_id)
+        with transaction(self.conn):
+            row = self.conn.execute("SELECT status, run_id FROM jobs WHERE id = ?", (jid,)).fetchone()
+            if row is None:
+                raise SegLabError(f"there is no job {job_id} in the queue.")
+            status = row["status"]
+            if status == "queued":
+                self.conn.execute(
+                    "UPDATE jobs SET status = 'cancelled', finished = ?, message = ? WHERE id = ?",
+                    (time.time(), "cancelled before it started", jid),
+                )
+                status = "cancelled"
+            elif status == "running":
+                self.conn.execute(
+                    "UPDATE jobs SET cancel_requested = 1, message = ? WHERE id = ?",
+                    ("cancel requested; stopping after the current batch", jid),
+                )
+        return status
+
+    def resume(self, job_id: int | str) -> None:
+        """Queue an interrupted (or cancelled) job again; the next worker continues its run
+        from the last checkpoint."""
+        self.recover_stale()
+        jid = _parse_job_id(job_id)
+        with transaction(self.conn):
+            row = self.conn.execute("SELECT status, run_id FROM jobs WHERE id = ?", (jid,)).fetchone()
+            if row is None:
+                raise SegLabError(f"there is no job {job_id} in the queue.")
+            if row["status"] not in RESUMABLE_STATES:
+                raise SegLabError(
+                    f"job {jid} is {row['status']}; only interrupted or cancelled jobs can be resumed."
+                )
+            self.conn.execute(
+                "UPDATE jobs SET status = 'queued', cancel_requested = 0, resume = ?, finished = NULL,"
+                " worker_id = NULL, message = ? WHERE id = ?",
+                (1 if row["run_id"] else 0, "queued to resume from the last checkpoint", jid),
+            )
+
+    def delete(self, job_id: int | str) -> None:
+        """Forget a finished job (its stored run, if any, is kept)."""
+        jid = _parse_job_id(job_id)
+        with transaction(self.conn):
+            row = self.conn.execute("SELECT status FROM jobs WHERE id = ?", (jid,)).fetchone()
+            if row is None:
+                raise SegLabError(f"there is no job {job_id} in the queue.")
+            if row["status"] in ("queued", "running"):
+                raise SegLabError(f"job {jid} is {row['status']}; cancel it before removing it.")
+            self.conn.execute("DELETE FROM jobs WHERE id = ?", (jid,))
+
+    # ---- liveness ------------------------------------------------------------------------
+    def live_workers(self) -> list[dict[str, Any]]:
+        """Workers that are alive now (pid, host, device, slot, heartbeat, job_id)."""
+        now = time.time()
+        rows = self.conn.execute("SELECT * FROM workers WHERE stopped IS NULL").fetchall()
+        return [dict(r) for r in rows if _worker_alive(r, now)]
+
+    def recover_stale(self) -> list[int]:
+        """Mark running jobs whose worker is gone as ``interrupted``; returns their ids."""
+        running = self.conn.execute(
+            "SELECT j.id, j.run_id, j.worker_id, w.pid, w.host, w.lock_path, w.heartbeat, w.stopped"
+            " FROM jobs j LEFT JOIN workers w ON w.id = j.worker_id WHERE j.status = 'running'"
+        ).fetchall()
+        if not running:
+            return []
+        now = time.time()
+        dead = [r for r in running if r["pid"] is None or not _worker_alive(r, now)]
+        recovered = []
+        for r in dead:
+            message = (
+                f"the worker (pid {r['pid']}) stopped unexpectedly; resume the job to continue "
+                "from its last checkpoint"
+            )
+            with transaction(self.conn):
+                cur = self.conn.execute(
+                    "UPDATE jobs SET status = 'interrupted', finished = ?, message = ?"
+                    " WHERE id = ? AND status = 'running' AND worker_id IS ?",
+                    (now, message, r["id"], r["worker_id"]),
+                )
+                if r["worker_id"]:
+                    self.conn.execute(
+                        "UPDATE workers SET stopped = ? WHERE id = ? AND stopped IS NULL",
+                        (now, r["worker_id"]),
+                    )
+            if cur.rowcount:
+                recovered.append(r["id"])
+                _set_run_status(self.home, r["run_id"], "interrupted", message)
+        return recovered
+
+
+def queue_summary(home: str | os.PathLike[str] | None = None) -> dict[str, int]:
+    """Counts of jobs per state — cheap, for the sidebar of every page.
+
+    Returns an empty dict when no job was ever queued in this home (no file is created).
+    """
+    path = resolve_home(home)
+    if not (path / DB_NAME).exists():
+        return {}
+    with JobQueue(path) as q:
+        return q.summary()

@@ -1,0 +1,606 @@
+"""The job worker: claims queued jobs one at a time and trains them with the engine.
+
+A worker owns one *slot* (``cpu-0``, ``cuda-0``, …) for its whole life by holding an
+exclusive ``flock`` on ``$SEGLAB_HOME/_workers/<slot>.lock``; the kernel releases the lock
+the instant the process dies, which is how everyone else knows a worker is gone. It also
+registers itself in the ``workers`` table and heartbeats there every couple of seconds (a
+background thread; training callbacks refresh it too) so hosts sharing a home can see it.
+
+Progress goes to the job's row at most four times a second (and at every epoch end), so any
+process — the web app, the CLI — can follow a job by reading the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seglab.config import TrainConfig
+from seglab.errors import SegLabError
+from seglab.jobs.queue import (
+    HEARTBEAT_INTERVAL,
+    JobQueue,
+    connect,
+    lock_dir,
+    lock_is_held,
+    resolve_home,
+    transaction,
+)
+
+PROGRESS_INTERVAL = 0.25  # at most four progress writes per second
+LOCK_RETRY_SECONDS = 3.0  # a starting worker retries this long (a liveness probe may hold the lock)
+SPAWN_GRACE_SECONDS = 60.0  # a worker spawned this recently is still starting up
+DEFAULT_IDLE_TIMEOUT = 900.0  # workers started by ensure_worker exit after this long with nothing to do
+
+
+class WorkerBusyError(SegLabError):
+    """Every worker slot for the device is taken by a live worker."""
+
+
+@dataclass
+class RunOutcome:
+    """What ``run_config`` returns: the stored run id and the engine's TrainResult."""
+
+    run_id: str
+    result: Any
+    status: str
+    message: str
+
+
+# ---- slots and locks ------------------------------------------------------------------------
+
+
+def _cpu_slot_count(cpu_workers: int | None) -> int:
+    if cpu_workers is None:
+        cpu_workers = int(os.environ.get("SEGLAB_CPU_WORKERS", "1") or 1)
+    return max(1, cpu_workers)
+
+
+def _device_type(device: str) -> str:
+    """Resolve ``auto`` to the device a worker would train on (imports torch)."""
+    from seglab.device import resolve_device
+
+    return resolve_device(device).type
+
+
+def _gpu_index() -> str:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+    return visible if visible and "," not in visible else "0"
+
+
+def default_slots(device_type: str, cpu_workers: int | None = None) -> list[str]:
+    """The slots a worker on this device may take, in order of preference."""
+    if device_type == "cpu":
+        return [f"cpu-{i}" for i in range(_cpu_slot_count(cpu_workers))]
+    if device_type == "cuda":
+        return [f"cuda-{_gpu_index()}"]
+    return [f"{device_type}-0"]
+
+
+class _SlotLock:
+    """An exclusive flock on one slot's lock file, held until ``release``."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path, self.fd = path, fd
+
+    @classmethod
+    def acquire(cls, home: Path, slots: list[str], retry_seconds: float) -> tuple[str, _SlotLock] | None:
+        import fcntl
+
+        deadline = time.monotonic() + retry_seconds
+        while True:
+            for slot in slots:
+                path = lock_dir(home) / f"{slot}.lock"
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                return slot, cls(path, fd)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def release(self) -> None:
+        import fcntl
+
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+# ---- progress reporting -----------------------------------------------------------------------
+
+
+class JobReporter:
+    """Engine callbacks that write a job's progress and the worker's heartbeat to the queue DB,
+    and a ``should_stop`` that sees cancel requests (and a worker shutdown)."""
+
+    def __init__(self, home: Path, job_id: int, worker_id: str, stop_event: threading.Event) -> None:
+        self.conn = connect(home)
+        self.job_id, self.worker_id, self.stop_event = job_id, worker_id, stop_event
+        self.progress: dict[str, Any] = {}
+        self._last_write = 0.0
+        self._t0: float | None = None
+        self._done0: int | None = None
+
+    # engine callbacks
+    def on_start(self, info: Any = None) -> None:
+        info = dict(info) if isinstance(info, dict) else {}
+        self.progress.update({k: v for k, v in info.items() if isinstance(v, (int, float, str, type(None)))})
+        self._write(force=True)
+
+    def on_batch(self, epoch: int, batch: int, n_batches: int, loss: float) -> None:
+        self.progress.update(epoch=epoch, batch=batch, n_batches=n_batches, loss=_finite_or_none(loss))
+        self._update_eta(epoch, batch, n_batches)
+        self._write()
+
+    def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> None:
+        metrics = {
+            k: v for k, v in dict(record).items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        self.progress.update(epoch=epoch, metrics=metrics, epochs_done=epoch)
+        self._write(force=True)
+
+    def on_end(self, result: Any) -> None:
+        self.progress["eta_seconds"] = 0.0
+        self._write(force=True)
+
+    def should_stop(self) -> bool:
+        if self.stop_event.is_set():
+            return True
+        row = self.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (self.job_id,)).fetchone()
+        return bool(row and row[0])
+
+    # internals
+    def _update_eta(self, epoch: int, batch: int, n_batches: int) -> None:
+        epochs = self.progress.get("epochs")
+        if not isinstance(epochs, int) or n_batches <= 0:
+            return
+        done = (epoch - 1) * n_batches + batch  # batches finished so far (engine counts from 1)
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0, self._done0 = now, done
+            return
+        rate = (done - self._done0) / max(now - self._t0, 1e-9)
+        if rate > 0:
+            self.progress["eta_seconds"] = max(0.0, (epochs * n_batches - done) / rate)
+
+    def _write(self, force: bool = False) -> None:
+        now = time.time()
+        if not force and now - self._last_write < PROGRESS_INTERVAL:
+            return
+        self._last_write = now
+        self.progress["updated"] = now
+        self.conn.execute(
+            "UPDATE jobs SET progress = ? WHERE id = ?", (json.dumps(self.progress, default=str), self.job_id)
+        )
+        self.conn.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (now, self.worker_id))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _finite_or_none(x: Any) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
+# ---- running one configuration ----------------------------------------------------------------
+
+
+def _metrics_of(result: Any) -> dict[str, Any]:
+    """Plain-number view of a TrainResult's metrics: ``val_iou``, ``test_iou``, ``test_dice``, …
+    (the engine's ``iou`` is the headline: foreground IoU if binary, mean IoU otherwise)."""
+    out: dict[str, Any] = {}
+    for split in ("val", "test"):
+        metrics = getattr(result, f"{split}_metrics", None) or {}
+        for key, value in metrics.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[f"{split}_{key}"] = float(value)
+    return out
+
+
+def run_config(
+    config: TrainConfig,
+    callbacks: Any = None,
+    *,
+    home: str | os.PathLike[str] | None = None,
+    should_stop: Any = None,
+    run_id: str | None = None,
+    resume: bool = False,
+    group: str | None = None,
+    on_run_created: Any = None,
+) -> RunOutcome:
+    """Create (or reopen, when resuming) a stored run for ``config`` and train it.
+
+    Used by the worker and by ``python -m seglab train``, so every run lands in the store the
+    same way. Errors the user caused (bad dataset path, bad parameter) become a ``failed``
+    run with the message; internal errors are recorded as failed too and then re-raised.
+    """
+    from seglab.engine import train
+    from seglab.store import RunStore
+
+    store = RunStore(resolve_home(home))
+    if run_id is None:
+        run_id = _create_run(store, config, group)
+        resume = False
+    if on_run_created is not None:
+        on_run_created(run_id)
+    _safe_set_status(store, run_id, "running", "")
+    try:
+        result = train(
+            config, callbacks, run_dir=store.run_dir(run_id), should_stop=should_stop, resume=resume
+        )
+    except SegLabError as exc:
+        _safe_set_status(store, run_id, "failed", str(exc))
+        return RunOutcome(run_id, None, "failed", str(exc))
+    except BaseException as exc:
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        if isinstance(exc, KeyboardInterrupt):
+            message = "interrupted from the keyboard"
+        _safe_set_status(
+            store, run_id, "failed" if not isinstance(exc, KeyboardInterrupt) else "interrupted", message
+        )
+        raise
+    status = getattr(result, "status", "done")
+    message = getattr(result, "message", "") or ""
+    _safe_set_status(store, run_id, status, message)
+    return RunOutcome(run_id, result, status, message)
+
+
+def _create_run(store: Any, config: TrainConfig, group: str | None) -> str:
+    return store.create_run(config, group=group)
+
+
+def _safe_set_status(store: Any, run_id: str, status: str, message: str) -> None:
+    with contextlib.suppress(SegLabError, OSError, KeyError, ValueError):
+        store.set_status(run_id, status, message)
+
+
+# ---- the worker loop ------------------------------------------------------------------------------
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, home: Path, worker_id: str) -> None:
+        super().__init__(name="seglab-heartbeat", daemon=True)
+        self.home, self.worker_id = home, worker_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        conn = connect(self.home)
+        try:
+            while not self.stopped.wait(HEARTBEAT_INTERVAL):
+                conn.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (time.time(), self.worker_id))
+        finally:
+            conn.close()
+
+
+def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> dict[str, Any] | None:
+    """Atomically take the oldest queued job this worker can run (``BEGIN IMMEDIATE``)."""
+    devices = ("auto", device_type)
+    with transaction(q.conn):
+        sql = "SELECT id, config FROM jobs WHERE status = 'queued'"
+        args: list[Any] = []
+        if group is not None:
+            sql += " AND grp = ?"
+            args.append(group)
+        for row in q.conn.execute(sql + " ORDER BY id", args):
+            if json.loads(row["config"]).get("device", "auto") not in devices:
+                continue
+            now = time.time()
+            q.conn.execute(
+                "UPDATE jobs SET status = 'running', started = ?, finished = NULL, worker_id = ?,"
+                " message = '', progress = '{}' WHERE id = ?",
+                (now, worker_id, row["id"]),
+            )
+            q.conn.execute(
+                "UPDATE workers SET job_id = ?, heartbeat = ? WHERE id = ?", (row["id"], now, worker_id)
+            )
+            return dict(q.conn.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
+    return None
+
+
+def _finish(q: JobQueue, job_id: int, status: str, message: str, result: dict[str, Any]) -> None:
+    with transaction(q.conn):
+        q.conn.execute(
+            "UPDATE jobs SET status = ?, message = ?, result = ?, finished = ?, cancel_requested = 0 WHERE id = ?",
+            (status, message, json.dumps(result), time.time(), job_id),
+        )
+
+
+def _run_job(
+    q: JobQueue,
+    row: dict[str, Any],
+    worker_id: str,
+    stop_event: threading.Event,
+    log: Any,
+    job_callbacks: Callable[[int, TrainConfig], Any] | None = None,
+) -> str:
+    job_id = row["id"]
+    config = TrainConfig.from_json(row["config"])
+    resume = bool(row["resume"]) and bool(row["run_id"])
+    reporter = JobReporter(q.home, job_id, worker_id, stop_event)
+    callbacks: list[Any] = [reporter]
+    if job_callbacks is not None:
+        callbacks.append(job_callbacks(job_id, config))
+
+    def link(run_id: str) -> None:
+        q.conn.execute("UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id))
+
+    log(f"job {job_id}: {config.label()}" + (" (resuming)" if resume else ""))
+    try:
+        outcome = run_config(
+            config,
+            callbacks,
+            home=q.home,
+            should_stop=reporter.should_stop,
+            run_id=row["run_id"] if resume else None,
+            resume=resume,
+            group=row["grp"],
+            on_run_created=link,
+        )
+    except Exception as exc:  # an internal bug: record it, keep the worker alive, log loudly
+        traceback.print_exc()
+        _finish(q, job_id, "failed", f"internal error: {type(exc).__name__}: {exc}", {})
+        return "failed"
+    finally:
+        reporter.close()
+    status, message = outcome.status, outcome.message
+    cancel_requested = q.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()[
+        0
+    ]
+    if status == "cancelled" and stop_event.is_set() and not cancel_requested:
+        # The worker itself is shutting down (SIGTERM): the job can be resumed later.
+        status, message = "interrupted", "the worker was stopped; resume the job to continue"
+        _safe_set_status_home(q.home, outcome.run_id, status, message)
+    _finish(q, job_id, status, message, _metrics_of(outcome.result) if outcome.result is not None else {})
+    log(f"job {job_id}: {status}" + (f" — {message}" if message else ""))
+    return status
+
+
+def _safe_set_status_home(home: Path, run_id: str, status: str, message: str) -> None:
+    from seglab.store import RunStore
+
+    _safe_set_status(RunStore(home), run_id, status, message)
+
+
+def run_worker(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    once: bool = False,
+    poll: float = 1.0,
+    device: str = "auto",
+    max_jobs: int | None = None,
+    group: str | None = None,
+    idle_timeout: float | None = None,
+    cpu_workers: int | None = None,
+    slot: str | None = None,
+    verbose: bool = True,
+    job_callbacks: Callable[[int, TrainConfig], Any] | None = None,
+) -> int:
+    """Run queued jobs one after another; returns how many jobs it ran.
+
+    ``once``: stop when nothing is left to claim (instead of polling every ``poll`` seconds).
+    ``max_jobs``: stop after that many jobs. ``group``: only take jobs of that study.
+    ``idle_timeout``: stop after that many seconds with nothing to do.
+    ``job_callbacks(job_id, config)``: returns extra engine callbacks for each job (the CLI's
+    progress bar). ``cpu_workers``/``slot``: how many CPU workers may run side by side / which
+    slot to take (default: ``$SEGLAB_CPU_WORKERS`` or 1 on CPU, one per GPU).
+    Raises ``WorkerBusyError`` when a live worker already holds every slot for the device.
+    """
+    home_path = resolve_home(home)
+    device_type = _device_type(device)
+    slots = [slot] if slot else default_slots(device_type, cpu_workers)
+    acquired = _SlotLock.acquire(home_path, slots, LOCK_RETRY_SECONDS)
+    if acquired is None:
+        raise WorkerBusyError(
+            f"a worker is already running for {device_type} in {home_path} (slots {', '.join(slots)})."
+        )
+    slot_name, lock = acquired
+
+    def log(text: str) -> None:
+        if verbose:
+            print(f"[seglab worker {os.getpid()} {slot_name}] {text}", file=sys.stderr, flush=True)
+
+    if device_type == "cpu":
+        import torch
+
+        torch.set_num_threads(max(1, ((os.cpu_count() or 1) - 1) // len(slots) or 1))
+
+    q = JobQueue(home_path)
+    worker_id = f"{socket.gethostname()}-{os.getpid()}-{int(time.time() * 1000)}"
+    now = time.time()
+    q.conn.execute(
+        "INSERT INTO workers (id, pid, host, device, slot, lock_path, started, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            worker_id,
+            os.getpid(),
+            socket.gethostname(),
+            device_type,
+            slot_name,
+            str(lock.path.resolve()),
+            now,
+            now,
+        ),
+    )
+    heartbeat = _Heartbeat(home_path, worker_id)
+    heartbeat.start()
+    stop_event = threading.Event()
+    previous_handlers = _install_signal_handlers(stop_event)
+    q.recover_stale()  # jobs left running by a dead predecessor become interrupted
+    log(f"started on {device_type}")
+    ran, idle_since = 0, time.monotonic()
+    try:
+        while not stop_event.is_set():
+            row = _claim(q, worker_id, device_type, group)
+            if row is None:
+                if once:
+                    break
+                if idle_timeout is not None and time.monotonic() - idle_since > idle_timeout:
+                    log("idle; exiting")
+                    break
+                stop_event.wait(poll)
+                continue
+            _run_job(q, row, worker_id, stop_event, log, job_callbacks)
+            q.conn.execute("UPDATE workers SET job_id = NULL WHERE id = ?", (worker_id,))
+            ran += 1
+            idle_since = time.monotonic()
+            if max_jobs is not None and ran >= max_jobs:
+                break
+    finally:
+        _restore_signal_handlers(previous_handlers)
+        heartbeat.stopped.set()
+        heartbeat.join(timeout=5)
+        q.conn.execute("UPDATE workers SET stopped = ?, job_id = NULL WHERE id = ?", (time.time(), worker_id))
+        q.close()
+        lock.release()
+        log(f"stopped after {ran} job(s)")
+    return ran
+
+
+def _install_signal_handlers(stop_event: threading.Event) -> dict[int, Any]:
+    """SIGTERM (and SIGINT) ask the worker to stop after the current batch; the job becomes
+    ``interrupted`` and can be resumed. Only possible from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        stop_event.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+# ---- starting workers on demand ---------------------------------------------------------------------
+
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
+def _pid_running(pid: int) -> bool:
+    """True when the process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def worker_alive(home: str | os.PathLike[str] | None = None, slot: str = "cpu-0") -> bool:
+    """Is a worker holding this slot (or starting up for it) right now?"""
+    home_path = resolve_home(home)
+    lock_path = lock_dir(home_path) / f"{slot}.lock"
+    if lock_is_held(lock_path):
+        return True
+    spawn = lock_dir(home_path) / f"{slot}.spawn"
+    try:
+        record = json.loads(spawn.read_text())
+    except (OSError, ValueError):
+        return False
+    return time.time() - record.get("time", 0) < SPAWN_GRACE_SECONDS and _pid_running(
+        int(record.get("pid", -1))
+    )
+
+
+def ensure_worker(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    device: str = "auto",
+    cpu_workers: int | None = None,
+    idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+) -> bool:
+    """Start a background worker (``python -m seglab worker``) for each free slot of the device.
+
+    Returns True when it started one. Never starts a second worker for a slot whose worker is
+    alive (lock held) or still starting up (spawned moments ago). The worker's output goes to
+    ``$SEGLAB_HOME/_workers/worker-<slot>.log``; it exits by itself after ``idle_timeout``.
+    """
+    for proc in list(_SPAWNED):  # reap finished children so they do not linger as zombies
+        if proc.poll() is not None:
+            _SPAWNED.remove(proc)
+    home_path = resolve_home(home).resolve()
+    with JobQueue(home_path) as q:
+        q.recover_stale()
+    device_type = _device_type(device)
+    plans: list[tuple[str, dict[str, str]]] = []
+    if device_type == "cuda":
+        import torch
+
+        visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+        ids = visible or [str(i) for i in range(torch.cuda.device_count())]
+        plans = [(f"cuda-{gpu}", {"CUDA_VISIBLE_DEVICES": gpu}) for gpu in ids]
+    else:
+        plans = [(s, {}) for s in default_slots(device_type, cpu_workers)]
+    started = False
+    for slot, extra_env in plans:
+        if worker_alive(home_path, slot):
+            continue
+        _spawn(home_path, slot, device_type, extra_env, idle_timeout)
+        started = True
+    return started
+
+
+def _spawn(
+    home: Path, slot: str, device_type: str, extra_env: dict[str, str], idle_timeout: float | None
+) -> None:
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ) | extra_env
+    env["SEGLAB_HOME"] = str(home)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    cmd = [
+        sys.executable,
+        "-m",
+        "seglab",
+        "worker",
+        "--home",
+        str(home),
+        "--device",
+        device_type,
+        "--slot",
+        slot,
+    ]
+    if idle_timeout is not None:
+        cmd += ["--idle-timeout", str(idle_timeout)]
+    log_path = lock_dir(home) / f"worker-{slot}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            cwd=package_root,
+        )
+    _SPAWNED.append(proc)
+    (lock_dir(home) / f"{slot}.spawn").write_text(json.dumps({"pid": proc.pid, "time": time.time()}))

@@ -1,0 +1,431 @@
+"""Saved runs as pandas tables: one row per run, long per-epoch histories, seed summaries.
+
+Pure pandas, no Streamlit: the Results page and the tests call the same functions.
+
+Vocabulary used throughout:
+
+* a *run* is one trained model (one row of :func:`runs_frame`);
+* a *model* is what a study compares: an architecture with a loss (and its parameters),
+  plus any other setting that differs inside the selection (width, epochs, ...);
+* *seeds* are repeated runs of the same model; :func:`aggregate_seeds` turns them into
+  mean ± standard deviation so a comparison shows the spread, not one lucky draw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+# Config fields that identify *what* was trained. `seed` is left out on purpose (seeds are
+# repeats of one model); device, precision and threads change speed, not the model.
+MODEL_FIELDS: tuple[str, ...] = (
+    "dataset",
+    "dataset_params",
+    "size",
+    "n",
+    "split_seed",
+    "val_fraction",
+    "test_fraction",
+    "arch",
+    "width",
+    "depth",
+    "loss",
+    "loss_params",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "batch_size",
+    "epochs",
+    "augment",
+)
+# Fields that may tell two models apart beyond arch and loss; shown when they differ.
+VARIANT_FIELDS: tuple[str, ...] = tuple(
+    f for f in MODEL_FIELDS if f not in ("dataset", "dataset_params", "arch", "loss", "loss_params")
+)
+
+# Human names for metrics found in run summaries and histories.
+METRIC_TITLES: dict[str, str] = {
+    "val_iou": "Validation IoU",
+    "val_dice": "Validation Dice",
+    "val_loss": "Validation loss",
+    "train_loss": "Training loss",
+    "test_iou": "Test IoU",
+    "test_dice": "Test Dice",
+    "val_precision": "Validation precision",
+    "val_recall": "Validation recall",
+    "val_accuracy": "Validation pixel accuracy",
+}
+# Metrics where lower is better; everything else is "higher is better".
+LOWER_IS_BETTER = frozenset({"val_loss", "train_loss", "test_loss", "loss"})
+
+GREEK = {"alpha": "α", "gamma": "γ", "beta": "β", "weight": "w", "aux_weight": "aux"}
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    "model",
+    "status",
+    "seed",
+    "val_iou",
+    "test_iou",
+    "test_dice",
+    "epochs_done",
+    "epochs",
+    "dataset",
+    "arch",
+    "loss",
+    "width",
+    "depth",
+    "size",
+    "batch_size",
+    "lr",
+    "group",
+    "created",
+    "message",
+    "run_id",
+)
+
+
+def metric_title(metric: str) -> str:
+    """'val_iou' → 'Validation IoU'; unknown names get a readable fallback."""
+    if metric in METRIC_TITLES:
+        return METRIC_TITLES[metric]
+    words = metric.replace("_", " ").split()
+    special = {"iou": "IoU", "bce": "BCE", "ce": "CE", "miou": "mIoU"}
+    text = " ".join(special.get(w, w) for w in words)
+    return text[:1].upper() + text[1:]
+
+
+def format_params(params: Mapping[str, Any] | None) -> str:
+    """Loss parameters in a compact form: {'alpha': 0.25, 'gamma': 2} → 'α=0.25, γ=2'."""
+    if not params:
+        return ""
+    parts = []
+    for key in sorted(params):
+        value = params[key]
+        if isinstance(value, float):
+            value = f"{value:g}"
+        parts.append(f"{GREEK.get(key, key)}={value}")
+    return ", ".join(parts)
+
+
+def loss_label(loss: str, params: Mapping[str, Any] | None) -> str:
+    """'focal' with {'alpha': 'auto', 'gamma': 2} → 'focal (α=auto, γ=2)'; no params → 'focal'."""
+    text = format_params(params)
+    return f"{loss} ({text})" if text else loss
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if isinstance(config, Mapping):
+        return dict(config)
+    if hasattr(config, "to_dict"):
+        return config.to_dict()
+    return dict(vars(config))
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value)
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _created(record: Any) -> datetime | None:
+    stamps = getattr(record, "timestamps", None)
+    if isinstance(stamps, Mapping):
+        for key in ("created", "created_at", "started", "started_at", "finished", "finished_at"):
+            if stamps.get(key) is not None:
+                return _as_datetime(stamps[key])
+    for key in ("created", "created_at", "started_at"):
+        if getattr(record, key, None) is not None:
+            return _as_datetime(getattr(record, key))
+    return None
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
+    """One row per saved run.
+
+    ``records`` are objects with ``id``, ``status``, ``config`` (a TrainConfig or a dict),
+    ``metrics`` (dict), and optionally ``epochs_done``, ``message``, ``group``,
+    ``timestamps``. Config fields become columns, so do the metrics (``val_iou``,
+    ``test_iou``, ...). Extra columns: ``loss_label`` (loss with its parameters), ``model``
+    (arch + loss label, plus settings that differ between the runs, see
+    :func:`add_model_labels`), ``model_key`` (hashable identity of the model without the seed)
+    and ``created``. Rows keep the order given.
+    """
+    rows = []
+    for record in records:
+        config = _config_dict(getattr(record, "config", None))
+        metrics = dict(getattr(record, "metrics", None) or {})
+        row: dict[str, Any] = {
+            "run_id": str(record.id),
+            "status": getattr(record, "status", "unknown"),
+            "epochs_done": getattr(record, "epochs_done", None),
+            "message": getattr(record, "message", "") or "",
+            "group": getattr(record, "group", None) or "",
+            "created": _created(record),
+        }
+        row.update(config)
+        for key, value in metrics.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                row[key] = float(value)
+            elif value is None:
+                row[key] = math.nan
+        row["loss_label"] = loss_label(config.get("loss", "?"), config.get("loss_params"))
+        row["model_key"] = tuple((f, _hashable(config.get(f))) for f in MODEL_FIELDS)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=[*TABLE_COLUMNS, "loss_label", "model_key"])
+    for column in ("val_iou", "test_iou", "test_dice"):
+        if column not in frame:
+            frame[column] = math.nan
+    return add_model_labels(frame)
+
+
+def add_model_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Set ``model`` = 'arch + loss label', plus '· width=8' etc. for settings that vary.
+
+    Only fields that take more than one value among the given rows are named, so a plain
+    architecture × loss study reads 'unet_strided + focal (α=0.25, γ=2)'.
+    """
+    frame = frame.copy()
+    if frame.empty:
+        frame["model"] = pd.Series(dtype=str)
+        return frame
+    varying = [f for f in VARIANT_FIELDS if f in frame and frame[f].map(_hashable).nunique(dropna=False) > 1]
+    if "dataset" in frame and frame["dataset"].nunique() > 1:
+        varying = ["dataset", *varying]
+
+    def label(row: pd.Series) -> str:
+        text = f"{row.get('arch', '?')} + {row.get('loss_label', '?')}"
+        extras = [f"{f}={_short(row.get(f))}" for f in varying]
+        return text + (" · " + ", ".join(extras) if extras else "")
+
+    frame["model"] = frame.apply(label, axis=1)
+    return frame
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def run_label(row: Mapping[str, Any]) -> str:
+    """A run's name in pickers and legends: 'unet + dice · seed 1 · a1b2c3'."""
+    seed = row.get("seed")
+    seed_text = f" · seed {seed}" if seed is not None and not _isnan(seed) else ""
+    return f"{row.get('model', '?')}{seed_text} · {str(row.get('run_id', ''))[:8]}"
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def filter_runs(
+    frame: pd.DataFrame,
+    *,
+    datasets: Sequence[str] | None = None,
+    archs: Sequence[str] | None = None,
+    losses: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Keep rows whose column value is among the chosen ones; ``None`` or empty = no filter.
+
+    ``losses`` matches either the plain loss name or the loss label with parameters.
+    """
+    mask = pd.Series(True, index=frame.index)
+    for column, chosen in (
+        ("dataset", datasets),
+        ("arch", archs),
+        ("status", statuses),
+        ("group", groups),
+    ):
+        if chosen:
+            mask &= frame[column].isin(list(chosen))
+    if losses:
+        chosen = list(losses)
+        mask &= frame["loss"].isin(chosen) | frame["loss_label"].isin(chosen)
+    return frame[mask]
+
+
+def sort_runs(frame: pd.DataFrame, by: str, ascending: bool = False) -> pd.DataFrame:
+    """Sort by one column, missing values last, ties kept in their original order."""
+    if by not in frame:
+        return frame
+    return frame.sort_values(by, ascending=ascending, na_position="last", kind="stable")
+
+
+def finished(frame: pd.DataFrame, metric: str = "test_iou") -> pd.DataFrame:
+    """Runs that completed and have a value for ``metric``."""
+    if frame.empty or metric not in frame:
+        return frame.iloc[0:0]
+    return frame[(frame["status"] == "done") & frame[metric].notna()]
+
+
+def histories_frame(histories: Mapping[str, Sequence[Mapping[str, Any]]], runs: pd.DataFrame) -> pd.DataFrame:
+    """Per-epoch records of several runs → long table for charts.
+
+    ``histories`` maps run id → list of per-epoch dicts (each with ``epoch`` and metric
+    values). Returns columns ``run_id, epoch, metric, value`` plus the run's ``model``,
+    ``arch``, ``loss_label``, ``seed``, ``status``, ``dataset`` and ``run`` (its label).
+    Non-numeric entries are dropped; epochs are counted from 1 if missing.
+    """
+    info = runs.set_index("run_id") if not runs.empty else runs
+    rows = []
+    for run_id, records in histories.items():
+        if run_id not in info.index:
+            continue
+        meta = info.loc[run_id]
+        run = run_label({**meta.to_dict(), "run_id": run_id})
+        for position, record in enumerate(records, start=1):
+            epoch = record.get("epoch", position)
+            for key, value in record.items():
+                if key == "epoch" or isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "run": run,
+                        "epoch": int(epoch),
+                        "metric": key,
+                        "value": float(value),
+                        "model": meta.get("model"),
+                        "arch": meta.get("arch"),
+                        "loss_label": meta.get("loss_label"),
+                        "seed": meta.get("seed"),
+                        "status": meta.get("status"),
+                        "dataset": meta.get("dataset"),
+                    }
+                )
+    columns = ["run_id", "run", "epoch", "metric", "value", "model", "arch", "loss_label", "seed"]
+    return pd.DataFrame(rows, columns=[*columns, "status", "dataset"])
+
+
+def history_metrics(long: pd.DataFrame) -> list[str]:
+    """Metrics present in a long history table, the usual ones first."""
+    present = list(dict.fromkeys(long["metric"])) if not long.empty else []
+    preferred = [m for m in ("val_iou", "val_dice", "val_loss", "train_loss") if m in present]
+    return preferred + sorted(m for m in present if m not in preferred)
+
+
+def aggregate_seeds(frame: pd.DataFrame, metric: str = "test_iou") -> pd.DataFrame:
+    """Mean ± standard deviation of ``metric`` over runs of the same model (different seeds).
+
+    Uses finished runs only. Columns: ``model, dataset, arch, loss_label, mean, std, min, max,
+    n_seeds, run_ids``; ``std`` is the sample standard deviation (ddof=1) and 0 for a single
+    run. Sorted best first (highest mean, or lowest for losses).
+    """
+    done = finished(frame, metric)
+    columns = ["model", "dataset", "arch", "loss_label", "mean", "std", "min", "max", "n_seeds", "run_ids"]
+    if done.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = done.groupby("model_key", sort=False)
+    table = grouped.agg(
+        model=("model", "first"),
+        dataset=("dataset", "first"),
+        arch=("arch", "first"),
+        loss_label=("loss_label", "first"),
+        mean=(metric, "mean"),
+        std=(metric, "std"),
+        min=(metric, "min"),
+        max=(metric, "max"),
+        n_seeds=(metric, "size"),
+        run_ids=("run_id", list),
+    ).reset_index(drop=True)
+    table["std"] = table["std"].fillna(0.0)
+    ascending = metric in LOWER_IS_BETTER
+    return table.sort_values("mean", ascending=ascending, kind="stable").reset_index(drop=True)[columns]
+
+
+def arch_loss_grid(frame: pd.DataFrame, metric: str = "test_iou") -> pd.DataFrame:
+    """Architecture × loss table of seed-averaged ``metric`` for a heatmap.
+
+    When several models share an (arch, loss) cell (say two widths), the best one fills the
+    cell and ``model`` names it. Column ``best`` marks the overall best cell.
+    """
+    summary = aggregate_seeds(frame, metric)
+    if summary.empty:
+        return summary.assign(best=pd.Series(dtype=bool))
+    ascending = metric in LOWER_IS_BETTER
+    ordered = summary.sort_values("mean", ascending=ascending, kind="stable")
+    cells = ordered.drop_duplicates(["arch", "loss_label"], keep="first").copy()
+    cells["best"] = False
+    cells.iloc[0, cells.columns.get_loc("best")] = True
+    return cells.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class BestModel:
+    """The winner of a comparison, with enough detail to write a sentence about it."""
+
+    model: str
+    arch: str
+    loss_label: str
+    dataset: str
+    metric: str
+    mean: float
+    std: float
+    n_seeds: int
+    run_ids: tuple[str, ...]
+
+    def sentence(self) -> str:
+        """'Best: unet_strided + focal (α=0.25, γ=2), test IoU 0.83 (± 0.01 over 3 seeds).'"""
+        text = f"Best: {self.model}, {metric_title(self.metric).replace('Test', 'test')} {self.mean:.2f}"
+        if self.n_seeds > 1:
+            text += f" (± {self.std:.2f} over {self.n_seeds} seeds)"
+        return text + "."
+
+
+def best_model(frame: pd.DataFrame, metric: str = "test_iou") -> BestModel | None:
+    """The model with the best seed-averaged ``metric`` among finished runs, or None."""
+    summary = aggregate_seeds(frame, metric)
+    if summary.empty:
+        return None
+    top = summary.iloc[0]
+    return BestModel(
+        model=str(top["model"]),
+        arch=str(top["arch"]),
+        loss_label=str(top["loss_label"]),
+        dataset=str(top["dataset"]),
+        metric=metric,
+        mean=float(top["mean"]),
+        std=float(top["std"]),
+        n_seeds=int(top["n_seeds"]),
+        run_ids=tuple(top["run_ids"]),
+    )
+
+
+def display_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns worth showing in the runs table, in a readable order."""
+    columns = [c for c in TABLE_COLUMNS if c in frame]
+    shown = frame[columns].copy()
+    if "loss_label" in frame:
+        shown["loss"] = frame["loss_label"]
+    return shown.reset_index(drop=True)
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV export of a table (UTF-8, no index)."""
+    return display_table(frame).to_csv(index=False).encode("utf-8")

@@ -1,0 +1,557 @@
+"""The experiment store: every training run is one folder under ``seglab_home()``.
+
+Layout of a run folder ``<home>/<run_id>/``::
+
+    summary.json     small, always up to date: id, status, message, timestamps, config,
+                     headline metrics, epochs done. ``list_runs`` reads only this file.
+    config.json      the run's ``TrainConfig`` (human-readable copy)
+    history.jsonl    one JSON object per finished epoch, appended as training goes
+    best.pt          model ``state_dict`` of the best validation epoch
+    last.pt          model + optimiser + RNG states + history, for ``resume``
+    predictions.npz  a few fixed val/test images with masks, predicted labels, per-image IoU
+
+Every JSON file is written atomically (temporary file in the same folder, then
+``os.replace``), so a crash leaves either the old or the new file, never half of one.
+Checkpoints are read only with ``torch.load(..., weights_only=True)``.
+
+Timestamps are Unix seconds (``float``); ``format_time`` turns them into local text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import stat
+import tempfile
+import time
+import warnings
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from seglab.config import TrainConfig
+from seglab.errors import SegLabError
+
+STATUSES = ("queued", "running", "done", "failed", "diverged", "cancelled", "interrupted")
+FINAL_STATUSES = ("done", "failed", "diverged", "cancelled", "interrupted")
+CHECKPOINTS = ("best", "last")
+
+SUMMARY = "summary.json"
+CONFIG = "config.json"
+HISTORY = "history.jsonl"
+PREDICTIONS = "predictions.npz"
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_MAX_IMPORT_BYTES = 4 * 1024**3  # refuse archives that would unpack to more than 4 GiB
+
+
+class RunNotFoundError(SegLabError):
+    """The store holds no run with the requested id."""
+
+
+class StoreWarning(UserWarning):
+    """A folder in the store could not be read and was skipped."""
+
+
+# ---- small file helpers ---------------------------------------------------------------
+def seglab_home() -> Path:
+    """The store's root folder: ``$SEGLAB_HOME`` if set, else ``./runs``."""
+    return Path(os.environ.get("SEGLAB_HOME") or "runs")
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values: NaN/inf become null, tuples lists, numpy/torch scalars numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy / torch scalar
+        return _jsonable(value.item())
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a mix."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress_os_error():
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """``atomic_write_text`` of strict JSON (NaN written as null)."""
+    atomic_write_text(path, json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+class _suppress_os_error:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        return exc_type is not None and issubclass(exc_type, OSError)
+
+
+def format_time(ts: float | None) -> str:
+    """Local ``YYYY-MM-DD HH:MM:SS`` for a stored timestamp ('' for None)."""
+    return "" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def new_run_id(config: TrainConfig, now: float | None = None) -> str:
+    """Sortable by creation time: ``20261123-153000-unet-bce_dice-ab12``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    arch = re.sub(r"[^A-Za-z0-9_]", "", config.arch)[:24] or "model"
+    loss = re.sub(r"[^A-Za-z0-9_]", "", config.loss)[:24] or "loss"
+    return f"{stamp}-{arch}-{loss}-{secrets.token_hex(2)}"
+
+
+def check_run_id(run_id: str) -> str:
+    """Refuse ids that could name a path outside the store (``..``, slashes, empty)."""
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or ".." in run_id:
+        raise RunNotFoundError(f"{run_id!r} is not a valid run id.")
+    return run_id
+
+
+# ---- one run folder ---------------------------------------------------------------------
+class RunFiles:
+    """Reads and writes the files of one run folder. The engine writes through this class."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    # summary -----------------------------------------------------------------------------
+    def read_summary(self) -> dict[str, Any]:
+        data = read_json(self.file(SUMMARY))
+        if not isinstance(data, dict):
+            raise ValueError("summary.json is not a JSON object")
+        return data
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.file(SUMMARY), summary)
+
+    def update_summary(self, **fields: Any) -> dict[str, Any]:
+        """Merge ``fields`` into summary.json (``metrics`` is merged key by key)."""
+        try:
+            summary = self.read_summary()
+        except (OSError, ValueError):
+            summary = {"id": self.run_id, "created": time.time()}
+        if "metrics" in fields:
+            summary["metrics"] = {**summary.get("metrics", {}), **(fields.pop("metrics") or {})}
+        if "status" in fields and fields["status"] not in STATUSES:
+            raise ValueError(f"unknown run status {fields['status']!r}")
+        summary.update(fields)
+        summary["updated"] = time.time()
+        self.write_summary(summary)
+        return summary
+
+    def init(self, config: TrainConfig, *, status: str = "queued", group: str | None = None) -> None:
+        """Create the folder with config.json and a fresh summary.json."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.file(CONFIG), config.to_json() + "\n")
+        now = time.time()
+        self.write_summary(
+            {
+                "id": self.run_id,
+                "status": status,
+                "message": "",
+                "group": group,
+                "label": config.label(),
+                "created": now,
+                "started": None,
+                "finished": None,
+                "updated": now,
+                "epochs_done": 0,
+                "epochs": config.epochs,
+                "best_epoch": None,
+                "device": None,
+                "metrics": {},
+                "config": config.to_dict(),
+            }
+        )
+
+    def write_config(self, config: TrainConfig) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.file(CONFIG), config.to_json() + "\n")
+
+    # history -----------------------------------------------------------------------------
+    def append_history(self, record: dict[str, Any]) -> None:
+        line = json.dumps(_jsonable(record), allow_nan=False)
+        with open(self.file(HISTORY), "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+
+    def write_history(self, records: Iterable[dict[str, Any]]) -> None:
+        text = "".join(json.dumps(_jsonable(r), allow_nan=False) + "\n" for r in records)
+        atomic_write_text(self.file(HISTORY), text)
+
+    def read_history(self) -> list[dict[str, Any]]:
+        """Records in epoch order; an unreadable line (a crash mid-append) is skipped."""
+        try:
+            text = self.file(HISTORY).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    # checkpoints and predictions -------------------------------------------------------
+    def checkpoint_path(self, which: str = "best") -> Path:
+        if which not in CHECKPOINTS:
+            raise ValueError(f"checkpoint must be one of {CHECKPOINTS}, not {which!r}")
+        return self.file(f"{which}.pt")
+
+    def save_checkpoint(self, which: str, obj: Any) -> Path:
+        """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
+        import torch
+
+        path = self.checkpoint_path(which)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp")
+        try:
+            torch.save(obj, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            with _suppress_os_error():
+                os.unlink(tmp)
+            raise
+        return path
+
+    def load_checkpoint(self, which: str = "best", map_location: Any = "cpu") -> Any:
+        import torch
+
+        return torch.load(self.checkpoint_path(which), map_location=map_location, weights_only=True)
+
+    def save_predictions(self, arrays: dict[str, np.ndarray]) -> Path:
+        path = self.file(PREDICTIONS)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp.npz")
+        try:
+            np.savez_compressed(tmp, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            with _suppress_os_error():
+                os.unlink(tmp)
+            raise
+        return path
+
+    def read_predictions(self) -> dict[str, np.ndarray]:
+        try:
+            with np.load(self.file(PREDICTIONS), allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except FileNotFoundError:
+            return {}
+
+
+# ---- the store ------------------------------------------------------------------------
+@dataclass
+class RunRecord:
+    """What the UI needs to list and compare a run; built from summary.json alone."""
+
+    id: str
+    status: str
+    config: TrainConfig
+    created: float | None = None
+    started: float | None = None
+    finished: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    epochs_done: int = 0
+    message: str = ""
+    group: str | None = None
+    best_epoch: int | None = None
+    device: str | None = None
+    path: Path | None = None
+
+    @property
+    def val_iou(self) -> float | None:
+        return self.metrics.get("val_iou")
+
+    @property
+    def test_iou(self) -> float | None:
+        return self.metrics.get("test_iou")
+
+    @property
+    def label(self) -> str:
+        return self.config.label()
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.status == "done"
+
+
+def _record_from_summary(summary: dict[str, Any], path: Path) -> RunRecord:
+    status = summary.get("status")
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    return RunRecord(
+        id=str(summary.get("id") or path.name),
+        status=status,
+        config=TrainConfig.from_dict(summary["config"]),
+        created=summary.get("created"),
+        started=summary.get("started"),
+        finished=summary.get("finished"),
+        metrics=dict(summary.get("metrics") or {}),
+        epochs_done=int(summary.get("epochs_done") or 0),
+        message=str(summary.get("message") or ""),
+        group=summary.get("group"),
+        best_epoch=summary.get("best_epoch"),
+        device=summary.get("device"),
+        path=path,
+    )
+
+
+class RunStore:
+    """All runs under one home folder (default ``seglab_home()``)."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = Path(home) if home is not None else seglab_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+
+    # naming --------------------------------------------------------------------------
+    def run_dir(self, run_id: str) -> Path:
+        return self.home / check_run_id(run_id)
+
+    def files(self, run_id: str) -> RunFiles:
+        path = self.run_dir(run_id)
+        if not (path / SUMMARY).is_file():
+            raise RunNotFoundError(f"no run {run_id!r} in {self.home}.")
+        return RunFiles(path)
+
+    def exists(self, run_id: str) -> bool:
+        try:
+            return (self.run_dir(run_id) / SUMMARY).is_file()
+        except RunNotFoundError:
+            return False
+
+    # writing -------------------------------------------------------------------------
+    def create_run(self, config: TrainConfig, run_id: str | None = None, *, group: str | None = None) -> str:
+        """Make an empty run folder (status ``queued``) and return its id."""
+        if run_id is None:
+            run_id = new_run_id(config)
+            while (self.home / run_id).exists():
+                run_id = new_run_id(config)
+        path = self.run_dir(run_id)
+        if path.exists():
+            raise SegLabError(f"a run called {run_id!r} already exists.")
+        path.mkdir(parents=True)
+        RunFiles(path).init(config, status="queued", group=group)
+        return run_id
+
+    def set_status(self, run_id: str, status: str, message: str = "") -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        fields: dict[str, Any] = {"status": status, "message": message}
+        if status in FINAL_STATUSES:
+            fields["finished"] = time.time()
+        self.files(run_id).update_summary(**fields)
+
+    def update_summary(self, run_id: str, **fields: Any) -> None:
+        self.files(run_id).update_summary(**fields)
+
+    def delete_run(self, run_id: str) -> None:
+        path = self.run_dir(run_id)
+        if not path.is_dir():
+            raise RunNotFoundError(f"no run {run_id!r} in {self.home}.")
+        shutil.rmtree(path)
+
+    # reading -------------------------------------------------------------------------
+    def list_runs(self) -> list[RunRecord]:
+        """Every readable run, oldest first. Unreadable folders are skipped with a warning.
+
+        Folders whose names start with ``.`` or ``_`` belong to the store's machinery
+        (imports in progress, job queues) and are skipped silently.
+        """
+        records = []
+        try:
+            entries = list(os.scandir(self.home))
+        except FileNotFoundError:
+            return []
+        for entry in entries:
+            if entry.name.startswith((".", "_")) or not entry.is_dir():
+                continue
+            path = Path(entry.path)
+            try:
+                summary = RunFiles(path).read_summary()
+                records.append(_record_from_summary(summary, path))
+            except FileNotFoundError:
+                warnings.warn(
+                    f"skipping {path}: not a SegLab run (no summary.json).", StoreWarning, stacklevel=2
+                )
+            except (OSError, ValueError, KeyError, TypeError, SegLabError) as exc:
+                warnings.warn(f"skipping {path}: unreadable run ({exc}).", StoreWarning, stacklevel=2)
+        records.sort(key=lambda r: (r.created or 0.0, r.id))
+        return records
+
+    def load_run(self, run_id: str) -> RunRecord:
+        files = self.files(run_id)
+        try:
+            return _record_from_summary(files.read_summary(), files.path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SegLabError(f"run {run_id!r} cannot be read: {exc}") from None
+
+    def config(self, run_id: str) -> TrainConfig:
+        return self.load_run(run_id).config
+
+    def history(self, run_id: str) -> list[dict[str, Any]]:
+        return self.files(run_id).read_history()
+
+    def predictions(self, run_id: str) -> dict[str, np.ndarray]:
+        """Arrays saved at the end of training (empty dict if the run saved none)."""
+        return self.files(run_id).read_predictions()
+
+    def checkpoint_path(self, run_id: str, which: str = "best") -> Path:
+        return self.files(run_id).checkpoint_path(which)
+
+    def load_model(self, run_id: str, which: str = "best", device: Any = "cpu") -> Any:
+        """Rebuild the run's model from its config and load its weights (eval mode)."""
+        from seglab.engine import build_model  # local import: the store needs no torch to list runs
+
+        files = self.files(run_id)
+        summary = files.read_summary()
+        config = TrainConfig.from_dict(summary["config"])
+        path = files.checkpoint_path(which)
+        if not path.is_file():
+            raise SegLabError(f"run {run_id!r} has no {which} checkpoint yet.")
+        state = files.load_checkpoint(which, map_location=device)
+        if which == "last":
+            state = state["model"]
+        model = build_model(config, int(summary.get("num_classes") or 2))
+        model.load_state_dict(state)
+        return model.to(device).eval()
+
+    # sharing -------------------------------------------------------------------------
+    def export_runs(self, run_ids: Iterable[str], zip_path: str | os.PathLike[str]) -> Path:
+        """Write the given runs (all their files) into one zip, folders named by run id."""
+        zip_path = Path(zip_path)
+        ids = list(run_ids)
+        paths = [self.files(i).path for i in ids]
+        tmp = zip_path.with_name(f".{zip_path.name}.{secrets.token_hex(3)}.tmp")
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for run_id, path in zip(ids, paths, strict=True):
+                    for file in sorted(path.rglob("*")):
+                        if file.is_file() and not file.is_symlink() and not file.name.startswith("."):
+                            zf.write(file, f"{run_id}/{file.relative_to(path).as_posix()}")
+            os.replace(tmp, zip_path)
+        except BaseException:
+            with _suppress_os_error():
+                os.unlink(tmp)
+            raise
+        return zip_path
+
+    def import_runs(self, zip_path: str | os.PathLike[str]) -> list[str]:
+        """Unpack runs from an exported zip; returns the ids added.
+
+        Safe extraction: every member must be a plain file inside ``<run_id>/``; absolute
+        paths, ``..``, links and oversized archives are refused. A run whose id already
+        exists is skipped (ids carry a random suffix, so the same id means the same run).
+        Runs that were queued or running when exported are marked ``interrupted``.
+        """
+        try:
+            zf = zipfile.ZipFile(zip_path)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise SegLabError(f"{zip_path} is not a readable zip archive: {exc}") from None
+        with zf:
+            members: dict[str, list[tuple[zipfile.ZipInfo, PurePosixPath]]] = {}
+            total = 0
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                rel = _safe_member(info)
+                members.setdefault(rel.parts[0], []).append((info, rel))
+                total += info.file_size
+            if total > _MAX_IMPORT_BYTES:
+                raise SegLabError(f"{zip_path} would unpack to {total / 1e9:.1f} GB; refusing.")
+            added = []
+            for run_id, files in members.items():
+                check_run_id(run_id)
+                if not any(rel.parts[1:] == (SUMMARY,) for _, rel in files):
+                    warnings.warn(
+                        f"skipping {run_id!r} in {zip_path}: no summary.json.", StoreWarning, stacklevel=2
+                    )
+                    continue
+                if (self.home / run_id).exists():
+                    warnings.warn(
+                        f"run {run_id!r} already exists; not imported again.", StoreWarning, stacklevel=2
+                    )
+                    continue
+                staging = Path(tempfile.mkdtemp(dir=self.home, prefix=".import-"))
+                try:
+                    target = staging / run_id
+                    for info, rel in files:
+                        dest = staging.joinpath(*rel.parts)
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        with zf.open(info) as src, open(dest, "wb") as dst:
+                            shutil.copyfileobj(src, dst)
+                    run_files = RunFiles(target)
+                    summary = run_files.read_summary()
+                    _record_from_summary(summary, target)  # validate before it enters the store
+                    summary["id"] = run_id
+                    if summary.get("status") in ("queued", "running"):
+                        summary["status"] = "interrupted"
+                        summary["message"] = "imported while unfinished"
+                    run_files.write_summary(summary)
+                    os.replace(target, self.home / run_id)
+                    added.append(run_id)
+                except (OSError, ValueError, KeyError, TypeError, SegLabError) as exc:
+                    warnings.warn(f"skipping {run_id!r} in {zip_path}: {exc}", StoreWarning, stacklevel=2)
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+        return added
+
+
+def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath:
+    """The member's path if it is a plain file inside one run folder; else SegLabError."""
+    name = info.filename
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise SegLabError(f"archive member {name!r} is a link; refusing to import.")
+    rel = PurePosixPath(name)
+    if (
+        "\\" in name
+        or rel.is_absolute()
+        or len(rel.parts) < 2
+        or len(rel.parts) > 8
+        or any(p in ("", ".", "..") or ":" in p for p in rel.parts)
+    ):
+        raise SegLabError(f"archive member {name!r} is outside a run folder; refusing to import.")
+    return rel

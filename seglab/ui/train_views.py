@@ -1,0 +1,554 @@
+"""Pieces of the Train page: the study form, the estimate, the live queue and its controls.
+
+The page script lays these out; everything that talks to the job queue or the store lives
+here, and everything shown comes from the queue database, so a reload, a second browser or
+an app restart shows the same queue.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from seglab.config import TrainConfig
+from seglab.errors import ConfigError, SegLabError
+from seglab.registry import ParamSpec
+
+# The study this lab is built to reproduce: three architectures × four losses.
+STUDY_ARCHS: tuple[str, ...] = ("segnet", "unet", "unet_strided")
+STUDY_LOSSES: tuple[str, ...] = ("bce", "dice", "focal", "bce_ds")
+PRESET_SEEDS = {"quick": "0", "study": "0, 1, 2", "smoke": "0"}
+PATH_CHOICE = "Folder or .zip on this computer"
+ACTIVE = ("queued", "running")
+STATUS_ICONS = {
+    "queued": "⏳ queued",
+    "running": "🏃 running",
+    "done": "✅ done",
+    "failed": "❌ failed",
+    "diverged": "💥 diverged",
+    "cancelled": "🚫 cancelled",
+    "interrupted": "⏸️ interrupted",
+}
+
+
+# ---- the plan: what "Start training" will queue -----------------------------------------
+@dataclass
+class StudyPlan:
+    """A base config and the values to vary: architectures × losses (with params) × seeds."""
+
+    base: TrainConfig
+    archs: list[str]
+    losses: dict[str, dict[str, Any]]  # loss name → its non-default parameters
+    seeds: list[int]
+    name: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    def configs(self) -> list[TrainConfig]:
+        """One config per run, in the order the queue will run them."""
+        return [
+            self.base.replace(arch=arch, loss=loss, loss_params=params, seed=seed)
+            for loss, params in self.losses.items()
+            for arch in self.archs
+            for seed in self.seeds
+        ]
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.archs) * len(self.losses) * len(self.seeds)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0, 1, 2' → [0, 1, 2]; a range '0-4' is allowed; duplicates dropped; plain-words errors."""
+    seeds: list[int] = []
+    for part in str(text).replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        span = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
+        if span:
+            low, high = int(span[1]), int(span[2])
+            if high < low or high - low > 99:
+                raise ConfigError(f"the seed range {part!r} should go upwards and hold at most 100 seeds.")
+            seeds.extend(range(low, high + 1))
+            continue
+        try:
+            seeds.append(int(part))
+        except ValueError:
+            raise ConfigError(
+                f"seeds must be whole numbers separated by commas (like 0, 1, 2), not {part!r}."
+            ) from None
+    if not seeds:
+        raise ConfigError("give at least one seed, e.g. 0.")
+    if any(s < 0 for s in seeds):
+        raise ConfigError("seeds must be 0 or larger.")
+    return list(dict.fromkeys(seeds))
+
+
+def enqueue_plan(queue: Any, plan: StudyPlan) -> str:
+    """Queue every run of the plan as one study (one group) and return the group id.
+
+    ``JobQueue.enqueue_study`` varies fields independently, but each loss carries its own
+    parameters; so the first loss is queued as a study over architectures × seeds, and the
+    other losses join that group through ``enqueue(config, group=...)``.
+    """
+    configs = plan.configs()
+    if not configs:
+        raise ConfigError("choose at least one architecture and one loss.")
+    name = plan.name or default_study_name(plan)
+    losses = list(plan.losses.items())
+    if all(not params for _, params in losses):
+        grid = {"arch": plan.archs, "loss": [loss for loss, _ in losses], "seed": plan.seeds}
+        return queue.enqueue_study(plan.base, _ordered(grid), name=name)
+    first_loss, first_params = losses[0]
+    group = queue.enqueue_study(
+        plan.base.replace(loss=first_loss, loss_params=first_params),
+        {"arch": plan.archs, "seed": plan.seeds},
+        name=name,
+    )
+    for loss, params in losses[1:]:
+        for arch in plan.archs:
+            for seed in plan.seeds:
+                queue.enqueue(
+                    plan.base.replace(arch=arch, loss=loss, loss_params=params, seed=seed), group=group
+                )
+    return group
+
+
+def _ordered(grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    # loss outermost, then arch, then seed: the same order as StudyPlan.configs()
+    return {"loss": grid["loss"], "arch": grid["arch"], "seed": grid["seed"]}
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """plural(1, 'loss') → '1 loss'; plural(4, 'loss', 'losses') → '4 losses'."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def default_study_name(plan: StudyPlan) -> str:
+    """'3 archs × 4 losses × 1 seed on shapes' (what the queue table shows)."""
+    dataset = Path(plan.base.dataset).name or plan.base.dataset
+    return (
+        f"{plural(len(plan.archs), 'arch')} × {plural(len(plan.losses), 'loss', 'losses')}"
+        f" × {plural(len(plan.seeds), 'seed')} on {dataset}"
+    )
+
+
+def quick_study_plan() -> StudyPlan:
+    """The one-click classroom study: the `quick` preset over the study's archs and losses."""
+    from seglab.losses import list_losses
+    from seglab.models import list_models
+    from seglab.presets import preset
+
+    archs = [a for a in STUDY_ARCHS if a in list_models()]
+    losses = {loss: {} for loss in STUDY_LOSSES if loss in list_losses()}
+    return StudyPlan(preset("quick"), archs, losses, [0], name="Quick study (quick preset)")
+
+
+def start_plan(plan: StudyPlan) -> str:
+    """Queue the plan and make sure a background worker is running; returns the group id."""
+    from seglab.jobs import JobQueue, ensure_worker
+
+    with JobQueue() as queue:
+        group = enqueue_plan(queue, plan)
+    ensure_worker()
+    return group
+
+
+# ---- form widgets -------------------------------------------------------------------------
+FORM_KEYS = {
+    "dataset": "tr_dataset",
+    "size": "tr_size",
+    "n": "tr_n",
+    "width": "tr_width",
+    "depth": "tr_depth",
+    "batch_size": "tr_batch",
+    "epochs": "tr_epochs",
+    "lr": "tr_lr",
+    "augment": "tr_augment",
+    "optimizer": "tr_optimizer",
+}
+
+
+def apply_preset(name: str | None = None) -> None:
+    """Fill the form's widgets from a preset (used as the preset selector's callback)."""
+    from seglab.losses import list_losses
+    from seglab.models import list_models
+    from seglab.presets import PRESETS
+
+    name = name or st.session_state.get("tr_preset", "quick")
+    values = PRESETS[name]
+    defaults = TrainConfig()
+    for field_name, key in FORM_KEYS.items():
+        value = values.get(field_name, getattr(defaults, field_name))
+        if field_name == "n" and value is None:
+            value = 0
+        st.session_state[key] = value
+    st.session_state["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
+    st.session_state["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
+    st.session_state["tr_seeds"] = PRESET_SEEDS.get(name, "0")
+
+
+def init_form() -> None:
+    """First visit (or after the widgets were dropped on another page): the quick preset."""
+    if "tr_archs" not in st.session_state or "tr_epochs" not in st.session_state:
+        st.session_state.setdefault("tr_preset", "quick")
+        apply_preset(st.session_state["tr_preset"])
+
+
+def param_widget(spec: ParamSpec, key: str) -> Any:
+    """A widget built from a ParamSpec: select for choices, checkbox for bools, "auto" toggle
+    for parameters whose default is the string "auto", else a number input."""
+    label = spec.name.replace("_", " ")
+    if spec.choices:
+        options = list(spec.choices)
+        index = options.index(spec.default) if spec.default in options else 0
+        return st.selectbox(label, options, index=index, key=key, help=spec.help or None)
+    if isinstance(spec.default, bool):
+        return st.checkbox(label, value=spec.default, key=key, help=spec.help or None)
+    if spec.default == "auto":
+        auto = st.checkbox(f"{label}: auto", value=True, key=f"{key}_auto", help=spec.help or None)
+        if auto:
+            return "auto"
+        low = spec.min if spec.min is not None else 0.0
+        high = spec.max if spec.max is not None else 1.0
+        return st.slider(
+            label, float(low), float(high), float((low + high) / 2), float(spec.step or 0.05), key=key
+        )
+    if isinstance(spec.default, int):
+        kwargs = {k: int(v) for k, v in (("min_value", spec.min), ("max_value", spec.max)) if v is not None}
+        step = int(spec.step) if spec.step else 1
+        return st.number_input(
+            label, value=int(spec.default), step=step, key=key, help=spec.help or None, **kwargs
+        )
+    kwargs = {k: float(v) for k, v in (("min_value", spec.min), ("max_value", spec.max)) if v is not None}
+    return st.number_input(
+        label,
+        value=float(spec.default),
+        step=float(spec.step or 0.01),
+        key=key,
+        help=spec.help or None,
+        format="%g",
+        **kwargs,
+    )
+
+
+def changed_params(specs: list[ParamSpec], values: dict[str, Any]) -> dict[str, Any]:
+    """Only the values that differ from their defaults (the rest the loss fills in itself)."""
+    out = {}
+    for spec in specs:
+        value = values.get(spec.name, spec.default)
+        if (
+            isinstance(value, float)
+            and isinstance(spec.default, (int, float))
+            and not isinstance(spec.default, bool)
+        ):
+            if math.isclose(value, float(spec.default), rel_tol=1e-9, abs_tol=1e-12):
+                continue
+        elif value == spec.default:
+            continue
+        out[spec.name] = value
+    return out
+
+
+def chosen_num_classes() -> int | None:
+    """Classes of the dataset picked in the form (None for a folder / zip not read yet)."""
+    from seglab.data import dataset_info, list_datasets
+
+    name = st.session_state.get("tr_dataset")
+    return dataset_info(name).num_classes if name in list_datasets() else None
+
+
+def dataset_section() -> tuple[str, dict[str, Any], int | None]:
+    """Dataset choice with its parameter widgets; returns (name or path, params, num_classes)."""
+    from seglab.data import dataset_info, list_datasets
+
+    names = list_datasets()
+    options = [*names, PATH_CHOICE]
+    if st.session_state.get("tr_dataset") not in options:
+        st.session_state["tr_dataset"] = names[0] if names else PATH_CHOICE
+    choice = st.selectbox(
+        "Dataset",
+        options,
+        key="tr_dataset",
+        format_func=lambda n: dataset_info(n).title if n in names else n,
+    )
+    if choice == PATH_CHOICE:
+        path = st.text_input(
+            "Path to a folder or .zip",
+            key="tr_path",
+            placeholder="/home/me/my-images",
+            help="A folder (or zip) with images/ and masks/ side by side; see the Data page.",
+        ).strip()
+        if path and not Path(path).expanduser().exists():
+            st.warning(f"Nothing found at {path!r}; check the path.")
+        return path, {}, None
+    info = dataset_info(choice)
+    st.caption(info.description)
+    params = {}
+    if info.params:
+        with st.expander("Dataset parameters"):
+            values = {spec.name: param_widget(spec, f"tr_ds_{choice}_{spec.name}") for spec in info.params}
+            params = changed_params(info.params, values)
+    return choice, params, info.num_classes
+
+
+def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
+    """Loss multiselect (losses that cannot handle the data are left out) and per-loss
+    parameter widgets; returns {loss: non-default params}."""
+    from seglab.losses import list_losses, loss_info
+
+    binary = num_classes in (None, 2)
+    usable = [n for n in list_losses() if (loss_info(n).binary if binary else loss_info(n).multiclass)]
+    st.session_state["tr_losses"] = [n for n in st.session_state.get("tr_losses", []) if n in usable]
+    chosen = st.multiselect(
+        "Losses",
+        usable,
+        key="tr_losses",
+        format_func=lambda n: loss_info(n).title,
+        help="Every chosen loss is trained with every chosen architecture.",
+    )
+    losses: dict[str, dict[str, Any]] = {}
+    with_params = [n for n in chosen if loss_info(n).params]
+    if with_params:
+        with st.expander("Loss parameters (defaults are the usual choices)"):
+            for name in with_params:
+                st.markdown(f"**{loss_info(name).title}**")
+                specs = loss_info(name).params
+                values = {spec.name: param_widget(spec, f"tr_loss_{name}_{spec.name}") for spec in specs}
+                losses[name] = changed_params(specs, values)
+    return {name: losses.get(name, {}) for name in chosen}
+
+
+# ---- the live queue -----------------------------------------------------------------------
+def format_eta(seconds: Any) -> str:
+    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+        return ""
+    if seconds < 60:
+        return f"{int(round(seconds))} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(round(seconds % 60)):02d} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
+    """One line of the queue table from a Job (progress read from the DB)."""
+    progress = job.progress or {}
+    epochs = job.config.epochs
+    metrics = progress.get("metrics") or {}
+    epoch_done = max(int(progress.get("epochs_done") or 0), int(metrics.get("epoch") or 0))
+    if job.status == "running":
+        batch, n_batches = progress.get("batch"), progress.get("n_batches")
+        fraction_in_epoch = (batch / n_batches) if batch and n_batches else 0.0
+        current = int(progress.get("epoch") or 1)
+        done_fraction = min(1.0, ((current - 1) + fraction_in_epoch) / epochs) if epochs else 0.0
+        done_fraction = max(done_fraction, epoch_done / epochs if epochs else 0.0)
+    elif job.status == "done":
+        done_fraction = 1.0
+    else:
+        done_fraction = epoch_done / epochs if epochs else 0.0
+    val_iou = metrics.get("val_iou")
+    if val_iou is None and job.result:
+        val_iou = job.result.get("val_iou")
+    return {
+        "job": job.id,
+        "status": STATUS_ICONS.get(job.status, job.status),
+        "model": f"{job.config.arch} + {job.config.loss}",
+        "seed": job.config.seed,
+        "epoch": f"{epoch_done}/{epochs}",
+        "progress": done_fraction,
+        "val IoU": float(val_iou) if isinstance(val_iou, (int, float)) else None,
+        "test IoU": (job.result or {}).get("test_iou"),
+        "ETA": format_eta(progress.get("eta_seconds")) if job.status == "running" else "",
+        "message": job.message,
+        "study": group_names.get(job.group or "", job.group or "—"),
+    }
+
+
+def queue_table(jobs: list[Any], group_names: dict[str, str]) -> pd.DataFrame:
+    """Newest jobs first, active ones on top."""
+    rows = [job_row(j, group_names) for j in jobs]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    rank = {j.id: (0 if j.status == "running" else 1 if j.status == "queued" else 2) for j in jobs}
+    frame["_rank"] = frame["job"].map(rank)
+    return (
+        frame.sort_values(["_rank", "job"], ascending=[True, False])
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
+
+
+QUEUE_COLUMNS = {
+    "job": st.column_config.NumberColumn("Job", width="small"),
+    "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
+    "val IoU": st.column_config.NumberColumn("Val IoU", format="%.3f"),
+    "test IoU": st.column_config.NumberColumn("Test IoU", format="%.3f"),
+    "message": st.column_config.TextColumn("Message", width="large"),
+}
+
+
+def show_live_run(job: Any) -> None:
+    """Epoch/batch progress and live loss/IoU curves of one running job."""
+    from seglab.store import RunStore
+    from seglab.ui.results_charts import live_curves
+
+    progress = job.progress or {}
+    epoch, epochs = int(progress.get("epoch") or 0), job.config.epochs
+    batch, n_batches = progress.get("batch") or 0, progress.get("n_batches") or 0
+    text = f"**Job {job.id} · {job.config.arch} + {job.config.loss} · seed {job.config.seed}** — epoch {epoch}/{epochs}"
+    if n_batches:
+        text += f", batch {batch}/{n_batches}"
+    if progress.get("loss") is not None:
+        text += f", batch loss {progress['loss']:.4f}"
+    if progress.get("eta_seconds") is not None:
+        text += f", about {format_eta(progress['eta_seconds'])} left"
+    st.markdown(text)
+    if job.cancel_requested:
+        st.caption("Cancel requested: stopping after the current batch.")
+    history: list[dict[str, Any]] = []
+    if job.run_id:
+        try:
+            history = RunStore().history(job.run_id)
+        except SegLabError:
+            history = []
+    chart = live_curves(pd.DataFrame(history))
+    if chart is None:
+        st.caption("Curves appear after the first epoch.")
+    else:
+        st.altair_chart(chart, width="content")
+
+
+def problem_messages(jobs: list[Any], limit: int = 5) -> list[tuple[str, str]]:
+    """(level, text) for recent failed / diverged / interrupted jobs, in plain words."""
+    out = []
+    for job in sorted(jobs, key=lambda j: j.id, reverse=True):
+        if job.status not in ("failed", "diverged", "interrupted"):
+            continue
+        what = f"Job {job.id} ({job.config.arch} + {job.config.loss}, seed {job.config.seed})"
+        reason = job.message or "no reason was recorded"
+        level = "warning" if job.status in ("diverged", "interrupted") else "error"
+        out.append((level, f"{what} {job.status}: {reason}"))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def cancel_job(job_id: int) -> None:
+    from seglab.jobs import JobQueue
+
+    with JobQueue() as queue:
+        state = queue.cancel(job_id)
+    st.session_state["tr_notice"] = (
+        f"Job {job_id} cancelled."
+        if state == "cancelled"
+        else f"Job {job_id} will stop after its current batch."
+    )
+
+
+def cancel_all_queued() -> None:
+    from seglab.jobs import JobQueue
+
+    with JobQueue() as queue:
+        ids = [j.id for j in queue.jobs(status="queued")]
+        for job_id in ids:
+            queue.cancel(job_id)
+    st.session_state["tr_notice"] = f"Cancelled {len(ids)} queued job(s)."
+
+
+def resume_job(job_id: int) -> None:
+    from seglab.jobs import JobQueue, ensure_worker
+
+    with JobQueue() as queue:
+        queue.resume(job_id)
+    ensure_worker()
+    st.session_state["tr_notice"] = f"Job {job_id} queued again; it continues from its last checkpoint."
+
+
+def job_controls(jobs: list[Any]) -> None:
+    """Cancel buttons for active jobs, resume buttons for interrupted ones."""
+    active = [j for j in jobs if j.status in ACTIVE]
+    resumable = [j for j in jobs if j.status == "interrupted"]
+    queued = sum(j.status == "queued" for j in jobs)
+    if not active and not resumable:
+        return
+    with st.expander(f"Stop or resume jobs ({len(active)} active)", expanded=bool(active)):
+        st.button(
+            f"Cancel all queued ({queued})",
+            key="tr_cancel_all",
+            on_click=cancel_all_queued,
+            disabled=queued == 0,
+        )
+        for job in active[:30]:
+            left, right = st.columns([5, 1], vertical_alignment="center")
+            left.write(
+                f"Job {job.id} · {STATUS_ICONS[job.status]} · {job.config.arch} + {job.config.loss}"
+                f" · seed {job.config.seed}"
+            )
+            right.button("Cancel", key=f"tr_cancel_{job.id}", on_click=cancel_job, args=(job.id,))
+        for job in resumable[:10]:
+            left, right = st.columns([5, 1], vertical_alignment="center")
+            left.write(
+                f"Job {job.id} · {STATUS_ICONS['interrupted']} · {job.config.arch} + {job.config.loss}"
+            )
+            right.button("Resume", key=f"tr_resume_{job.id}", on_click=resume_job, args=(job.id,))
+
+
+@st.fragment(run_every=2)
+def queue_panel() -> None:
+    """The live part of the page, re-read from the queue database every two seconds."""
+    from seglab.jobs import JobQueue
+
+    notice = st.session_state.pop("tr_notice", None)
+    if notice:
+        st.toast(notice)
+    with JobQueue() as queue:
+        jobs = queue.jobs()
+        groups = queue.groups()  # newest first
+        workers = queue.live_workers()
+    if not jobs:
+        st.info("No jobs yet. Set up a study above and press **Start training**.")
+        return
+    group_names = {g.id: f"{g.name} · {time.strftime('%H:%M', time.localtime(g.created))}" for g in groups}
+    if len(groups) > 1:
+        options = ["", *group_names]
+        shown = st.selectbox(
+            "Show",
+            options,
+            key="tr_queue_group",
+            format_func=lambda g: group_names.get(g, "All jobs"),
+        )
+        if shown:
+            jobs = [j for j in jobs if j.group == shown]
+    counts = pd.Series([j.status for j in jobs]).value_counts()
+    parts = [f"{counts.get(s, 0)} {s}" for s in STATUS_ICONS if counts.get(s, 0)]
+    worker_text = f"{len(workers)} worker(s) active" if workers else "no worker running"
+    st.caption(
+        f"{len(jobs)} jobs: " + ", ".join(parts) + f" · {worker_text} · updated {time.strftime('%H:%M:%S')}"
+    )
+    if not workers and counts.get("queued", 0):
+        st.warning("Jobs are waiting but no worker is running.")
+        if st.button("Start a worker", key="tr_start_worker"):
+            from seglab.jobs import ensure_worker
+
+            ensure_worker()
+    st.dataframe(
+        queue_table(jobs, group_names),
+        hide_index=True,
+        column_config=QUEUE_COLUMNS,
+        height=min(420, 38 + 35 * min(len(jobs), 11)),
+        key="tr_queue_table",
+    )
+    for level, text in problem_messages(jobs):
+        (st.error if level == "error" else st.warning)(text)
+    running = [j for j in jobs if j.status == "running"]
+    for job in running[:2]:
+        show_live_run(job)
+    job_controls(jobs)

@@ -1,0 +1,125 @@
+"""AppTest of the Results page against a store filled with real tiny runs from the engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seglab.jobs import run_config
+from seglab.presets import preset
+from seglab.store import RunStore
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "results.py")
+ARCHS = ("unet", "segnet")
+LOSSES = ("bce", "dice")
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Four real runs (2 archs × 2 losses, 32-pixel images, 2 epochs), trained once per module.
+
+    SEGLAB_HOME points at this store for the whole module and is restored afterwards.
+    """
+    home = tmp_path_factory.mktemp("results-home")
+    for arch in ARCHS:
+        for loss in LOSSES:
+            config = preset("smoke", size=32, n=24, width=4, epochs=2, lr=0.03, arch=arch, loss=loss)
+            outcome = run_config(config, home=home, group="test-study")
+            assert outcome.status == "done", outcome.message
+    previous = os.environ.get("SEGLAB_HOME")
+    os.environ["SEGLAB_HOME"] = str(home)
+    try:
+        yield home
+    finally:
+        if previous is None:
+            os.environ.pop("SEGLAB_HOME", None)
+        else:
+            os.environ["SEGLAB_HOME"] = previous
+
+
+def run_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list:
+    return at.get("vega_lite_chart")
+
+
+def test_tables_charts_and_masks_are_shown(trained_home):
+    at = run_page()
+    runs_table = at.dataframe[0].value
+    assert len(runs_table) == 4
+    assert set(runs_table["arch"]) == set(ARCHS)
+    # two learning-curve charts, the heatmap and the ranking
+    assert len(charts(at)) == 4
+    # mask grid: for each shown test image, the image, its ground truth and one tile per run (4)
+    images = at.get("image")
+    assert len(images) == 4 * (2 + 4)
+    captions = [c for image in images for c in image.captions]
+    assert sum(c.startswith("IoU ") for c in captions) == 4 * 4
+    assert "ground truth" in captions
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download CSV" in labels and "PNG" in labels and "SVG" in labels
+
+
+def test_best_model_sentence_matches_the_store(trained_home):
+    records = [r for r in RunStore(trained_home).list_runs() if r.status == "done"]
+    best_value = max(r.metrics["test_iou"] for r in records)
+    winners = {f"{r.config.arch} + {r.config.loss}" for r in records if r.metrics["test_iou"] == best_value}
+    at = run_page()
+    sentences = [s.value for s in at.success if "Best:" in s.value]
+    assert len(sentences) == 1
+    sentence = sentences[0]
+    assert f"test IoU {best_value:.2f}" in sentence
+    named = sentence.split("Best: ", 1)[1].split(",")[0]
+    assert named in winners
+
+
+def test_filter_by_architecture_shrinks_the_table(trained_home):
+    at = run_page()
+    assert len(at.dataframe[0].value) == 4
+    at.multiselect(key="rs_f_arch").select("unet").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["arch"]) == {"unet"}
+    # the comparison follows the filter: the heatmap now has one architecture
+    assert "unet" in at.success[0].value
+
+
+def test_metric_selector_redraws_curves(trained_home):
+    at = run_page()
+    at.selectbox(key="rs_metric").select("val_dice").run()
+    assert not at.exception
+    assert len(charts(at)) == 4
+
+
+def test_delete_needs_confirmation(trained_home, tmp_path, monkeypatch):
+    home = tmp_path / "copy"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv("SEGLAB_HOME", str(home))
+    victim = RunStore(home).list_runs()[0].id
+    at = run_page()
+    at.multiselect(key="rs_pick").select(victim).run()
+    delete = at.button(key="rs_delete")
+    assert delete.disabled  # nothing happens before "I understand" is ticked
+    at.checkbox(key="rs_sure").check().run()
+    at.button(key="rs_delete").click().run()
+    assert not at.exception
+    assert victim not in {r.id for r in RunStore(home).list_runs()}
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_empty_store_explains_what_to_do(seglab_home):
+    at = run_page()
+    text = " ".join(m.value for m in at.markdown)
+    assert "No runs yet" in text and "Train" in text
+    assert at.button(key="rs_quick").label == "▶️ Run the quick study"
+    assert not at.dataframe

@@ -1,0 +1,177 @@
+"""AppTest of the Train page: the form, the queue read from the database, cancelling, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seglab.config import TrainConfig
+from seglab.errors import ConfigError
+from seglab.jobs import JobQueue, run_worker
+from seglab.presets import PRESETS, preset
+from seglab.ui import train_views as tv
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
+
+
+def run_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def queue_frame(at: AppTest):
+    frames = [d.value for d in at.dataframe if "job" in d.value.columns]
+    assert frames, "the queue table is missing"
+    return frames[0]
+
+
+def test_page_renders_the_form_with_a_preset(seglab_home):
+    at = run_page()
+    assert at.selectbox(key="tr_preset").label == "Preset"
+    assert at.selectbox(key="tr_preset").value == "quick"
+    assert at.number_input(key="tr_epochs").value == PRESETS["quick"]["epochs"]
+    start = [b for b in at.button if b.label == "Start training"]
+    assert len(start) == 1 and not start[0].disabled
+    runs_line = [m.value for m in at.markdown if "runs**" in m.value]
+    n_archs, n_losses = len(at.multiselect(key="tr_archs").value), len(at.multiselect(key="tr_losses").value)
+    assert runs_line and runs_line[0].startswith(f"**{n_archs * n_losses} runs**")
+    assert any("No jobs yet" in i.value for i in at.info)
+
+
+def test_choosing_a_preset_fills_the_form(seglab_home):
+    at = run_page()
+    at.selectbox(key="tr_preset").select("smoke").run()
+    assert not at.exception
+    for field, key in (("epochs", "tr_epochs"), ("size", "tr_size"), ("width", "tr_width")):
+        assert at.number_input(key=key).value == PRESETS["smoke"][field]
+
+
+def test_bad_seeds_are_explained_and_block_the_start(seglab_home):
+    at = run_page()
+    at.text_input(key="tr_seeds").input("one, two").run()
+    assert any("whole numbers" in e.value for e in at.error)
+    assert [b for b in at.button if b.label == "Start training"][0].disabled
+
+
+def test_queued_job_shows_in_the_queue_and_can_be_cancelled(seglab_home):
+    with JobQueue(seglab_home) as queue:
+        job_id = queue.enqueue(preset("smoke", arch="unet", loss="dice"))
+    at = run_page()
+    table = queue_frame(at)
+    row = table[table["job"] == job_id].iloc[0]
+    assert "queued" in row["status"] and row["model"] == "unet + dice" and row["epoch"] == "0/1"
+
+    at.button(key=f"tr_cancel_{job_id}").click().run()
+    assert not at.exception
+    with JobQueue(seglab_home) as queue:
+        assert queue.job(job_id).status == "cancelled"
+    table = queue_frame(at)
+    assert "cancelled" in table[table["job"] == job_id].iloc[0]["status"]
+
+
+def test_cancel_all_queued(seglab_home):
+    with JobQueue(seglab_home) as queue:
+        ids = [queue.enqueue(preset("smoke", seed=s)) for s in range(3)]
+    at = run_page()
+    at.button(key="tr_cancel_all").click().run()
+    with JobQueue(seglab_home) as queue:
+        assert {queue.job(i).status for i in ids} == {"cancelled"}
+
+
+def test_failed_job_shows_its_reason(seglab_home, tmp_path):
+    missing = tmp_path / "no-such-folder"
+    with JobQueue(seglab_home) as queue:
+        job_id = queue.enqueue(preset("smoke", dataset=str(missing)))
+    assert run_worker(seglab_home, once=True, device="cpu", verbose=False) == 1
+    with JobQueue(seglab_home) as queue:
+        job = queue.job(job_id)
+    assert job.status == "failed" and job.message
+    at = run_page()
+    errors = [e.value for e in at.error]
+    assert any(f"Job {job_id}" in e and job.message in e for e in errors), errors
+
+
+# ---- the plan the Start button queues (no worker involved) --------------------------------
+def test_enqueue_plan_puts_every_combination_in_one_study(seglab_home):
+    base = preset("smoke")
+    plan = tv.StudyPlan(base, ["unet", "segnet"], {"bce": {}, "focal": {"gamma": 3.0}}, [0, 1])
+    with JobQueue(seglab_home) as queue:
+        group = tv.enqueue_plan(queue, plan)
+        jobs = queue.jobs(group=group)
+        groups = queue.groups()
+    assert len(jobs) == plan.n_runs == 8
+    combos = {(j.config.arch, j.config.loss, j.config.seed) for j in jobs}
+    assert len(combos) == 8
+    assert all(j.config.loss_params == ({"gamma": 3.0} if j.config.loss == "focal" else {}) for j in jobs)
+    assert [g.total for g in groups if g.id == group] == [8]
+
+
+def test_enqueue_plan_without_loss_params_uses_one_grid(seglab_home):
+    plan = tv.StudyPlan(preset("smoke"), ["unet"], {"bce": {}, "dice": {}}, [0])
+    with JobQueue(seglab_home) as queue:
+        group = tv.enqueue_plan(queue, plan)
+        assert {(j.config.loss, j.config.arch) for j in queue.jobs(group=group)} == {
+            ("bce", "unet"),
+            ("dice", "unet"),
+        }
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"), [("0", [0]), ("0, 1, 2", [0, 1, 2]), ("3-5, 1", [3, 4, 5, 1]), ("1,1", [1])]
+)
+def test_parse_seeds(text, seeds):
+    assert tv.parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["", "a", "-1", "5-2"])
+def test_parse_seeds_rejects(text):
+    with pytest.raises(ConfigError):
+        tv.parse_seeds(text)
+
+
+def test_changed_params_keeps_only_non_defaults():
+    from seglab.losses import loss_info
+
+    specs = loss_info("focal").params
+    assert tv.changed_params(specs, {"alpha": "auto", "gamma": 2.0}) == {}
+    assert tv.changed_params(specs, {"alpha": 0.25, "gamma": 2.0}) == {"alpha": 0.25}
+
+
+def test_quick_study_plan_is_the_seed_study():
+    plan = tv.quick_study_plan()
+    assert plan.n_runs == len(plan.configs()) == len(plan.archs) * len(plan.losses)
+    assert {"unet_strided", "focal"} <= set(plan.archs) | set(plan.losses)
+    assert all(isinstance(c, TrainConfig) and c.epochs == PRESETS["quick"]["epochs"] for c in plan.configs())
+
+
+# ---- the time estimate ---------------------------------------------------------------------
+def test_estimate_button_measures_and_shows_a_duration(seglab_home):
+    at = run_page()
+    at.selectbox(key="tr_preset").select("smoke").run()
+    at.button(key="tr_estimate").click().run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "Estimated time: **" in text
+
+
+def test_estimate_scales_with_epochs_and_seeds():
+    from seglab.estimate import estimate_study, expand_grid, format_duration
+
+    base = preset("smoke", size=32, width=4)
+    one = estimate_study([base])
+    assert one is not None and one.n_runs == 1 and one.seconds > 0
+    grid = expand_grid(base.replace(epochs=4), {"seed": [0, 1, 2]})
+    # timings are cached: a cheap, measurement-free re-estimate
+    more = estimate_study(grid, measure=False)
+    assert more is not None and more.n_runs == 3
+    assert more.seconds > 3 * one.seconds
+    assert estimate_study([base.replace(arch="segnet", width=6)], measure=False) is None
+    assert (
+        format_duration(42) == "42 s"
+        and format_duration(600) == "10 min"
+        and format_duration(4800) == "1 h 20 min"
+    )
