@@ -27,7 +27,5 @@ PAGES = {
 
 page = st.navigation(PAGES)
 render_sidebar()
-try:
-    page.run()
-finally:  # also after a page's st.stop(): the footer closes every page
-    render_footer()
+page.run()
+render_footer()  # pages that end early call seglab.ui.common.stop_page(), which draws it too

@@ -12,7 +12,7 @@ from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
 from seglab.store import RunStore, seglab_home
 from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
-from seglab.ui.common import use_app_navigation
+from seglab.ui.common import stop_page, use_app_navigation
 from seglab.ui.images import upscale
 
 use_app_navigation()
@@ -93,7 +93,7 @@ if not records:
         st.success(f"Queued {tv.plural(plan.n_runs, 'run')}. Results appear here as each one finishes.")
     with st.expander("…or import runs someone shared with you"):
         import_uploader()
-    st.stop()
+    stop_page()
 
 all_runs = rt.runs_frame(records)
 LOSS_DOMAIN, ARCH_DOMAIN = loss_domain(all_runs), arch_domain(all_runs)

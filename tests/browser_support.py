@@ -126,5 +126,6 @@ def open_page(page, url: str, timeout_ms: int = 90_000) -> None:
     drawn, so we also wait for the footer that app.py writes after every page.
     """
     page.goto(url, wait_until="domcontentloaded")
-    page.wait_for_selector(f".st-key-{FOOTER_KEY}", timeout=timeout_ms)
+    # A page that raised never reaches the footer: its exception box ends the wait instead.
+    page.wait_for_selector(f".st-key-{FOOTER_KEY}, [data-testid=stException]", timeout=timeout_ms)
     wait_idle(page, timeout_ms)

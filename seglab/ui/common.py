@@ -57,6 +57,13 @@ def render_footer() -> None:
         st.caption(f"SegLab {__version__} · an interactive lab for learning image segmentation")
 
 
+def stop_page() -> None:
+    """End the page early (like `st.stop()`) but still close it with the footer, which
+    Streamlit would otherwise drop together with everything after the stop."""
+    render_footer()
+    st.stop()
+
+
 def url_default(key: str, default: Any, cast: type | None = None) -> Any:
     """Initial value for a widget from the page URL (`?key=value`), falling back to default.
 
