@@ -17,7 +17,7 @@ from seglab.ui.images import upscale
 
 use_app_navigation()
 
-st.title("📊 Results")
+st.title(":material/bar_chart: Results")
 store = RunStore()
 
 
@@ -83,11 +83,11 @@ if not records:
     st.markdown(
         "### No runs yet\n"
         "Saved experiments appear here. Go to the **Train** page to set up a study, or start the "
-        "quick study right now: three architectures (SegNet, U-Net, strided U-Net) × four losses "
+        "quick study right now: four architectures (SegNet, U-Net, strided U-Net, U-Net++) × four losses "
         "(BCE, Dice, focal, BCE with deep supervision) on small synthetic shapes, small enough for a "
         "laptop CPU."
     )
-    if st.button("▶️ Run the quick study", type="primary", key="rs_quick"):
+    if st.button(":material/play_arrow: Run the quick study", type="primary", key="rs_quick"):
         plan = tv.quick_study_plan()
         tv.start_plan(plan)
         st.success(f"Queued {tv.plural(plan.n_runs, 'run')}. Results appear here as each one finishes.")
@@ -194,12 +194,17 @@ if len(datasets) > 1:
 compare = rt.add_model_labels(compare)
 best = rt.best_model(compare)
 if best is not None:
-    st.success(f"🏆 {best.sentence()}")
+    st.success(best.sentence(), icon=":material/trophy:")
 else:
     st.info("No finished run among these yet: the test comparison appears when the first run is done.")
 
 curves_tab, test_tab, masks_tab, export_tab = st.tabs(
-    ["📈 Learning curves", "🏆 Test comparison", "🖼️ Predicted masks", "⬇️ Export & import"]
+    [
+        ":material/show_chart: Learning curves",
+        ":material/trophy: Test comparison",
+        ":material/image: Predicted masks",
+        ":material/download: Export & import",
+    ]
 )
 
 with curves_tab:

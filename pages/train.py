@@ -12,7 +12,7 @@ from seglab.ui.common import use_app_navigation
 
 use_app_navigation()
 
-st.title("🏋️ Train")
+st.title(":material/model_training: Train")
 st.markdown(
     "Choose the data, the architectures and the losses to compare. Every architecture is trained "
     "with every loss (and every seed): that grid is a **study**. Runs train one after another in a "

@@ -17,6 +17,12 @@ from typing import Any
 from seglab.config import TrainConfig
 from seglab.errors import ConfigError
 
+# The comparison grid of the study the lab reproduces (seed 000): its three networks (SegNet,
+# U-Net and the strided "UNet2") plus U-Net++, whose nested outputs are what deep supervision
+# regularises, crossed with its four losses.
+STUDY_ARCHS: tuple[str, ...] = ("segnet", "unet", "unet_strided", "unetpp")
+STUDY_LOSSES: tuple[str, ...] = ("bce", "dice", "focal", "bce_ds")
+
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
         "dataset": "shapes",

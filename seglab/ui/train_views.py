@@ -19,11 +19,9 @@ import streamlit as st
 
 from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
+from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.registry import ParamSpec
 
-# The study this lab is built to reproduce: three architectures × four losses.
-STUDY_ARCHS: tuple[str, ...] = ("segnet", "unet", "unet_strided")
-STUDY_LOSSES: tuple[str, ...] = ("bce", "dice", "focal", "bce_ds")
 PRESET_SEEDS = {"quick": "0", "study": "0, 1, 2", "smoke": "0"}
 PATH_CHOICE = "Folder or .zip on this computer"
 ACTIVE = ("queued", "running")
