@@ -5,7 +5,7 @@ import streamlit as st
 from seglab.models import list_models, model_info
 from seglab.teach import architectures as arch
 from seglab.ui.arch_diagram import graph_to_dot, legend_html
-from seglab.ui.common import sync_url, url_default, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, use_app_navigation
 from seglab.ui.metric_charts import size_comparison_chart
 
 use_app_navigation()
@@ -76,7 +76,7 @@ name = c1.selectbox(
 width = c2.select_slider(
     "Width (channels at full resolution)",
     WIDTHS,
-    value=url_default("width", 16) if url_default("width", 16) in WIDTHS else 16,
+    value=url_choice("width", WIDTHS, 16),
     key="width",
     help="Channels double at every level down: width · 2^level.",
 )
@@ -84,7 +84,7 @@ depth = c3.slider("Depth (times the image is halved)", 1, 5, url_default("depth"
 size = c4.select_slider(
     "Input size (pixels)",
     SIZES,
-    value=url_default("size", 64) if url_default("size", 64) in SIZES else 64,
+    value=url_choice("size", SIZES, 64),
     key="size",
 )
 info = model_info(name)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
 from seglab.teach import data_page as dp
-from seglab.ui.common import sync_url, url_default, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, use_app_navigation
 from seglab.ui.images import upscale
 from seglab.ui.metric_charts import class_balance_chart
 
@@ -67,13 +67,13 @@ builtin, own = st.tabs(["Built-in datasets", "Your own images and masks"])
 
 with builtin:
     names = list_datasets()
-    requested = url_default("ds", names[0], str)
+    requested = url_choice("ds", names, names[0], str)
     controls, main = st.columns([1.25, 3], gap="large")
     with controls:
         name = st.selectbox(
             "Dataset",
             names,
-            index=names.index(requested) if requested in names else 0,
+            index=names.index(requested),
             format_func=lambda n: dataset_info(n).title,
             key="ds",
         )
@@ -81,7 +81,7 @@ with builtin:
         size = st.select_slider(
             "Image size (pixels)",
             SIZES,
-            value=url_default("size", 64) if url_default("size", 64) in SIZES else 64,
+            value=url_choice("size", SIZES, 64),
             key="size",
         )
         n = st.slider("Number of images", 12, 256, url_default("n", 48), 12, key="n")

@@ -10,7 +10,7 @@ from seglab.palette import error_overlay, overlay
 from seglab.teach import loss_lab as T
 from seglab.teach.basics import colormap, load_scene, patch_frame, sigmoid
 from seglab.ui import loss_charts as C
-from seglab.ui.common import sync_url, url_default, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, use_app_navigation
 from seglab.ui.images import image_row, upscale
 
 use_app_navigation()
@@ -207,7 +207,7 @@ st.markdown(
     "missed** (p = 0.05) and every other pixel is right (p_t = 0.95). Only the size of the "
     "object changes."
 )
-start = url_default("imbalance", 0.02) if url_default("imbalance", 0.02) in T.IMBALANCE_SHARES else 0.02
+start = url_choice("imbalance", T.IMBALANCE_SHARES, 0.02)
 shares, as_percent = list(T.IMBALANCE_SHARES), "{:.1%}".format
 current = st.select_slider("Foreground share", shares, start, format_func=as_percent, key="imbalance")
 table = imbalance(gamma)

@@ -594,16 +594,7 @@ class _Run:
 
     def _end_epoch(self, epoch: int, record: dict[str, Any]) -> None:
         t_eval = time.perf_counter()
-        val_x, val_y = self.splits["val"]
-        val = evaluate(
-            self.model,
-            val_x,
-            val_y,
-            self.num_classes,
-            loss_fn=self.loss_fn,
-            batch_size=max(self.config.batch_size, EVAL_BATCH_MIN),
-            precision=self.config.precision,
-        )
+        val = self._evaluate("val")
         record["val_loss"] = val.pop("loss")
         record.update(self._flat_metrics("val", val))
         record["eval_seconds"] = time.perf_counter() - t_eval
@@ -636,6 +627,19 @@ class _Run:
             )
         self.cb.fire("on_epoch_end", epoch, record)
 
+    def _evaluate(self, split: str) -> dict[str, Any]:
+        """Loss and metrics of the current model on the ``"val"`` or ``"test"`` split."""
+        x, y = self.splits[split]
+        return evaluate(
+            self.model,
+            x,
+            y,
+            self.num_classes,
+            loss_fn=self.loss_fn,
+            batch_size=max(self.config.batch_size, EVAL_BATCH_MIN),
+            precision=self.config.precision,
+        )
+
     def _last_state(self, epoch: int) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
@@ -655,16 +659,7 @@ class _Run:
         test: dict[str, Any] = {}
         if status == "done" and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-            test_x, test_y = self.splits["test"]
-            test = evaluate(
-                self.model,
-                test_x,
-                test_y,
-                self.num_classes,
-                loss_fn=self.loss_fn,
-                batch_size=max(self.config.batch_size, EVAL_BATCH_MIN),
-                precision=self.config.precision,
-            )
+            test = self._evaluate("test")
         if (
             self.files is not None
             and self.best_state is not None

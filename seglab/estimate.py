@@ -125,6 +125,7 @@ def split_sizes(config: TrainConfig) -> tuple[int, int, int]:
 
 PROBE_BATCH = 4  # on CPU, expensive steps are timed on 2 and 4 images and extrapolated
 CHEAP_SECONDS = 1.5  # a step expected to take less than this is timed at the real batch size
+REPEATS = 2  # timed steps after the warm-up (time_step's default, and what cached_timing looks up)
 
 
 def time_step(
@@ -137,7 +138,7 @@ def time_step(
     out_channels: int = 1,
     device: str = "auto",
     threads: int | None = None,
-    repeats: int = 2,
+    repeats: int = REPEATS,
 ) -> StepTiming:
     """Time one training step and one evaluation forward pass of ``arch`` on random data.
 
@@ -163,7 +164,7 @@ def cached_timing(
     device: str = "auto",
 ) -> StepTiming | None:
     """The timing if it was measured already in this process, else None (never measures)."""
-    key = (arch, size, batch_size, width, depth, out_channels, device, worker_threads(), 2)
+    key = (arch, size, batch_size, width, depth, out_channels, device, worker_threads(), REPEATS)
     return _MEASURED.get(key)
 
 

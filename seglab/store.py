@@ -30,7 +30,7 @@ import tempfile
 import time
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -98,6 +98,20 @@ def atomic_write_text(path: Path, text: str) -> None:
         with _suppress_os_error():
             os.unlink(tmp)
         raise
+
+
+def atomic_write_with(path: Path, write: Callable[[Path], object], suffix: str = ".tmp") -> Path:
+    """Let ``write(tmp)`` fill a hidden temporary file next to ``path``, then rename it over
+    ``path``: a crash never leaves half a file. Returns ``path``."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(3)}{suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress_os_error():
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
@@ -246,16 +260,7 @@ class RunFiles:
         """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
         import torch
 
-        path = self.checkpoint_path(which)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp")
-        try:
-            torch.save(obj, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            with _suppress_os_error():
-                os.unlink(tmp)
-            raise
-        return path
+        return atomic_write_with(self.checkpoint_path(which), lambda tmp: torch.save(obj, tmp))
 
     def load_checkpoint(self, which: str = "best", map_location: Any = "cpu") -> Any:
         import torch
@@ -263,16 +268,10 @@ class RunFiles:
         return torch.load(self.checkpoint_path(which), map_location=map_location, weights_only=True)
 
     def save_predictions(self, arrays: dict[str, np.ndarray]) -> Path:
-        path = self.file(PREDICTIONS)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(3)}.tmp.npz")
-        try:
-            np.savez_compressed(tmp, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            with _suppress_os_error():
-                os.unlink(tmp)
-            raise
-        return path
+        # np.savez_compressed appends ".npz" to a name that lacks it, so the temporary file keeps it
+        return atomic_write_with(
+            self.file(PREDICTIONS), lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".tmp.npz"
+        )
 
     def read_predictions(self) -> dict[str, np.ndarray]:
         try:
@@ -464,19 +463,15 @@ class RunStore:
         zip_path = Path(zip_path)
         ids = list(run_ids)
         paths = [self.files(i).path for i in ids]
-        tmp = zip_path.with_name(f".{zip_path.name}.{secrets.token_hex(3)}.tmp")
-        try:
+
+        def write_zip(tmp: Path) -> None:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for run_id, path in zip(ids, paths, strict=True):
                     for file in sorted(path.rglob("*")):
                         if file.is_file() and not file.is_symlink() and not file.name.startswith("."):
                             zf.write(file, f"{run_id}/{file.relative_to(path).as_posix()}")
-            os.replace(tmp, zip_path)
-        except BaseException:
-            with _suppress_os_error():
-                os.unlink(tmp)
-            raise
-        return zip_path
+
+        return atomic_write_with(zip_path, write_zip)
 
     def import_runs(self, zip_path: str | os.PathLike[str]) -> list[str]:
         """Unpack runs from an exported zip; returns the ids added.

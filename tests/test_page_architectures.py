@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from seglab.models import create_model, describe_model, list_models, model_graph
 from seglab.ui.arch_diagram import graph_to_dot, legend_items
+from tests.page_support import page_runner
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "architectures.py")
-
-
-def run_page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+run_page = page_runner("architectures", timeout=120)
 
 
 @pytest.fixture(scope="module")

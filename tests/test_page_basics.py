@@ -18,18 +18,12 @@ if str(ROOT) not in sys.path:
 from seglab.data import make_dataset  # noqa: E402
 from seglab.metrics import confusion_matrix, scores  # noqa: E402
 from seglab.teach.basics import threshold, toy_logits  # noqa: E402
+from tests.page_support import page_runner  # noqa: E402
 
-PAGE = str(ROOT / "pages" / "basics.py")
 SIZE = 96
 
 
-def run_page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+run_page = page_runner("basics")
 
 
 def metric(at: AppTest, start: str) -> str:

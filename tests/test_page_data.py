@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from seglab.data import list_datasets
 from seglab.teach import data_page as dp
-
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "data.py")
+from tests.page_support import page_runner
 
 
 def png_bytes(array: np.ndarray) -> bytes:
@@ -49,13 +47,7 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def run_page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+run_page = page_runner("data")
 
 
 def test_page_runs_with_default_dataset() -> None:

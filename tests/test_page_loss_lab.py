@@ -18,17 +18,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from seglab.losses import list_losses, loss_info  # noqa: E402
+from tests.page_support import page_runner  # noqa: E402
 
-PAGE = str(ROOT / "pages" / "loss_lab.py")
-
-
-def run_page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+run_page = page_runner("loss_lab")
 
 
 def focal_metrics(at: AppTest) -> dict[str, str]:

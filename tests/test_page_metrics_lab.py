@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 from seglab import metrics
 from seglab.teach import metrics_lab as ml
+from tests.page_support import page_runner
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "metrics_lab.py")
 SETTING_KEYS = ("shift_x", "shift_y", "scale", "morph", "blobs")
 
 
-def run_page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+run_page = page_runner("metrics_lab")
 
 
 def shown(at: AppTest, label: str) -> str:

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 from seglab.jobs import run_config
 from seglab.presets import preset
 from seglab.store import RunStore
+from tests.page_support import page_runner
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "results.py")
 ARCHS = ("unet", "segnet")
 LOSSES = ("bce", "dice")
 
@@ -42,11 +42,7 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ["SEGLAB_HOME"] = previous
 
 
-def run_page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+run_page = page_runner("results", timeout=90)
 
 
 def charts(at: AppTest) -> list:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -12,15 +10,9 @@ from seglab.errors import ConfigError
 from seglab.jobs import JobQueue, run_worker
 from seglab.presets import PRESETS, preset
 from seglab.ui import train_views as tv
+from tests.page_support import page_runner
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "train.py")
-
-
-def run_page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+run_page = page_runner("train", timeout=90)
 
 
 def queue_frame(at: AppTest):

@@ -141,7 +141,7 @@ def focal_with_logits(
         sign = 2.0 * target.to(z.dtype) - 1.0  # +1 for foreground, -1 for background
         log_pt = F.logsigmoid(sign * z)
         log_one_minus_pt = F.logsigmoid(-sign * z)
-        weight_of_class = _binary_alpha_weights(alpha, z)
+        weight_of_class = _alpha_weights(alpha, 2, z)
         index = target
     else:
         log_p = F.log_softmax(logits, dim=1)
@@ -149,7 +149,7 @@ def focal_with_logits(
         is_true = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).bool()
         others = logits.masked_fill(is_true, float("-inf"))
         log_one_minus_pt = torch.logsumexp(others, dim=1) - torch.logsumexp(logits, dim=1)
-        weight_of_class = _multiclass_alpha_weights(alpha, logits)
+        weight_of_class = _alpha_weights(alpha, logits.shape[1], logits)
         index = target
     modulating = torch.exp(gamma * log_one_minus_pt) if gamma != 0 else torch.ones_like(log_pt)
     loss = -modulating * log_pt
@@ -158,23 +158,14 @@ def focal_with_logits(
     return loss
 
 
-def _binary_alpha_weights(alpha: float | Tensor | None, like: Tensor) -> Tensor | None:
-    """Weights indexed by class id: ``[1 - α, α]`` (background, foreground)."""
+def _alpha_weights(alpha: float | Tensor | None, num_classes: int, like: Tensor) -> Tensor | None:
+    """Weights indexed by class id: scalar α → ``[1 - α, α, ..., α]`` (binary: ``[1 - α, α]``,
+    background then foreground); a tensor is used as is. Dtype and device follow ``like``."""
     if alpha is None:
         return None
     a = torch.as_tensor(alpha, dtype=like.dtype, device=like.device)
     if a.ndim == 0:
-        return torch.stack([1.0 - a, a])
-    return a
-
-
-def _multiclass_alpha_weights(alpha: float | Tensor | None, logits: Tensor) -> Tensor | None:
-    """Weights indexed by class id: scalar α → ``[1 - α, α, ..., α]``; a tensor is used as is."""
-    if alpha is None:
-        return None
-    a = torch.as_tensor(alpha, dtype=logits.dtype, device=logits.device)
-    if a.ndim == 0:
-        weights = a.expand(logits.shape[1]).clone()
+        weights = a.expand(num_classes).clone()
         weights[0] = 1.0 - a
         return weights
     return a

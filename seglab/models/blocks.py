@@ -7,6 +7,8 @@ cancel it anyway.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -63,6 +65,13 @@ class DoubleConv(nn.Sequential):
     def __init__(self, in_channels: int, out_channels: int, mid_channels: int | None = None) -> None:
         mid = out_channels if mid_channels is None else mid_channels
         super().__init__(ConvBNReLU(in_channels, mid), ConvBNReLU(mid, out_channels))
+
+
+def double_conv_encoder(in_channels: int, channels: Sequence[int]) -> nn.ModuleList:
+    """The VGG-style encoder of U-Net, SegNet and FCN: stage ``i`` is a DoubleConv from the
+    previous stage's channels (``in_channels`` for the first stage) to ``channels[i]``."""
+    inputs = [in_channels, *channels[:-1]]
+    return nn.ModuleList(DoubleConv(a, b) for a, b in zip(inputs, channels, strict=True))
 
 
 class DepthwiseSeparable(nn.Sequential):

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from seglab.models.base import SegModel, edge, link, node
-from seglab.models.blocks import ConvBNReLU, DoubleConv, bilinear_init_, head
+from seglab.models.blocks import ConvBNReLU, bilinear_init_, double_conv_encoder, head
 from seglab.models.registry import register_model
 
 
@@ -61,7 +61,7 @@ class FCN8s(SegModel):
         super().__init__(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
         d = self.depth
         c = self.channels
-        self.encoders = nn.ModuleList(DoubleConv(in_channels if i == 0 else c(i - 1), c(i)) for i in range(d))
+        self.encoders = double_conv_encoder(in_channels, [c(i) for i in range(d)])
         self.pool = nn.MaxPool2d(2, stride=2)
         self.fc = nn.Sequential(ConvBNReLU(c(d - 1), c(d), 3), ConvBNReLU(c(d), c(d), 1))
         # scales (as powers of two) that get a score layer, coarse first: d, d-1, d-2 (≥ 1)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from seglab.models.base import SegModel, edge, link, node
-from seglab.models.blocks import DoubleConv, head
+from seglab.models.blocks import DoubleConv, double_conv_encoder, head
 from seglab.models.registry import register_model
 
 
@@ -49,9 +49,7 @@ class SegNet(SegModel):
     ) -> None:
         super().__init__(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
         d = self.depth
-        self.encoders = nn.ModuleList(
-            DoubleConv(in_channels if i == 0 else self.channels(i - 1), self.channels(i)) for i in range(d)
-        )
+        self.encoders = double_conv_encoder(in_channels, [self.channels(i) for i in range(d)])
         self.pool = nn.MaxPool2d(2, stride=2, return_indices=True)
         self.unpool = nn.MaxUnpool2d(2, stride=2)
         # decoder stage i: un-pooled c_i channels -> c_{i-1} (c_0 for the last stage)

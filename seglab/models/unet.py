@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from seglab.models.base import SegModel, edge, link, node
-from seglab.models.blocks import DoubleConv, head
+from seglab.models.blocks import DoubleConv, double_conv_encoder, head
 from seglab.models.registry import register_model
 
 
@@ -40,7 +40,7 @@ class UNetBase(SegModel):
         super().__init__(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
         d = self.depth
         c = self.channels
-        self.encoders = nn.ModuleList(DoubleConv(in_channels if i == 0 else c(i - 1), c(i)) for i in range(d))
+        self.encoders = double_conv_encoder(in_channels, [c(i) for i in range(d)])
         self.downs = nn.ModuleList(self.make_down(c(i)) for i in range(d))
         self.bottleneck = DoubleConv(c(d - 1), c(d))
         self.ups = nn.ModuleList(

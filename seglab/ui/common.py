@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -79,6 +80,13 @@ def url_default(key: str, default: Any, cast: type | None = None) -> Any:
         return cast(raw)
     except (TypeError, ValueError):
         return default
+
+
+def url_choice(key: str, options: Sequence[Any], default: Any, cast: type | None = None) -> Any:
+    """:func:`url_default` for a widget with fixed options: a URL value that is not one of
+    ``options`` falls back to ``default`` too."""
+    value = url_default(key, default, cast)
+    return value if value in options else default
 
 
 def sync_url(**values: Any) -> None:

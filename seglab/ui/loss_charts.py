@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from seglab.palette import CLASS_COLORS, hex_to_rgb
+from seglab.palette import class_color, hex_to_rgb
 
 # One colour per loss, reused by every loss chart.
 LOSS_COLORS = {"BCE": "#7f7f7f", "focal": "#e6550d", "Dice": "#3182bd"}
@@ -40,7 +40,7 @@ def _grid_axes(df: pd.DataFrame) -> tuple[alt.X, alt.Y]:
 
 def class_id_heatmap(df: pd.DataFrame, num_classes: int, names: Sequence[str], cell: int = 30) -> alt.Chart:
     """A grid of pixels coloured by class and labelled with their class id (the mask itself)."""
-    colors = [CLASS_COLORS[k % len(CLASS_COLORS)] for k in range(num_classes)]
+    colors = [class_color(k) for k in range(num_classes)]
     data = df.assign(
         name=[names[v] if 0 <= v < len(names) else str(v) for v in df["value"]],
         ink=[_text_color(colors[v % len(colors)]) for v in df["value"]],
@@ -102,7 +102,7 @@ def one_hot_facets(df: pd.DataFrame, columns: int, cell: int = 13) -> alt.FacetC
     channels = list(dict.fromkeys(df["channel"]))
     data = df.assign(on=[f"{c}" if v else "off" for c, v in zip(df["channel"], df["value"], strict=True)])
     domain = ["off", *channels]
-    colors = ["#f0f0f0", *[CLASS_COLORS[k % len(CLASS_COLORS)] for k in range(len(channels))]]
+    colors = ["#f0f0f0", *[class_color(k) for k in range(len(channels))]]
     base = alt.Chart(data).encode(x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None))
     rect = base.mark_rect(stroke="#ffffff", strokeWidth=0.5).encode(
         color=alt.Color("on:N", scale=alt.Scale(domain=domain, range=colors), legend=None),
@@ -123,7 +123,7 @@ def class_share_bars(names: Sequence[str], shares: Sequence[float]) -> alt.Chart
     data = pd.DataFrame(
         {"id": range(len(names)), "class": [f"{i}: {n}" for i, n in enumerate(names)], "share": list(shares)}
     )
-    colors = [CLASS_COLORS[k % len(CLASS_COLORS)] for k in range(len(names))]
+    colors = [class_color(k) for k in range(len(names))]
     bars = (
         alt.Chart(data)
         .mark_bar()
@@ -142,7 +142,7 @@ def class_share_bars(names: Sequence[str], shares: Sequence[float]) -> alt.Chart
 
 def probability_bars(df: pd.DataFrame) -> alt.Chart:
     """Softmax probabilities of one pixel, one bar per class in the class colours."""
-    colors = [CLASS_COLORS[k % len(CLASS_COLORS)] for k in range(len(df))]
+    colors = [class_color(k) for k in range(len(df))]
     bars = (
         alt.Chart(df)
         .mark_bar()
