@@ -123,7 +123,7 @@ elif plan is not None:
     out_channels = 1 if num_classes in (None, 2) else int(num_classes)
     with estimate_col:
         estimate = estimate_study(plan.configs(), out_channels=out_channels, measure=False)
-        if estimate is None and st.button("⏱️ Estimate time on this device", key="tr_estimate"):
+        if estimate is None and st.button(":material/timer: Estimate time on this device", key="tr_estimate"):
             with st.spinner("Timing a few training steps of each architecture…"):
                 estimate = estimate_study(plan.configs(), out_channels=out_channels)
         if estimate is not None:
