@@ -86,7 +86,7 @@ pictures, numbers = st.columns([2.3, 1], gap="medium")
 with pictures:
     image_row(
         [
-            overlay(image / 255.0, target, 0.55),
+            overlay(image, target, 0.55),
             colorize_mask(pred.astype(np.int64)),
             error_overlay(pred, target),
         ],

@@ -46,13 +46,15 @@ def colorize_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def to_uint8_image(image: np.ndarray) -> np.ndarray:
-    """Float image (3, H, W) or (H, W, 3) in [0, 1] → uint8 (H, W, 3)."""
-    image = np.asarray(image, dtype=np.float32)
+    """Image (3, H, W) or (H, W, 3), float in [0, 1] or already uint8 → uint8 (H, W, 3)."""
+    image = np.asarray(image)
     if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
         image = image.transpose(1, 2, 0)
     if image.shape[-1] == 1:
         image = np.repeat(image, 3, axis=-1)
-    return (np.clip(image, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    if image.dtype == np.uint8:
+        return image
+    return (np.clip(image.astype(np.float32), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
 def overlay(

@@ -160,7 +160,7 @@ def overlay_tiles(
         elif mode == "mask":
             tile = colorize_mask(view.masks[i])
         else:
-            tile = overlay(view.images[i] / 255.0, view.masks[i], alpha)  # overlay wants [0, 1] floats
+            tile = overlay(view.images[i], view.masks[i], alpha)
         labelled = float((view.masks[i] != 0).mean())
         tiles.append((tile, f"#{i} · {labelled:.0%} labelled"))
     return tiles
