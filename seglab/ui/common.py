@@ -33,17 +33,21 @@ def _cached_device_label() -> str:
 
 
 def render_sidebar() -> None:
-    """Compute device and job-queue state, shown on every page."""
+    """Compute device and job-queue state, shown on every page.
+
+    Queued jobs outlive the app: when the app (re)starts and finds jobs waiting, it makes sure a
+    background worker is alive to train them (`ensure_worker` never starts a second one).
+    """
+    from seglab.jobs import ensure_worker, queue_summary
+
     with st.sidebar:
         st.caption(f"Compute device: **{_cached_device_label()}**")
-        try:
-            from seglab.jobs import queue_summary
-        except ImportError:  # the job runner is optional while the app is assembled
-            return
         summary = queue_summary()
         if summary:
             parts = [f"{count} {state}" for state, count in summary.items() if count]
             st.caption("Job queue: " + (", ".join(parts) if parts else "empty"))
+        if summary.get("queued"):
+            ensure_worker()
 
 
 FOOTER_KEY = "seglab-footer"
