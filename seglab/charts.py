@@ -29,16 +29,11 @@ from seglab.ui import results_charts as rc
 
 
 def _registry_order(kind: str) -> list[str]:
-    try:
-        if kind == "loss":
-            from seglab.losses import list_losses
+    """Registry order of losses or architectures: colours follow it, so they never shuffle."""
+    from seglab.losses import list_losses
+    from seglab.models import list_models
 
-            return list(list_losses())
-        from seglab.models import list_models
-
-        return list(list_models())
-    except Exception:  # the registries are optional for drawing
-        return []
+    return list_losses() if kind == "loss" else list_models()
 
 
 def loss_domain(frame: pd.DataFrame) -> list[str]:
@@ -71,9 +66,7 @@ def iou_curves_by_loss(history: pd.DataFrame, metric: str = "val_iou", columns: 
 def test_iou_heatmap(runs: pd.DataFrame, metric: str = "test_iou") -> alt.LayerChart:
     """Architecture × loss heatmap of the seed-averaged test IoU; the best cell is outlined and starred."""
     grid = runs if "mean" in runs else arch_loss_grid(runs, metric)
-    # The cell colours (quantitative) and the label ink (literal colours) must not share one
-    # colour scale: merged, Vega-Lite fails to compile the layer (seen with vl-convert 1.9).
-    return rc.arch_loss_heatmap(grid, metric).resolve_scale(color="independent")
+    return rc.arch_loss_heatmap(grid, metric)
 
 
 def ranked_bar(runs: pd.DataFrame, metric: str = "test_iou") -> alt.LayerChart:

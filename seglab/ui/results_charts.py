@@ -191,6 +191,9 @@ def arch_loss_heatmap(
     ]
     lower = metric in LOWER_IS_BETTER
     title = metric_title(metric)
+    low, high = data["mean"].min(), data["mean"].max()
+    bright = (data["mean"] - low) / (high - low) > 0.5 if high > low else data["mean"] == data["mean"]
+    data["ink"] = ["white" if b == lower else "black" for b in bright]
     x_sort = [v for v in loss_order if v in set(data["loss_label"])] if loss_order else "ascending"
     y_sort = [v for v in arch_order if v in set(data["arch"])] if arch_order else "ascending"
     base = alt.Chart(data).encode(
@@ -212,9 +215,6 @@ def arch_loss_heatmap(
         ),
         tooltip=tooltip,
     )
-    low, high = data["mean"].min(), data["mean"].max()
-    bright = (data["mean"] - low) / (high - low) > 0.5 if high > low else data["mean"] == data["mean"]
-    data["ink"] = ["white" if b == lower else "black" for b in bright]
     labels = base.mark_text(fontSize=13, fontWeight="bold").encode(
         text="text:N", color=alt.Color("ink:N", scale=None), tooltip=tooltip
     )
