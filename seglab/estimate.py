@@ -111,11 +111,12 @@ def split_sizes(config: TrainConfig) -> tuple[int, int, int]:
 
     n = config.n
     if n is None:
-        try:
-            from seglab.data import dataset_info
+        from seglab.data import dataset_info
+        from seglab.errors import UnknownNameError
 
+        try:
             n = dataset_info(config.dataset).default_n
-        except Exception:  # a folder or zip dataset: its size is unknown until it is read
+        except UnknownNameError:  # a folder or zip dataset: its size is unknown until it is read
             n = 200
     train, val, test = split_indices(
         n, val=config.val_fraction, test=config.test_fraction, seed=config.split_seed
