@@ -5,7 +5,7 @@ import streamlit as st
 from seglab.models import list_models, model_info
 from seglab.teach import architectures as arch
 from seglab.ui.arch_diagram import graph_to_dot, legend_html
-from seglab.ui.common import sync_url, url_choice, url_default, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, url_number, use_app_navigation
 from seglab.ui.metric_charts import size_comparison_chart
 
 use_app_navigation()
@@ -80,7 +80,7 @@ width = c2.select_slider(
     key="width",
     help="Channels double at every level down: width · 2^level.",
 )
-depth = c3.slider("Depth (times the image is halved)", 1, 5, url_default("depth", 3), key="depth")
+depth = c3.slider("Depth (times the image is halved)", 1, 5, url_number("depth", 3, 1, 5), key="depth")
 size = c4.select_slider(
     "Input size (pixels)",
     SIZES,

@@ -8,7 +8,7 @@ import streamlit as st
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import basics as B
 from seglab.ui import loss_charts as C
-from seglab.ui.common import sync_url, url_default, use_app_navigation
+from seglab.ui.common import sync_url, url_default, url_number, use_app_navigation
 from seglab.ui.images import as_rgb, image_row, upscale
 
 use_app_navigation()
@@ -17,11 +17,6 @@ SIZE = 96  # cells scene
 PATCH = 12  # zoomed window, pixels per side
 AERIAL = 96
 ONE_HOT = 8  # one-hot demo window
-
-
-def url_number(key: str, default: float, low: float, high: float) -> float:
-    """A number from the URL, kept inside the widget's range so an edited link cannot break the page."""
-    return type(default)(min(high, max(low, url_default(key, default))))
 
 
 @st.cache_data(show_spinner=False)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
 from seglab.teach import data_page as dp
-from seglab.ui.common import sync_url, url_choice, url_default, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, url_number, use_app_navigation
 from seglab.ui.images import upscale
 from seglab.ui.metric_charts import class_balance_chart
 
@@ -38,8 +38,7 @@ def param_widget(spec, key: str):
         lo, hi, step = int(spec.min), int(spec.max), int(spec.step or 1)
     else:
         lo, hi, step = float(spec.min), float(spec.max), float(spec.step or 0.01)
-    value = min(max(url_default(key, spec.default), lo), hi)
-    return st.slider(label, lo, hi, value, step, key=key, help=spec.help)
+    return st.slider(label, lo, hi, url_number(key, spec.default, lo, hi), step, key=key, help=spec.help)
 
 
 def show_grid(view: dp.DataView, start: int, mode: str = "overlay", columns: int = 4) -> None:
@@ -84,8 +83,8 @@ with builtin:
             value=url_choice("size", SIZES, 64),
             key="size",
         )
-        n = st.slider("Number of images", 12, 256, url_default("n", 48), 12, key="n")
-        seed = st.number_input("Seed", 0, 10_000, url_default("seed", 0), key="seed")
+        n = st.slider("Number of images", 12, 256, url_number("n", 48, 12, 256), 12, key="n")
+        seed = st.number_input("Seed", 0, 10_000, url_number("seed", 0, 0, 10_000), key="seed")
         params = {spec.name: param_widget(spec, f"p_{spec.name}") for spec in info.params}
     view = generated(name, size, n, int(seed), tuple(sorted(params.items())))
     with main:

@@ -10,17 +10,12 @@ from seglab.palette import error_overlay, overlay
 from seglab.teach import loss_lab as T
 from seglab.teach.basics import colormap, load_scene, patch_frame, sigmoid
 from seglab.ui import loss_charts as C
-from seglab.ui.common import sync_url, url_choice, url_default, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, url_number, use_app_navigation
 from seglab.ui.images import image_row, upscale
 
 use_app_navigation()
 
 SIZE = 64
-
-
-def url_number(key: str, default: float, low: float, high: float) -> float:
-    """A number from the URL, kept inside the widget's range so an edited link cannot break the page."""
-    return type(default)(min(high, max(low, url_default(key, default))))
 
 
 def url_slider(where, label: str, key: str, default: float, low: float, high: float, step: float, **kw):

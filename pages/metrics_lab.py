@@ -7,7 +7,7 @@ import streamlit as st
 
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import metrics_lab as ml
-from seglab.ui.common import sync_url, url_default, use_app_navigation
+from seglab.ui.common import sync_url, url_default, url_number, use_app_navigation
 from seglab.ui.images import image_row
 from seglab.ui.metric_charts import (
     averaging_chart,
@@ -65,20 +65,30 @@ st.markdown(
 st.header("1 · Shape a prediction, watch the scores")
 row1, row2 = st.columns(3), st.columns(3)
 index = row1[0].slider(
-    "Ground-truth sample (shapes)", 0, ml.SAMPLE_COUNT - 1, url_default("sample", 0), key="sample"
+    "Ground-truth sample (shapes)",
+    0,
+    ml.SAMPLE_COUNT - 1,
+    url_number("sample", 0, 0, ml.SAMPLE_COUNT - 1),
+    key="sample",
 )
-shift_x = row1[1].slider("Shift prediction right (pixels)", -16, 16, url_default("shift_x", 3), key="shift_x")
-shift_y = row1[2].slider("Shift prediction down (pixels)", -16, 16, url_default("shift_y", 0), key="shift_y")
-scale = row2[0].slider("Scale prediction (× size)", 0.5, 1.5, url_default("scale", 1.0), 0.05, key="scale")
+shift_x = row1[1].slider(
+    "Shift prediction right (pixels)", -16, 16, url_number("shift_x", 3, -16, 16), key="shift_x"
+)
+shift_y = row1[2].slider(
+    "Shift prediction down (pixels)", -16, 16, url_number("shift_y", 0, -16, 16), key="shift_y"
+)
+scale = row2[0].slider(
+    "Scale prediction (× size)", 0.5, 1.5, url_number("scale", 1.0, 0.5, 1.5), 0.05, key="scale"
+)
 morph = row2[1].slider(
     "Grow (+) / shrink (−) the outline (pixels)",
     -4,
     4,
-    url_default("morph", 0),
+    url_number("morph", 0, -4, 4),
     key="morph",
     help="Dilation or erosion with a 3×3 square, once per step: a too-fat or too-thin outline.",
 )
-blobs = row2[2].slider("Noise blobs (false detections)", 0, 8, url_default("blobs", 0), key="blobs")
+blobs = row2[2].slider("Noise blobs (false detections)", 0, 8, url_number("blobs", 0, 0, 8), key="blobs")
 settings = ml.PredictionSettings(shift_x, shift_y, round(scale, 2), morph, blobs)
 image, target, pred, report, cm = binary_lab(index, settings)
 
@@ -127,7 +137,7 @@ paradox, dice_tab, multi, avg = st.tabs(
 
 with paradox:
     fg_pct = st.slider(
-        "Object size (% of the image)", 0.5, 20.0, url_default("fg_pct", 2.0), 0.5, key="fg_pct"
+        "Object size (% of the image)", 0.5, 20.0, url_number("fg_pct", 2.0, 0.5, 20.0), 0.5, key="fg_pct"
     )
     lazy = ml.paradox_report(fg_pct)
     target_small = ml.small_object_target(fg_pct)
@@ -173,14 +183,20 @@ with dice_tab:
 
 with multi:
     c1, c2, c3, c4 = st.columns(4)
-    a_index = c1.slider("`aerial` sample", 0, ml.SAMPLE_COUNT - 1, url_default("aerial", 0), key="aerial")
-    noise = c2.slider("Label noise (% of 4×4 tiles)", 0, 50, url_default("noise", 10), 5, key="noise")
-    a_shift = c3.slider("Boundary shift (pixels)", 0, 6, url_default("ashift", 1), key="ashift")
+    a_index = c1.slider(
+        "`aerial` sample",
+        0,
+        ml.SAMPLE_COUNT - 1,
+        url_number("aerial", 0, 0, ml.SAMPLE_COUNT - 1),
+        key="aerial",
+    )
+    noise = c2.slider("Label noise (% of 4×4 tiles)", 0, 50, url_number("noise", 10, 0, 50), 5, key="noise")
+    a_shift = c3.slider("Boundary shift (pixels)", 0, 6, url_number("ashift", 1, 0, 6), key="ashift")
     names = aerial_lab(0, 0.0, 0, 0)[3]
     missed = c4.selectbox(
         "Class the model never predicts",
         range(len(names)),
-        index=min(url_default("missed", 5), len(names) - 1),
+        index=url_number("missed", 5, 0, len(names) - 1),
         format_func=lambda k: "none" if k == 0 else names[k],
         key="missed",
     )

@@ -43,9 +43,8 @@ def render_sidebar() -> None:
     with st.sidebar:
         st.caption(f"Compute device: **{_cached_device_label()}**")
         summary = queue_summary()
-        if summary:
-            parts = [f"{count} {state}" for state, count in summary.items() if count]
-            st.caption("Job queue: " + (", ".join(parts) if parts else "empty"))
+        parts = [f"{count} {state}" for state, count in summary.items() if count]
+        st.caption("Job queue: " + (", ".join(parts) or "empty"))
         if summary.get("queued"):
             ensure_worker()
 
@@ -84,6 +83,12 @@ def url_default(key: str, default: Any, cast: type | None = None) -> Any:
         return cast(raw)
     except (TypeError, ValueError):
         return default
+
+
+def url_number(key: str, default: float, low: float, high: float) -> float:
+    """:func:`url_default` for a numeric widget: the URL value is kept inside ``[low, high]``,
+    so an edited link cannot push a slider out of its range and break the page."""
+    return type(default)(min(high, max(low, url_default(key, default))))
 
 
 def url_choice(key: str, options: Sequence[Any], default: Any, cast: type | None = None) -> Any:
