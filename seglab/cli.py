@@ -16,6 +16,7 @@ from typing import Any
 
 from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
+from seglab.status import RunStatus
 
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -310,7 +311,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         print(f"val IoU:    {_fmt(val.get('iou'))}   val Dice:  {_fmt(val.get('dice'))}")
         print(f"test IoU:   {_fmt(test.get('iou'))}   test Dice: {_fmt(test.get('dice'))}")
-    return 0 if outcome.status == "done" else EXIT_USER_ERROR
+    return 0 if outcome.status == RunStatus.DONE else EXIT_USER_ERROR
 
 
 def _study_grid(args: argparse.Namespace) -> dict[str, list[Any]]:
@@ -506,7 +507,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         p = j.progress
         where = f"{p.get('epoch', '-')}/{p.get('epochs', j.config.epochs)}" if p else "-"
         iou = j.result.get("test_iou") if j.result else (p.get("metrics") or {}).get("val_iou")
-        eta = _duration(p.get("eta_seconds")) if j.status == "running" else ""
+        eta = _duration(p.get("eta_seconds")) if j.status == RunStatus.RUNNING else ""
         rows.append([j.id, j.group or "", j.status, j.label, where, iou, eta, j.run_id or "", j.message[:60]])
     print_table(rows, ["job", "study", "status", "model", "epoch", "IoU", "ETA", "run", "message"])
     return 0
@@ -518,7 +519,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     with JobQueue(args.home) as q:
         for job_id in args.job_ids:
             state = q.cancel(job_id)
-            note = " (stopping after the current batch)" if state == "running" else ""
+            note = " (stopping after the current batch)" if state == RunStatus.RUNNING else ""
             print(f"job {job_id}: {state}{note}")
     return 0
 
@@ -544,7 +545,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     busy: dict[str, int] = {}
     if (home / DB_NAME).exists():
         with JobQueue(home) as q:
-            busy = {j.run_id: j.id for j in q.jobs(status="running") if j.run_id}
+            busy = {j.run_id: j.id for j in q.jobs(status=RunStatus.RUNNING) if j.run_id}
     for run_id in args.run_ids:
         if run_id in busy:
             raise SegLabError(f"run {run_id} is being trained by job {busy[run_id]}; cancel the job first.")

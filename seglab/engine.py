@@ -56,6 +56,7 @@ import torch
 from seglab.config import TrainConfig
 from seglab.device import device_label, resolve_device
 from seglab.errors import ConfigError, SegLabError
+from seglab.status import RunStatus
 from seglab.store import RunFiles
 
 PREVIEW_IMAGES = 8  # images per split kept in predictions.npz for the visual comparison
@@ -88,7 +89,7 @@ class TrainResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "done"
+        return self.status == RunStatus.DONE
 
 
 # ---- building blocks (also used by the store and the benchmark) -----------------------
@@ -429,10 +430,10 @@ class _Run:
             if self.files is not None:
                 self.files.path.mkdir(parents=True, exist_ok=True)
                 if not self.files.file("summary.json").is_file():
-                    self.files.init(config, status="running")
+                    self.files.init(config, status=RunStatus.RUNNING)
                 self.files.write_config(config)
                 self._summary(
-                    status="running",
+                    status=RunStatus.RUNNING,
                     message="",
                     started=time.time(),
                     finished=None,
@@ -444,29 +445,31 @@ class _Run:
                 )
             self._setup(resume)
             self._loop()
-            status, message = "done", ""
+            status, message = RunStatus.DONE, ""
         except _Stop as stop:
             status, message = stop.status, stop.message
         except SegLabError as exc:
-            status, message = "failed", str(exc)
+            status, message = RunStatus.FAILED, str(exc)
         except (KeyboardInterrupt, SystemExit):
-            self._finish("interrupted", f"interrupted during epoch {self.epoch}", fire=False)
+            self._finish(RunStatus.INTERRUPTED, f"interrupted during epoch {self.epoch}", fire=False)
             raise
         except BaseException as exc:
             if _is_oom(exc):
-                status, message = "failed", _oom_message(self.epoch, config, self.device)
+                status, message = RunStatus.FAILED, _oom_message(self.epoch, config, self.device)
                 self.best_state = None  # nothing more is computed after running out of memory
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
             else:
-                self._finish("failed", f"internal error: {type(exc).__name__}: {exc}", fire=False)
+                self._finish(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}", fire=False)
                 raise
         try:
             return self._finish(status, message)
         except BaseException as exc:  # a bug while finishing: record it, stay loud
             if self.files is not None:
                 with contextlib.suppress(OSError):
-                    self._summary(status="failed", message=f"internal error: {type(exc).__name__}: {exc}")
+                    self._summary(
+                        status=RunStatus.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
+                    )
             raise
 
     def _setup(self, resume: bool) -> None:
@@ -548,7 +551,9 @@ class _Run:
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for b, (a, z) in enumerate(_batches(n, config.batch_size), start=1):
             if self.should_stop is not None and self.should_stop():
-                raise _Stop("cancelled", f"cancelled during epoch {epoch} (batch {b} of {self.n_batches}).")
+                raise _Stop(
+                    RunStatus.CANCELLED, f"cancelled during epoch {epoch} (batch {b} of {self.n_batches})."
+                )
             ix = perm[a:z]
             x, y = train_x.index_select(0, ix), train_y.index_select(0, ix)
             if config.augment:
@@ -568,7 +573,7 @@ class _Run:
                 value = loss.item()
                 if not math.isfinite(value):
                     raise _Stop(
-                        "diverged",
+                        RunStatus.DIVERGED,
                         _divergence_message(epoch, b, value, config.lr, self.best_state is not None),
                     )
             self.optimizer.zero_grad(set_to_none=True)
@@ -581,7 +586,7 @@ class _Run:
         train_seconds = time.perf_counter() - t_start
         if not math.isfinite(train_loss):
             raise _Stop(
-                "diverged",
+                RunStatus.DIVERGED,
                 _divergence_message(epoch, None, train_loss, config.lr, self.best_state is not None),
             )
         return {
@@ -657,13 +662,13 @@ class _Run:
 
     def _finish(self, status: str, message: str, *, fire: bool = True) -> TrainResult:
         test: dict[str, Any] = {}
-        if status == "done" and self.best_state is not None:
+        if status == RunStatus.DONE and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
             test = self._evaluate("test")
         if (
             self.files is not None
             and self.best_state is not None
-            and status in ("done", "diverged", "cancelled")
+            and status in (RunStatus.DONE, RunStatus.DIVERGED, RunStatus.CANCELLED)
         ):
             self.model.load_state_dict(self.best_state)
             arrays: dict[str, np.ndarray] = {"class_names": np.asarray(list(self.ds.class_names), dtype=str)}

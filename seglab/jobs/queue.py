@@ -32,8 +32,9 @@ from typing import Any
 
 from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
+from seglab.status import ALL_STATUSES, RunStatus, is_active
 
-STATES = ("queued", "running", "done", "failed", "diverged", "cancelled", "interrupted")
+STATES = tuple(s.value for s in ALL_STATUSES)  # the vocabulary lives in seglab.status
 FINAL_STATES = ("done", "failed", "diverged", "cancelled", "interrupted")
 RESUMABLE_STATES = ("interrupted", "cancelled")
 
@@ -107,7 +108,7 @@ class Job:
 
     @property
     def is_active(self) -> bool:
-        return self.status in ("queued", "running")
+        return is_active(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (config as a plain dict)."""
@@ -145,7 +146,7 @@ class GroupSummary:
 
     @property
     def finished(self) -> bool:
-        return self.counts.get("queued", 0) == 0 and self.counts.get("running", 0) == 0
+        return not any(self.counts.get(s.value, 0) for s in RunStatus if is_active(s))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -496,7 +497,7 @@ class JobQueue:
             row = self.conn.execute("SELECT status FROM jobs WHERE id = ?", (jid,)).fetchone()
             if row is None:
                 raise SegLabError(f"there is no job {job_id} in the queue.")
-            if row["status"] in ("queued", "running"):
+            if is_active(row["status"]):
                 raise SegLabError(f"job {jid} is {row['status']}; cancel it before removing it.")
             self.conn.execute("DELETE FROM jobs WHERE id = ?", (jid,))
 

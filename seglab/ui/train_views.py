@@ -21,10 +21,10 @@ from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
 from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.registry import ParamSpec
+from seglab.status import is_active
 
 PRESET_SEEDS = {"quick": "0", "study": "0, 1, 2", "smoke": "0"}
 PATH_CHOICE = "Folder or .zip on this computer"
-ACTIVE = ("queued", "running")
 STATUS_ICONS = {
     "queued": "⏳ queued",
     "running": "🏃 running",
@@ -472,7 +472,7 @@ def resume_job(job_id: int) -> None:
 
 def job_controls(jobs: list[Any]) -> None:
     """Cancel buttons for active jobs, resume buttons for interrupted ones."""
-    active = [j for j in jobs if j.status in ACTIVE]
+    active = [j for j in jobs if is_active(j.status)]
     resumable = [j for j in jobs if j.status == "interrupted"]
     queued = sum(j.status == "queued" for j in jobs)
     if not active and not resumable:
