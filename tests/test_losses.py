@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seglab.errors import LossParameterError, UnknownNameError
+from seglab.errors import InternalError, LossParameterError, SegLabError, UnknownNameError
 from seglab.losses import functional as LF
 from seglab.losses import get_loss, list_losses, loss_info
 from seglab.registry import ParamSpec
@@ -413,9 +413,11 @@ def test_every_entry_is_complete(name):
 def test_every_loss_rejects_bad_inputs(name):
     loss_fn = get_loss(name)
     logits, target = random_case(3, seed=16)
-    with pytest.raises(LossParameterError, match="int64"):
+    # shape / dtype mismatches are internal contract errors: a bug, never a user error
+    assert not issubclass(InternalError, SegLabError)
+    with pytest.raises(InternalError, match="int64"):
         loss_fn(logits, target.float())
-    with pytest.raises(LossParameterError, match="shape"):
+    with pytest.raises(InternalError, match="shape"):
         loss_fn(logits, target.unsqueeze(1))
     with pytest.raises(LossParameterError, match="class ids"):
         loss_fn(logits, target + 1)  # id 3 with 3 channels
@@ -467,5 +469,5 @@ def test_focal_alpha_list_must_match_the_classes():
 
 def test_bce_ds_rejects_side_outputs_of_the_wrong_size():
     logits, target = random_case(1, seed=18)
-    with pytest.raises(LossParameterError, match="side output 0"):
+    with pytest.raises(InternalError, match="side output 0"):
         get_loss("bce_ds")(logits, target, aux=[logits[..., :4, :4]])

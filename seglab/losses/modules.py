@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seglab.errors import LossParameterError
+from seglab.errors import InternalError, LossParameterError
 from seglab.losses import functional as LF
 
 # --------------------------------------------------------------------------------------
@@ -47,23 +47,24 @@ def check_number(
 def check_inputs(logits: Tensor, target: Tensor) -> Tensor:
     """Check shapes, dtypes and class ids; return the logits as float32.
 
-    Raises LossParameterError for: logits that are not a 4-D float tensor; a target that is
-    not int64 ``(N, H, W)`` matching the logits; class ids outside ``{0, 1}`` (binary,
-    C == 1) or ``[0, C)`` (multi-class).
+    Raises InternalError (a bug, not a user mistake) for logits that are not a 4-D float
+    tensor or a target that is not int64 ``(N, H, W)`` matching the logits, and
+    LossParameterError for class ids outside ``{0, 1}`` (binary, C == 1) or ``[0, C)``
+    (multi-class): those come from the data.
     """
     if not isinstance(logits, Tensor) or logits.ndim != 4 or not logits.is_floating_point():
         shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
-        raise LossParameterError(f"logits must be a float tensor of shape (N, C, H, W), got {shape}.")
+        raise InternalError(f"logits must be a float tensor of shape (N, C, H, W), got {shape}.")
     if not isinstance(target, Tensor):
-        raise LossParameterError(f"target must be a torch tensor, got {type(target).__name__}.")
+        raise InternalError(f"target must be a torch tensor, got {type(target).__name__}.")
     n, c, h, w = logits.shape
     if target.dtype != torch.int64:
-        raise LossParameterError(
+        raise InternalError(
             f"target must hold integer class ids as int64 (torch.long), got {target.dtype}; "
             "convert it with target.long()."
         )
     if tuple(target.shape) != (n, h, w):
-        raise LossParameterError(
+        raise InternalError(
             f"target shape {tuple(target.shape)} does not match the logits {tuple(logits.shape)}: "
             f"expected (N, H, W) = {(n, h, w)}."
         )
@@ -90,7 +91,7 @@ def check_aux(aux: Sequence[Tensor] | None, logits: Tensor) -> list[Tensor]:
     for k, a in enumerate(aux):
         if not isinstance(a, Tensor) or tuple(a.shape) != tuple(logits.shape):
             shape = tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__
-            raise LossParameterError(
+            raise InternalError(
                 f"side output {k} has shape {shape}; every side output must match the main "
                 f"logits {tuple(logits.shape)} (full resolution, same channels)."
             )
