@@ -243,7 +243,7 @@ def test_run_status_is_one_vocabulary_shared_by_store_and_queue():
     from seglab.status import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, is_active
 
     assert set(STATUSES) == set(queue_module.STATES) == {s.value for s in RunStatus}
-    assert ACTIVE_STATUSES | FINISHED_STATUSES == set(RunStatus)
+    assert set(RunStatus) == ACTIVE_STATUSES | FINISHED_STATUSES
     assert not ACTIVE_STATUSES & FINISHED_STATUSES
     assert [s for s in STATUSES if is_active(s)] == ["queued", "running"]
     assert RunStatus("done") is RunStatus.DONE and RunStatus.DONE == "done"
