@@ -54,6 +54,7 @@ import numpy as np
 import torch
 
 from seglab.config import TrainConfig
+from seglab.data.registry import model_out_channels
 from seglab.device import device_label, resolve_device
 from seglab.errors import ConfigError, SegLabError
 from seglab.status import RunStatus
@@ -93,11 +94,6 @@ class TrainResult:
 
 
 # ---- building blocks (also used by the store and the benchmark) -----------------------
-def model_out_channels(num_classes: int) -> int:
-    """Binary data (2 classes) use one sigmoid channel; K > 2 classes use K softmax channels."""
-    return 1 if num_classes == 2 else num_classes
-
-
 def build_model(config: TrainConfig, num_classes: int) -> torch.nn.Module:
     """The run's model for a dataset with ``num_classes`` classes (2 = binary)."""
     from seglab.models import create_model
@@ -108,6 +104,7 @@ def build_model(config: TrainConfig, num_classes: int) -> torch.nn.Module:
         num_classes=model_out_channels(num_classes),
         width=config.width,
         depth=config.depth,
+        **config.model_params,
     )
 
 

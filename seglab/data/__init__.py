@@ -8,7 +8,7 @@ Importing this package registers the procedural datasets ``shapes``, ``aerial`` 
 from seglab.data.augment import augment_batch
 from seglab.data.dataset import SegDataset, split_indices
 from seglab.data.folder import extract_zip, load_folder, validate_folder
-from seglab.data.registry import DatasetInfo, dataset_info, list_datasets, make_dataset
+from seglab.data.registry import DatasetInfo, dataset_info, list_datasets, make_dataset, model_out_channels
 
 # Importing the generator modules registers them, in this order (shown in this order in the UI).
 from seglab.data import shapes  # isort: skip  # noqa: F401, E402
@@ -24,6 +24,7 @@ __all__ = [
     "list_datasets",
     "load_folder",
     "make_dataset",
+    "model_out_channels",
     "split_indices",
     "validate_folder",
 ]

@@ -10,7 +10,14 @@ import importlib
 
 from seglab.models.base import ModelConfigError, ModelInputError, SegModel, WeightsError
 from seglab.models.describe import ModelDescription, describe_model, load_weights, model_graph, save_weights
-from seglab.models.registry import MODELS, ModelEntry, create_model, list_models, model_info
+from seglab.models.registry import (
+    MODELS,
+    ModelEntry,
+    check_model_params,
+    create_model,
+    list_models,
+    model_info,
+)
 
 #: architecture modules, imported in this order so ``list_models()`` lists them in it
 ARCHITECTURE_MODULES = ("segnet", "unet", "unet_strided", "unetpp", "fcn", "fpn")
@@ -25,6 +32,7 @@ __all__ = [
     "ModelInputError",
     "SegModel",
     "WeightsError",
+    "check_model_params",
     "create_model",
     "describe_model",
     "list_models",
