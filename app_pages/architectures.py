@@ -5,10 +5,8 @@ import streamlit as st
 from seglab.models import list_models, model_info
 from seglab.teach import architectures as arch
 from seglab.ui.arch_diagram import graph_to_dot, legend_html
-from seglab.ui.common import sync_url, url_choice, url_default, url_number, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, url_number
 from seglab.ui.metric_charts import size_comparison_chart
-
-use_app_navigation()
 
 WIDTHS = [4, 8, 16, 24, 32, 48, 64]
 SIZES = [32, 64, 128]

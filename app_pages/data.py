@@ -6,11 +6,9 @@ import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
 from seglab.teach import data_page as dp
-from seglab.ui.common import sync_url, url_choice, url_default, url_number, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, url_number
 from seglab.ui.images import upscale
 from seglab.ui.metric_charts import class_balance_chart
-
-use_app_navigation()
 
 SIZES = [32, 48, 64, 96, 128]
 TILES = 8

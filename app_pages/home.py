@@ -8,10 +8,7 @@ from streamlit.errors import StreamlitAPIException
 from seglab.device import device_label
 from seglab.palette import overlay
 from seglab.teach.basics import load_scene
-from seglab.ui.common import use_app_navigation
 from seglab.ui.images import image_row
-
-use_app_navigation()
 
 EXAMPLE_SIZE = 96
 

@@ -10,10 +10,8 @@ from seglab.palette import error_overlay, overlay
 from seglab.teach import loss_lab as T
 from seglab.teach.basics import colormap, load_scene, patch_frame, sigmoid
 from seglab.ui import loss_charts as C
-from seglab.ui.common import sync_url, url_choice, url_default, url_number, use_app_navigation
+from seglab.ui.common import sync_url, url_choice, url_default, url_number
 from seglab.ui.images import image_row, upscale
-
-use_app_navigation()
 
 SIZE = 64
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import metrics_lab as ml
-from seglab.ui.common import sync_url, url_default, url_number, use_app_navigation
+from seglab.ui.common import sync_url, url_default, url_number
 from seglab.ui.images import image_row
 from seglab.ui.metric_charts import (
     averaging_chart,
@@ -16,8 +16,6 @@ from seglab.ui.metric_charts import (
     error_legend_html,
     per_class_iou_chart,
 )
-
-use_app_navigation()
 
 
 def fmt(value: float, pattern: str = "{:.3f}") -> str:

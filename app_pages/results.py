@@ -13,10 +13,8 @@ from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
 from seglab.store import RunStore, seglab_home
 from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
-from seglab.ui.common import stop_page, use_app_navigation
+from seglab.ui.common import stop_page
 from seglab.ui.images import upscale
-
-use_app_navigation()
 
 st.title(":material/bar_chart: Results")
 store = RunStore()

@@ -10,9 +10,6 @@ from seglab.models import list_models, model_info
 from seglab.presets import PRESET_HELP, PRESETS
 from seglab.study import parse_seeds
 from seglab.ui import train_views as tv
-from seglab.ui.common import use_app_navigation
-
-use_app_navigation()
 
 st.title(":material/model_training: Train")
 st.markdown(

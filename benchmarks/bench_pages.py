@@ -44,7 +44,7 @@ def main() -> None:
     os.chdir(ROOT)
     print(f"{'page':<20} {'cold s':>8} {'warm s':>8}")
     slowest = ("", 0.0)
-    for page in sorted((ROOT / "pages").glob("*.py")):
+    for page in sorted((ROOT / "app_pages").glob("*.py")):
         cold, warm = time_page(page, args.repeats)
         print(f"{page.stem:<20} {cold:8.2f} {warm:8.3f}")
         slowest = max(slowest, (page.stem, warm), key=lambda item: item[1])
