@@ -152,19 +152,3 @@ def _describe(hint: Any) -> str:
     if origin is dict:
         return "an object"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
-
-
-# ---- presets live in seglab.presets; docs/API.md also lists them here ---------------------
-def preset(name: str, **overrides: Any) -> TrainConfig:
-    """``seglab.presets.preset``: a named starting config with ``overrides`` applied."""
-    from seglab.presets import preset as _preset
-
-    return _preset(name, **overrides)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "PRESETS":  # imported lazily: seglab.presets imports this module
-        from seglab.presets import PRESETS
-
-        return PRESETS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

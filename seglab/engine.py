@@ -54,11 +54,12 @@ import numpy as np
 import torch
 
 from seglab.config import TrainConfig
-from seglab.data.registry import model_out_channels
+from seglab.data.registry import model_out_channels  # noqa: F401  (part of the engine's API)
 from seglab.device import device_label, resolve_device
 from seglab.errors import ConfigError, SegLabError
+from seglab.models.build import build_model  # noqa: F401  (part of the engine's API)
+from seglab.runwriter import RunWriter, folder_writer
 from seglab.status import RunStatus
-from seglab.store import RunFiles
 
 PREVIEW_IMAGES = 8  # images per split kept in predictions.npz for the visual comparison
 EVAL_BATCH_MIN = 64  # evaluation batches are at least this large (no gradients kept)
@@ -94,20 +95,6 @@ class TrainResult:
 
 
 # ---- building blocks (also used by the store and the benchmark) -----------------------
-def build_model(config: TrainConfig, num_classes: int) -> torch.nn.Module:
-    """The run's model for a dataset with ``num_classes`` classes (2 = binary)."""
-    from seglab.models import create_model
-
-    return create_model(
-        config.arch,
-        in_channels=3,
-        num_classes=model_out_channels(num_classes),
-        width=config.width,
-        depth=config.depth,
-        **config.model_params,
-    )
-
-
 def build_optimizer(config: TrainConfig, params: Any, device: torch.device) -> torch.optim.Optimizer:
     fused = {"fused": True} if device.type == "cuda" else {}
     if config.optimizer == "adam":
@@ -351,32 +338,39 @@ def train(
     run_dir: str | os.PathLike[str] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = False,
+    writer: RunWriter | None = None,
 ) -> TrainResult:
     """Train one model as ``config`` says; see the module docstring for the full story.
 
     ``run_dir``: a run folder (``RunStore.run_dir(id)``) to write config, history, status,
     checkpoints and predictions into. ``resume=True`` continues from its ``last.pt`` (a
     fresh start if there is none); ``config.epochs`` may be raised to train longer.
+    The engine writes nothing itself: a run writer (``writer``, else
+    ``seglab.runwriter.folder_writer(run_dir)``) records everything.
     """
-    if resume and run_dir is None:
+    if writer is None and run_dir is not None:
+        writer = folder_writer(run_dir)
+    if resume and writer is None:
         raise ValueError("resume=True needs the run_dir of the run to continue")
     if resume:
-        check_resumable(config, run_dir)
+        check_resumable(config, writer)
     previous_threads = torch.get_num_threads()
     if config.num_threads is not None:
         torch.set_num_threads(max(1, config.num_threads))
     # Tiny float values (denormals) are many times slower on CPUs; treat them as zero.
     torch.set_flush_denormal(True)
     try:
-        return _Run(config, _Callbacks(callbacks), run_dir, should_stop).execute(resume)
+        return _Run(config, _Callbacks(callbacks), writer, should_stop).execute(resume)
     finally:
         if config.num_threads is not None:
             torch.set_num_threads(previous_threads)
 
 
-def check_resumable(config: TrainConfig, run_dir: str | os.PathLike[str]) -> None:
-    """Raise ConfigError (touching nothing) if ``config`` would not continue the saved run."""
-    path = RunFiles(run_dir).file("config.json")
+def check_resumable(config: TrainConfig, run: str | os.PathLike[str] | RunWriter) -> None:
+    """Raise ConfigError (touching nothing) if ``config`` would not continue the saved run
+    (``run``: its folder or its writer)."""
+    writer = folder_writer(run) if isinstance(run, (str, os.PathLike)) else run
+    path = writer.file("config.json")
     if not path.is_file():
         return
     saved = TrainConfig.from_json(path.read_text(encoding="utf-8")).to_dict()
@@ -394,11 +388,15 @@ class _Run:
     """State of one training run; ``execute`` drives it to a ``TrainResult``."""
 
     def __init__(
-        self, config: TrainConfig, callbacks: _Callbacks, run_dir: Any, should_stop: Callable[[], bool] | None
+        self,
+        config: TrainConfig,
+        callbacks: _Callbacks,
+        writer: RunWriter | None,
+        should_stop: Callable[[], bool] | None,
     ) -> None:
         self.config = config
         self.cb = callbacks
-        self.files = RunFiles(run_dir) if run_dir is not None else None
+        self.files = writer
         self.should_stop = should_stop
         self.history: list[dict[str, Any]] = []
         self.best_iou = -math.inf

@@ -446,7 +446,7 @@ class RunStore:
 
     def load_model(self, run_id: str, which: str = "best", device: Any = "cpu") -> Any:
         """Rebuild the run's model from its config and load its weights (eval mode)."""
-        from seglab.engine import build_model  # local import: the store needs no torch to list runs
+        from seglab.models.build import build_model  # local import: the store needs no torch to list runs
 
         files = self.files(run_id)
         summary = files.read_summary()

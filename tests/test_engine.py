@@ -319,3 +319,26 @@ def test_engine_sets_and_restores_thread_count() -> None:
     train(tiny(num_threads=2), Spy())
     assert seen == [2]
     assert torch.get_num_threads() == before
+
+
+def test_the_engine_writes_only_through_its_run_writer(tmp_path):
+    from seglab.store import RunFiles
+
+    class Recording(RunFiles):
+        calls: list[str] = []
+
+        def __getattribute__(self, name: str) -> Any:
+            if not name.startswith("_") and name in RunFiles.__dict__:
+                type(self).calls.append(name)
+            return super().__getattribute__(name)
+
+    writer = Recording(tmp_path / "run")
+    result = train(tiny(epochs=1), writer=writer)
+    assert result.status == "done"
+    names = set(Recording.calls)
+    assert {"write_config", "append_history", "save_checkpoint", "save_predictions"} <= names
+    written = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"config.json", "summary.json", "history.jsonl", "best.pt", "last.pt"} <= written
+    # the engine module itself opens no files and saves nothing
+    source = Path(engine.__file__).read_text(encoding="utf-8")
+    assert "open(" not in source and "torch.save" not in source and "np.save" not in source
