@@ -50,7 +50,7 @@ MERGE_MODES = ("sum", "concat")
     through a "lateral" 1×1 connection. Every level of the pyramid then makes its own guess,
     and the guesses are enlarged and combined into one mask. Good at objects of very
     different sizes, and cheap to run.""",
-    link_kind="pyramid",
+    link_kind="lateral",
     params=(
         ParamSpec(
             "merge", "sum", help="How pyramid levels are combined: sum or concat.", choices=MERGE_MODES

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seglab.models.base import ModelConfigError, SegModel
+from seglab.models.link_kinds import LINK_KINDS as _LINK_KIND_TABLE
 from seglab.registry import ParamSpec, Registry
 
-#: what kind of connection carries detail from encoder to decoder (used by the UI)
-LINK_KINDS = ("pool-indices", "concat-skips", "nested-skips", "score-fusion", "pyramid")
+#: what kind of connection carries detail from encoder to decoder: the one vocabulary of
+#: `seglab.models.link_kinds` (style and explanation included)
+LINK_KINDS = _LINK_KIND_TABLE
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,10 @@ def register_model(
     returns deep-supervision side outputs with ``return_aux=True``.
     """
     if link_kind not in LINK_KINDS:
-        raise ValueError(f"link_kind {link_kind!r} is not one of {LINK_KINDS}")
+        raise ValueError(
+            f"link_kind {link_kind!r} is not one of {', '.join(LINK_KINDS)}; "
+            "add a new kind with seglab.models.link_kinds.register_link_kind"
+        )
 
     def deco(cls: type[SegModel]) -> type[SegModel]:
         cls.arch = name

@@ -104,7 +104,7 @@ class UNetBase(SegModel):
     the decoder's ("concatenated skip connection"), so the decoder gets both the big picture
     from deep down and the fine detail from the top. This makes edges sharp and works well
     even with little training data, which is why U-Net became the standard for medical images.""",
-    link_kind="concat-skips",
+    link_kind="concat-skip",
 )
 class UNet(UNetBase):
     """U-Net: max-pool down, transposed-conv up, concatenated skips."""

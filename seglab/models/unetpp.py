@@ -52,7 +52,7 @@ def _key(i: int, j: int) -> str:
     more meaningful before they meet the decoder. The top row gives one prediction per depth,
     all trained together (deep supervision); after training you can "prune" the network and
     keep only a shallower, faster part of it.""",
-    link_kind="nested-skips",
+    link_kind="nested-skip",
     params=(
         ParamSpec(
             "prune_level",
