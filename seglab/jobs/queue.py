@@ -474,13 +474,13 @@ class JobQueue:
             if row is None:
                 raise SegLabError(f"there is no job {job_id} in the queue.")
             status = row["status"]
-            if status == "queued":
+            if status == RunStatus.QUEUED:
                 self.conn.execute(
                     "UPDATE jobs SET status = 'cancelled', finished = ?, message = ? WHERE id = ?",
                     (time.time(), "cancelled before it started", jid),
                 )
                 status = "cancelled"
-            elif status == "running":
+            elif status == RunStatus.RUNNING:
                 self.conn.execute(
                     "UPDATE jobs SET cancel_requested = 1, message = ? WHERE id = ?",
                     ("cancel requested; stopping after the current batch", jid),

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from seglab.device import device_label
+from seglab.status import RunStatus
 
 
 @st.cache_data(show_spinner=False)
@@ -28,7 +29,7 @@ def render_sidebar() -> None:
         summary = queue_summary()
         parts = [f"{count} {state}" for state, count in summary.items() if count]
         st.caption("Job queue: " + (", ".join(parts) or "empty"))
-        if summary.get("queued"):
+        if summary.get(RunStatus.QUEUED):
             ensure_worker()
 
 

@@ -20,19 +20,19 @@ from seglab.config import TrainConfig
 from seglab.errors import SegLabError
 from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.registry import ParamSpec
-from seglab.status import is_active
+from seglab.status import RunStatus, is_active
 from seglab.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 
 PRESET_SEEDS = {"quick": "0", "study": "0, 1, 2", "smoke": "0"}
 PATH_CHOICE = "Folder or .zip on this computer"
 STATUS_ICONS = {
-    "queued": "⏳ queued",
-    "running": "🏃 running",
-    "done": "✅ done",
-    "failed": "❌ failed",
-    "diverged": "💥 diverged",
-    "cancelled": "🚫 cancelled",
-    "interrupted": "⏸️ interrupted",
+    RunStatus.QUEUED: "⏳ queued",
+    RunStatus.RUNNING: "🏃 running",
+    RunStatus.DONE: "✅ done",
+    RunStatus.FAILED: "❌ failed",
+    RunStatus.DIVERGED: "💥 diverged",
+    RunStatus.CANCELLED: "🚫 cancelled",
+    RunStatus.INTERRUPTED: "⏸️ interrupted",
 }
 
 
@@ -299,7 +299,7 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
     epochs = job.config.epochs
     metrics = progress.get("metrics") or {}
     epoch_done = max(int(progress.get("epochs_done") or 0), int(metrics.get("epoch") or 0))
-    if job.status == "running":
+    if job.status == RunStatus.RUNNING:
         batch, n_batches = progress.get("batch"), progress.get("n_batches")
         fraction_in_epoch = (batch / n_batches) if batch and n_batches else 0.0
         current = int(progress.get("epoch") or 1)
@@ -321,7 +321,7 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
         "progress": done_fraction,
         "val IoU": float(val_iou) if isinstance(val_iou, (int, float)) else None,
         "test IoU": (job.result or {}).get("test_iou"),
-        "ETA": format_eta(progress.get("eta_seconds")) if job.status == "running" else "",
+        "ETA": format_eta(progress.get("eta_seconds")) if job.status == RunStatus.RUNNING else "",
         "message": job.message,
         "study": group_names.get(job.group or "", job.group or "—"),
     }
@@ -333,7 +333,9 @@ def queue_table(jobs: list[Any], group_names: dict[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    rank = {j.id: (0 if j.status == "running" else 1 if j.status == "queued" else 2) for j in jobs}
+    rank = {
+        j.id: (0 if j.status == RunStatus.RUNNING else 1 if j.status == RunStatus.QUEUED else 2) for j in jobs
+    }
     frame["_rank"] = frame["job"].map(rank)
     return (
         frame.sort_values(["_rank", "job"], ascending=[True, False])
@@ -413,7 +415,7 @@ def cancel_all_queued() -> None:
     from seglab.jobs import JobQueue
 
     with JobQueue() as queue:
-        ids = [j.id for j in queue.jobs(status="queued")]
+        ids = [j.id for j in queue.jobs(status=RunStatus.QUEUED)]
         for job_id in ids:
             queue.cancel(job_id)
     st.session_state["tr_notice"] = f"Cancelled {len(ids)} queued job(s)."
@@ -432,7 +434,7 @@ def job_controls(jobs: list[Any]) -> None:
     """Cancel buttons for active jobs, resume buttons for interrupted ones."""
     active = [j for j in jobs if is_active(j.status)]
     resumable = [j for j in jobs if j.status == "interrupted"]
-    queued = sum(j.status == "queued" for j in jobs)
+    queued = sum(j.status == RunStatus.QUEUED for j in jobs)
     if not active and not resumable:
         return
     with st.expander(f"Stop or resume jobs ({len(active)} active)", expanded=bool(active)):
@@ -489,7 +491,7 @@ def queue_panel() -> None:
     st.caption(
         f"{len(jobs)} jobs: " + ", ".join(parts) + f" · {worker_text} · updated {time.strftime('%H:%M:%S')}"
     )
-    if not workers and counts.get("queued", 0):
+    if not workers and counts.get(RunStatus.QUEUED, 0):
         st.warning("Jobs are waiting but no worker is running.")
         if st.button("Start a worker", key="tr_start_worker"):
             from seglab.jobs import ensure_worker
@@ -504,7 +506,7 @@ def queue_panel() -> None:
     )
     for level, text in problem_messages(jobs):
         (st.error if level == "error" else st.warning)(text)
-    running = [j for j in jobs if j.status == "running"]
+    running = [j for j in jobs if j.status == RunStatus.RUNNING]
     for job in running[:2]:
         show_live_run(job)
     job_controls(jobs)
