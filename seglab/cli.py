@@ -185,7 +185,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             **base.get("loss_params", {}),
             **_key_values(args.loss_param, "--loss-param"),
         }
-    if args.model_param:
+    if args.model_param and not getattr(args, "archs", None):  # a study spreads them per arch
         overrides["model_params"] = {
             **base.get("model_params", {}),
             **_key_values(args.model_param, "--model-param"),
@@ -364,9 +364,24 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
         axes[key.strip()] = [_parse_value(v) for v in _csv(values)]
     if not axes and not seeds:
         raise ConfigError("a study needs something to vary: give --archs, --losses, --seeds or --grid.")
-    # --loss-param / --model-param go to every loss / architecture the study tries
+    # --loss-param goes to every loss the study tries; each --model-param to every
+    # architecture of --archs that has that option (an option none of them has is an error)
     loss_params = {loss: dict(base.loss_params) for loss in axes.get("loss", [])} if base.loss_params else {}
-    model_params = {a: dict(base.model_params) for a in axes.get("arch", [])} if base.model_params else {}
+    model_params: dict[str, dict[str, Any]] = {}
+    if args.model_param and axes.get("arch"):
+        from seglab.models import model_info
+
+        wanted = _key_values(args.model_param, "--model-param")
+        for arch in axes["arch"]:
+            options = {p.name for p in model_info(arch).params}
+            if mine := {k: v for k, v in wanted.items() if k in options}:
+                model_params[arch] = mine
+        unused = sorted(set(wanted) - {k for params in model_params.values() for k in params})
+        if unused:
+            raise ConfigError(
+                f"no architecture of --archs has the option {', '.join(map(repr, unused))}; "
+                "see 'python -m seglab train --help' for each architecture's options."
+            )
     return Study(base, axes, loss_params=loss_params, seeds=seeds, name=args.name, model_params=model_params)
 
 

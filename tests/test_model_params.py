@@ -59,20 +59,24 @@ def _args(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
-def test_cli_model_param_is_repeatable_and_goes_to_every_study_architecture():
+def test_cli_model_param_goes_to_each_study_architecture_that_has_it():
     config = config_from_args(
         _args("train", "--arch", "unetpp", "--model-param", "prune_level=2", "--depth", "3")
     )
     assert config.model_params == {"prune_level": 2}
-    args = _args(
-        "study", "--archs", "fpn", "--model-param", "merge=concat", "--arch", "fpn", "--seeds", "0-2"
-    )
+    args = _args("study", "--archs", "unet,fpn,unetpp", "--model-param", "merge=concat", "--seeds", "0-1")
     study = study_from_args(args, config_from_args(args))
     assert [(c.arch, c.model_params, c.seed) for c in study.expand()] == [
+        ("unet", {}, 0),
+        ("unet", {}, 1),
         ("fpn", {"merge": "concat"}, 0),
         ("fpn", {"merge": "concat"}, 1),
-        ("fpn", {"merge": "concat"}, 2),
+        ("unetpp", {}, 0),
+        ("unetpp", {}, 1),
     ]
+    args = _args("study", "--archs", "unet,segnet", "--model-param", "merge=concat")
+    with pytest.raises(ConfigError, match="no architecture of --archs has the option 'merge'"):
+        study_from_args(args, config_from_args(args))
     with pytest.raises(ConfigError, match="no option"):
         config_from_args(_args("train", "--arch", "fpn", "--model-param", "prune_level=1"))
 
