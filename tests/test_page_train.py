@@ -148,3 +148,27 @@ def test_estimate_scales_with_epochs_and_seeds():
         and format_duration(600) == "10 min"
         and format_duration(4800) == "1 h 20 min"
     )
+
+
+def test_architecture_options_come_from_the_registry_and_are_queued(seglab_home, monkeypatch):
+    import seglab.jobs
+
+    monkeypatch.setattr(seglab.jobs, "ensure_worker", lambda *a, **k: False)  # no real worker
+    at = run_page()
+    at.multiselect(key="tr_archs").set_value(["unet", "fpn"]).run()
+    assert not at.exception
+    keys = {w.key for w in at.selectbox} | {w.key for w in at.checkbox}
+    assert {"tr_model_fpn_merge", "tr_model_fpn_inverted_residual"} <= keys
+    assert not any(str(k).startswith("tr_model_unet") for k in keys)  # U-Net declares no options
+    at.selectbox(key="tr_model_fpn_merge").select("concat").run()
+    at.multiselect(key="tr_losses").set_value(["bce"]).run()
+    [b for b in at.button if b.label == "Start training"][0].click().run()
+    assert not at.exception
+    with JobQueue(seglab_home) as queue:
+        jobs = queue.jobs()
+        study = queue.group_study(jobs[0].group)
+    assert {(j.config.arch, tuple(j.config.model_params.items())) for j in jobs} == {
+        ("unet", ()),
+        ("fpn", (("merge", "concat"),)),
+    }
+    assert study is not None and study.model_params == {"fpn": {"merge": "concat"}}
