@@ -100,7 +100,12 @@ st.markdown(
 
 st.header("A tour of the lab")
 tour = [
-    ("app_pages/basics.py", "Basics", ":material/grid_on:", "pixels, masks, one-hot, logits and probabilities"),
+    (
+        "app_pages/basics.py",
+        "Basics",
+        ":material/grid_on:",
+        "pixels, masks, one-hot, logits and probabilities",
+    ),
     (
         "app_pages/loss_lab.py",
         "Loss lab",
