@@ -184,14 +184,12 @@ def imbalance_table(
     """
     from seglab.losses import get_loss
 
-    losses = {
-        "BCE": get_loss("bce"),
-        "Dice": get_loss("dice"),
-        f"focal (α auto, γ={gamma:g})": get_loss("focal", alpha="auto", gamma=gamma),
-    }
+    focal = get_loss("focal", alpha="auto", gamma=gamma)
+    losses = {"BCE": get_loss("bce"), "Dice": get_loss("dice"), f"focal (α auto, γ={gamma:g})": focal}
     rows = []
     for share in shares:
         z, y = same_mistakes(share, missed=missed)
+        focal.fit_class_counts(LF.class_pixel_counts(y, 2))  # this image plays the training set
         for label, loss in losses.items():
             rows.append({"fg_share": share, "loss": label, "value": float(loss(z, y))})
     return pd.DataFrame(rows)
