@@ -444,3 +444,55 @@ def test_bce_ds_side_weights_by_hand() -> None:
     assert get_loss("bce_ds")(torch.full((1, 1, 2, 2), 50.0), y, [main, *sides[:2]]).item() == pytest.approx(
         0.4 * math.log(2) / 2.2, rel=1e-6
     )
+
+
+# --------------------------------------------------------------------------------------
+# Numbers in the teaching text, computed in seglab/teach
+# --------------------------------------------------------------------------------------
+
+
+def test_dice_iou_gap_is_widest_at_sqrt2_minus_1() -> None:
+    from seglab.teach import metrics_lab as ml
+
+    widest = ml.dice_iou_widest_gap()
+    # independent oracle: a dense grid search of Dice − IoU = 2x/(1+x) − x
+    x = np.linspace(0, 1, 1_000_001)
+    gap = 2 * x / (1 + x) - x
+    assert widest["iou"] == pytest.approx(x[gap.argmax()], abs=2e-6)
+    assert widest["gap"] == pytest.approx(gap.max(), abs=1e-9)
+    assert round(widest["iou"], 3) == 0.414 and round(widest["gap"], 3) == 0.172
+    assert widest["dice"] == pytest.approx(2 - math.sqrt(2))
+
+
+def test_miou_drop_if_missed_by_hand() -> None:
+    from seglab.teach import metrics_lab as ml
+
+    assert ml.miou_drop_if_missed(0.6, 5) == pytest.approx(0.12)
+    assert ml.miou_drop_if_missed(1.0, 4) == pytest.approx(0.25)  # the most it can be: 1/K
+
+
+def test_dice_batch_level_vs_per_image_by_hand() -> None:
+    from seglab.teach import loss_lab as T
+
+    table = T.dice_small_vs_large().set_index("mistake")
+    whole, part = table.index
+    # batch: TP 1024, FN 16 in both cases → 1 − (2·1024 + 1)/(2·1024 + 16 + 1) = 16/2065
+    assert table.loc[whole, "batch_dice"] == pytest.approx(16 / 2065, rel=1e-5)
+    assert table.loc[part, "batch_dice"] == pytest.approx(16 / 2065, rel=1e-5)
+    # per image: (1 − 1/17 + 0)/2 = 8/17 vs (0 + 1 − 2017/2033)/2 = 8/2033
+    assert table.loc[whole, "per_image_dice"] == pytest.approx(8 / 17, rel=1e-5)
+    assert table.loc[part, "per_image_dice"] == pytest.approx(8 / 2033, rel=1e-4)
+
+
+def test_architecture_texts_follow_the_models() -> None:
+    from seglab.models.blocks import MAX_CHANNELS, level_channels
+    from seglab.teach import architectures as arch
+
+    assert str(MAX_CHANNELS) in arch.width_help() and level_channels(64, 5) == MAX_CHANNELS
+    assert "full resolution, on the nested top-row nodes" in arch.aux_heads_text(
+        arch.graph_for("unetpp", 8, 3)
+    )
+    assert "coarser decoder stages" in arch.aux_heads_text(arch.graph_for("unet", 8, 3))
+    pruned = arch.graph_for("unetpp", 8, 3, prune_level=2)
+    assert "pruning skips" in arch.unused_params_text(pruned, 100)
+    assert "deep-supervision heads" in arch.unused_params_text(arch.graph_for("unetpp", 8, 3), 100)

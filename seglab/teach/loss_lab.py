@@ -264,3 +264,38 @@ def dice_on_empty(
     sum_p = float(torch.sigmoid(z).sum())
     value = float(LF.soft_dice(z, y, smooth)) if smooth > 0 else (1.0 if sum_p > 0 else float("nan"))
     return {"loss": value, "sum_p": sum_p}
+
+
+# ---- Dice: batch-level (trained) vs per-image ------------------------------------------------
+
+
+def dice_small_vs_large(small: int = 16, large: int = 1024, side: int = 64) -> pd.DataFrame:
+    """The same 16 missed pixels under batch-level and per-image Dice (a worked example).
+
+    A batch of two ``side``×``side`` images: one holds a ``small``-pixel object, the other a
+    ``large``-pixel one; predictions are certain (logits ±50). Two mistakes are compared:
+    missing the whole small object, and missing ``small`` pixels of the large one. Columns:
+    ``mistake``, ``batch_dice`` (the ``dice`` loss as trained: sums over the batch) and
+    ``per_image_dice`` (:func:`~seglab.losses.functional.soft_dice_per_image`). Batch-level
+    Dice charges both mistakes the same, since each wrong pixel is divided by one batch-wide
+    denominator; per-image Dice charges the lost small object far more.
+    """
+    target = torch.zeros(2, side, side, dtype=torch.long)
+    target[0].view(-1)[:small] = 1
+    target[1].view(-1)[:large] = 1
+    rows = []
+    for mistake, image, count in (
+        (f"miss the whole {small}-px object", 0, small),
+        (f"miss {small} px of the {large}-px object", 1, small),
+    ):
+        pred = target.clone()
+        pred[image].view(-1)[:count] = 0
+        logits = (pred.float() * 100.0 - 50.0).unsqueeze(1)
+        rows.append(
+            {
+                "mistake": mistake,
+                "batch_dice": float(LF.soft_dice(logits, target)),
+                "per_image_dice": float(LF.soft_dice_per_image(logits, target)),
+            }
+        )
+    return pd.DataFrame(rows)
