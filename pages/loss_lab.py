@@ -232,7 +232,11 @@ st.markdown(
 )
 st.dataframe(
     dice_table.rename(
-        columns={"mistake": "Mistake", "batch_dice": "Batch-level Dice loss", "per_image_dice": "Per-image Dice loss"}
+        columns={
+            "mistake": "Mistake",
+            "batch_dice": "Batch-level Dice loss",
+            "per_image_dice": "Per-image Dice loss",
+        }
     ),
     hide_index=True,
 )

@@ -496,3 +496,12 @@ def test_architecture_texts_follow_the_models() -> None:
     pruned = arch.graph_for("unetpp", 8, 3, prune_level=2)
     assert "pruning skips" in arch.unused_params_text(pruned, 100)
     assert "deep-supervision heads" in arch.unused_params_text(arch.graph_for("unetpp", 8, 3), 100)
+
+
+def test_data_page_shows_how_alpha_masks_were_read(tmp_path: Path) -> None:
+    from seglab.teach import data_page as dp
+
+    alpha = (_object() * 255).astype(np.uint8)
+    im = Image.fromarray(np.dstack([np.zeros((8, 8, 3), np.uint8), alpha]), "RGBA")
+    result = dp.load_user_dataset(_pair_folder(tmp_path, im, n=2), size=8)
+    assert result.ok and len(result.notes) == 1 and "alpha" in result.notes[0]
