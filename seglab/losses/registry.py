@@ -4,8 +4,8 @@ The Loss lab renders ``latex`` with ``st.latex`` and builds widgets from ``param
 training engine calls :func:`get_loss`. Formula and code therefore come from one place.
 
 Parameter widgets: every :class:`~seglab.registry.ParamSpec` here has a numeric default,
-except focal's ``alpha`` whose default is the string ``"auto"`` (α from the batch's class
-balance, as in the study); its ``min``/``max``/``step`` describe the slider to show when
+except focal's ``alpha`` whose default is the string ``"auto"`` (α from the training set's
+class balance, fixed once per run); its ``min``/``max``/``step`` describe the slider to show when
 the user switches "auto" off.
 """
 
@@ -233,7 +233,9 @@ LOSSES.add(
             "Focal loss is BCE multiplied by a modulating factor (1 − p_t)^γ, where p_t is the probability "
             "given to the true class: pixels that are already right (p_t near 1) are down-weighted, so "
             'training focuses on the hard ones. α balances the two classes; α = "auto" sets it to the share '
-            "of background pixels in the batch, so the rare foreground weighs more. γ = 0 and α = 0.5 give "
+            "of background pixels in the training set, counted once before training and stored with the "
+            "run (not re-estimated per batch, so a batch without foreground still pays for false alarms); "
+            "the rare foreground weighs more. γ = 0 and α = 0.5 give "
             "half of BCE. Pitfalls: large γ makes gradients small once most pixels are easy, so it may need a "
             "larger learning rate; with several classes it uses the softmax form −α_c(1 − p_t)^γ log p_t."
         ),
@@ -245,7 +247,7 @@ LOSSES.add(
                 1.0,
                 0.05,
                 help='α: weight of the foreground term (background gets 1 − α). "auto" = N_neg / (N_pos + N_neg) '
-                "from each batch; a list gives one weight per class.",
+                "counted over the training set; a list gives one weight per class.",
             ),
             ParamSpec(
                 "gamma", 2.0, 0.0, 5.0, 0.25, help="γ ≥ 0: how strongly easy pixels are down-weighted."

@@ -104,11 +104,15 @@ def loss_params(name: str, alpha: float | str | None, gamma: float, **others: An
 
 
 def pixel_loss(name: str, logits: np.ndarray, mask: np.ndarray, **params: Any) -> tuple[np.ndarray, float]:
-    """Per-pixel loss map (H, W) and the mean loss of registered loss ``name`` on one image."""
-    from seglab.losses import get_loss
+    """Per-pixel loss map (H, W) and the mean loss of registered loss ``name`` on one image.
+
+    Data-dependent parameters (focal α = "auto") are fixed from this image, which plays the
+    training set here."""
+    from seglab.losses import fit_loss_to_training_set, get_loss
 
     loss = get_loss(name, **params)
     z, y = _tensors(logits, mask)
+    fit_loss_to_training_set(loss, y, 2)
     value = float(loss(z, y))
     return loss.pixel_map(z, y)[0].numpy(), value
 
