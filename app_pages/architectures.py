@@ -76,7 +76,7 @@ width = c2.select_slider(
     WIDTHS,
     value=url_choice("width", WIDTHS, 16),
     key="width",
-    help="Channels double at every level down: width · 2^level.",
+    help=arch.width_help(),
 )
 depth = c3.slider("Depth (times the image is halved)", 1, 5, url_number("depth", 3, 1, 5), key="depth")
 size = c4.select_slider(
@@ -126,8 +126,7 @@ with costs:
     st.markdown(
         f"- **Down:** {arch.DOWNSAMPLE_TEXT.get(graph['downsample'], graph['downsample'])}\n"
         f"- **Up:** {arch.UPSAMPLE_TEXT.get(graph['upsample'], graph['upsample'])}\n"
-        f"- **Deep-supervision heads:** {graph['aux_heads']} (extra 1×1 outputs on coarser decoder "
-        "stages, trained by the *BCE + deep supervision* loss)"
+        f"- **Deep-supervision heads:** {arch.aux_heads_text(graph)}"
     )
 
 st.subheader("Layer by layer")
@@ -137,12 +136,7 @@ with tab_layers:
     st.caption(
         f"{len(layers)} layers in the order they run on one {size}×{size} image. Output shape is "
         "channels × height × width; watch the height halve on the way down and double on the way up."
-        + (
-            f" The other {unused:,} parameters sit in the deep-supervision heads, which run only "
-            "when a loss asks for auxiliary outputs."
-            if unused > 0
-            else ""
-        )
+        + arch.unused_params_text(graph, unused)
     )
     st.dataframe(
         layers,

@@ -163,6 +163,8 @@ with own:
             st.success(
                 f"**{shown_name}**: {len(user)} image–mask pairs, {user.num_classes} classes ({', '.join(user.class_names)})."
             )
+            for note in result.notes:
+                st.warning(note)
             show_grid(user, 0)
             show_balance(user)
 

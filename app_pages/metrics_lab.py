@@ -165,12 +165,14 @@ with paradox:
 with dice_tab:
     left, right = st.columns([1, 1.3], gap="large")
     with left:
+        gap = ml.dice_iou_widest_gap()
         st.latex(r"\text{Dice} = \frac{2\,\text{IoU}}{1+\text{IoU}}")
         st.latex(r"\text{IoU} = \frac{\text{Dice}}{2-\text{Dice}}")
         st.markdown(
             "Both scores are built from the same TP, FP and FN: Dice counts the overlap twice, "
-            "IoU once. So one fixes the other, Dice is never below IoU, and the gap is widest in "
-            "the middle (IoU 0.5 ↔ Dice 0.67). For a *single* mask pair they rank predictions "
+            "IoU once. So one fixes the other, Dice is never below IoU, and the gap is widest at "
+            f"IoU = √2 − 1 ≈ {gap['iou']:.3f} (Dice {gap['dice']:.3f}, gap {gap['gap']:.3f}), not at 0.5. "
+            "For a *single* mask pair they rank predictions "
             "identically. Once you average over many images the link breaks: the mean of Dice "
             "is not the Dice of the mean IoU, so two models can swap places. Report the one your "
             "field uses, and say which. For a binary mask Dice is also exactly the F1 score."
@@ -199,6 +201,16 @@ with multi:
         key="missed",
     )
     a_img, a_true, a_pred, names, table, summary = aerial_lab(a_index, float(noise), int(missed), a_shift)
+    drop_text = ""
+    if missed:
+        base_table, base = aerial_lab(a_index, float(noise), 0, a_shift)[4:]
+        iou_c, k_counted = float(base_table["iou"][missed]), int(base_table["iou"].notna().sum())
+        if iou_c == iou_c:  # the class is present, so it had an IoU to lose
+            drop_text = (
+                f" Here {names[missed]} had IoU {iou_c:.2f} with K = {k_counted} classes counted: "
+                f"IoU_c / K = {ml.miou_drop_if_missed(iou_c, k_counted):.3f}; "
+                f"measured drop {base['miou'] - summary['miou']:.3f}."
+            )
     image_row(
         [a_img, colorize_mask(a_true), colorize_mask(a_pred)],
         ["Aerial image", "Ground truth", "Corrupted prediction"],
@@ -214,7 +226,8 @@ with multi:
             "Each class gets its own IoU, counting every other class as background; mIoU is the "
             "plain mean, so a rare class (a few vehicles) weighs as much as the ground that fills "
             "half the picture. Make the model miss a small class: pixel accuracy hardly moves, "
-            "mIoU drops by about 1/K. A class absent from both masks has no IoU (0/0) and is left "
+            "mIoU drops by that class's IoU divided by K (IoU_c / K): at most 1/K, less for a class "
+            f"the model got only partly right.{drop_text} A class absent from both masks has no IoU (0/0) and is left "
             "out of the mean; a class the noise *invents* where there is none scores 0."
         )
     with chart:

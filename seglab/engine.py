@@ -480,6 +480,10 @@ class _Run:
         self.model = build_model(config, self.num_classes).to(device, memory_format=torch.channels_last)
         self.loss_fn, self.uses_aux = build_loss(config, self.num_classes)
         self.loss_fn = self.loss_fn.to(device)
+        from seglab.losses import fit_loss_to_training_set  # focal α = "auto": once, from the training set
+
+        fitted = fit_loss_to_training_set(self.loss_fn, self.splits["train"][1], self.num_classes)
+        self._summary(resolved_loss_params=fitted)
         self.optimizer = build_optimizer(config, self.model.parameters(), device)
         self.shuffle_gen = torch.Generator().manual_seed(config.seed)
         self.aug_gen = torch.Generator(device=device).manual_seed(config.seed + 1)

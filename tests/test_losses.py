@@ -127,11 +127,15 @@ def test_focal_hand_values():
     # α = 0.25, γ = 2, p = 0.5: fg pixel 0.25·0.25·ln2, each bg pixel 0.75·0.25·ln2 → mean
     fixed = get_loss("focal", alpha=0.25, gamma=2.0)(zeros, T)
     assert fixed.item() == pytest.approx((0.0625 + 3 * 0.1875) / 4 * LN2, rel=1e-6)
-    # "auto": α = N_neg / (N_pos + N_neg) = 3/4 → fg 0.75·0.25·ln2, bg 0.25·0.25·ln2 each
-    auto = get_loss("focal", alpha="auto", gamma=2.0)(zeros, T)
-    assert auto.item() == pytest.approx((0.1875 + 3 * 0.0625) / 4 * LN2, rel=1e-6)
+    # "auto" before any training-set counts: both classes counted equally, α = 0.5 → 0.5·0.25·ln2 each
+    auto = get_loss("focal", alpha="auto", gamma=2.0)
+    assert auto(zeros, T).item() == pytest.approx(0.125 * LN2, rel=1e-6)
     # default alpha is "auto"
-    assert get_loss("focal")(zeros, T).item() == pytest.approx(auto.item(), rel=1e-7)
+    assert get_loss("focal")(zeros, T).item() == pytest.approx(auto(zeros, T).item(), rel=1e-7)
+    # fitted to a training set of 3 background and 1 foreground pixel: α = 3/4
+    # → fg 0.75·0.25·ln2, bg 0.25·0.25·ln2 each
+    assert auto.fit_class_counts([3, 1]) == {"alpha": 0.75, "class_pixel_counts": [3, 1]}
+    assert auto(zeros, T).item() == pytest.approx((0.1875 + 3 * 0.0625) / 4 * LN2, rel=1e-6)
 
 
 def test_auto_alpha_hand_value():

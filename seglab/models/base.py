@@ -10,7 +10,9 @@ With ``return_aux=True`` a model also returns *auxiliary* predictions: extra 1×
 intermediate (coarser) decoder stages, resized to full resolution. They are side branches —
 computing them never changes the main output — and the deep-supervision loss (``bce_ds``)
 trains them too, which pushes useful gradient into the middle of the network.
-Every SegLab model returns at least one auxiliary output, ordered coarse → fine.
+Every SegLab model returns at least one auxiliary output, ordered coarse → fine (except a
+U-Net++ of depth 1, or pruned to level 1, whose only head is the main one). The main output is
+never repeated among them.
 """
 
 from __future__ import annotations

@@ -47,9 +47,9 @@ MERGE_MODES = ("sum", "concat")
     per-channel filter and a 1×1 channel mixer) followed by a Feature Pyramid Network. The
     pyramid starts from the deepest, most meaningful features and walks back up to finer
     levels, at each step enlarging what it has and adding the encoder's features of that size
-    through a "lateral" 1×1 connection. Every level of the pyramid then makes its own guess,
-    and the guesses are enlarged and combined into one mask. Good at objects of very
-    different sizes, and cheap to run.""",
+    through a "lateral" 1×1 connection. The levels are then enlarged to a common size and
+    merged (summed or stacked), and one classifier turns the merged features into the mask.
+    Good at objects of very different sizes, and cheap to run.""",
     link_kind="lateral",
     params=(
         ParamSpec(

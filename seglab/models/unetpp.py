@@ -15,8 +15,10 @@ these U-Nets share weights. A 1×1 head on each ``X^{0,1} … X^{0,depth}`` give
 training supervises all of them ("deep supervision").
 
 Main output = the **last** head, on ``X^{0,depth}`` (not the mean of heads).
-Aux outputs = **all** nested heads ``X^{0,1} … X^{0,L}`` in order, so the last aux equals the
-main output; a deep-supervision loss therefore supervises every nested output, as in the paper.
+Aux (side) outputs = the other nested heads ``X^{0,1} … X^{0,L-1}`` in order, **not** the
+main one, so a deep-supervision loss weighs main + M = L − 1 side outputs exactly as it does
+for every other model (the main output counted once). All heads are at full resolution.
+A network pruned to level 1 has no side outputs.
 
 Pruning: because ``X^{0,L}`` only depends on nodes with ``i + j ≤ L``, at inference time one
 can keep just that sub-network — faster and smaller, usually a little less accurate.
@@ -127,7 +129,7 @@ class UNetPlusPlus(SegModel):
         main = self.heads[top - 1](nodes[0, top])
         aux: list[torch.Tensor] = []
         if want_aux:
-            aux = [self.heads[j - 1](nodes[0, j]) for j in range(1, top)] + [main]
+            aux = [self.heads[j - 1](nodes[0, j]) for j in range(1, top)]  # main is not a side output
         return main, aux
 
     def graph(self) -> dict[str, Any]:
@@ -161,7 +163,7 @@ class UNetPlusPlus(SegModel):
             nodes=nodes,
             path=path,
             links=links,
-            aux_from=[nid(0, j) for j in range(1, top + 1)],
+            aux_from=[nid(0, j) for j in range(1, top)],
             output_from=nid(0, top),
             prune_level=self.prune_level,
         )

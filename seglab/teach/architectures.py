@@ -125,3 +125,40 @@ def human_count(value: float) -> str:
         if abs(value) >= limit:
             return f"{value / limit:.3g}{suffix}"
     return f"{int(value)}"
+
+
+def width_help() -> str:
+    """Help text for the width slider, with the channel cap read from the models."""
+    from seglab.models.blocks import MAX_CHANNELS
+
+    return f"Channels double at every level down, width · 2^level, but never beyond {MAX_CHANNELS}."
+
+
+def aux_heads_text(graph: dict[str, Any]) -> str:
+    """Where a model's deep-supervision heads sit, read from its graph (levels of ``aux_from``)."""
+    n = int(graph.get("aux_heads", 0))
+    if n == 0:
+        return "none (this network's only head is its main output)"
+    level = {node["id"]: node["level"] for node in graph["nodes"]}
+    levels = {level.get(src, 0) for src in graph.get("aux_from", [])}
+    where = (
+        "at full resolution, on the nested top-row nodes"
+        if levels == {0}
+        else "on coarser decoder stages, resized to full resolution"
+    )
+    return f"{n} (extra 1×1 outputs {where}, trained by the *BCE + deep supervision* loss)"
+
+
+def unused_params_text(graph: dict[str, Any], unused: int) -> str:
+    """Which parameters the layer table leaves out: side heads, plus pruned blocks when pruned."""
+    if unused <= 0:
+        return ""
+    if graph.get("prune_level") is not None:
+        return (
+            f" The other {unused:,} parameters sit in the blocks that pruning skips (every node deeper "
+            f"than level {graph['prune_level']} of the nested grid) and in the heads not used."
+        )
+    return (
+        f" The other {unused:,} parameters sit in the deep-supervision heads, which run only "
+        "when a loss asks for auxiliary outputs."
+    )

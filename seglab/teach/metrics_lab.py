@@ -7,6 +7,7 @@ themselves always come from :mod:`seglab.metrics`, the same code that scores tra
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -370,3 +371,27 @@ def averaging_report(stray_pixels: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]
     summary.insert(0, {"method": "Dataset-level (pooled pixels)", "value": float(s["fg_iou"])})
     summary.append({"method": "Per-class mean (mIoU)", "value": float(s["miou"])})
     return per_image, pd.DataFrame(summary)
+
+
+def dice_iou_widest_gap() -> dict[str, float]:
+    r"""Where Dice − IoU is largest, and how large.
+
+    With Dice = 2x/(1+x) for IoU x, the gap g(x) = 2x/(1+x) − x has
+    g'(x) = 2/(1+x)² − 1 = 0 at x = √2 − 1 ≈ 0.414, where Dice = 2 − √2 ≈ 0.586 and the gap
+    is 3 − 2√2 ≈ 0.172 (not at IoU 0.5, where it is 1/6 ≈ 0.167).
+    Returns ``iou``, ``dice`` and ``gap``.
+    """
+    x = math.sqrt(2.0) - 1.0
+    dice = metrics.dice_from_iou(x)
+    return {"iou": x, "dice": dice, "gap": dice - x}
+
+
+def miou_drop_if_missed(iou_of_class: float, num_classes: int) -> float:
+    """How much mIoU falls when the model stops predicting one class: IoU_c / K.
+
+    mIoU is the plain mean of K per-class IoUs; the missed class's IoU falls from IoU_c to
+    0, so the mean falls by IoU_c / K (other classes move only slightly, as the missed
+    pixels become their false positives). A class the model segmented badly anyway costs
+    little; a well-segmented one costs up to 1/K.
+    """
+    return float(iou_of_class) / int(num_classes)
