@@ -203,3 +203,20 @@ def test_other_input_channels_change_only_the_first_conv() -> None:
     enc = create_model("fcn", encoder="vgg16", in_channels=1).encoder.state_dict()
     assert enc["features.0.weight"].shape == (64, 1, 3, 3)
     assert enc["features.2.weight"].shape == (64, 64, 3, 3)
+
+
+def test_three_channel_inputs_are_imagenet_normalised_inside_the_encoder() -> None:
+    """ImageNet weights expect (x - mean) / std; the encoder applies it to [0, 1] images, and
+    the statistics are not part of the (torchvision-layout) state dict."""
+    enc = create_model("fcn", encoder="vgg16").encoder.eval()
+    assert "input_mean" not in enc.state_dict()
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        first_pool = enc.features[:5]((x - mean) / std)
+        torch.testing.assert_close(enc(x)[0], first_pool)
+    gray = create_model("fcn", encoder="vgg16", in_channels=1).encoder.eval()
+    g = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(gray(g)[0], gray.features[:5](g))

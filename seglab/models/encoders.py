@@ -22,6 +22,12 @@ read ``features.0.weight``, ``features.1.conv.0.0.weight``, … exactly like
 
 `forward` returns the feature maps a segmentation decoder taps (coarse last), with their
 channels in ``tap_channels`` and their down-sampling factors in ``tap_strides``.
+
+Input scaling: ImageNet weights were trained on images normalised per channel with the
+ImageNet mean and standard deviation. SegLab images lie in [0, 1], so for 3-channel inputs the
+encoder first computes ``(x - IMAGENET_MEAN) / IMAGENET_STD`` itself (kept in non-persistent
+buffers, so they are not part of the state dict and the weight layout stays torchvision's).
+Other channel counts are passed through unchanged.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ MOBILENET_V2_SETTINGS: tuple[tuple[int, int, int, int], ...] = (
     (6, 320, 1, 1),
 )
 MOBILENET_V2_STEM = 32
+#: per-channel statistics of the ImageNet training images (RGB, values in [0, 1])
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 MOBILENET_V2_LAST = 1280
 
 
@@ -70,8 +79,17 @@ class PretrainedLayoutEncoder(nn.Module):
 
     features: nn.Sequential
 
+    def __init__(self, in_channels: int = 3) -> None:
+        super().__init__()
+        self.normalise_input = in_channels == len(IMAGENET_MEAN)
+        self.register_buffer("input_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("input_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The tapped feature maps, fine → coarse (shapes (N, tap_channels[i], H/s_i, W/s_i))."""
+        """The tapped feature maps, fine → coarse (shapes (N, tap_channels[i], H/s_i, W/s_i)),
+        for images ``x`` with values in [0, 1] (ImageNet-normalised first when 3-channel)."""
+        if self.normalise_input:
+            x = (x - self.input_mean) / self.input_std
         out: list[torch.Tensor] = []
         last = self.taps[-1]
         for i, layer in enumerate(self.features):
@@ -93,7 +111,7 @@ class VGG16Encoder(PretrainedLayoutEncoder):
     tap_strides = (2, 4, 8, 16, 32)
 
     def __init__(self, in_channels: int = 3) -> None:
-        super().__init__()
+        super().__init__(in_channels)
         layers: list[nn.Module] = []
         channels = in_channels
         for item in VGG16_LAYOUT:
@@ -168,7 +186,7 @@ class MobileNetV2Encoder(PretrainedLayoutEncoder):
     tap_strides = (4, 8, 16, 32)
 
     def __init__(self, in_channels: int = 3) -> None:
-        super().__init__()
+        super().__init__(in_channels)
         layers: list[nn.Module] = [ConvBNReLU6(in_channels, MOBILENET_V2_STEM, kernel_size=3, stride=2)]
         channels = MOBILENET_V2_STEM
         for t, c, n, s in MOBILENET_V2_SETTINGS:
