@@ -15,6 +15,7 @@ from seglab.models import (
     WeightsError,
     create_model,
     freeze_encoder,
+    init_from_file,
     init_from_state,
     list_models,
     load_encoder_weights,
@@ -197,3 +198,18 @@ def test_frozen_encoder_does_not_change_in_an_optimizer_step(name: str, kw: dict
     assert changed, "the decoder must still learn"
     freeze_encoder(model, False)
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_init_from_file_reads_best_and_last_style_checkpoints(tmp_path: Path) -> None:
+    torch.manual_seed(4)
+    source = create_model("fpn", width=4, num_classes=2)
+    torch.save(source.state_dict(), tmp_path / "best.pt")
+    torch.save({"model": source.state_dict(), "optimizer": {}, "epoch": 3}, tmp_path / "last.pt")
+    for name in ("best.pt", "last.pt"):
+        torch.manual_seed(5)
+        target = create_model("fpn", width=4, num_classes=2)
+        report = init_from_file(target, tmp_path / name, scope="all")
+        assert report.skipped == {}
+        assert all(torch.equal(v, source.state_dict()[k]) for k, v in target.state_dict().items())
+    with pytest.raises(WeightsError, match="does not exist"):
+        init_from_file(target, tmp_path / "missing.pt")

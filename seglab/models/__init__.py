@@ -12,7 +12,13 @@ from seglab.models.base import ModelConfigError, ModelInputError, SegModel, Weig
 from seglab.models.describe import ModelDescription, describe_model, load_weights, model_graph, save_weights
 from seglab.models.encoders import ENCODERS, MobileNetV2Encoder, VGG16Encoder
 from seglab.models.registry import MODELS, ModelEntry, create_model, list_models, model_info
-from seglab.models.transfer import TransferReport, freeze_encoder, init_from_state, load_encoder_weights
+from seglab.models.transfer import (
+    TransferReport,
+    freeze_encoder,
+    init_from_file,
+    init_from_state,
+    load_encoder_weights,
+)
 
 #: architecture modules, imported in this order so ``list_models()`` lists them in it
 ARCHITECTURE_MODULES = ("segnet", "unet", "unet_strided", "unetpp", "fcn", "fpn")
@@ -34,6 +40,7 @@ __all__ = [
     "create_model",
     "describe_model",
     "freeze_encoder",
+    "init_from_file",
     "init_from_state",
     "list_models",
     "load_encoder_weights",

@@ -10,7 +10,7 @@ epochs lets the new decoder settle before the borrowed features are disturbed.
   ``mobilenet_v2`` state dict, whose ``classifier.*`` entries are ignored, or just the
   ``features.*`` part) into ``model.encoder``; anything that does not fit is refused with a
   list of what differs.
-* `init_from_state` copies, from any state dict, every tensor whose name and shape match —
+* `init_from_state` (`init_from_file` for a run's checkpoint file) copies, from any state dict, every tensor whose name and shape match —
   the encoder only or all layers — and reports what it copied and skipped.
 * `freeze_encoder` switches ``requires_grad`` off (or on) for the encoder's parameters.
 """
@@ -173,6 +173,15 @@ def init_from_state(
         )
     model.load_state_dict(update, strict=False)
     return report
+
+
+def init_from_file(
+    model: SegModel, path: str | Path, *, scope: Literal["encoder", "all"] = "encoder"
+) -> TransferReport:
+    """`init_from_state` from a weights file: a bare state dict (e.g. a run's ``best.pt``) or a
+    checkpoint holding one under ``model`` / ``state_dict`` / ``model_state`` (e.g. ``last.pt``),
+    read with ``torch.load(weights_only=True)``. Unreadable files raise `WeightsError`."""
+    return init_from_state(model, _read_state_dict(path), scope=scope)
 
 
 def freeze_encoder(model: SegModel, frozen: bool = True) -> int:
