@@ -105,7 +105,9 @@ def feature_maps(
         _, aux = out
         names = model.side_output_names()
         if len(names) != len(aux):
-            raise RuntimeError(f"{type(model).__name__} names {len(names)} side outputs but returned {len(aux)}")
+            raise RuntimeError(
+                f"{type(model).__name__} names {len(names)} side outputs but returned {len(aux)}"
+            )
         result += [(SIDE_PREFIX + n, a[0].float().cpu()) for n, a in zip(names, aux, strict=True)]
     return result
 
@@ -178,10 +180,8 @@ def predict_image(model: SegModel, image: torch.Tensor) -> dict[str, np.ndarray]
     finally:
         model.train(was_training)
     probs = probabilities(logits)
-    if probs.shape[0] == 1:
-        confidence = torch.maximum(probs[0], 1 - probs[0])
-    else:
-        confidence = probs.max(dim=0).values
+    # one sigmoid channel: the chosen class has probability p (object) or 1 - p (background)
+    confidence = torch.maximum(probs[0], 1 - probs[0]) if probs.shape[0] == 1 else probs.max(dim=0).values
     return {"probs": probs.numpy(), "confidence": confidence.numpy()}
 
 
