@@ -22,6 +22,7 @@ PAGES = {
     "Experiment": [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("pages/results.py", title="Results", icon=":material/bar_chart:"),
+        st.Page("pages/inside.py", title="Inside", icon=":material/visibility:"),
     ],
 }
 

@@ -209,3 +209,31 @@ def image_from_bytes(data: bytes, size: int) -> torch.Tensor:
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise ImageInputError(f"this file could not be read as a picture (PNG or JPEG): {exc}") from None
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+#: colour stops of `heatmap_rgb` (dark blue → teal → yellow), chosen to stay readable on
+#: projectors and for the common colour-vision deficiencies
+HEAT_STOPS = np.array([[40, 30, 90], [33, 120, 140], [80, 180, 100], [250, 230, 40]], dtype=np.float32)
+
+
+def heatmap_rgb(values: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
+    """Colour a (H, W) array: ``lo`` (and below) → dark blue, ``hi`` (and above) → yellow,
+    linear in between through `HEAT_STOPS`. Returns uint8 (H, W, 3)."""
+    if hi <= lo:
+        raise ValueError(f"hi must be above lo, got lo={lo}, hi={hi}")
+    t = np.clip((np.asarray(values, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
+    pos = t * (len(HEAT_STOPS) - 1)
+    i = np.minimum(pos.astype(np.int64), len(HEAT_STOPS) - 2)
+    frac = (pos - i)[..., None]
+    rgb = HEAT_STOPS[i] * (1 - frac) + HEAT_STOPS[i + 1] * frac
+    return np.round(rgb).astype(np.uint8)
+
+
+def run_split(config: Any, split: str = "val", limit: int | None = None) -> Any:
+    """The images of a stored run's ``split`` ("train" | "val" | "test"), rebuilt exactly as
+    training built them (same dataset, size, seeds and split), on the CPU; at most ``limit``."""
+    from seglab.engine import load_data
+
+    ds, idx = load_data(config)
+    chosen = idx[split] if limit is None else idx[split][:limit]
+    return ds.subset(chosen)
