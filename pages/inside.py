@@ -1,6 +1,7 @@
 """Inside: what a trained model sees — feature maps of every stage, side outputs, its answer on
 any image (yours too), and for deep-supervised U-Net++ what pruning costs and gains."""
 
+import re
 import threading
 
 import numpy as np
@@ -76,6 +77,11 @@ def pruning(home: str, run_id: str, stamp: float | None):
 def math_name(name: str) -> str:
     """U-Net++ node names are LaTeX (X^{0,2}); show them as maths, other names as code."""
     return f"${name}$" if "^" in name else f"`{name}`"
+
+
+def math_text(text: str) -> str:
+    """A stage note with its U-Net++ node names typeset as maths."""
+    return re.sub(r"X\^\{\d+,\d+\}", lambda m: f"${m.group(0)}$", text)
 
 
 def rgb(image: np.ndarray) -> np.ndarray:
@@ -222,7 +228,9 @@ for start in range(0, len(feature_rows), 3):
         col.markdown(f"**{math_name(name)}** · {stage.kind} · {c} channels of {h}×{w}")
         col.image(grid, width="stretch", clamp=True)
         skips = ", ".join(math_name(s) for s in stage.skips)
-        col.caption((f"Skip from {skips}. " if skips else "") + stage.note + f" Channels shown: {idx}.")
+        col.caption(
+            (f"Skip from {skips}. " if skips else "") + math_text(stage.note) + f" Channels shown: {idx}."
+        )
 
 side_rows = [r for r in rows if r[0].startswith(ins.SIDE_PREFIX)]
 if side_rows:
@@ -232,9 +240,12 @@ if side_rows:
         "of a complete smaller U-Net inside the big one. Deep supervision trained all of them, "
         "so each is a usable mask: compare how the answer sharpens as the sub-network deepens."
     )
-    for col, (name, _shape, _, p) in zip(st.columns(len(side_rows)), side_rows, strict=True):
+    side_cols = st.columns(max(4, len(side_rows)))
+    for col, (name, _shape, _, p) in zip(side_cols, side_rows, strict=False):
         tile = ins.heatmap_rgb(p[0]) if p.shape[0] == 1 else colorize_mask(p.argmax(axis=0))
-        col.image(upscale(tile, 160), caption=f"{name.removeprefix(ins.SIDE_PREFIX)}", width="stretch")
+        col.markdown(f"head on {math_name(name.removeprefix(ins.SIDE_PREFIX))}")
+        col.image(upscale(tile, 160), width="stretch")
+    st.caption("Binary models: object probability, blue 0 → yellow 1. Multi-class: the most likely class.")
 
 # ---------------------------------------------------------------------------------------
 if config.arch == "unetpp":
@@ -255,8 +266,7 @@ if config.arch == "unetpp":
         )
         report = pruning(home, run_id, stamp)
         advice = recommend_prune_level(report, DEFAULT_TOLERANCE)
-        table_col, chart_col = st.columns([1, 1.6], gap="large")
-        table_col.dataframe(
+        st.dataframe(
             report.assign(level=["L" + str(v) for v in report["level"]]),
             hide_index=True,
             column_config={
@@ -267,7 +277,7 @@ if config.arch == "unetpp":
                 "speedup": st.column_config.NumberColumn("speed-up", format="%.1f×"),
             },
         )
-        chart_col.altair_chart(prune_chart(report, advice.level))
+        st.altair_chart(prune_chart(report, advice.level))
         st.success(advice.reason)
         st.caption(
             f"Rule: the smallest level whose IoU is within {DEFAULT_TOLERANCE:.2f} of the best level's. "

@@ -55,7 +55,8 @@ def prune_report(
 
     Columns: ``level``, ``iou`` (foreground IoU for binary data, mIoU otherwise, pooled over
     every pixel of the split), ``ms_per_image`` (wall time of one pass over the split divided
-    by N, in milliseconds; the median of ``repeats`` passes after one warm-up pass),
+    by N, in milliseconds; the median of ``repeats`` passes, taken after one untimed pass per
+    level and interleaved across levels),
     ``params`` (parameters of the layers that actually run), ``macs`` (multiply-accumulates
     for one image), and ``speedup`` (time of the deepest level listed / time of this level).
     The model's prune level and train/eval mode are restored afterwards.
@@ -74,40 +75,45 @@ def prune_report(
     size = tuple(images.shape[-2:])
     saved_level, was_training = model.prune_level, model.training
     model.eval()
+
+    def one_pass() -> torch.Tensor:
+        cm = torch.zeros(k, k, dtype=torch.long, device=device)
+        for a in range(0, n, batch_size):
+            logits = model(images[a : a + batch_size])
+            cm += confusion_matrix(predict_labels(logits), masks[a : a + batch_size], k).to(device)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return cm
+
     rows = []
+    times: dict[int, list[float]] = {level: [] for level in levels}
     try:
+        # first pass per level: the IoU (inference is deterministic) and the warm-up
         for level in levels:
             model.prune(level)
-
-            def one_pass() -> torch.Tensor:
-                cm = torch.zeros(k, k, dtype=torch.long, device=device)
-                for a in range(0, n, batch_size):
-                    logits = model(images[a : a + batch_size])
-                    cm += confusion_matrix(predict_labels(logits), masks[a : a + batch_size], k).to(device)
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                return cm
-
-            cm = one_pass()  # warm-up, and the IoU (inference is deterministic)
-            times = []
-            for _ in range(max(1, repeats)):
-                start = time.perf_counter()
-                one_pass()
-                times.append(time.perf_counter() - start)
+            cm = one_pass()
             desc = describe_model(model, size=size)
             rows.append(
                 {
                     "level": level,
                     "iou": _iou(cm.cpu()),
-                    "ms_per_image": 1000.0 * statistics.median(times) / n,
                     "params": sum(layer["params"] for layer in desc.layers),
                     "macs": desc.macs,
                 }
             )
+        # timed passes, levels interleaved so a busy moment of the machine hits all alike
+        for _ in range(max(1, repeats)):
+            for level in levels:
+                model.prune(level)
+                start = time.perf_counter()
+                one_pass()
+                times[level].append(time.perf_counter() - start)
     finally:
         model.prune(saved_level)
         model.train(was_training)
-    report = pd.DataFrame(rows)
+    for row in rows:
+        row["ms_per_image"] = 1000.0 * statistics.median(times[row["level"]]) / n
+    report = pd.DataFrame(rows)[["level", "iou", "ms_per_image", "params", "macs"]]
     report["speedup"] = report["ms_per_image"].iloc[-1] / report["ms_per_image"]
     return report
 

@@ -1,5 +1,6 @@
-"""End-to-end: paint a prediction on the Metrics lab's canvas with the mouse in real Chromium
-and check that the TP/FP/FN counts and the scores follow the drawing."""
+"""End-to-end in real Chromium: paint a prediction on the Metrics lab's canvas with the mouse and
+check that the TP/FP/FN counts and the scores follow the drawing; the Inside page on a trained
+U-Net++. Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ import re
 
 import pytest
 
-from tests.browser_support import ARTIFACTS, chromium_browser, open_page, require_browser, streamlit_server
+from seglab.jobs import run_config
+from seglab.presets import preset
+from tests.browser_support import (
+    ARTIFACTS,
+    chromium_browser,
+    open_page,
+    require_browser,
+    streamlit_server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -18,6 +28,9 @@ CANVAS_FRAME = 'iframe[title*="seglab_draw_mask"]'
 def page(tmp_path_factory: pytest.TempPathFactory):
     require_browser()
     home = tmp_path_factory.mktemp("seglab-home")
+    # one deep-supervised U-Net++ run for the Inside page, trained before the server starts
+    config = preset("smoke", size=32, n=24, width=4, depth=2, epochs=1, arch="unetpp", loss="bce_ds")
+    assert run_config(config, home=home).status == "done"
     with streamlit_server(home) as url, chromium_browser() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         pg = context.new_page()
@@ -96,4 +109,21 @@ def test_drawing_on_the_canvas_updates_counts_and_scores(page) -> None:
     frame.locator("button#clear").click()
     cleared = wait_for_change(page, after_text)
     assert cleared == start, cleared
+    assert not page.errors, page.errors
+
+
+def test_inside_page_shows_a_trained_unetpp(page) -> None:
+    """The Inside page draws every stage, the side outputs and the pruning section of a
+    deep-supervised U-Net++ run, with no exception."""
+    page.errors.clear()
+    open_page(page, f"{page.app_url}/inside")
+    assert not page.locator("[data-testid=stException]").count()
+    main = page.locator("[data-testid=stMain]").inner_text()
+    assert "Side outputs" in main and "Prune the trained U-Net++" in main and "Ship L" in main
+    ARTIFACTS.mkdir(exist_ok=True)
+    # Streamlit scrolls inside its main block, so a tall window is what captures the whole page
+    page.set_viewport_size({"width": 1280, "height": 4200})
+    wait_idle(page)
+    page.screenshot(path=str(ARTIFACTS / "inside-unetpp.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
     assert not page.errors, page.errors
