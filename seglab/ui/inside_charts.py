@@ -13,7 +13,7 @@ def prune_chart(report: pd.DataFrame, recommended: int | None = None, *, height:
         level_name="L" + report["level"].astype(str),
         shipped=report["level"] == recommended,
     )
-    x = alt.X("level_name:N", title="prune level", sort=list(data["level_name"]))
+    x = alt.X("level_name:N", title="prune level", sort=list(data["level_name"]), axis=alt.Axis(labelAngle=0))
     color = alt.condition("datum.shipped", alt.value("#ff7f0e"), alt.value("#1f77b4"))
     iou = (
         alt.Chart(data, title="IoU on the split")
