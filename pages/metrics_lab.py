@@ -144,6 +144,7 @@ with canvas_col:
 drawn, drawn_scores = ml.drawn_report(drawing, target)
 with drawn_col.container(key="drawn_scores"):
     image_row([error_overlay(drawn, target)], ["Your drawing: TP / FP / FN"], min_side=192)
+    st.html(error_legend_html())
     d1, d2, d3 = st.columns(3)
     d1.metric("IoU ", fmt(drawn_scores["iou"]))
     d2.metric("Dice ", fmt(drawn_scores["dice"]))
