@@ -127,3 +127,28 @@ def test_inside_page_shows_a_trained_unetpp(page) -> None:
     page.screenshot(path=str(ARTIFACTS / "inside-unetpp.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
     assert not page.errors, page.errors
+
+
+def test_inside_page_runs_an_uploaded_photo(page, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Upload a real PNG (not square, not the model's size) and get feature maps for it."""
+    from PIL import Image, ImageDraw
+
+    photo = tmp_path_factory.mktemp("photo") / "photo.png"
+    picture = Image.new("RGB", (120, 90), (90, 110, 80))
+    ImageDraw.Draw(picture).ellipse((40, 20, 90, 70), fill=(200, 60, 160))
+    picture.save(photo)
+    open_page(page, f"{page.app_url}/inside")
+    page.get_by_text("Your photo", exact=True).click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stMain]').innerText.includes('Upload a photo to continue')",
+        timeout=60_000,
+    )
+    page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(str(photo))
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stMain]').innerText.includes('Centre-cropped')",
+        timeout=60_000,
+    )
+    wait_idle(page)
+    main = page.locator("[data-testid=stMain]").inner_text()
+    assert "Feature maps, stage by stage" in main and "channels of 32×32" in main
+    assert not page.locator("[data-testid=stException]").count()
