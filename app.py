@@ -23,6 +23,7 @@ PAGES = {
     "Experiment": [
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("app_pages/results.py", title="Results", icon=":material/bar_chart:"),
+        st.Page("app_pages/inside.py", title="Inside", icon=":material/visibility:"),
     ],
 }
 

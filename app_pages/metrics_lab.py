@@ -8,6 +8,7 @@ import streamlit as st
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import metrics_lab as ml
 from seglab.ui.common import sync_url, url_default, url_number
+from seglab.ui.draw_canvas import draw_mask
 from seglab.ui.images import image_row
 from seglab.ui.metric_charts import (
     averaging_chart,
@@ -127,6 +128,31 @@ st.info(
     "and **precision** falls while **recall** stays put; shrink the outline and it is the "
     "other way round. IoU and Dice punish both kinds of mistake at once."
 )
+
+# ---------------------------------------------------------------------------------------
+st.header("2 · Draw your own prediction")
+st.markdown(
+    "Be the model: paint the object over the picture (the **yellow** line is the ground-truth "
+    "border of the sample chosen above). Every stroke rescores your mask; erase, repaint, and "
+    "find out how hard an IoU of 0.9 really is."
+)
+canvas_col, drawn_col = st.columns([1.25, 1], gap="large")
+with canvas_col:
+    drawing = draw_mask(ml.target_outline(image, target), key=f"draw_{index}", scale=6)
+drawn, drawn_scores = ml.drawn_report(drawing, target)
+with drawn_col.container(key="drawn_scores"):
+    image_row([error_overlay(drawn, target)], ["Your drawing: TP / FP / FN"], min_side=192)
+    st.html(error_legend_html())
+    d1, d2, d3 = st.columns(3)
+    d1.metric("IoU ", fmt(drawn_scores["iou"]))
+    d2.metric("Dice ", fmt(drawn_scores["dice"]))
+    d3.metric("F1 ", fmt(drawn_scores["f1"]))
+    d1.metric("Precision ", fmt(drawn_scores["precision"]))
+    d2.metric("Recall ", fmt(drawn_scores["recall"]))
+    d3.metric("Accuracy ", fmt(drawn_scores["accuracy"], "{:.1%}"))
+    st.caption(
+        f"TP {drawn_scores['tp']} · FP {drawn_scores['fp']} · FN {drawn_scores['fn']} · TN {drawn_scores['tn']}"
+    )
 
 # ---------------------------------------------------------------------------------------
 paradox, dice_tab, multi, avg = st.tabs(

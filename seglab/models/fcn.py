@@ -42,6 +42,7 @@ from seglab.models.base import ModelConfigError, SegModel, edge, link, node
 from seglab.models.blocks import ConvBNReLU, bilinear_init_, double_conv_encoder, head
 from seglab.models.encoders import VGG16Encoder
 from seglab.models.registry import register_model
+from seglab.models.stages import FeatureStage
 from seglab.registry import ParamSpec
 
 FCN_ENCODERS = ("small", "vgg16")
@@ -130,6 +131,48 @@ class FCN8s(SegModel):
         if want_aux and not aux:
             aux.append(fused)
         return fused, aux  # the base class resizes ``fused`` bilinearly to the input size
+
+    def feature_stages(self) -> list[FeatureStage]:
+        d = self.depth
+        c = self.channels
+        stages = [
+            FeatureStage(
+                f"enc{i + 1}",
+                f"encoders.{i}",
+                "encoder",
+                i,
+                c(i),
+                note="Two 3×3 convolutions (VGG-style), then 2×2 max-pooling.",
+            )
+            for i in range(d)
+        ]
+        stages.append(
+            FeatureStage(
+                "fc",
+                "fc",
+                "bottleneck",
+                d,
+                c(d),
+                note="The convolutional stand-in for VGG's fully-connected layers.",
+            )
+        )
+        coarser: tuple[str, ...] = ()
+        for k, s in enumerate(self.score_scales):
+            name = f"score 1/{2**s}"
+            source = "fc" if s == d else f"enc{s} (pooled)"
+            note = f"1×1 convolution: class scores from {source}" + (
+                f", added to the up-sampled coarser scores ({', '.join(coarser)})." if coarser else "."
+            )
+            stages.append(
+                FeatureStage(name, f"scores.{k}", "score", s, self.num_classes, skips=coarser, note=note)
+            )
+            coarser = (name,)
+        return stages
+
+    def side_output_names(self) -> list[str]:
+        d = self.depth
+        names = [f"score 1/{2**d}"] + [f"fused 1/{2**s}" for s in self.score_scales[1:-1]]
+        return names
 
     def graph(self) -> dict[str, Any]:
         d = self.depth

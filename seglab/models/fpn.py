@@ -42,6 +42,7 @@ from seglab.models.base import ModelConfigError, SegModel, edge, link, node
 from seglab.models.blocks import ConvBNReLU, DepthwiseSeparable, InvertedResidual, head, upsample_to
 from seglab.models.encoders import MobileNetV2Encoder
 from seglab.models.registry import register_model
+from seglab.models.stages import FeatureStage
 from seglab.registry import ParamSpec
 
 MERGE_MODES = ("sum", "concat")
@@ -168,6 +169,54 @@ class FPN(SegModel):
         if want_aux:
             aux = [self.aux_heads[k](pyramid[k]) for k in range(n - 1, -1, -1)]
         return self.classifier(merged), aux  # at the finest level's resolution; the base class resizes
+
+    def feature_stages(self) -> list[FeatureStage]:
+        d = self.depth
+        c = self.channels
+        p = self.pyramid_channels
+        stages = [
+            FeatureStage("stem", "stem", "encoder", 0, c(0), note="One 3×3 convolution at full resolution.")
+        ]
+        stages += [
+            FeatureStage(
+                f"C{s}",
+                f"stages.{s - 1}",
+                "encoder",
+                s,
+                c(s),
+                note="MobileNet stage: stride-2 depthwise-separable convolution.",
+            )
+            for s in range(1, d + 1)
+        ]
+        for s in range(d, 0, -1):
+            above = "" if s == d else f" plus P{s + 1} up-sampled ×2"
+            stages.append(
+                FeatureStage(
+                    f"P{s}",
+                    f"smooth.{s - 1}",
+                    "pyramid",
+                    s,
+                    p,
+                    skips=(f"C{s}",),
+                    note=f"Lateral 1×1 from C{s}{above}, smoothed by a 3×3 convolution.",
+                )
+            )
+        merged = p * d if self.merge == "concat" else p
+        stages.append(
+            FeatureStage(
+                "merge",
+                "classifier",
+                "merge",
+                1,
+                merged,
+                capture="input",
+                note=f"Every pyramid level through its own 3×3 convolution, enlarged to 1/2 and {'concatenated' if self.merge == 'concat' else 'summed'}.",
+            )
+        )
+        return stages
+
+    def side_output_names(self) -> list[str]:
+        return [f"P{s}" for s in range(self.depth, 0, -1)]
 
     def graph(self) -> dict[str, Any]:
         d = self.depth

@@ -37,6 +37,7 @@ from torch import nn
 from seglab.models.base import ModelConfigError, SegModel, edge, link, node
 from seglab.models.blocks import DoubleConv, head
 from seglab.models.registry import register_model
+from seglab.models.stages import FeatureStage
 from seglab.registry import ParamSpec
 
 
@@ -70,6 +71,7 @@ class UNetPlusPlus(SegModel):
 
     downsample = "maxpool"
     upsample = "transposed-conv"
+    deep_supervision = True
 
     def __init__(
         self,
@@ -131,6 +133,33 @@ class UNetPlusPlus(SegModel):
         if want_aux:
             aux = [self.heads[j - 1](nodes[0, j]) for j in range(1, top)]  # main is not a side output
         return main, aux
+
+    def feature_stages(self) -> list[FeatureStage]:
+        """Every node ``X^{i,j}`` that the (possibly pruned) network computes, column by column."""
+        c = self.channels
+        top = self.active_level
+        stages = []
+        for j in range(top + 1):
+            for i in range(top + 1 - j):
+                name = f"X^{{{i},{j}}}"
+                if j == 0:
+                    kind = "bottleneck" if i == self.depth else "encoder"
+                    note = "Encoder block (two 3×3 convolutions)" + (", after 2×2 max-pooling." if i else ".")
+                    skips: tuple[str, ...] = ()
+                else:
+                    kind = "node"
+                    skips = tuple(f"X^{{{i},{k}}}" for k in range(j))
+                    note = (
+                        f"Concatenates every earlier node on its level ({', '.join(skips)}; nested skips) "
+                        f"with X^{{{i + 1},{j - 1}}} up-sampled ×2, then two 3×3 convolutions."
+                    )
+                stages.append(
+                    FeatureStage(name, f"blocks.{_key(i, j)}", kind, i, c(i), skips=skips, note=note)
+                )
+        return stages
+
+    def side_output_names(self) -> list[str]:
+        return [f"X^{{0,{j}}}" for j in range(1, self.active_level + 1)]
 
     def graph(self) -> dict[str, Any]:
         d = self.depth

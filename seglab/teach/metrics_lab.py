@@ -395,3 +395,46 @@ def miou_drop_if_missed(iou_of_class: float, num_classes: int) -> float:
     little; a well-segmented one costs up to 1/K.
     """
     return float(iou_of_class) / int(num_classes)
+
+
+# --------------------------------------------------------------------------------------
+# Draw your own mask
+# --------------------------------------------------------------------------------------
+
+#: colour of the ground-truth outline under the drawing canvas (yellow: not a TP/FP/FN colour)
+OUTLINE_RGB = (255, 215, 0)
+
+
+def target_outline(image: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The image uint8 (H, W, 3) with the target's border pixels painted `OUTLINE_RGB`.
+
+    Border = object pixels with at least one background pixel among their 8 neighbours
+    (the target minus its erosion by a 3×3 square), so the student sees what to trace.
+    """
+    border = target.astype(bool) & ~morph_mask(target, -1)
+    out = np.array(image, dtype=np.uint8, copy=True)
+    out[border] = OUTLINE_RGB
+    return out
+
+
+def decode_drawn_mask(value: str | None, shape: tuple[int, int]) -> np.ndarray:
+    """The canvas's answer ('0'/'1' per pixel, row by row) as a bool mask of ``shape``.
+
+    Nothing drawn yet (None or an empty string) gives an empty prediction; a string of the
+    wrong length (the canvas was drawn for another size) also starts from empty.
+    """
+    h, w = shape
+    if not value or len(value) != h * w or set(value) - {"0", "1"}:
+        return np.zeros((h, w), dtype=bool)
+    return (np.frombuffer(value.encode("ascii"), dtype=np.uint8) == ord("1")).reshape(h, w)
+
+
+def encode_mask(mask: np.ndarray) -> str:
+    """Inverse of `decode_drawn_mask`: a bool mask as a '0'/'1' string, row by row."""
+    return "".join("1" if v else "0" for v in np.asarray(mask, dtype=bool).ravel())
+
+
+def drawn_report(value: str | None, target: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """Decode a drawing and score it against ``target``: ``(prediction, binary_report(...))``."""
+    pred = decode_drawn_mask(value, target.shape)
+    return pred, binary_report(pred, target.astype(bool))
