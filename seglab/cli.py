@@ -193,7 +193,10 @@ def _transfer_overrides(args: argparse.Namespace, base: dict[str, Any]) -> dict[
 
 
 def check_init_from(config: TrainConfig, home: str | None) -> None:
-    """Refuse ``--init-from`` naming a run the store does not hold, before anything runs."""
+    """Refuse ``--init-from`` naming a run the store does not hold, or an ``--encoder-weights``
+    file that does not exist, before anything runs."""
+    if config.encoder_weights is not None and not Path(config.encoder_weights).is_file():
+        raise ConfigError(f"the encoder weights file {config.encoder_weights!r} does not exist.")
     if config.init_from is None:
         return
     from seglab.store import RunStore

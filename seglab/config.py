@@ -7,7 +7,6 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from seglab.errors import ConfigError
@@ -118,8 +117,10 @@ class TrainConfig:
                 "freeze_encoder_epochs must be 0 (never), a number of epochs, or -1 (the whole run), "
                 f"not {self.freeze_encoder_epochs}."
             )
-        if self.encoder_weights is not None and not Path(self.encoder_weights).is_file():
-            raise ConfigError(f"the encoder weights file {self.encoder_weights!r} does not exist.")
+        # Whether the weights file and the run exist is checked where they are used (CLI, engine):
+        # a stored run's config must stay readable after its source file is moved away.
+        if self.encoder_weights is not None and not self.encoder_weights.strip():
+            raise ConfigError("encoder_weights must be the path of a weights file, not an empty text.")
         if self.init_from is not None and not self.init_from.strip():
             raise ConfigError("init_from must name a stored run (its id), not an empty text.")
 

@@ -5,10 +5,13 @@ What one run does, top to bottom:
 1. Build the data: ``make_dataset(config.dataset, size, n, seed=<data seed>)``. The data
    seed is ``config.split_seed`` (or ``dataset_params["seed"]`` when given), so runs with
    the same data settings see exactly the same images *and* the same train/val/test split,
-   whatever their model seed. The whole dataset moves to the device once; batches are
-   taken by index tensors, never by a per-sample Python loop.
+   whatever their model seed (``config.folds`` / ``fold`` pick a cross-validation fold of
+   the train+val pool instead, see `run_splits`). The whole dataset moves to the device once;
+   batches are taken by index tensors, never by a per-sample Python loop.
 2. Build the model (``create_model``; a 1-channel head for binary datasets), the loss
-   (``get_loss``) and the optimiser (Adam, AdamW, or SGD with momentum 0.9). The learning
+   (``get_loss``) and the optimiser (Adam, AdamW, or SGD with momentum 0.9). Borrowed
+   weights (``encoder_weights``, ``init_from``) are loaded into the fresh model, and the
+   encoder may be frozen for the first epochs (``freeze_encoder_epochs``). The learning
    rate follows ``config.lr_schedule`` (cosine decay to 0 by default), step by step.
 3. Each epoch: shuffle with a seeded ``torch.Generator``, augment on the device, train;
    then evaluate the validation split, accumulating one confusion matrix, and keep the
@@ -496,7 +499,8 @@ class _Run:
 
         torch.manual_seed(config.seed)
         self.model = build_model(config, self.num_classes)
-        self._transfer_setup()  # --encoder-weights / --init-from (seglab.models.transfer)
+        if not (resume and self.files is not None and self.files.checkpoint_path("last").is_file()):
+            self._transfer_setup()  # --encoder-weights / --init-from (seglab.models.transfer)
         self.model = self.model.to(device, memory_format=torch.channels_last)
         self.loss_fn, self.uses_aux = build_loss(config, self.num_classes)
         self.loss_fn = self.loss_fn.to(device)

@@ -6,6 +6,7 @@ The orchestration lives in `seglab.tune`; this module only lays out widgets and 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -62,6 +63,8 @@ def transfer_section(archs: list[str]) -> dict[str, Any]:
         ).strip()
         if weights:
             out["encoder_weights"] = weights
+            if not Path(weights).expanduser().is_file():
+                st.warning(f"No file at {weights!r}; the run would fail. Check the path.")
         freeze = st.number_input(
             "Freeze the encoder for the first … epochs (0 = never, -1 = the whole run)",
             min_value=-1,
