@@ -710,7 +710,9 @@ class RunStore:
                     )
                     continue
                 if problem is not None:
-                    warnings.warn(f"skipping {run_id!r} in {zip_path}: {problem}.", StoreWarning, stacklevel=2)
+                    warnings.warn(
+                        f"skipping {run_id!r} in {zip_path}: {problem}.", StoreWarning, stacklevel=2
+                    )
                     continue
                 staging = Path(tempfile.mkdtemp(dir=self.home, prefix=".import-"))
                 try:

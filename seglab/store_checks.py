@@ -110,13 +110,19 @@ def _short(value: Any) -> str:
 
 
 def check_metrics(metrics: Any, what: str = "metrics") -> None:
-    """A flat dict of metric name → finite number (or null)."""
+    """A dict of metric name → finite number, null, or a list / object of those (per-class
+    scores); text is allowed where a metric names something."""
     if not isinstance(metrics, dict):
         raise ValueError(f"{what} should be an object, got {type(metrics).__name__}")
     for key, value in metrics.items():
-        if value is None:
-            continue
-        finite_number(value, f"{what}[{key!r}]", low=-MAX_ABS_METRIC, high=MAX_ABS_METRIC)
+        name = f"{what}[{key!r}]"
+        if isinstance(value, (list, dict)):
+            items = value.values() if isinstance(value, dict) else value
+            for item in items:
+                if item is not None and not isinstance(item, str):
+                    finite_number(item, name, low=-MAX_ABS_METRIC, high=MAX_ABS_METRIC)
+        elif value is not None and not isinstance(value, str):
+            finite_number(value, name, low=-MAX_ABS_METRIC, high=MAX_ABS_METRIC)
 
 
 def check_summary(summary: Any) -> None:
