@@ -678,8 +678,13 @@ class RunStore:
 
         return atomic_write_with(zip_path, write_zip)
 
-    def import_runs(self, zip_path: str | os.PathLike[str]) -> list[str]:
+    def import_runs(self, zip_path: str | os.PathLike[str], *, skipped: list[str] | None = None) -> list[str]:
         """Unpack runs from an exported zip; returns the ids added.
+
+        Every run is checked before anything of it is written (`_import_problem`: its id may
+        not name one of the store's own files, its summary, config, history and predictions
+        must pass `seglab.store_checks`). A bad run is skipped with a plain reason — appended
+        to ``skipped`` when given, else a `StoreWarning` — and the others are imported.
 
         Safe extraction: every member must be a plain file inside ``<run_id>/``; absolute
         paths, ``..``, links and oversized archives are refused. A run whose id already
@@ -690,6 +695,13 @@ class RunStore:
             zf = zipfile.ZipFile(zip_path)
         except (OSError, zipfile.BadZipFile) as exc:
             raise SegLabError(f"{zip_path} is not a readable zip archive: {exc}") from None
+
+        def skip(reason: str) -> None:
+            if skipped is not None:
+                skipped.append(reason)
+            else:
+                warnings.warn(reason, StoreWarning, stacklevel=3)
+
         with zf:
             members: dict[str, list[tuple[zipfile.ZipInfo, PurePosixPath]]] = {}
             total = 0
@@ -705,14 +717,10 @@ class RunStore:
             for run_id, files in members.items():
                 problem = _import_problem(zf, run_id, files)
                 if problem is None and (self.home / run_id).exists():
-                    warnings.warn(
-                        f"run {run_id!r} already exists; not imported again.", StoreWarning, stacklevel=2
-                    )
+                    skip(f"run {run_id!r} already exists; not imported again.")
                     continue
                 if problem is not None:
-                    warnings.warn(
-                        f"skipping {run_id!r} in {zip_path}: {problem}.", StoreWarning, stacklevel=2
-                    )
+                    skip(f"skipping {run_id!r} in {zip_path}: {problem}.")
                     continue
                 staging = Path(tempfile.mkdtemp(dir=self.home, prefix=".import-"))
                 try:
@@ -732,7 +740,7 @@ class RunStore:
                     os.replace(target, self.home / run_id)
                     added.append(run_id)
                 except (OSError, ValueError, KeyError, TypeError, SegLabError) as exc:
-                    warnings.warn(f"skipping {run_id!r} in {zip_path}: {exc}", StoreWarning, stacklevel=2)
+                    skip(f"skipping {run_id!r} in {zip_path}: {exc}")
                 finally:
                     shutil.rmtree(staging, ignore_errors=True)
         return added

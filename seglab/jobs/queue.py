@@ -591,6 +591,40 @@ class JobQueue:
             )
 
     @survives_damage
+    def enqueue_resume(self, run_id: str) -> int:
+        """Queue a job that continues a stored run from its last checkpoint — a run left
+        ``interrupted`` (its process died: a killed foreground ``train`` included) or
+        ``cancelled``; returns the new job's id."""
+        from seglab.store import RunStore
+
+        store = RunStore(self.home)
+        store.mark_interrupted_if_dead(run_id)
+        record = store.load_run(run_id)
+        if record.status not in RESUMABLE_STATES:
+            raise SegLabError(
+                f"run {run_id} is {record.status}; only interrupted or cancelled runs can be resumed."
+            )
+        with transaction(self.conn):
+            busy = self.conn.execute(
+                "SELECT id FROM jobs WHERE run_id = ? AND status IN ('queued', 'running')", (run_id,)
+            ).fetchone()
+            if busy is not None:
+                raise SegLabError(f"run {run_id} is already queued or training as job {busy['id']}.")
+            cur = self.conn.execute(
+                "INSERT INTO jobs (grp, status, config, run_id, created, resume, message)"
+                " VALUES (?, 'queued', ?, ?, ?, 1, ?)",
+                (
+                    record.group,
+                    record.config.to_json(indent=None),
+                    run_id,
+                    time.time(),
+                    "queued to resume from the last checkpoint",
+                ),
+            )
+        store.set_status(run_id, RunStatus.QUEUED.value, "queued to resume from the last checkpoint")
+        return int(cur.lastrowid)
+
+    @survives_damage
     def delete(self, job_id: int | str) -> None:
         """Forget a finished job (its stored run, if any, is kept)."""
         jid = _parse_job_id(job_id)
