@@ -655,15 +655,22 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from seglab.report import write_report
+    import warnings
 
-    report = write_report(
-        args.output,
-        home=args.home,
-        group=args.group,
-        run_ids=_csv(args.runs) if args.runs else None,
-        metric=args.metric,
-    )
+    from seglab.report import write_report
+    from seglab.store import RunStore, StoreWarning
+
+    with warnings.catch_warnings():  # unreadable runs are named below instead
+        warnings.simplefilter("ignore", StoreWarning)
+        report = write_report(
+            args.output,
+            home=args.home,
+            group=args.group,
+            run_ids=_csv(args.runs) if args.runs else None,
+            metric=args.metric,
+        )
+    for bad in RunStore(args.home).unreadable_runs():
+        print(f"seglab report: left out unreadable run {bad.id}: {bad.reason}", file=sys.stderr)
     for path in report.files:
         print(path)
     print(report.best_sentence, file=sys.stderr)

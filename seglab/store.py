@@ -547,6 +547,8 @@ class RunStore:
         if not is_status(status):
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         fields: dict[str, Any] = {"status": status, "message": message}
+        if status == RunStatus.RUNNING:  # the caller trains it: readers can tell if it dies
+            fields["pid"] = os.getpid()
         if status in FINISHED_STATUSES:
             fields["finished"] = time.time()
         self.files(run_id).update_summary(**fields)
