@@ -311,3 +311,32 @@ def test_writing_to_a_deleted_run_does_not_recreate_it(seglab_home: Path) -> Non
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert store.list_runs() == []
+
+
+def test_deleting_a_run_while_it_trains_stops_it_as_cancelled_without_recreating_it(
+    seglab_home: Path,
+) -> None:
+    import shutil
+
+    from seglab.jobs import run_config
+    from seglab.presets import preset
+
+    class DeleteAfterFirstEpoch:
+        def __init__(self) -> None:
+            self.run_dir: Path | None = None
+
+        def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> None:
+            if epoch == 1:
+                shutil.rmtree(self.run_dir)
+
+    deleter = DeleteAfterFirstEpoch()
+
+    def created(run_id: str) -> None:
+        deleter.run_dir = seglab_home / run_id
+
+    outcome = run_config(preset("smoke", epochs=5), deleter, home=seglab_home, on_run_created=created)
+    assert outcome.status == "cancelled" and "deleted" in outcome.message
+    assert not (seglab_home / outcome.run_id).exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert RunStore(seglab_home).list_runs() == []
