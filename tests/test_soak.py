@@ -106,6 +106,7 @@ def test_worker_and_store_churn_side_by_side(tmp_path: Path) -> None:
     assert "Traceback" not in worker_err, worker_err[-2000:]
     assert churn.returncode == 0, churn_err[-2000:]
     counts = json.loads(churn_out.strip().splitlines()[-1])
+    print(f"soak: {counts['loops']} churn loops, {counts['exports']} exports while the study trained")
     assert counts["loops"] >= 3 and counts["exports"] >= 3
 
     with JobQueue(home) as q:
