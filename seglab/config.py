@@ -59,6 +59,12 @@ class TrainConfig:
                 raise ConfigError(
                     f"config field {f.name!r} should be {_describe(hints[f.name])}, got {value!r}."
                 )
+        if self.dataset_params or self.loss_params:
+            # Range-checked before anything is built; only configs with such parameters import
+            # the registries (and torch) that hold their ParamSpecs.
+            from seglab.param_checks import check_config_params
+
+            check_config_params(self)
         positive = {"size": self.size, "width": self.width, "depth": self.depth}
         positive |= {"batch_size": self.batch_size, "epochs": self.epochs}
         for name, value in positive.items():
@@ -84,11 +90,6 @@ class TrainConfig:
             raise ConfigError(f"precision must be auto, fp32 or bf16, not {self.precision!r}.")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise ConfigError(f"device must be auto, cpu, cuda or mps, not {self.device!r}.")
-        if self.dataset_params or self.loss_params:
-            # Same rule: only configs with such parameters import the registries that check them.
-            from seglab.param_checks import check_config_params
-
-            check_config_params(self)
         if self.model_params:
             # Only configs with model options pay for importing the models (and torch).
             from seglab.models import check_model_params
