@@ -9,6 +9,7 @@ from seglab.device import device_label
 from seglab.palette import overlay
 from seglab.teach.basics import load_scene
 from seglab.ui.images import image_row
+from seglab.ui.store_health import queue_notice_banner
 
 EXAMPLE_SIZE = 96
 
@@ -47,6 +48,7 @@ def link(path: str, label: str, icon: str) -> None:
 
 
 st.title("SegLab: learn image segmentation by changing things and watching")
+queue_notice_banner(key="home_queue_notice")
 st.markdown(
     "A segmentation model looks at an image and gives **every pixel a label**. "
     "Below are two generated examples: the picture on the left of each pair is what the "

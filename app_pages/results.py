@@ -15,6 +15,7 @@ from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
 from seglab.ui.common import stop_page
 from seglab.ui.images import upscale
+from seglab.ui.store_health import queue_notice_banner, unreadable_runs_panel
 
 st.title(":material/bar_chart: Results")
 store = RunStore()
@@ -68,15 +69,20 @@ def import_uploader() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "runs.zip"
             path.write_bytes(upload.getvalue())
+            skipped: list[str] = []
             try:
-                added = store.import_runs(path)
+                added = store.import_runs(path, skipped=skipped)
             except SegLabError as exc:
                 st.error(f"Could not import: {exc}")
             else:
                 st.success(f"Imported {len(added)} run(s)." if added else "No new runs in that zip.")
+                for reason in skipped:
+                    st.warning(reason[0].upper() + reason[1:])
 
 
 watch_for_new_runs()
+queue_notice_banner(key="rs_queue_notice")
+unreadable_runs_panel(store, key="rs_unreadable")
 records = store.list_runs()
 if not records:
     st.markdown(

@@ -11,8 +11,10 @@ from seglab.presets import PRESET_HELP, PRESETS
 from seglab.study import parse_seeds
 from seglab.ui import train_views as tv
 from seglab.ui import tune_views  # issue 16: Tune tab, transfer learning
+from seglab.ui.store_health import queue_notice_banner
 
 st.title(":material/model_training: Train")
+queue_notice_banner(key="tr_queue_notice")
 st.markdown(
     "Choose the data, the architectures and the losses to compare. Every architecture is trained "
     "with every loss (and every seed): that grid is a **study**. Runs train one after another in a "

@@ -646,15 +646,23 @@ def run_to_dict(record: Any) -> dict[str, Any]:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from seglab.store import RunStore
+    import warnings
 
-    records = RunStore(args.home).list_runs()
+    from seglab.store import RunStore, StoreWarning
+
+    store = RunStore(args.home)
+    with warnings.catch_warnings():  # unreadable runs are listed below, with their reason
+        warnings.simplefilter("ignore", StoreWarning)
+        records = store.list_runs()
+    unreadable = [] if args.group or args.status not in (None, "unreadable") else store.unreadable_runs()
     if args.group:
         records = [r for r in records if r.group == args.group]
     if args.status:
         records = [r for r in records if r.status == args.status]
     if args.json:
-        print(json.dumps([run_to_dict(r) for r in records], indent=2))
+        out = [run_to_dict(r) for r in records]
+        out += [{"id": u.id, "status": u.status, "reason": u.reason} for u in unreadable]
+        print(json.dumps(out, indent=2))
         return 0
     rows = [
         [
@@ -671,12 +679,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
         ]
         for r in records
     ]
+    rows += [[u.id, u.status, "", "", "", "", "", None, None, u.reason[:60]] for u in unreadable]
     if not rows:
         print("no runs yet", file=sys.stderr)
         return 0
     print_table(
         rows, ["run", "status", "dataset", "arch", "loss", "seed", "epochs", "val IoU", "test IoU", "study"]
     )
+    if unreadable:
+        print(
+            f"{len(unreadable)} run(s) cannot be read (the reason is in the last column); "
+            "`seglab delete RUN_ID` removes one.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -718,8 +733,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     with JobQueue(args.home) as q:
         for job_id in args.job_ids:
-            q.resume(job_id)
-            print(f"job {job_id}: queued to resume")
+            if str(job_id).isdigit():
+                q.resume(job_id)
+                print(f"job {job_id}: queued to resume")
+            else:  # a run id: an interrupted or cancelled run (a killed foreground `train` too)
+                new_job = q.enqueue_resume(job_id)
+                print(f"run {job_id}: queued to resume as job {new_job}")
     if args.start_worker:
         ensure_worker(args.home)
     return 0
@@ -738,7 +757,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     for run_id in args.run_ids:
         if run_id in busy:
             raise SegLabError(f"run {run_id} is being trained by job {busy[run_id]}; cancel the job first.")
-        if not store.exists(run_id):
+        if not store.run_dir(run_id).is_dir():  # unreadable runs can be deleted too
             raise SegLabError(f"there is no run {run_id!r} in {store.home}.")
     for run_id in args.run_ids:
         store.delete_run(run_id)
@@ -766,7 +785,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     if not Path(args.zip).is_file():
         raise SegLabError(f"there is no file {args.zip}.")
-    added = RunStore(args.home).import_runs(args.zip)
+    skipped: list[str] = []
+    added = RunStore(args.home).import_runs(args.zip, skipped=skipped)
+    for reason in skipped:
+        print(f"seglab import: {reason}", file=sys.stderr)
     for run_id in added:
         print(run_id)
     print(f"imported {len(added)} run(s)", file=sys.stderr)
@@ -774,15 +796,22 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from seglab.report import write_report
+    import warnings
 
-    report = write_report(
-        args.output,
-        home=args.home,
-        group=args.group,
-        run_ids=_csv(args.runs) if args.runs else None,
-        metric=args.metric,
-    )
+    from seglab.report import write_report
+    from seglab.store import RunStore, StoreWarning
+
+    with warnings.catch_warnings():  # unreadable runs are named below instead
+        warnings.simplefilter("ignore", StoreWarning)
+        report = write_report(
+            args.output,
+            home=args.home,
+            group=args.group,
+            run_ids=_csv(args.runs) if args.runs else None,
+            metric=args.metric,
+        )
+    for bad in RunStore(args.home).unreadable_runs():
+        print(f"seglab report: left out unreadable run {bad.id}: {bad.reason}", file=sys.stderr)
     for path in report.files:
         print(path)
     print(report.best_sentence, file=sys.stderr)
@@ -876,8 +905,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_home(p)
     p.set_defaults(func=cmd_cancel)
 
-    p = sub.add_parser("resume", help="queue interrupted jobs again (they continue from their checkpoint)")
-    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p = sub.add_parser(
+        "resume", help="queue interrupted jobs or runs again (they continue from their checkpoint)"
+    )
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID|RUN_ID")
     p.add_argument("--start-worker", action="store_true", help="also start a background worker if none runs")
     _add_home(p)
     p.set_defaults(func=cmd_resume)
@@ -917,6 +948,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    started = time.time()
     try:
         return int(args.func(args) or 0)
     except SegLabError as exc:
@@ -927,3 +959,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        _print_queue_notice(args, started)
+
+
+def _print_queue_notice(args: argparse.Namespace, started: float) -> None:
+    """Say so when this command found the queue database damaged and replaced it (``jobs``
+    repeats the notice for a day)."""
+    if not hasattr(args, "home"):
+        return
+    from seglab.jobs.dbhealth import queue_notice
+    from seglab.jobs.queue import resolve_home
+
+    max_age = 24 * 3600.0 if args.command == "jobs" else time.time() - started + 1.0
+    text = queue_notice(resolve_home(args.home), max_age=max_age)
+    if text:
+        print(f"seglab {args.command}: note: {text}", file=sys.stderr)

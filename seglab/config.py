@@ -70,6 +70,12 @@ class TrainConfig:
                 raise ConfigError(
                     f"config field {f.name!r} should be {_describe(hints[f.name])}, got {value!r}."
                 )
+        if self.dataset_params or self.loss_params:
+            # Range-checked before anything is built; only configs with such parameters import
+            # the registries (and torch) that hold their ParamSpecs.
+            from seglab.param_checks import check_config_params
+
+            check_config_params(self)
         positive = {"size": self.size, "width": self.width, "depth": self.depth}
         positive |= {"batch_size": self.batch_size, "epochs": self.epochs}
         for name, value in positive.items():

@@ -19,12 +19,14 @@ Timestamps are Unix seconds (``float``); ``format_time`` turns them into local t
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import re
 import secrets
 import shutil
+import socket
 import stat
 import tempfile
 import time
@@ -37,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from seglab import store_checks
 from seglab.config import TrainConfig
 from seglab.errors import SegLabError
 from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, is_active, is_status
@@ -51,12 +54,18 @@ CONFIG = "config.json"
 HISTORY = "history.jsonl"
 PREDICTIONS = "predictions.npz"
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _MAX_IMPORT_BYTES = 4 * 1024**3  # refuse archives that would unpack to more than 4 GiB
+_MAX_PREDICTIONS_BYTES = 512 * 1024**2
+TEMP_GRACE_SECONDS = 3600.0  # hidden temporary files older than this are leftovers of a killed writer
+_CLEANED: dict[str, float] = {}  # home → when this process last swept it for leftovers
 
 
 class RunNotFoundError(SegLabError):
     """The store holds no run with the requested id."""
+
+
+class RunDeletedError(SegLabError):
+    """The run's folder was deleted while something was still writing to it."""
 
 
 class StoreWarning(UserWarning):
@@ -148,9 +157,11 @@ def new_run_id(config: TrainConfig, now: float | None = None) -> str:
 
 
 def check_run_id(run_id: str) -> str:
-    """Refuse ids that could name a path outside the store (``..``, slashes, empty)."""
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or ".." in run_id:
-        raise RunNotFoundError(f"{run_id!r} is not a valid run id.")
+    """Refuse ids that break the run-id rule (`seglab.store_checks.RUN_ID_PATTERN`): paths
+    outside the store, and the names of the store's own files and folders."""
+    problem = store_checks.run_id_problem(run_id)
+    if problem is not None:
+        raise RunNotFoundError(problem[0].upper() + problem[1:] + ".")
     return run_id
 
 
@@ -170,21 +181,41 @@ class RunFiles:
 
     # summary -----------------------------------------------------------------------------
     def read_summary(self) -> dict[str, Any]:
-        data = read_json(self.file(SUMMARY))
+        """summary.json as a dict; ValueError (plain reason) for a damaged or absurd file."""
+        path = self.file(SUMMARY)
+        if path.stat().st_size > store_checks.MAX_SUMMARY_BYTES:
+            raise ValueError("summary.json is larger than 4 MB")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("summary.json is not UTF-8 text") from None
+        data = store_checks.parse_json_bounded(text, "summary.json")
         if not isinstance(data, dict):
             raise ValueError("summary.json is not a JSON object")
         return data
 
+    def _require_folder(self) -> None:
+        """Writers never re-create a deleted run folder (it would lack its config)."""
+        if not self.path.is_dir():
+            raise RunDeletedError(f"run {self.run_id!r} was deleted while it was being written.")
+
     def write_summary(self, summary: dict[str, Any]) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        self._require_folder()
         atomic_write_json(self.file(SUMMARY), summary)
 
     def update_summary(self, **fields: Any) -> dict[str, Any]:
-        """Merge ``fields`` into summary.json (``metrics`` is merged key by key)."""
+        """Merge ``fields`` into summary.json (``metrics`` is merged key by key).
+
+        A ``pid`` field also records this host and the process's start time, so that
+        readers can tell when the process training the run has died (`process_gone`)."""
+        self._require_folder()
         try:
             summary = self.read_summary()
         except (OSError, ValueError):
             summary = {"id": self.run_id, "created": time.time()}
+        if "pid" in fields:
+            fields.setdefault("host", socket.gethostname())
+            fields.setdefault("pid_started", process_start_ticks(int(fields["pid"])))
         if "metrics" in fields:
             summary["metrics"] = {**summary.get("metrics", {}), **(fields.pop("metrics") or {})}
         if "status" in fields and not is_status(fields["status"]):
@@ -222,11 +253,12 @@ class RunFiles:
         )
 
     def write_config(self, config: TrainConfig) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
+        self._require_folder()
         atomic_write_text(self.file(CONFIG), config.to_json() + "\n")
 
     # history -----------------------------------------------------------------------------
     def append_history(self, record: dict[str, Any]) -> None:
+        self._require_folder()
         line = json.dumps(_jsonable(record), allow_nan=False)
         with open(self.file(HISTORY), "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
@@ -237,21 +269,23 @@ class RunFiles:
         atomic_write_text(self.file(HISTORY), text)
 
     def read_history(self) -> list[dict[str, Any]]:
-        """Records in epoch order; an unreadable line (a crash mid-append) is skipped."""
+        """Records in epoch order. A line that is not a valid record (a crash mid-append, a
+        hand edit, bytes that are not UTF-8, an epoch that is not a whole number, a value
+        that is not finite) is skipped, so one bad line never breaks a chart."""
         try:
-            text = self.file(HISTORY).read_text(encoding="utf-8")
-        except FileNotFoundError:
+            data = self.file(HISTORY).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
             return []
         records = []
-        for line in text.splitlines():
-            if not line.strip():
+        for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+            if not line.strip() or "\ufffd" in line:
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+                record = store_checks.parse_json_bounded(line, "history line")
+                store_checks.check_history_record(record, number)
+            except ValueError:
                 continue
-            if isinstance(record, dict):
-                records.append(record)
+            records.append(record)
         return records
 
     # checkpoints and predictions -------------------------------------------------------
@@ -264,6 +298,7 @@ class RunFiles:
         """``torch.save`` to a temporary file, then rename: a crash never leaves half a file."""
         import torch
 
+        self._require_folder()
         return atomic_write_with(self.checkpoint_path(which), lambda tmp: torch.save(obj, tmp))
 
     def load_checkpoint(self, which: str = "best", map_location: Any = "cpu") -> Any:
@@ -273,16 +308,72 @@ class RunFiles:
 
     def save_predictions(self, arrays: dict[str, np.ndarray]) -> Path:
         # np.savez_compressed appends ".npz" to a name that lacks it, so the temporary file keeps it
+        self._require_folder()
         return atomic_write_with(
             self.file(PREDICTIONS), lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".tmp.npz"
         )
 
     def read_predictions(self) -> dict[str, np.ndarray]:
+        """The saved preview arrays; {} when there are none or the file is damaged (a damaged
+        file gives a `StoreWarning` naming the problem)."""
         try:
-            with np.load(self.file(PREDICTIONS), allow_pickle=False) as npz:
-                return {k: npz[k] for k in npz.files}
+            return load_predictions_file(self.file(PREDICTIONS))
         except FileNotFoundError:
             return {}
+        except ValueError as exc:
+            warnings.warn(f"run {self.run_id!r}: {exc}", StoreWarning, stacklevel=2)
+            return {}
+
+
+def load_predictions_file(source: Any) -> dict[str, np.ndarray]:
+    """Read a predictions .npz (path or file object) without pickles; every failure of a
+    damaged file (not a zip, truncated, object arrays, bad headers) becomes ValueError."""
+    try:
+        with np.load(source, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise ValueError(f"predictions.npz is damaged ({type(exc).__name__}: {exc})") from None
+    for key, arr in arrays.items():
+        if arr.dtype.hasobject:
+            raise ValueError(f"predictions.npz holds an object array {key!r}")
+    return arrays
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc; None if unknown).
+    Together with the pid it names one process, even after the pid is reused."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+        return int(text.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_gone(summary: dict[str, Any]) -> bool:
+    """True when the summary names the process writing it (``pid`` on this host) and that
+    process no longer exists (or the pid now belongs to a newer process)."""
+    pid, host = summary.get("pid"), summary.get("host")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    if host is not None and host != socket.gethostname():
+        return False  # another machine's process: we cannot see it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    started = summary.get("pid_started")
+    now = process_start_ticks(pid)
+    if started is not None and now is not None and started != now:
+        return True  # the pid was reused by another process
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state == "Z"
 
 
 # ---- the store ------------------------------------------------------------------------
@@ -321,10 +412,30 @@ class RunRecord:
         return self.status == "done"
 
 
+@dataclass
+class UnreadableRun:
+    """A run folder whose files cannot be read; listed so it can be seen and deleted."""
+
+    id: str
+    reason: str
+    path: Path | None = None
+
+    @property
+    def status(self) -> str:
+        return "unreadable"
+
+
+INTERRUPTED_MESSAGE = (
+    "the process training it (pid {pid}) stopped; resume the run to continue from its last "
+    "checkpoint, or delete it"
+)
+
+
 def _record_from_summary(summary: dict[str, Any], path: Path) -> RunRecord:
-    status = summary.get("status")
-    if not is_status(status):
-        raise ValueError(f"unknown status {status!r}")
+    store_checks.check_summary(summary)
+    status, message = summary["status"], str(summary.get("message") or "")
+    if status == RunStatus.RUNNING and process_gone(summary):
+        status, message = RunStatus.INTERRUPTED.value, INTERRUPTED_MESSAGE.format(pid=summary["pid"])
     return RunRecord(
         id=str(summary.get("id") or path.name),
         status=status,
@@ -334,12 +445,16 @@ def _record_from_summary(summary: dict[str, Any], path: Path) -> RunRecord:
         finished=summary.get("finished"),
         metrics=dict(summary.get("metrics") or {}),
         epochs_done=int(summary.get("epochs_done") or 0),
-        message=str(summary.get("message") or ""),
+        message=message,
         group=summary.get("group"),
         best_epoch=summary.get("best_epoch"),
         device=summary.get("device"),
         path=path,
     )
+
+
+def _looks_like_a_run(path: Path) -> bool:
+    return any((path / name).exists() for name in (SUMMARY, CONFIG, HISTORY, "last.pt", "best.pt"))
 
 
 class RunStore:
@@ -348,6 +463,55 @@ class RunStore:
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = Path(home) if home is not None else seglab_home()
         self.home.mkdir(parents=True, exist_ok=True)
+        key = str(self.home.resolve())
+        if time.time() - _CLEANED.get(key, 0.0) > TEMP_GRACE_SECONDS / 4:
+            _CLEANED[key] = time.time()
+            self.clean_leftovers()
+
+    def clean_leftovers(self, grace_seconds: float = TEMP_GRACE_SECONDS) -> list[Path]:
+        """Remove hidden temporary files (``.last.pt.*.tmp``, ``.summary.json.*.tmp``, …) and
+        import staging folders (``.import-*``) left by a killed writer; returns what it removed.
+
+        Only leftovers older than ``grace_seconds`` go: a live writer renames its temporary
+        file within seconds, so a young one may still be in use.
+        """
+        cutoff = time.time() - grace_seconds
+        removed: list[Path] = []
+
+        def old(path: Path) -> bool:
+            try:
+                return path.lstat().st_mtime < cutoff
+            except OSError:
+                return False
+
+        try:
+            entries = list(os.scandir(self.home))
+        except OSError:
+            return removed
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith(".import-") and entry.is_dir(follow_symlinks=False):
+                if old(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+                continue
+            if entry.name.startswith((".", "_")) or not entry.is_dir(follow_symlinks=False):
+                continue
+            try:
+                inner = list(os.scandir(path))
+            except OSError:
+                continue
+            for item in inner:
+                if (
+                    item.name.startswith(".")
+                    and ".tmp" in item.name
+                    and item.is_file(follow_symlinks=False)
+                    and old(Path(item.path))
+                ):
+                    with _suppress_os_error():
+                        os.unlink(item.path)
+                        removed.append(Path(item.path))
+        return removed
 
     # naming --------------------------------------------------------------------------
     def run_dir(self, run_id: str) -> Path:
@@ -383,6 +547,8 @@ class RunStore:
         if not is_status(status):
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         fields: dict[str, Any] = {"status": status, "message": message}
+        if status == RunStatus.RUNNING:  # the caller trains it: readers can tell if it dies
+            fields["pid"] = os.getpid()
         if status in FINISHED_STATUSES:
             fields["finished"] = time.time()
         self.files(run_id).update_summary(**fields)
@@ -397,39 +563,76 @@ class RunStore:
         shutil.rmtree(path)
 
     # reading -------------------------------------------------------------------------
-    def list_runs(self) -> list[RunRecord]:
-        """Every readable run, oldest first. Unreadable folders are skipped with a warning.
-
-        Folders whose names start with ``.`` or ``_`` belong to the store's machinery
-        (imports in progress, job queues) and are skipped silently.
-        """
-        records = []
+    def _scan(self) -> tuple[list[RunRecord], list[UnreadableRun], list[Path]]:
+        """(readable runs oldest first, unreadable run folders, foreign folders)."""
+        records: list[RunRecord] = []
+        unreadable: list[UnreadableRun] = []
+        foreign: list[Path] = []
         try:
             entries = list(os.scandir(self.home))
         except FileNotFoundError:
-            return []
+            return records, unreadable, foreign
         for entry in entries:
             if entry.name.startswith((".", "_")) or not entry.is_dir():
                 continue
             path = Path(entry.path)
+            if store_checks.run_id_problem(entry.name) is not None:
+                foreign.append(path)
+                continue
             try:
                 summary = RunFiles(path).read_summary()
                 records.append(_record_from_summary(summary, path))
             except FileNotFoundError:
-                warnings.warn(
-                    f"skipping {path}: not a SegLab run (no summary.json).", StoreWarning, stacklevel=2
-                )
-            except (OSError, ValueError, KeyError, TypeError, SegLabError) as exc:
-                warnings.warn(f"skipping {path}: unreadable run ({exc}).", StoreWarning, stacklevel=2)
+                if _looks_like_a_run(path):
+                    unreadable.append(UnreadableRun(entry.name, "its summary.json is missing", path))
+                else:
+                    foreign.append(path)
+            except (OSError, ValueError, KeyError, TypeError, OverflowError, SegLabError) as exc:
+                unreadable.append(UnreadableRun(entry.name, str(exc) or type(exc).__name__, path))
         records.sort(key=lambda r: (r.created or 0.0, r.id))
+        unreadable.sort(key=lambda u: u.id)
+        return records, unreadable, foreign
+
+    def list_runs(self) -> list[RunRecord]:
+        """Every readable run, oldest first. Unreadable folders are skipped with a warning
+        (`unreadable_runs` lists them with the reason, so they can be shown and deleted).
+
+        Folders whose names start with ``.`` or ``_`` belong to the store's machinery
+        (imports in progress, job queues) and are skipped silently.
+        """
+        records, unreadable, foreign = self._scan()
+        for path in foreign:
+            warnings.warn(f"skipping {path}: not a SegLab run.", StoreWarning, stacklevel=2)
+        for bad in unreadable:
+            warnings.warn(f"skipping {bad.path}: unreadable run ({bad.reason}).", StoreWarning, stacklevel=2)
         return records
+
+    def unreadable_runs(self) -> list[UnreadableRun]:
+        """Run folders that cannot be read, each with the reason in plain words."""
+        return self._scan()[1]
 
     def load_run(self, run_id: str) -> RunRecord:
         files = self.files(run_id)
         try:
             return _record_from_summary(files.read_summary(), files.path)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
             raise SegLabError(f"run {run_id!r} cannot be read: {exc}") from None
+
+    def mark_interrupted_if_dead(self, run_id: str) -> bool:
+        """Write ``interrupted`` into a running run whose process has died; True if it did."""
+        files = self.files(run_id)
+        try:
+            summary = files.read_summary()
+        except (OSError, ValueError):
+            return False
+        if summary.get("status") != RunStatus.RUNNING or not process_gone(summary):
+            return False
+        files.update_summary(
+            status=RunStatus.INTERRUPTED.value,
+            message=INTERRUPTED_MESSAGE.format(pid=summary["pid"]),
+            finished=time.time(),
+        )
+        return True
 
     def config(self, run_id: str) -> TrainConfig:
         return self.load_run(run_id).config
@@ -477,8 +680,13 @@ class RunStore:
 
         return atomic_write_with(zip_path, write_zip)
 
-    def import_runs(self, zip_path: str | os.PathLike[str]) -> list[str]:
+    def import_runs(self, zip_path: str | os.PathLike[str], *, skipped: list[str] | None = None) -> list[str]:
         """Unpack runs from an exported zip; returns the ids added.
+
+        Every run is checked before anything of it is written (`_import_problem`: its id may
+        not name one of the store's own files, its summary, config, history and predictions
+        must pass `seglab.store_checks`). A bad run is skipped with a plain reason — appended
+        to ``skipped`` when given, else a `StoreWarning` — and the others are imported.
 
         Safe extraction: every member must be a plain file inside ``<run_id>/``; absolute
         paths, ``..``, links and oversized archives are refused. A run whose id already
@@ -489,6 +697,13 @@ class RunStore:
             zf = zipfile.ZipFile(zip_path)
         except (OSError, zipfile.BadZipFile) as exc:
             raise SegLabError(f"{zip_path} is not a readable zip archive: {exc}") from None
+
+        def skip(reason: str) -> None:
+            if skipped is not None:
+                skipped.append(reason)
+            else:
+                warnings.warn(reason, StoreWarning, stacklevel=3)
+
         with zf:
             members: dict[str, list[tuple[zipfile.ZipInfo, PurePosixPath]]] = {}
             total = 0
@@ -502,16 +717,12 @@ class RunStore:
                 raise SegLabError(f"{zip_path} would unpack to {total / 1e9:.1f} GB; refusing.")
             added = []
             for run_id, files in members.items():
-                check_run_id(run_id)
-                if not any(rel.parts[1:] == (SUMMARY,) for _, rel in files):
-                    warnings.warn(
-                        f"skipping {run_id!r} in {zip_path}: no summary.json.", StoreWarning, stacklevel=2
-                    )
+                problem = _import_problem(zf, run_id, files)
+                if problem is None and (self.home / run_id).exists():
+                    skip(f"run {run_id!r} already exists; not imported again.")
                     continue
-                if (self.home / run_id).exists():
-                    warnings.warn(
-                        f"run {run_id!r} already exists; not imported again.", StoreWarning, stacklevel=2
-                    )
+                if problem is not None:
+                    skip(f"skipping {run_id!r} in {zip_path}: {problem}.")
                     continue
                 staging = Path(tempfile.mkdtemp(dir=self.home, prefix=".import-"))
                 try:
@@ -523,7 +734,6 @@ class RunStore:
                             shutil.copyfileobj(src, dst)
                     run_files = RunFiles(target)
                     summary = run_files.read_summary()
-                    _record_from_summary(summary, target)  # validate before it enters the store
                     summary["id"] = run_id
                     if is_active(summary.get("status")):
                         summary["status"] = "interrupted"
@@ -532,10 +742,55 @@ class RunStore:
                     os.replace(target, self.home / run_id)
                     added.append(run_id)
                 except (OSError, ValueError, KeyError, TypeError, SegLabError) as exc:
-                    warnings.warn(f"skipping {run_id!r} in {zip_path}: {exc}", StoreWarning, stacklevel=2)
+                    skip(f"skipping {run_id!r} in {zip_path}: {exc}")
                 finally:
                     shutil.rmtree(staging, ignore_errors=True)
         return added
+
+
+def _import_problem(
+    zf: zipfile.ZipFile, run_id: str, files: list[tuple[zipfile.ZipInfo, PurePosixPath]]
+) -> str | None:
+    """Why the run ``run_id`` of an archive must not be imported (None if it may), judged
+    from the archive alone, before anything is written: its id, summary, config, history
+    and predictions are all checked."""
+    problem = store_checks.run_id_problem(run_id)
+    if problem is not None:
+        return problem
+    by_name = {rel.parts[1:]: info for info, rel in files}
+    if (SUMMARY,) not in by_name:
+        return "no summary.json"
+
+    def read(name: str, limit: int) -> bytes:
+        info = by_name[(name,)]
+        if info.file_size > limit:
+            raise ValueError(f"{name} is larger than {limit // 1024**2} MB")
+        with zf.open(info) as fh:
+            return fh.read(limit + 1)
+
+    try:
+        raw = read(SUMMARY, store_checks.MAX_SUMMARY_BYTES)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "summary.json is not UTF-8 text"
+        store_checks.check_summary(store_checks.parse_json_bounded(text, "summary.json"))
+        if (CONFIG,) in by_name:
+            config_text = read(CONFIG, store_checks.MAX_SUMMARY_BYTES).decode("utf-8")
+            data = store_checks.parse_json_bounded(config_text, "config.json")
+            store_checks.check_shape(data, "config.json")
+            TrainConfig.from_dict(data)
+        if (HISTORY,) in by_name:
+            store_checks.check_history_text(read(HISTORY, store_checks.MAX_HISTORY_BYTES))
+        if (PREDICTIONS,) in by_name:
+            load_predictions_file(io.BytesIO(read(PREDICTIONS, _MAX_PREDICTIONS_BYTES)))
+    except UnicodeDecodeError:
+        return "config.json is not UTF-8 text"
+    except (ValueError, OverflowError, zipfile.BadZipFile, OSError) as exc:
+        return str(exc)
+    except SegLabError as exc:
+        return f"its config.json is not usable: {exc}"
+    return None
 
 
 def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath:

@@ -170,8 +170,8 @@ def test_user_errors_become_failed_runs(tmp_path: Path) -> None:
     assert "unet" in result.message  # the message lists the valid names
     assert store.load_run(run_id).status == "failed"
     assert rec.ends == [result]
-    bad_loss = train(tiny(loss="focal", loss_params={"gamma": "lots"}))
-    assert bad_loss.status == "failed" and bad_loss.message
+    with pytest.raises(ConfigError, match="gamma"):  # refused by the config, before any training
+        tiny(loss="focal", loss_params={"gamma": "lots"})
 
 
 def test_out_of_memory_is_a_failed_run_with_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:

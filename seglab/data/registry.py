@@ -16,11 +16,19 @@ import torch
 
 from seglab.data.dataset import SegDataset
 from seglab.errors import ConfigError, DatasetError, UnknownNameError
-from seglab.registry import ParamSpec, Registry
+from seglab.registry import ParamSpec, Registry, check_param
 
 MIN_SIZE = 8
 MAX_SIZE = 1024
 MAX_SAMPLES = 100_000
+MAX_CLASSES = 256  # masks hold one byte per pixel; more classes than that is a mistake
+#: What a folder or .zip dataset accepts (``dataset_params`` of a path), checked like any ParamSpec.
+FOLDER_PARAMS = (
+    ParamSpec(
+        "num_classes", None, min=2, max=MAX_CLASSES, step=1, help="Number of classes, background included."
+    ),
+    ParamSpec("extract_to", None, help="Folder to unpack a .zip dataset into (kept afterwards)."),
+)
 # Samples are drawn in chunks of about this many pixels: small enough to stay in the CPU
 # cache (which makes elementwise torch ops several times faster), large enough to vectorise.
 CPU_CHUNK_PIXELS = 1 << 20
@@ -132,18 +140,24 @@ def check_params(info: DatasetInfo, params: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, spec in known.items():
         value = params.get(name, spec.default)
-        try:
-            value = int(value) if isinstance(spec.default, int) else float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"Parameter {name!r} of dataset {info.name!r} must be a number, got {value!r}."
-            ) from None
-        if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
-            raise ConfigError(
-                f"Parameter {name!r} of dataset {info.name!r} must lie between {spec.min} and {spec.max}, got {value}."
-            )
-        values[name] = value
+        values[name] = check_param(spec, value, f"Parameter {name!r} of dataset {info.name!r}")
     return values
+
+
+def check_folder_params(params: dict[str, Any], *, is_zip: bool = True) -> dict[str, Any]:
+    """The ``dataset_params`` of a folder / .zip dataset, checked with `FOLDER_PARAMS`
+    (``seed`` aside, which only procedural datasets use); bad names or values raise ConfigError."""
+    specs = {spec.name: spec for spec in FOLDER_PARAMS if is_zip or spec.name != "extract_to"}
+    unknown = sorted(set(params) - set(specs) - {"seed"})
+    if unknown:
+        raise ConfigError(
+            f"A folder or .zip dataset accepts only {', '.join(specs)}, not {', '.join(map(repr, unknown))}."
+        )
+    return {
+        name: check_param(specs[name], value, f"Dataset parameter {name!r}")
+        for name, value in params.items()
+        if name != "seed"
+    }
 
 
 def _check_size_and_n(size: int, n: int) -> None:
@@ -219,6 +233,7 @@ def make_dataset(
 
         size = int(size)
         _check_size_and_n(size, 1 if n is None else int(n))
+        params = check_folder_params(params, is_zip=path.is_file())
         dataset = load_path(path, size=size, n=n, **params)
         return dataset.to(resolve_data_device(device))
     if isinstance(name_or_path, Path) or "/" in key or "\\" in key or key.lower().endswith(".zip"):

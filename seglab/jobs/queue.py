@@ -16,15 +16,17 @@ running jobs are alive (their lock file is held and their heartbeat is fresh).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from typing import Any
 
 from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
+from seglab.jobs import dbhealth
 from seglab.status import ALL_STATUSES, RunStatus, is_active
 from seglab.study import Study
 
@@ -41,7 +44,7 @@ RESUMABLE_STATES = ("interrupted", "cancelled")
 
 HEARTBEAT_INTERVAL = 2.0  # seconds between a worker's heartbeats
 STALE_AFTER = 30.0  # a heartbeat older than this means the worker is gone (other hosts)
-DB_NAME = "jobs.sqlite"
+DB_NAME = dbhealth.DB_NAME
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS groups (
@@ -182,24 +185,69 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
 _INITIALISED: set[str] = set()
 
 
-def connect(home: Path) -> sqlite3.Connection:
-    """A connection to the queue database (created on first use), in autocommit mode."""
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / DB_NAME
-    key = str(path.resolve())
-    fresh = key not in _INITIALISED or not path.exists()  # (re)create if the file was removed
+def _open(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
-    if fresh:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(_SCHEMA)
-        columns = {row["name"] for row in conn.execute("PRAGMA table_info(groups)")}
-        if "study" not in columns:  # a queue made before studies were stored
-            conn.execute("ALTER TABLE groups ADD COLUMN study TEXT")
+    return conn
+
+
+def connect(home: Path) -> sqlite3.Connection:
+    """A connection to the queue database (created on first use), in autocommit mode.
+
+    The first connection of a process (and any connection that finds the file removed or
+    emptied) first checks the database (`seglab.jobs.dbhealth`): a damaged one is moved
+    aside as ``jobs.sqlite.damaged-<timestamp>`` and a fresh, empty queue starts.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / DB_NAME
+    key = str(path.resolve())
+    fresh = key not in _INITIALISED or not path.exists() or dbhealth.looks_emptied(home)
+    if not fresh:
+        conn = _open(path)
+    else:
+        with dbhealth.repair_lock(home):
+            dbhealth.repair_locked(home)
+            if not path.exists():
+                dbhealth.forget_marker(home)
+            conn = _open(path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(groups)")}
+            if "study" not in columns:  # a queue made before studies were stored
+                conn.execute("ALTER TABLE groups ADD COLUMN study TEXT")
+            dbhealth.mark_in_use(home)
         _INITIALISED.add(key)
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+class QueueDamagedError(SegLabError):
+    """The queue database failed again right after it was checked and replaced."""
+
+
+def survives_damage(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Let a `JobQueue` method survive a damaged database: on a SQLite error that is not a
+    busy lock, check the file (`seglab.jobs.dbhealth`), replace it with a fresh queue if it
+    is damaged, reconnect and try once more."""
+
+    @functools.wraps(method)
+    def wrapper(self: JobQueue, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if dbhealth.is_busy(exc) or not self.reopen_if_damaged():
+                raise
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if dbhealth.is_busy(exc):
+                raise
+            raise QueueDamagedError(
+                f"the job queue's database in {self.home} cannot be used: {exc}"
+            ) from None
+
+    return wrapper
 
 
 @contextmanager
@@ -239,6 +287,14 @@ def lock_is_held(lock_path: str | os.PathLike[str]) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _worker_alive(row: sqlite3.Row, now: float) -> bool:
@@ -315,6 +371,24 @@ class JobQueue:
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = resolve_home(home)
         self.conn = connect(self.home)
+        self._inode = _inode(self.home / DB_NAME)
+
+    def reopen_if_damaged(self) -> bool:
+        """After a SQLite error: replace a damaged database with a fresh queue (keeping a
+        copy) and reconnect. True when the connection now points at a different file."""
+        copy = dbhealth.repair_if_damaged(self.home)
+        if copy is None and _inode(self.home / DB_NAME) == self._inode:
+            return False  # the file is fine and unchanged: the error is not about damage
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+        _INITIALISED.discard(str((self.home / DB_NAME).resolve()))
+        self.conn = connect(self.home)
+        self._inode = _inode(self.home / DB_NAME)
+        return True
+
+    def notice(self) -> str | None:
+        """The plain-words notice about a damaged queue replaced recently (or None)."""
+        return dbhealth.queue_notice(self.home)
 
     def close(self) -> None:
         self.conn.close()
@@ -326,6 +400,7 @@ class JobQueue:
         self.close()
 
     # ---- adding jobs ---------------------------------------------------------------------
+    @survives_damage
     def enqueue(self, config: TrainConfig, group: str | None = None) -> int:
         """Add one training job; returns its id."""
         if not isinstance(config, TrainConfig):
@@ -337,6 +412,7 @@ class JobQueue:
         )
         return int(cur.lastrowid)
 
+    @survives_damage
     def enqueue_study(
         self, study: Study | TrainConfig, grid: dict[str, list[Any]] | None = None, name: str | None = None
     ) -> str:
@@ -377,6 +453,7 @@ class JobQueue:
         return group_id
 
     # ---- reading -------------------------------------------------------------------------
+    @survives_damage
     def jobs(self, group: str | None = None, status: str | None = None) -> list[Job]:
         """All jobs (optionally of one group / status), oldest first."""
         self.recover_stale()
@@ -392,6 +469,7 @@ class JobQueue:
             sql += " WHERE " + " AND ".join(where)
         return [_row_to_job(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
 
+    @survives_damage
     def job(self, job_id: int | str) -> Job:
         """One job by id; unknown ids raise SegLabError."""
         self.recover_stale()
@@ -404,6 +482,7 @@ class JobQueue:
         """The live progress dict of a job (epoch, epochs, batch, n_batches, loss, metrics, eta_seconds)."""
         return self.job(job_id).progress
 
+    @survives_damage
     def summary(self) -> dict[str, int]:
         """Number of jobs in each state (all states listed, zeros included)."""
         self.recover_stale()
@@ -412,6 +491,7 @@ class JobQueue:
             counts[row["status"]] = row["n"]
         return counts
 
+    @survives_damage
     def groups(self) -> list[GroupSummary]:
         """Every study with counts per state and the best test IoU reached so far, newest first."""
         self.recover_stale()
@@ -420,6 +500,7 @@ class JobQueue:
             out.append(self._summarise(g))
         return out
 
+    @survives_damage
     def group_study(self, group_id: str) -> Study | None:
         """The `Study` a group was queued from, or None (unknown group, or queued before
         studies were stored)."""
@@ -431,6 +512,7 @@ class JobQueue:
         except (ValueError, SegLabError):
             return None
 
+    @survives_damage
     def group(self, group_id: str) -> GroupSummary:
         self.recover_stale()
         row = self.conn.execute("SELECT * FROM groups WHERE id = ?", (group_id,)).fetchone()
@@ -462,6 +544,7 @@ class JobQueue:
         )
 
     # ---- control -------------------------------------------------------------------------
+    @survives_damage
     def cancel(self, job_id: int | str) -> str:
         """Cancel a job. Queued → cancelled at once; running → the worker stops it within a batch.
 
@@ -487,6 +570,7 @@ class JobQueue:
                 )
         return status
 
+    @survives_damage
     def resume(self, job_id: int | str) -> None:
         """Queue an interrupted (or cancelled) job again; the next worker continues its run
         from the last checkpoint."""
@@ -506,6 +590,41 @@ class JobQueue:
                 (1 if row["run_id"] else 0, "queued to resume from the last checkpoint", jid),
             )
 
+    @survives_damage
+    def enqueue_resume(self, run_id: str) -> int:
+        """Queue a job that continues a stored run from its last checkpoint — a run left
+        ``interrupted`` (its process died: a killed foreground ``train`` included) or
+        ``cancelled``; returns the new job's id."""
+        from seglab.store import RunStore
+
+        store = RunStore(self.home)
+        store.mark_interrupted_if_dead(run_id)
+        record = store.load_run(run_id)
+        if record.status not in RESUMABLE_STATES:
+            raise SegLabError(
+                f"run {run_id} is {record.status}; only interrupted or cancelled runs can be resumed."
+            )
+        with transaction(self.conn):
+            busy = self.conn.execute(
+                "SELECT id FROM jobs WHERE run_id = ? AND status IN ('queued', 'running')", (run_id,)
+            ).fetchone()
+            if busy is not None:
+                raise SegLabError(f"run {run_id} is already queued or training as job {busy['id']}.")
+            cur = self.conn.execute(
+                "INSERT INTO jobs (grp, status, config, run_id, created, resume, message)"
+                " VALUES (?, 'queued', ?, ?, ?, 1, ?)",
+                (
+                    record.group,
+                    record.config.to_json(indent=None),
+                    run_id,
+                    time.time(),
+                    "queued to resume from the last checkpoint",
+                ),
+            )
+        store.set_status(run_id, RunStatus.QUEUED.value, "queued to resume from the last checkpoint")
+        return int(cur.lastrowid)
+
+    @survives_damage
     def delete(self, job_id: int | str) -> None:
         """Forget a finished job (its stored run, if any, is kept)."""
         jid = _parse_job_id(job_id)
@@ -518,12 +637,14 @@ class JobQueue:
             self.conn.execute("DELETE FROM jobs WHERE id = ?", (jid,))
 
     # ---- liveness ------------------------------------------------------------------------
+    @survives_damage
     def live_workers(self) -> list[dict[str, Any]]:
         """Workers that are alive now (pid, host, device, slot, heartbeat, job_id)."""
         now = time.time()
         rows = self.conn.execute("SELECT * FROM workers WHERE stopped IS NULL").fetchall()
         return [dict(r) for r in rows if _worker_alive(r, now)]
 
+    @survives_damage
     def recover_stale(self) -> list[int]:
         """Mark running jobs whose worker is gone as ``interrupted``; returns their ids."""
         running = self.conn.execute(

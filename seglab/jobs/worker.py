@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -29,6 +30,7 @@ from typing import Any
 
 from seglab.config import TrainConfig
 from seglab.errors import SegLabError
+from seglab.jobs import db_retry
 from seglab.jobs.queue import (
     HEARTBEAT_INTERVAL,
     JobQueue,
@@ -164,7 +166,11 @@ class JobReporter:
     def should_stop(self) -> bool:
         if self.stop_event.is_set():
             return True
-        row = self.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (self.job_id,)).fetchone()
+        row = db_retry.best_effort(  # a damaged queue must not stop the training
+            lambda: self.conn.execute(
+                "SELECT cancel_requested FROM jobs WHERE id = ?", (self.job_id,)
+            ).fetchone()
+        )
         return bool(row and row[0])
 
     # internals
@@ -187,10 +193,13 @@ class JobReporter:
             return
         self._last_write = now
         self.progress["updated"] = now
-        self.conn.execute(
-            "UPDATE jobs SET progress = ? WHERE id = ?", (json.dumps(self.progress, default=str), self.job_id)
+        text = json.dumps(self.progress, default=str)
+        db_retry.best_effort(  # progress is best effort: a damaged queue must not stop the training
+            lambda: (
+                self.conn.execute("UPDATE jobs SET progress = ? WHERE id = ?", (text, self.job_id)),
+                self.conn.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (now, self.worker_id)),
+            )
         )
-        self.conn.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (now, self.worker_id))
 
     def close(self) -> None:
         self.conn.close()
@@ -237,7 +246,7 @@ def run_config(
     run with the message; internal errors are recorded as failed too and then re-raised.
     """
     from seglab.engine import train
-    from seglab.store import RunStore
+    from seglab.store import RunDeletedError, RunStore
 
     store = RunStore(resolve_home(home))
     if run_id is None:
@@ -246,10 +255,15 @@ def run_config(
     if on_run_created is not None:
         on_run_created(run_id)
     _safe_set_status(store, run_id, RunStatus.RUNNING, "")
+    run_dir = store.run_dir(run_id)
+
+    def stop_requested() -> bool:  # a run folder deleted while it trains stops the job
+        return not run_dir.is_dir() or bool(should_stop is not None and should_stop())
+
     try:
-        result = train(
-            config, callbacks, run_dir=store.run_dir(run_id), should_stop=should_stop, resume=resume
-        )
+        result = train(config, callbacks, run_dir=run_dir, should_stop=stop_requested, resume=resume)
+    except RunDeletedError as exc:
+        return RunOutcome(run_id, None, RunStatus.CANCELLED, str(exc))
     except SegLabError as exc:
         _safe_set_status(store, run_id, RunStatus.FAILED, str(exc))
         return RunOutcome(run_id, None, RunStatus.FAILED, str(exc))
@@ -283,18 +297,20 @@ def _safe_set_status(store: Any, run_id: str, status: str, message: str) -> None
 
 
 class _Heartbeat(threading.Thread):
-    def __init__(self, home: Path, worker_id: str) -> None:
+    def __init__(self, home: Path, worker_id: str, registration: dict[str, Any] | None = None) -> None:
         super().__init__(name="seglab-heartbeat", daemon=True)
-        self.home, self.worker_id = home, worker_id
+        self.home, self.worker_id, self.registration = home, worker_id, registration
         self.stopped = threading.Event()
 
-    def run(self) -> None:
-        conn = connect(self.home)
-        try:
-            while not self.stopped.wait(HEARTBEAT_INTERVAL):
-                conn.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (time.time(), self.worker_id))
-        finally:
-            conn.close()
+    def run(self) -> None:  # survives database errors (retries with back-off): see db_retry
+        db_retry.heartbeat_loop(
+            self.home,
+            self.worker_id,
+            self.stopped,
+            HEARTBEAT_INTERVAL,
+            connect=connect,
+            registration=self.registration,
+        )
 
 
 def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> dict[str, Any] | None:
@@ -347,7 +363,9 @@ def _run_job(
         callbacks.append(job_callbacks(job_id, config))
 
     def link(run_id: str) -> None:
-        q.conn.execute("UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id))
+        db_retry.best_effort(
+            lambda: q.conn.execute("UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id))
+        )
 
     log(f"job {job_id}: {config.label()}" + (" (resuming)" if resume else ""))
     try:
@@ -368,9 +386,8 @@ def _run_job(
     finally:
         reporter.close()
     status, message = outcome.status, outcome.message
-    cancel_requested = q.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()[
-        0
-    ]
+    found = q.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    cancel_requested = bool(found and found[0])  # the row is gone if the queue was replaced
     if status == RunStatus.CANCELLED and stop_event.is_set() and not cancel_requested:
         # The worker itself is shutting down (SIGTERM): the job can be resumed later.
         status, message = RunStatus.INTERRUPTED, "the worker was stopped; resume the job to continue"
@@ -431,21 +448,17 @@ def run_worker(
 
     q = JobQueue(home_path)
     worker_id = f"{socket.gethostname()}-{os.getpid()}-{int(time.time() * 1000)}"
-    now = time.time()
-    q.conn.execute(
-        "INSERT INTO workers (id, pid, host, device, slot, lock_path, started, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            worker_id,
-            os.getpid(),
-            socket.gethostname(),
-            device_type,
-            slot_name,
-            str(lock.path.resolve()),
-            now,
-            now,
-        ),
-    )
-    heartbeat = _Heartbeat(home_path, worker_id)
+    registration = {
+        "id": worker_id,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "device": device_type,
+        "slot": slot_name,
+        "lock_path": str(lock.path.resolve()),
+        "started": time.time(),
+    }
+    db_retry.register_worker(q.conn, registration)
+    heartbeat = _Heartbeat(home_path, worker_id, registration)
     heartbeat.start()
     stop_event = threading.Event()
     previous_handlers = _install_signal_handlers(stop_event)
@@ -454,7 +467,11 @@ def run_worker(
     ran, idle_since = 0, time.monotonic()
     try:
         while not stop_event.is_set():
-            row = _claim(q, worker_id, device_type, group)
+            try:
+                row = _claim(q, worker_id, device_type, group)
+            except sqlite3.DatabaseError as exc:  # busy, or damaged and replaced: keep going
+                stop_event.wait(db_retry.recover_worker_db(q, exc, registration, log))
+                continue
             if row is None:
                 if once:
                     break
@@ -463,8 +480,11 @@ def run_worker(
                     break
                 stop_event.wait(poll)
                 continue
-            _run_job(q, row, worker_id, stop_event, log, job_callbacks)
-            q.conn.execute("UPDATE workers SET job_id = NULL WHERE id = ?", (worker_id,))
+            try:
+                _run_job(q, row, worker_id, stop_event, log, job_callbacks)
+                q.conn.execute("UPDATE workers SET job_id = NULL WHERE id = ?", (worker_id,))
+            except sqlite3.DatabaseError as exc:  # the run folder already holds the outcome
+                stop_event.wait(db_retry.recover_worker_db(q, exc, registration, log))
             ran += 1
             idle_since = time.monotonic()
             if max_jobs is not None and ran >= max_jobs:
@@ -473,7 +493,11 @@ def run_worker(
         _restore_signal_handlers(previous_handlers)
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)
-        q.conn.execute("UPDATE workers SET stopped = ?, job_id = NULL WHERE id = ?", (time.time(), worker_id))
+        db_retry.best_effort(
+            lambda: q.conn.execute(
+                "UPDATE workers SET stopped = ?, job_id = NULL WHERE id = ?", (time.time(), worker_id)
+            )
+        )
         q.close()
         lock.release()
         log(f"stopped after {ran} job(s)")

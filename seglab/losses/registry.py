@@ -25,7 +25,7 @@ from seglab.losses.modules import (
     SegLoss,
     TverskyLoss,
 )
-from seglab.registry import ParamSpec, Registry
+from seglab.registry import ParamSpec, Registry, check_param
 
 
 @dataclass(frozen=True)
@@ -60,15 +60,27 @@ def get_loss(name: str, **params: Any) -> SegLoss:
     parameter name or a value out of range.
     """
     info = LOSSES.get(name)
-    unknown = sorted(set(params) - set(info.defaults))
+    checked = check_loss_params(name, params)
+    loss = info.factory(**{**info.defaults, **checked})
+    loss.name = name
+    return loss
+
+
+def check_loss_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` of loss ``name`` checked against its ParamSpecs (names, types, ranges)
+    without building the loss; raises LossParameterError in plain words."""
+    info = LOSSES.get(name)
+    specs = {p.name: p for p in info.params}
+    unknown = sorted(set(params) - set(specs))
     if unknown:
-        valid = ", ".join(info.defaults) or "none"
+        valid = ", ".join(specs) or "none"
         raise LossParameterError(
             f"loss {name!r} has no parameter {', '.join(map(repr, unknown))}. Valid parameters: {valid}."
         )
-    loss = info.factory(**{**info.defaults, **params})
-    loss.name = name
-    return loss
+    return {
+        key: check_param(specs[key], value, f"parameter {key!r} of loss {name!r}", LossParameterError)
+        for key, value in params.items()
+    }
 
 
 def list_losses() -> list[str]:

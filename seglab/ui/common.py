@@ -29,6 +29,9 @@ def render_sidebar() -> None:
         summary = queue_summary()
         parts = [f"{count} {state}" for state, count in summary.items() if count]
         st.caption("Job queue: " + (", ".join(parts) or "empty"))
+        from seglab.ui.store_health import queue_notice_caption
+
+        queue_notice_caption()
         if summary.get(RunStatus.QUEUED):
             ensure_worker()
 
