@@ -331,3 +331,8 @@ with export_tab:
     st.caption("Charts: use the PNG / SVG buttons under each chart.")
     import_uploader()
     st.caption(f"Runs are stored in `{seglab_home().resolve()}`.")
+
+# ---- look closer: epoch by epoch and error analysis (seglab.ui.epoch_views, self-contained) ----
+from seglab.ui import epoch_views as ev  # noqa: E402
+
+ev.results_section(store, list(compare["run_id"]))

@@ -116,19 +116,24 @@ def stored_epochs(run_dir: str | os.PathLike[str]) -> list[int]:
     return sorted(int(m.group(1)) for m in map(_EPOCH_FILE.match, names) if m)
 
 
-def read(run_dir: str | os.PathLike[str], last_epoch: int | None = None) -> dict[str, Any] | None:
+def read(
+    run_dir: str | os.PathLike[str], last_epoch: int | None = None, *, latest_only: bool = False
+) -> dict[str, Any] | None:
     """Everything kept for a run, or None when it has none (an older or imported run, or a
     run still in its first epoch).
 
     Returns ``epochs`` (list of int, increasing), ``images`` uint8 (K, 3, H, W), ``targets``
     uint8 (K, H, W), ``pred`` uint8 (E, K, H, W) (see the module docstring), ``iou`` float32
     (E, K), ``indices`` int64 (K,), ``kind`` and ``num_classes``. ``last_epoch`` drops files
-    of epochs after it (left over when a run resumed from an earlier checkpoint).
+    of epochs after it (left over when a run resumed from an earlier checkpoint);
+    ``latest_only`` keeps just the newest epoch (E = 1; what a live view needs).
     """
     folder = Path(run_dir) / FOLDER
     epochs = [e for e in stored_epochs(run_dir) if last_epoch is None or e <= last_epoch]
     if not epochs or not (folder / FIXED).is_file():
         return None
+    if latest_only:
+        epochs = epochs[-1:]
     with np.load(folder / FIXED, allow_pickle=False) as npz:
         out: dict[str, Any] = {
             "images": npz["images"],

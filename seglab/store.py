@@ -450,7 +450,7 @@ class RunStore:
         """Arrays saved at the end of training (empty dict if the run saved none)."""
         return self.files(run_id).read_predictions()
 
-    def epoch_predictions(self, run_id: str) -> dict[str, Any] | None:
+    def epoch_predictions(self, run_id: str, *, latest_only: bool = False) -> dict[str, Any] | None:
         """Predictions of the watched validation images after each epoch, or None if the run
         kept none (older or imported runs): ``epochs`` [1..E], ``images`` (K,3,H,W),
         ``targets`` (K,H,W), ``pred`` (E,K,H,W) and more; see `seglab.epoch_predictions.read`."""
@@ -458,7 +458,7 @@ class RunStore:
 
         files = self.files(run_id)
         epochs = [int(r["epoch"]) for r in files.read_history() if isinstance(r.get("epoch"), int)]
-        return epoch_predictions.read(files.path, max(epochs) if epochs else 0)
+        return epoch_predictions.read(files.path, max(epochs) if epochs else 0, latest_only=latest_only)
 
     def checkpoint_path(self, run_id: str, which: str = "best") -> Path:
         return self.files(run_id).checkpoint_path(which)
