@@ -19,6 +19,7 @@ from seglab import error_analysis as ea
 from seglab.jobs import JobQueue, run_config
 from seglab.presets import preset
 from seglab.store import RunFiles, RunStore
+from seglab.ui import epoch_views as ev
 from tests.page_support import PAGES
 
 EPOCHS = 2
@@ -209,8 +210,7 @@ def results_page(home: Path) -> AppTest:
     at = AppTest.from_file(str(PAGES / "results.py"), default_timeout=90)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    if at.selectbox(key="rs_dataset") is not None:
-        at.selectbox(key="rs_dataset").select("shapes").run()
+    at.selectbox(key="rs_dataset").select("shapes").run()  # the store also holds an aerial run
     return at
 
 
@@ -304,3 +304,28 @@ def test_train_page_shows_the_running_jobs_latest_predictions(runs, monkeypatch,
     at.run()
     assert not at.get("image")
     assert any("appear after the first epoch" in c.value for c in at.caption)
+
+
+def test_results_views_of_a_multi_class_run(runs, monkeypatch):
+    use_home(monkeypatch, runs["home"])
+    at = AppTest.from_file(str(PAGES / "results.py"), default_timeout=90)
+    at.run()
+    at.selectbox(key="rs_dataset").select("aerial").run()
+    at.toggle(key="ev_show_epochs").set_value(True).run()
+    at.toggle(key="ev_show_errors").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "ev_threshold" not in [w.key for w in at.slider]  # argmax over classes: no threshold to move
+    assert any("no threshold" in c.value for c in at.caption)
+    assert any("green = the right class" in c.value for c in at.caption)
+    table = next(d.value for d in at.dataframe if "mean" in d.value.columns)
+    expected = np.sort(ea.image_ious(RunStore(runs["home"]).predictions(runs["aerial"])))
+    np.testing.assert_allclose(table["mean"].to_numpy(), expected)
+
+
+def test_run_names_stay_distinct_for_twin_configs(runs, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(runs["home"], home)
+    twin = runs["unet"][:-4] + "zzzz"
+    shutil.copytree(home / runs["unet"], home / twin)
+    names = ev.run_names(RunStore(home), [runs["unet"], twin])
+    assert len(set(names.values())) == 2 and all(n.startswith("unet + bce · seed 0") for n in names.values())

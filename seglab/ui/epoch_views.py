@@ -128,7 +128,8 @@ def run_names(store: RunStore, run_ids: list[str]) -> dict[str, str]:
             names[run_id] = run_id
             continue
         names[run_id] = f"{config.arch} + {config.loss} · seed {config.seed}"
-    return names
+    titles = list(names.values())
+    return {r: t if titles.count(t) == 1 else f"{t} ({r[-4:]})" for r, t in names.items()}
 
 
 # ---- Train page: the running job --------------------------------------------------------
@@ -198,6 +199,8 @@ def _scrubber_view(
         st.caption("These runs trained for one epoch.")
     if mode == MODES[0]:
         st.markdown(LEGEND, unsafe_allow_html=True)
+        if any(d["kind"] == "labels" for d in have.values()):
+            st.caption("Multi-class runs: green = the right class, red = a wrong class.")
     reference = next(iter(have.values()))
     st.image(truth_strip(reference), caption="Validation images with their ground truth", output_format="PNG")
     for run_id, data in have.items():
