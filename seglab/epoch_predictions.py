@@ -21,9 +21,11 @@ What ``pred`` holds:
 * multi-class data: the predicted class id per pixel (argmax), uint8. Probabilities of C
   classes would cost C times the space and the picture students watch is the label map.
 
-Size: K · H · W bytes per epoch before compression (8 · 64 · 64 = 32 KiB for the quick
-preset, a few KiB once compressed). Every file is written atomically (temporary file, then
-``os.replace``), so the Train page can read while the worker writes.
+Size: images larger than ``MAX_SIDE`` (64) are kept at every s-th pixel (s = ``stride_for``),
+so H, W ≤ 64 and an epoch costs at most K · 64 · 64 = 32 KiB before compression (the
+probabilities of a learning network barely compress): 0.29 MB measured for a quick-preset
+run (10 epochs), at most 40 × 32 KiB + the images ≈ 1.4 MB for the study preset (128 px, 40 epochs). Every file is written atomically (temporary
+file, then ``os.replace``), so the Train page can read while the worker writes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 
 EPOCH_IMAGES = 8  # K: validation images watched per run
+MAX_SIDE = 64  # stored side at most: tiles are shown about 100 px wide, so more buys nothing
 FOLDER = "epoch_predictions"
 FIXED = "images.npz"
 _EPOCH_FILE = re.compile(r"^e(\d{4,})\.npz$")
@@ -51,15 +54,22 @@ def pick_positions(n_val: int, k: int = EPOCH_IMAGES) -> np.ndarray:
     return (np.arange(k, dtype=np.int64) * n_val) // k
 
 
-def compact(preview: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def stride_for(height: int, width: int, max_side: int = MAX_SIDE) -> int:
+    """Integer step s that brings the longer side to at most ``max_side``: ceil(max(H, W) / max_side).
+    Stored arrays keep every s-th row and column (nearest neighbour, so labels stay labels)."""
+    return max(1, -(-max(int(height), int(width)) // int(max_side)))
+
+
+def compact(preview: dict[str, np.ndarray], stride: int = 1) -> dict[str, np.ndarray]:
     """The per-epoch arrays to keep from ``seglab.engine.predict_preview``'s output:
-    ``pred`` uint8 (K, H, W) (probability × 255 when there is ``probs``, else class ids) and
-    ``iou`` float32 (K,)."""
+    ``pred`` uint8 (K, H/s, W/s) (probability × 255 when there is ``probs``, else class ids)
+    and ``iou`` float32 (K,) (measured at full resolution by the engine)."""
     if "probs" in preview:
         probs = np.asarray(preview["probs"], dtype=np.float32)
         pred = np.round(np.clip(probs, 0.0, 1.0) * 255.0).astype(np.uint8)
     else:
         pred = np.asarray(preview["preds"]).astype(np.uint8)
+    pred = np.ascontiguousarray(pred[:, ::stride, ::stride])
     return {"pred": pred, "iou": np.asarray(preview["iou"], dtype=np.float32)}
 
 
@@ -89,20 +99,24 @@ def write_epoch(
     """
     folder = Path(run_dir) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
+    masks = np.asarray(preview["masks"])
+    s = stride_for(*masks.shape[1:])
     fixed = folder / FIXED
     if not fixed.is_file():
         _save_npz(
             fixed,
             {
-                "images": np.ascontiguousarray(np.asarray(preview["images"]).transpose(0, 3, 1, 2)),
-                "targets": np.asarray(preview["masks"]).astype(np.uint8),
+                "images": np.ascontiguousarray(
+                    np.asarray(preview["images"])[:, ::s, ::s].transpose(0, 3, 1, 2)
+                ),
+                "targets": np.ascontiguousarray(masks[:, ::s, ::s]).astype(np.uint8),
                 "indices": np.asarray(indices, dtype=np.int64),
                 "kind": np.asarray("probability" if "probs" in preview else "labels"),
                 "num_classes": np.asarray(int(num_classes), dtype=np.int64),
             },
         )
     path = folder / f"e{int(epoch):04d}.npz"
-    _save_npz(path, compact(preview))
+    _save_npz(path, compact(preview, s))
     return path
 
 
@@ -122,7 +136,8 @@ def read(
     """Everything kept for a run, or None when it has none (an older or imported run, or a
     run still in its first epoch).
 
-    Returns ``epochs`` (list of int, increasing), ``images`` uint8 (K, 3, H, W), ``targets``
+    Returns ``epochs`` (list of int, increasing), ``images`` uint8 (K, 3, H, W) (H, W: the
+    stored size, at most ``MAX_SIDE``), ``targets``
     uint8 (K, H, W), ``pred`` uint8 (E, K, H, W) (see the module docstring), ``iou`` float32
     (E, K), ``indices`` int64 (K,), ``kind`` and ``num_classes``. ``last_epoch`` drops files
     of epochs after it (left over when a run resumed from an earlier checkpoint);

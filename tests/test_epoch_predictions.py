@@ -103,19 +103,31 @@ def test_multi_class_runs_keep_class_ids(runs):
 
 def test_size_bound_per_run(runs, tmp_path):
     assert 0 < ep.stored_bytes(RunStore(runs["home"]).run_dir(runs["unet"])) <= 2_000_000
-    # worst case for compression at the quick preset's size: 10 epochs of pure noise
+    # worst case for compression, at the largest preset (128 px, 40 epochs): pure noise
     rng = np.random.default_rng(0)
-    k, size = ep.EPOCH_IMAGES, preset("quick").size
-    for epoch in range(1, preset("quick").epochs + 1):
+    k, size, epochs = ep.EPOCH_IMAGES, preset("study").size, preset("study").epochs
+    masks = rng.integers(0, 2, (k, size, size)).astype(np.uint8)
+    for epoch in range(1, epochs + 1):
         preview = {
             "images": rng.integers(0, 256, (k, size, size, 3), dtype=np.uint8),
-            "masks": rng.integers(0, 2, (k, size, size)).astype(np.uint8),
+            "masks": masks,
             "probs": rng.random((k, size, size)).astype(np.float16),
             "iou": rng.random(k).astype(np.float32),
         }
         ep.write_epoch(tmp_path, epoch, preview, np.arange(k), 2)
     assert ep.stored_bytes(tmp_path) <= 2_000_000
-    assert ep.read(tmp_path)["pred"].shape == (preset("quick").epochs, k, size, size)
+    data = ep.read(tmp_path)
+    side = size // ep.stride_for(size, size)
+    assert side <= ep.MAX_SIDE and data["pred"].shape == (epochs, k, side, side)
+    np.testing.assert_array_equal(data["targets"], masks[:, :: size // side, :: size // side])
+    np.testing.assert_array_equal(
+        data["pred"][-1], np.round(preview["probs"][:, ::2, ::2].astype(np.float32) * 255).astype(np.uint8)
+    )
+
+
+def test_stride_for():
+    assert [ep.stride_for(h, h) for h in (32, 64, 65, 128, 256)] == [1, 1, 2, 2, 4]
+    assert ep.stride_for(64, 200) == 4
 
 
 def test_runs_without_the_files_and_leftover_epochs(runs, tmp_path):
