@@ -343,3 +343,8 @@ from seglab.ui import tune_results  # noqa: E402
 
 tune_results.cv_section(records)
 tune_results.per_class_section(records, selected)
+
+# ---- look closer: epoch by epoch and error analysis (seglab.ui.epoch_views, self-contained) ----
+from seglab.ui import epoch_views as ev  # noqa: E402
+
+ev.results_section(store, list(compare["run_id"]))

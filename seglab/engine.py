@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seglab import epoch_predictions
 from seglab.config import TrainConfig
 from seglab.data.registry import model_out_channels  # noqa: F401  (part of the engine's API)
 from seglab.device import device_label, resolve_device
@@ -65,6 +66,7 @@ from seglab.runwriter import RunWriter, folder_writer
 from seglab.status import RunStatus
 
 PREVIEW_IMAGES = 8  # images per split kept in predictions.npz for the visual comparison
+TEST_PREVIEW_IMAGES = 32  # test images kept there too, for the per-image error analysis
 EVAL_BATCH_MIN = 64  # evaluation batches are at least this large (no gradients kept)
 # Config fields a resumed run may change (anything else would not continue the same run).
 RESUME_MAY_CHANGE = frozenset({"epochs", "device", "precision", "num_threads"})
@@ -496,6 +498,9 @@ class _Run:
             k: (self.ds.images.index_select(0, v), self.ds.masks.index_select(0, v)) for k, v in idx.items()
         }
         self._summary(num_classes=self.num_classes, class_names=list(self.ds.class_names))
+        # predictions per epoch: the same few validation images for every run with these data settings
+        self.watch = torch.as_tensor(epoch_predictions.pick_positions(len(idx["val"])), device=device)
+        self.watch_indices = idx["val"].index_select(0, self.watch).cpu().numpy()  # dataset positions
 
         torch.manual_seed(config.seed)
         self.model = build_model(config, self.num_classes)
@@ -675,6 +680,10 @@ class _Run:
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if self.files is not None:
             self.files.append_history(record)
+            if hasattr(self.files, "save_epoch_predictions"):  # see seglab.epoch_predictions
+                x, y = (t.index_select(0, self.watch) for t in self.splits["val"])
+                preview = predict_preview(self.model, x, y, self.num_classes, self.config.precision)
+                self.files.save_epoch_predictions(epoch, preview, self.watch_indices, self.num_classes)
             if self.best_epoch == epoch:
                 path = self.files.save_checkpoint("best", self.best_state)
                 self.cb.fire("on_checkpoint", epoch, "best", path)
@@ -739,7 +748,7 @@ class _Run:
                 arrays["test_confusion"] = test_cm.numpy()
             for split in ("val",) if cv_fold else ("val", "test"):
                 x, y = self.splits[split]
-                k = min(PREVIEW_IMAGES, len(x))
+                k = min(PREVIEW_IMAGES if split == "val" else TEST_PREVIEW_IMAGES, len(x))
                 for key, arr in predict_preview(
                     self.model, x[:k], y[:k], self.num_classes, self.config.precision
                 ).items():

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seglab.config import TrainConfig
+from seglab.epoch_predictions import EPOCH_IMAGES
 
 RUN_OVERHEAD_SECONDS = 0.5  # data generation, model build, checkpoints, previews per run
 
@@ -264,10 +265,11 @@ def estimate_run(config: TrainConfig, timing: StepTiming) -> RunEstimate:
     train_batches = math.ceil(n_train / config.batch_size)
     # forward time scales with the number of images; timing was measured at batch_size images
     per_image_forward = timing.eval_forward / config.batch_size
+    watched = min(n_val, EPOCH_IMAGES)  # validation images predicted again after every epoch
     seconds = (
-        config.epochs * (train_batches * timing.train_step + n_val * per_image_forward)
+        config.epochs * (train_batches * timing.train_step + (n_val + watched) * per_image_forward)
         + n_test * per_image_forward
-        + 2 * min(n_val, 8) * per_image_forward  # prediction previews
+        + (min(n_val, 8) + min(n_test, 32)) * per_image_forward  # prediction previews at the end
         + RUN_OVERHEAD_SECONDS
     )
     return RunEstimate(config, n_train, n_val, n_test, train_batches, seconds)

@@ -2,7 +2,8 @@
 
 The engine itself touches no files. It reports to a run writer: ``init`` / ``write_config``
 at the start, ``update_summary`` as the status and metrics change, ``append_history`` after
-each epoch, ``save_checkpoint`` for ``best`` / ``last``, ``save_predictions`` at the end (and
+each epoch (and ``save_epoch_predictions``, if the writer has it), ``save_checkpoint`` for
+``best`` / ``last``, ``save_predictions`` at the end (and
 ``load_checkpoint`` / ``write_history`` to resume). ``folder_writer(run_dir)`` gives the usual
 one, `seglab.store.RunFiles`, which keeps a run folder of the experiment store; tests or other
 front ends may pass their own object with the same methods to ``engine.train(writer=...)``.
@@ -35,6 +36,10 @@ class RunWriter(Protocol):
     def save_checkpoint(self, which: str, obj: Any) -> Path: ...
     def load_checkpoint(self, which: str = ..., map_location: Any = ...) -> Any: ...
     def save_predictions(self, arrays: dict[str, np.ndarray]) -> Path: ...
+    # optional: the engine calls it after each epoch only when the writer has it
+    def save_epoch_predictions(
+        self, epoch: int, preview: dict[str, np.ndarray], indices: np.ndarray, num_classes: int
+    ) -> Path: ...
 
 
 def folder_writer(run_dir: str | os.PathLike[str]) -> RunWriter:

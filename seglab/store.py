@@ -9,6 +9,7 @@ Layout of a run folder ``<home>/<run_id>/``::
     best.pt          model ``state_dict`` of the best validation epoch
     last.pt          model + optimiser + RNG states + history, for ``resume``
     predictions.npz  a few fixed val/test images with masks, predicted labels, per-image IoU
+    epoch_predictions/  a few fixed val images predicted after every epoch (seglab.epoch_predictions)
 
 Every JSON file is written atomically (temporary file in the same folder, then
 ``os.replace``), so a crash leaves either the old or the new file, never half of one.
@@ -312,6 +313,14 @@ class RunFiles:
         return atomic_write_with(
             self.file(PREDICTIONS), lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".tmp.npz"
         )
+
+    def save_epoch_predictions(
+        self, epoch: int, preview: dict[str, np.ndarray], indices: np.ndarray, num_classes: int
+    ) -> Path:
+        """Keep one epoch's predictions of the watched validation images (`seglab.epoch_predictions`)."""
+        from seglab import epoch_predictions
+
+        return epoch_predictions.write_epoch(self.path, epoch, preview, indices, num_classes)
 
     def read_predictions(self) -> dict[str, np.ndarray]:
         """The saved preview arrays; {} when there are none or the file is damaged (a damaged
@@ -643,6 +652,16 @@ class RunStore:
     def predictions(self, run_id: str) -> dict[str, np.ndarray]:
         """Arrays saved at the end of training (empty dict if the run saved none)."""
         return self.files(run_id).read_predictions()
+
+    def epoch_predictions(self, run_id: str, *, latest_only: bool = False) -> dict[str, Any] | None:
+        """Predictions of the watched validation images after each epoch, or None if the run
+        kept none (older or imported runs): ``epochs`` [1..E], ``images`` (K,3,H,W),
+        ``targets`` (K,H,W), ``pred`` (E,K,H,W) and more; see `seglab.epoch_predictions.read`."""
+        from seglab import epoch_predictions
+
+        files = self.files(run_id)
+        epochs = [int(r["epoch"]) for r in files.read_history() if isinstance(r.get("epoch"), int)]
+        return epoch_predictions.read(files.path, max(epochs) if epochs else 0, latest_only=latest_only)
 
     def checkpoint_path(self, run_id: str, which: str = "best") -> Path:
         return self.files(run_id).checkpoint_path(which)

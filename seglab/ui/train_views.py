@@ -382,6 +382,9 @@ def show_live_run(job: Any) -> None:
         st.caption("Curves appear after the first epoch.")
     else:
         st.altair_chart(chart, width="content")
+    from seglab.ui.epoch_views import live_predictions  # issue 15: predictions growing epoch by epoch
+
+    live_predictions(job.run_id)
 
 
 def problem_messages(jobs: list[Any], limit: int = 5) -> list[tuple[str, str]]:
