@@ -8,7 +8,7 @@ import streamlit as st
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import basics as B
 from seglab.ui import loss_charts as C
-from seglab.ui.common import sync_url, url_default, url_number, use_app_navigation
+from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.images import as_rgb, image_row, upscale
 
 use_app_navigation()
@@ -73,7 +73,7 @@ st.markdown(
     "answers it **once per pixel**: the output is an image of the same size whose values are "
     "class numbers. Everything on this page is generated, so you can change the scene freely."
 )
-seed = st.number_input("Scene number", 0, 999, url_number("scene", 0, 0, 999), key="scene")
+seed = st.number_input("Scene number", 0, 999, 0, key="scene", bind=URL)
 cells = scene("cells", SIZE, seed)
 views, (top0, left0) = cell_views(seed)
 
@@ -104,14 +104,15 @@ with st.expander("Show both masks laid over the image"):
 # ---- 2. pixels as numbers ----------------------------------------------------------------
 st.header("2. Classifying every pixel, literally")
 c1, c2, c3 = st.columns(3)
-top = c1.slider("Window: top row", 0, SIZE - PATCH, url_number("row", top0, 0, SIZE - PATCH), key="row")
-left = c2.slider("Window: left column", 0, SIZE - PATCH, url_number("col", left0, 0, SIZE - PATCH), key="col")
+top = c1.slider("Window: top row", 0, SIZE - PATCH, top0, key="row", bind=URL)
+left = c2.slider("Window: left column", 0, SIZE - PATCH, left0, key="col", bind=URL)
 ids = c3.radio(
     "Numbers shown",
     ["class id", "instance id"],
     horizontal=True,
-    index=1 if url_default("ids", "class id") == "instance id" else 0,
+    index=0,
     key="ids",
+    bind=URL,
 )
 values = cells.mask if ids == "class id" else cells.instances
 left_col, mid_col, right_col = st.columns([1, 1, 1.4])
@@ -181,10 +182,8 @@ st.markdown(
 # ---- 5. logits → probability → mask ------------------------------------------------------------
 st.header("5. What a network actually outputs: logits")
 c1, c2 = st.columns(2)
-t = c1.slider("Threshold t", 0.05, 0.95, url_number("t", 0.5, 0.05, 0.95), 0.05, key="t")
-noise = c2.slider(
-    "How unsure is the toy model?", 0.0, 1.5, url_number("noise", 0.4, 0.0, 1.5), 0.1, key="noise"
-)
+t = c1.slider("Threshold t", 0.05, 0.95, 0.5, 0.05, key="t", bind=URL)
+noise = c2.slider("How unsure is the toy model?", 0.0, 1.5, 0.4, 0.1, key="noise", bind=URL)
 z, p, pred, pictures, counts = binary_output(seed, noise, t)
 image_row(
     pictures,
@@ -229,5 +228,3 @@ st.markdown(
     f"probable class; no threshold needed. Pixel accuracy of this toy output: "
     f"**{accuracy:.1%}**."
 )
-
-sync_url(scene=seed, row=top, col=left, ids=ids, t=t, noise=noise)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
 from seglab.teach import data_page as dp
-from seglab.ui.common import sync_url, url_choice, url_default, url_number, use_app_navigation
+from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.images import upscale
 from seglab.ui.metric_charts import class_balance_chart
 
@@ -31,14 +31,14 @@ def param_widget(spec, key: str):
     label = spec.name.replace("_", " ").capitalize()
     if spec.choices:
         choices = list(spec.choices)
-        raw = url_default(key, str(spec.default), str)
-        index = next((i for i, c in enumerate(choices) if str(c) == raw), choices.index(spec.default))
-        return st.selectbox(label, choices, index=index, key=key, help=spec.help)
+        return st.selectbox(
+            label, choices, index=choices.index(spec.default), key=key, help=spec.help, bind=URL
+        )
     if isinstance(spec.default, int) and not isinstance(spec.default, bool):
         lo, hi, step = int(spec.min), int(spec.max), int(spec.step or 1)
     else:
         lo, hi, step = float(spec.min), float(spec.max), float(spec.step or 0.01)
-    return st.slider(label, lo, hi, url_number(key, spec.default, lo, hi), step, key=key, help=spec.help)
+    return st.slider(label, lo, hi, spec.default, step, key=key, help=spec.help, bind=URL)
 
 
 def show_grid(view: dp.DataView, start: int, mode: str = "overlay", columns: int = 4) -> None:
@@ -66,25 +66,26 @@ builtin, own = st.tabs(["Built-in datasets", "Your own images and masks"])
 
 with builtin:
     names = list_datasets()
-    requested = url_choice("ds", names, names[0], str)
     controls, main = st.columns([1.25, 3], gap="large")
     with controls:
         name = st.selectbox(
             "Dataset",
             names,
-            index=names.index(requested),
+            index=0,
             format_func=lambda n: dataset_info(n).title,
             key="ds",
+            bind=URL,
         )
         info = dataset_info(name)
         size = st.select_slider(
             "Image size (pixels)",
             SIZES,
-            value=url_choice("size", SIZES, 64),
-            key="size",
+            value=64,
+            key="ds_size",
+            bind=URL,
         )
-        n = st.slider("Number of images", 12, 256, url_number("n", 48, 12, 256), 12, key="n")
-        seed = st.number_input("Seed", 0, 10_000, url_number("seed", 0, 0, 10_000), key="seed")
+        n = st.slider("Number of images", 16, 256, 48, 16, key="n", bind=URL)
+        seed = st.number_input("Seed", 0, 10_000, 0, key="seed", bind=URL)
         params = {spec.name: param_widget(spec, f"p_{spec.name}") for spec in info.params}
     view = generated(name, size, n, int(seed), tuple(sorted(params.items())))
     with main:
@@ -139,8 +140,9 @@ with own:
         upload = st.file_uploader("Upload a .zip", type=["zip"], key="upload")
         typed = st.text_input(
             "…or the path of a folder or .zip on this computer",
-            url_default("path", "", str),
+            "",
             key="path",
+            bind=URL,
             placeholder="/home/me/data/my_dataset",
         )
         own_size = st.select_slider("Resize to (pixels)", SIZES, value=64, key="own_size")
@@ -167,7 +169,3 @@ with own:
             )
             show_grid(user, 0)
             show_balance(user)
-
-sync_url(ds=name, size=size, n=n, seed=int(seed), **{f"p_{k}": v for k, v in params.items()})
-if typed.strip():
-    sync_url(path=typed.strip())

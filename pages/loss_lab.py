@@ -10,7 +10,7 @@ from seglab.palette import error_overlay, overlay
 from seglab.teach import loss_lab as T
 from seglab.teach.basics import colormap, load_scene, patch_frame, sigmoid
 from seglab.ui import loss_charts as C
-from seglab.ui.common import sync_url, url_choice, url_default, url_number, use_app_navigation
+from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.images import image_row, upscale
 
 use_app_navigation()
@@ -19,8 +19,8 @@ SIZE = 64
 
 
 def url_slider(where, label: str, key: str, default: float, low: float, high: float, step: float, **kw):
-    """A slider whose start value comes from the URL (``?key=...``)."""
-    return where.slider(label, low, high, url_number(key, default, low, high), step, key=key, **kw)
+    """A slider bound to the URL (``?key=...``): a link restores it, a move replaces the URL."""
+    return where.slider(label, low, high, default, step, key=key, bind=URL, **kw)
 
 
 def metric_row(items: list[tuple[str, str]]) -> None:
@@ -83,7 +83,7 @@ for tab, name in zip(st.tabs([loss_info(n).title for n in names]), names, strict
 st.header("2. Focal loss, term by term")
 c1, c2, c3, c4 = st.columns(4)
 gamma = url_slider(c1, "Focal γ (gamma)", "gamma", 2.0, 0.0, 5.0, 0.25)
-auto = c3.toggle("α = auto (from class balance)", url_default("auto_alpha", False), key="auto_alpha")
+auto = c3.toggle("α = auto (from class balance)", False, key="auto_alpha", bind=URL)
 share_help, alpha_help = "α = N_neg / (N_pos + N_neg) when α = auto.", "Background pixels get 1 − α."
 fg_share = url_slider(
     c4, "Foreground share", "fg_share", 0.05, 0.01, 0.5, 0.01, disabled=not auto, help=share_help
@@ -137,7 +137,7 @@ st.header("3. Easy and hard pixels in a real prediction")
 c1, c2 = st.columns([3, 1])
 wrong_help = "0 = sharp and correct; 1 = shifted, blurred, unsure and noisy."
 wrong = url_slider(c1, "How wrong is the prediction?", "wrong", 0.4, 0.0, 1.0, 0.05, help=wrong_help)
-seed = c2.number_input("Sample", 0, 99, url_number("sample", 1, 0, 99), key="sample")
+seed = c2.number_input("Sample", 0, 99, 1, key="sample", bind=URL)
 image, mask = sample(seed)
 logits = prediction(seed, wrong)
 prob = sigmoid(logits)
@@ -170,8 +170,10 @@ st.markdown(
 
 # ---- 4. per-pixel loss map ----------------------------------------------------------------
 st.header("4. Which pixels does each loss punish?")
-start = names.index(url_default("loss", "focal")) if url_default("loss", "focal") in names else 0
-chosen = st.selectbox("Loss", names, index=start, format_func=lambda n: loss_info(n).title, key="loss")
+start = names.index("focal") if "focal" in names else 0
+chosen = st.selectbox(
+    "Loss", names, index=start, format_func=lambda n: loss_info(n).title, key="loss", bind=URL
+)
 info = loss_info(chosen)
 extra = {}
 free_params = [p for p in info.params if p.name not in ("alpha", "gamma")]
@@ -202,9 +204,10 @@ st.markdown(
     "missed** (p = 0.05) and every other pixel is right (p_t = 0.95). Only the size of the "
     "object changes."
 )
-start = url_choice("imbalance", T.IMBALANCE_SHARES, 0.02)
 shares, as_percent = list(T.IMBALANCE_SHARES), "{:.1%}".format
-current = st.select_slider("Foreground share", shares, start, format_func=as_percent, key="imbalance")
+current = st.select_slider(
+    "Foreground share", shares, 0.02, format_func=as_percent, key="imbalance", bind=URL
+)
 table = imbalance(gamma)
 left, right = st.columns([3, 2])
 left.altair_chart(C.imbalance_chart(table, current))
@@ -281,8 +284,3 @@ with t4:
             for k, d in empty.items()
         ]
     )
-
-state = dict(gamma=gamma, alpha=alpha_slider, auto_alpha=auto, fg_share=fg_share, wrong=wrong, sample=seed)
-sync_url(
-    **state, loss=chosen, imbalance=current, smooth=smooth, **{f"{chosen}_{k}": v for k, v in extra.items()}
-)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import metrics_lab as ml
-from seglab.ui.common import sync_url, url_default, url_number, use_app_navigation
+from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.images import image_row
 from seglab.ui.metric_charts import (
     averaging_chart,
@@ -68,27 +68,23 @@ index = row1[0].slider(
     "Ground-truth sample (shapes)",
     0,
     ml.SAMPLE_COUNT - 1,
-    url_number("sample", 0, 0, ml.SAMPLE_COUNT - 1),
-    key="sample",
+    0,
+    key="truth",
+    bind=URL,
 )
-shift_x = row1[1].slider(
-    "Shift prediction right (pixels)", -16, 16, url_number("shift_x", 3, -16, 16), key="shift_x"
-)
-shift_y = row1[2].slider(
-    "Shift prediction down (pixels)", -16, 16, url_number("shift_y", 0, -16, 16), key="shift_y"
-)
-scale = row2[0].slider(
-    "Scale prediction (× size)", 0.5, 1.5, url_number("scale", 1.0, 0.5, 1.5), 0.05, key="scale"
-)
+shift_x = row1[1].slider("Shift prediction right (pixels)", -16, 16, 3, key="shift_x", bind=URL)
+shift_y = row1[2].slider("Shift prediction down (pixels)", -16, 16, 0, key="shift_y", bind=URL)
+scale = row2[0].slider("Scale prediction (× size)", 0.5, 1.5, 1.0, 0.05, key="scale", bind=URL)
 morph = row2[1].slider(
     "Grow (+) / shrink (−) the outline (pixels)",
     -4,
     4,
-    url_number("morph", 0, -4, 4),
+    0,
     key="morph",
+    bind=URL,
     help="Dilation or erosion with a 3×3 square, once per step: a too-fat or too-thin outline.",
 )
-blobs = row2[2].slider("Noise blobs (false detections)", 0, 8, url_number("blobs", 0, 0, 8), key="blobs")
+blobs = row2[2].slider("Noise blobs (false detections)", 0, 8, 0, key="blobs", bind=URL)
 settings = ml.PredictionSettings(shift_x, shift_y, round(scale, 2), morph, blobs)
 image, target, pred, report, cm = binary_lab(index, settings)
 
@@ -136,9 +132,7 @@ paradox, dice_tab, multi, avg = st.tabs(
 )
 
 with paradox:
-    fg_pct = st.slider(
-        "Object size (% of the image)", 0.5, 20.0, url_number("fg_pct", 2.0, 0.5, 20.0), 0.5, key="fg_pct"
-    )
+    fg_pct = st.slider("Object size (% of the image)", 0.5, 20.0, 2.0, 0.5, key="fg_pct", bind=URL)
     lazy = ml.paradox_report(fg_pct)
     target_small = ml.small_object_target(fg_pct)
     pic, txt = st.columns([1, 2], gap="large")
@@ -187,18 +181,20 @@ with multi:
         "`aerial` sample",
         0,
         ml.SAMPLE_COUNT - 1,
-        url_number("aerial", 0, 0, ml.SAMPLE_COUNT - 1),
+        0,
         key="aerial",
+        bind=URL,
     )
-    noise = c2.slider("Label noise (% of 4×4 tiles)", 0, 50, url_number("noise", 10, 0, 50), 5, key="noise")
-    a_shift = c3.slider("Boundary shift (pixels)", 0, 6, url_number("ashift", 1, 0, 6), key="ashift")
+    noise = c2.slider("Label noise (% of 4×4 tiles)", 0, 50, 10, 5, key="label_noise", bind=URL)
+    a_shift = c3.slider("Boundary shift (pixels)", 0, 6, 1, key="ashift", bind=URL)
     names = aerial_lab(0, 0.0, 0, 0)[3]
     missed = c4.selectbox(
         "Class the model never predicts",
         range(len(names)),
-        index=url_number("missed", 5, 0, len(names) - 1),
+        index=5,
         format_func=lambda k: "none" if k == 0 else names[k],
         key="missed",
+        bind=URL,
     )
     a_img, a_true, a_pred, names, table, summary = aerial_lab(a_index, float(noise), int(missed), a_shift)
     image_row(
@@ -226,10 +222,11 @@ with avg:
     stray = st.radio(
         "On the image whose ground truth is empty, the model predicts…",
         [0, 12],
-        index=1 if url_default("stray", 0) else 0,
+        index=0,
         format_func=lambda k: "nothing (both masks empty)" if k == 0 else f"{k} stray object pixels",
         horizontal=True,
         key="stray",
+        bind=URL,
     )
     items, per_image, summary_avg = averaging(stray)
     image_row([error_overlay(p, t) for _, p, t in items], [c for c, _, _ in items], 120)
@@ -256,18 +253,3 @@ with avg:
         "empty and IoU = 0 under every convention. Always say which averaging and which "
         "convention a table uses: the study's test-set IoU depends on it as much as on the model."
     )
-
-sync_url(
-    sample=index,
-    shift_x=shift_x,
-    shift_y=shift_y,
-    scale=round(scale, 2),
-    morph=morph,
-    blobs=blobs,
-    fg_pct=fg_pct,
-    aerial=a_index,
-    noise=noise,
-    ashift=a_shift,
-    missed=missed,
-    stray=stray,
-)

@@ -51,6 +51,13 @@ def render_sidebar() -> None:
 
 FOOTER_KEY = "seglab-footer"
 
+#: Pass as ``bind=URL`` to a keyed widget to keep its value in the page URL (``?key=value``).
+#: Streamlit then restores the widget from a link or a reload, *replaces* the URL when the value
+#: changes (no new browser-history entry per move, so Back leaves the page in one press), drops
+#: the parameter while the value equals the widget's default, and ignores values a widget
+#: cannot take (an out-of-range number in an edited link falls back to the default).
+URL = "query-params"
+
 
 def render_footer() -> None:
     """The last element of every page. Browser tests wait for it: once it is drawn, everything
