@@ -21,7 +21,9 @@ from tests.page_support import page_runner
         ("basics", "t", "banana", 0.5),
     ],
 )
-def test_out_of_range_url_value_falls_back_to_the_default(page: str, key: str, raw: str, default: float) -> None:
+def test_out_of_range_url_value_falls_back_to_the_default(
+    page: str, key: str, raw: str, default: float
+) -> None:
     at = page_runner(page, timeout=120)(**{key: raw})
     assert at.slider(key=key).value == default
 
