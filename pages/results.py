@@ -12,7 +12,7 @@ from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
 from seglab.store import RunStore, seglab_home
 from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
-from seglab.ui.common import stop_page, use_app_navigation
+from seglab.ui.common import URL, stop_page, use_app_navigation
 from seglab.ui.images import upscale
 
 use_app_navigation()
@@ -109,11 +109,13 @@ for col, (column, label) in zip(
     strict=True,
 ):
     options = sorted(all_runs[column].dropna().astype(str).unique())
-    chosen[column] = col.multiselect(label, options, key=f"rs_f_{column}", placeholder="all")
+    chosen[column] = col.multiselect(label, options, key=f"rs_f_{column}", bind=URL, placeholder="all")
 sortable = ["created", "test_iou", "val_iou", "model", "arch", "loss", "status", "seed"]
 sort_col, order_col, _ = st.columns([1, 1, 2])
-sort_by = sort_col.selectbox("Sort by", sortable, index=1, key="rs_sort", format_func=rt.metric_title)
-order = order_col.selectbox("Order", ["high → low", "low → high"], key="rs_order")
+sort_by = sort_col.selectbox(
+    "Sort by", sortable, index=1, key="rs_sort", bind=URL, format_func=rt.metric_title
+)
+order = order_col.selectbox("Order", ["high → low", "low → high"], key="rs_order", bind=URL)
 ascending = order == "low → high"
 
 shown = rt.filter_runs(
@@ -188,7 +190,11 @@ compare = shown[shown["run_id"].isin(selected)] if selected else shown
 datasets = sorted(compare["dataset"].dropna().unique())
 if len(datasets) > 1:
     dataset = st.selectbox(
-        "Compare on dataset", datasets, key="rs_dataset", help="Scores on different data do not compare."
+        "Compare on dataset",
+        datasets,
+        key="rs_dataset",
+        bind=URL,
+        help="Scores on different data do not compare.",
     )
     compare = compare[compare["dataset"] == dataset]
 compare = rt.add_model_labels(compare)
@@ -217,7 +223,7 @@ with curves_tab:
     if not metrics:
         st.info("No finished epochs yet.")
     else:
-        metric = st.selectbox("Metric", metrics, key="rs_metric", format_func=rt.metric_title)
+        metric = st.selectbox("Metric", metrics, key="rs_metric", bind=URL, format_func=rt.metric_title)
         st.markdown(f"**{rt.metric_title(metric)} vs epoch, one panel per architecture, coloured by loss**")
         st.caption("Hover a point for the run's details; click a legend entry to highlight it.")
         by_arch = rc.curves_by_arch(long, metric, loss_domain=LOSS_DOMAIN, arch_order=ARCH_DOMAIN)
@@ -275,10 +281,13 @@ with masks_tab:
             grid_runs = list(rt.sort_runs(done, "test_iou")["run_id"][:4])
             st.caption("Showing the four best runs; select runs above to choose others (up to six).")
         c1, c2, c3 = st.columns(3)
-        split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split")
-        n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images")
+        split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split", bind=URL)
+        n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images", bind=URL)
         errors = c3.toggle(
-            "Show TP / FP / FN", key="rs_errors", help="For binary masks: colour each pixel by outcome."
+            "Show TP / FP / FN",
+            key="rs_errors",
+            bind=URL,
+            help="For binary masks: colour each pixel by outcome.",
         )
         if errors:
             st.markdown(

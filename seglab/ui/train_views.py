@@ -21,6 +21,7 @@ from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
 from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.registry import ParamSpec
+from seglab.ui.common import URL
 
 PRESET_SEEDS = {"quick": "0", "study": "0, 1, 2", "smoke": "0"}
 PATH_CHOICE = "Folder or .zip on this computer"
@@ -174,30 +175,44 @@ FORM_KEYS = {
 }
 
 
-def apply_preset(name: str | None = None) -> None:
-    """Fill the form's widgets from a preset (used as the preset selector's callback)."""
+DEFAULT_PRESET = "quick"
+
+
+def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
+    """Widget key → value for every field of the Train form, as the preset ``name`` sets them."""
     from seglab.losses import list_losses
     from seglab.models import list_models
     from seglab.presets import PRESETS
 
-    name = name or st.session_state.get("tr_preset", "quick")
     values = PRESETS[name]
     defaults = TrainConfig()
+    form: dict[str, Any] = {}
     for field_name, key in FORM_KEYS.items():
         value = values.get(field_name, getattr(defaults, field_name))
         if field_name == "n" and value is None:
             value = 0
+        form[key] = value
+    form["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
+    form["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
+    form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
+    return form
+
+
+def form_default(key: str) -> Any:
+    """The value a Train-form widget starts with: the default preset's.
+
+    Every form widget is bound to the URL and passes this as its default, so the URL holds
+    exactly the fields that differ from it: a reload (even while a study trains) or a shared
+    link restores the whole form, and nothing resets it behind the user's back.
+    """
+    return preset_form_values()[key]
+
+
+def apply_preset(name: str | None = None) -> None:
+    """Fill the form's widgets from a preset (used as the preset selector's callback)."""
+    name = name or st.session_state.get("tr_preset", DEFAULT_PRESET)
+    for key, value in preset_form_values(name).items():
         st.session_state[key] = value
-    st.session_state["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
-    st.session_state["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
-    st.session_state["tr_seeds"] = PRESET_SEEDS.get(name, "0")
-
-
-def init_form() -> None:
-    """First visit (or after the widgets were dropped on another page): the quick preset."""
-    if "tr_archs" not in st.session_state or "tr_epochs" not in st.session_state:
-        st.session_state.setdefault("tr_preset", "quick")
-        apply_preset(st.session_state["tr_preset"])
 
 
 def param_widget(spec: ParamSpec, key: str) -> Any:
@@ -207,23 +222,29 @@ def param_widget(spec: ParamSpec, key: str) -> Any:
     if spec.choices:
         options = list(spec.choices)
         index = options.index(spec.default) if spec.default in options else 0
-        return st.selectbox(label, options, index=index, key=key, help=spec.help or None)
+        return st.selectbox(label, options, index=index, key=key, help=spec.help or None, bind=URL)
     if isinstance(spec.default, bool):
-        return st.checkbox(label, value=spec.default, key=key, help=spec.help or None)
+        return st.checkbox(label, value=spec.default, key=key, help=spec.help or None, bind=URL)
     if spec.default == "auto":
-        auto = st.checkbox(f"{label}: auto", value=True, key=f"{key}_auto", help=spec.help or None)
+        auto = st.checkbox(f"{label}: auto", value=True, key=f"{key}_auto", help=spec.help or None, bind=URL)
         if auto:
             return "auto"
         low = spec.min if spec.min is not None else 0.0
         high = spec.max if spec.max is not None else 1.0
         return st.slider(
-            label, float(low), float(high), float((low + high) / 2), float(spec.step or 0.05), key=key
+            label,
+            float(low),
+            float(high),
+            float((low + high) / 2),
+            float(spec.step or 0.05),
+            key=key,
+            bind=URL,
         )
     if isinstance(spec.default, int):
         kwargs = {k: int(v) for k, v in (("min_value", spec.min), ("max_value", spec.max)) if v is not None}
         step = int(spec.step) if spec.step else 1
         return st.number_input(
-            label, value=int(spec.default), step=step, key=key, help=spec.help or None, **kwargs
+            label, value=int(spec.default), step=step, key=key, help=spec.help or None, bind=URL, **kwargs
         )
     kwargs = {k: float(v) for k, v in (("min_value", spec.min), ("max_value", spec.max)) if v is not None}
     return st.number_input(
@@ -233,6 +254,7 @@ def param_widget(spec: ParamSpec, key: str) -> Any:
         key=key,
         help=spec.help or None,
         format="%g",
+        bind=URL,
         **kwargs,
     )
 
@@ -275,12 +297,14 @@ def dataset_section() -> tuple[str, dict[str, Any], int | None]:
         "Dataset",
         options,
         key="tr_dataset",
+        bind=URL,
         format_func=lambda n: dataset_info(n).title if n in names else n,
     )
     if choice == PATH_CHOICE:
         path = st.text_input(
             "Path to a folder or .zip",
             key="tr_path",
+            bind=URL,
             placeholder="/home/me/my-images",
             help="A folder (or zip) with images/ and masks/ side by side; see the Data page.",
         ).strip()
@@ -304,11 +328,15 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
 
     binary = num_classes in (None, 2)
     usable = [n for n in list_losses() if (loss_info(n).binary if binary else loss_info(n).multiclass)]
-    st.session_state["tr_losses"] = [n for n in st.session_state.get("tr_losses", []) if n in usable]
+    kept = [n for n in st.session_state.get("tr_losses", form_default("tr_losses")) if n in usable]
+    if "tr_losses" in st.session_state and kept != st.session_state["tr_losses"]:
+        st.session_state["tr_losses"] = kept  # only when the data rules some out: no URL churn
     chosen = st.multiselect(
         "Losses",
         usable,
+        default=[n for n in form_default("tr_losses") if n in usable],
         key="tr_losses",
+        bind=URL,
         format_func=lambda n: loss_info(n).title,
         help="Every chosen loss is trained with every chosen architecture.",
     )
