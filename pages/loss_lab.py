@@ -10,6 +10,7 @@ from seglab.palette import error_overlay, overlay
 from seglab.teach import loss_lab as T
 from seglab.teach.basics import colormap, load_scene, patch_frame, sigmoid
 from seglab.ui import loss_charts as C
+from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.images import image_row, upscale
 
@@ -45,16 +46,43 @@ def imbalance(gamma: float):
     return T.imbalance_table(gamma)
 
 
+# Chart views are cached by their inputs (shared by every session): a slider move to a value
+# seen before costs a lookup, not a chart build. `present` is part of the key (presenter mode).
+@st.cache_data(show_spinner=False, max_entries=512)
+def focal_views(alpha: float, gamma: float, present: bool):
+    curves = T.focal_curves(alpha, gamma)
+    return (
+        chart_spec(C.loss_curves(curves, "loss", "loss of one pixel", y_domain=(0, 3)), present),
+        chart_spec(C.modulating_chart(gamma), present),
+        chart_spec(C.gradient_chart(curves), present),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def confidence_view(seed: int, wrong: float, alpha: float, gamma: float, present: bool):
+    logits, mask = prediction(seed, wrong), sample(seed)[1]
+    bars = C.loss_source_bars(T.loss_by_confidence(logits, mask, alpha, gamma))
+    return T.easy_hard(logits, mask, alpha, gamma), chart_spec(bars, present)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def imbalance_view(gamma: float, current: float, present: bool):
+    return chart_spec(C.imbalance_chart(imbalance(gamma), current), present)
+
+
 @st.cache_data(show_spinner=False)
 def pitfalls(seed: int, wrong: float, gamma: float):
     z, m = prediction(seed, wrong), sample(seed)[1]
     return T.sigmoid_twice(z, m), T.alpha_conventions(z, m, gamma), T.sigmoid_vs_softmax(gamma)
 
 
-@st.cache_data(show_spinner=False)
-def loss_map(name: str, seed: int, wrong: float, params: tuple):
+@st.cache_data(show_spinner=False, max_entries=512)
+def loss_map(name: str, seed: int, wrong: float, params: tuple, present: bool):
+    """The per-pixel loss as a square heatmap (one 4 × 4 px cell per pixel) with its colour
+    scale, and the mean loss."""
     values, mean = T.pixel_loss(name, prediction(seed, wrong), sample(seed)[1], **dict(params))
-    return patch_frame(values, 0, 0, SIZE), mean
+    chart = C.value_heatmap(patch_frame(values, 0, 0, SIZE), "loss", scheme="inferno", cell=4, labels=False)
+    return chart_spec(chart, present), mean
 
 
 st.title(":material/trending_down: Loss lab")
@@ -114,8 +142,8 @@ for col, (p_true, what) in zip(cols, [(0.9, "easy"), (0.5, "unsure"), (0.1, "har
         help=help_text,
         delta_arrow="off",
     )
-curves = T.focal_curves(alpha, gamma)
-st.altair_chart(C.loss_curves(curves, "loss", "loss of one pixel", y_domain=(0, 3)))
+curves_spec, modulating_spec, gradient_spec = focal_views(alpha, gamma, presenting())
+show_chart(curves_spec)
 left, right = st.columns(2)
 with left:
     st.markdown(
@@ -123,14 +151,14 @@ with left:
         "class, is what turns BCE into focal loss. Larger γ pushes it to 0 sooner: easy pixels "
         "are switched off, hard ones keep almost full weight."
     )
-    st.altair_chart(C.modulating_chart(gamma))
+    show_chart(modulating_spec)
 with right:
     st.markdown(
         "**The gradient** with respect to the logit z is what actually trains the network. "
         "For BCE it is simply p − y. Focal loss flattens it for confident, correct pixels "
         "(p near y), so those stop pulling on the weights."
     )
-    st.altair_chart(C.gradient_chart(curves))
+    show_chart(gradient_spec)
 
 # ---- 3. a realistic prediction: where the loss comes from ------------------------------------
 st.header("3. Easy and hard pixels in a real prediction")
@@ -151,7 +179,7 @@ image_row(
     ],
     min_side=192,
 )
-share = T.easy_hard(logits, mask, alpha, gamma)
+share, bars_spec = confidence_view(seed, wrong, alpha, gamma, presenting())
 left, right = st.columns([1, 2])
 with left:
     st.metric(
@@ -160,7 +188,7 @@ with left:
     st.metric("Easy pixels' share of BCE", f"{share['bce_share']:.1%}")
     st.metric(f"Easy pixels' share of focal (γ = {gamma:g})", f"{share['focal_share']:.1%}")
 with right:
-    st.altair_chart(C.loss_source_bars(T.loss_by_confidence(logits, mask, alpha, gamma)))
+    show_chart(bars_spec)
 st.markdown(
     f"Here {share['easy_fraction']:.0%} of the pixels are already right, and under BCE they still "
     f"produce {share['bce_share']:.0%} of the loss: effort spent polishing what is done. The focal "
@@ -182,16 +210,20 @@ for col, spec in zip(st.columns(max(1, len(free_params))), free_params, strict=F
     lo, hi, step = float(spec.min), float(spec.max), float(spec.step)
     extra[spec.name] = url_slider(col, spec.name, key, float(spec.default), lo, hi, step, help=spec.help)
 params = T.loss_params(chosen, alpha if not auto else "auto", gamma, **extra)
-frame, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
+map_spec, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())), presenting())
 left, mid, right = st.columns([1, 1.25, 1.1])
 errors = upscale(error_overlay(prob >= 0.5, mask), 240)
 left.image(errors, caption="The prediction's errors (as above)", width="stretch")
-mid.altair_chart(C.value_heatmap(frame, "loss", scheme="inferno", cell=4, labels=False))
+show_chart(map_spec, mid, fixed_shape=True)
 with right:
     st.metric(f"Mean {info.title} on this image", f"{mean:.4f}")
     st.markdown(info.pixel_map_note)
     if info.uses_aux:
-        st.info("Deep supervision needs a network's side outputs; on a single prediction it equals BCE.")
+        st.info(
+            "Deep supervision also scores a network's side outputs. Here they are stand-ins: the "
+            "prediction seen at 1/2 and 1/4 resolution, blurrier at the edges. Raise aux_weight and "
+            "the edges, where the coarse heads are wrong, weigh more."
+        )
 st.caption(
     "Bright pixels are where this loss pushes hardest. Compare BCE (every wrong pixel, most of all "
     "confident mistakes), Dice (errors weighted by the object's size) and focal (easy pixels almost black)."
@@ -210,7 +242,7 @@ current = st.select_slider(
 )
 table = imbalance(gamma)
 left, right = st.columns([3, 2])
-left.altair_chart(C.imbalance_chart(table, current))
+show_chart(imbalance_view(gamma, current, presenting()), left)
 with right:
     row = table[table["fg_share"] == current]
     for _, r in row.iterrows():

@@ -7,6 +7,7 @@ import streamlit as st
 
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import metrics_lab as ml
+from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.images import image_row
 from seglab.ui.metric_charts import (
@@ -51,6 +52,26 @@ def averaging(stray: int):
     return ml.averaging_set(stray), *ml.averaging_report(stray)
 
 
+# Chart views cached by their inputs and shared by every session (see seglab.ui.chart_view).
+@st.cache_data(show_spinner=False, max_entries=512)
+def binary_views(index: int, settings: ml.PredictionSettings, present: bool):
+    report, cm = binary_lab(index, settings)[3:]
+    confusion = confusion_chart(cm, ["background", "object"], height=150)
+    dice_iou = dice_iou_chart(ml.dice_iou_curve(), report["iou"], report["dice"])
+    return chart_spec(confusion, present), chart_spec(dice_iou, present)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def aerial_view(index: int, noise: float, missed: int, shift: int, present: bool):
+    table, summary = aerial_lab(index, noise, missed, shift)[4:]
+    return chart_spec(per_class_iou_chart(table, summary["miou"]), present)
+
+
+@st.cache_data(show_spinner=False)
+def averaging_view(stray: int, present: bool):
+    return chart_spec(averaging_chart(averaging(stray)[2]), present)
+
+
 st.title("Metrics lab: how good is this mask?")
 st.markdown(
     "A segmentation model answers with one label per pixel, so judging it means comparing two "
@@ -87,6 +108,7 @@ morph = row2[1].slider(
 blobs = row2[2].slider("Noise blobs (false detections)", 0, 8, 0, key="blobs", bind=URL)
 settings = ml.PredictionSettings(shift_x, shift_y, round(scale, 2), morph, blobs)
 image, target, pred, report, cm = binary_lab(index, settings)
+confusion_spec, dice_iou_spec = binary_views(index, settings, presenting())
 
 pictures, numbers = st.columns([2.3, 1], gap="medium")
 with pictures:
@@ -114,7 +136,7 @@ with numbers:
 matrix_col, formula_col = st.columns([1, 1.5], gap="large")
 with matrix_col:
     st.markdown("**Confusion matrix** (pixels)")
-    st.altair_chart(confusion_chart(cm, ["background", "object"], height=150), width="stretch")
+    show_chart(confusion_spec, width="stretch")
     st.caption(f"TP {report['tp']} · FP {report['fp']} · FN {report['fn']} · TN {report['tn']}")
 with formula_col:
     st.markdown("**The formulas with these counts plugged in**")
@@ -173,7 +195,7 @@ with dice_tab:
         )
         st.caption("The blue point is the prediction you shaped in section 1.")
     with right:
-        st.altair_chart(dice_iou_chart(ml.dice_iou_curve(), report["iou"], report["dice"]), width="stretch")
+        show_chart(dice_iou_spec, width="stretch")
 
 with multi:
     c1, c2, c3, c4 = st.columns(4)
@@ -216,7 +238,7 @@ with multi:
             "out of the mean; a class the noise *invents* where there is none scores 0."
         )
     with chart:
-        st.altair_chart(per_class_iou_chart(table, summary["miou"]), width="stretch")
+        show_chart(aerial_view(a_index, float(noise), int(missed), a_shift, presenting()), width="stretch")
 
 with avg:
     stray = st.radio(
@@ -238,7 +260,7 @@ with avg:
         column_config={c: st.column_config.NumberColumn(format="%.3f") for c in iou_columns},
     )
     chart_col, text_col = st.columns([1.1, 1], gap="large")
-    chart_col.altair_chart(averaging_chart(summary_avg), width="stretch")
+    show_chart(averaging_view(stray, presenting()), chart_col, width="stretch")
     text_col.markdown(
         "**Dataset-level** IoU pools every pixel of the set into one big confusion matrix, so "
         "large objects dominate. **Per-image** IoU scores each image, then averages, so a tiny "
