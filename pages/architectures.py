@@ -5,6 +5,7 @@ import streamlit as st
 from seglab.models import list_models, model_info
 from seglab.teach import architectures as arch
 from seglab.ui.arch_diagram import graph_to_dot, legend_html
+from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.metric_charts import size_comparison_chart
 
@@ -155,7 +156,7 @@ with tab_layers:
     )
 with tab_compare:
     comparison = cached_comparison(width, depth, size)
-    st.altair_chart(size_comparison_chart(comparison, name), width="stretch")
+    show_chart(size_comparison_chart(comparison, name), width="stretch")
     st.caption(
         "Same width, depth and input size for everyone; the selected model is orange. Parameters "
         "decide memory and over-fitting risk; MACs (multiply–accumulates) decide speed. MACs grow "

@@ -8,6 +8,7 @@ import streamlit as st
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import basics as B
 from seglab.ui import loss_charts as C
+from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.images import as_rgb, image_row, upscale
 
@@ -128,9 +129,15 @@ mid_col.image(
 )
 patch = B.patch_frame(values, top, left, PATCH)
 if ids == "class id":
-    right_col.altair_chart(C.class_id_heatmap(patch, cells.num_classes, cells.class_names, cell=26))
+    show_chart(
+        C.class_id_heatmap(patch, cells.num_classes, cells.class_names, cell=26), right_col, fixed_shape=True
+    )
 else:
-    right_col.altair_chart(C.value_heatmap(patch, "instance id", scheme="category20", cell=26, fmt="d"))
+    show_chart(
+        C.value_heatmap(patch, "instance id", scheme="category20", cell=26, fmt="d"),
+        right_col,
+        fixed_shape=True,
+    )
 st.markdown(
     f"This grid **is** the mask for those {PATCH * PATCH} pixels: the target a network is trained "
     "to reproduce. A model that outputs it has classified every pixel."
@@ -144,7 +151,7 @@ a_views, a_shares, (a_top, a_left) = aerial_views(seed)
 c1.image(a_views[0], caption="Aerial tile", width="stretch")
 c2.image(a_views[1], caption="Its mask, one colour per class", width="stretch")
 with c3:
-    st.altair_chart(C.class_share_bars(aerial.class_names, a_shares))
+    show_chart(C.class_share_bars(aerial.class_names, a_shares))
 st.markdown(
     f"**Binary** segmentation (the cells above) asks one yes/no question per pixel: a network "
     f"outputs a single number per pixel. **Multi-class** segmentation (this tile, "
@@ -159,7 +166,7 @@ window = aerial.mask[a_top : a_top + ONE_HOT, a_left : a_left + ONE_HOT]
 c1, c2 = st.columns([1, 3])
 with c1:
     st.caption(f"Class ids of an {ONE_HOT}×{ONE_HOT} window of the tile")
-    st.altair_chart(
+    show_chart(
         C.class_id_heatmap(
             B.patch_frame(aerial.mask, a_top, a_left, ONE_HOT),
             aerial.num_classes,
@@ -170,7 +177,7 @@ with c1:
 with c2:
     st.caption("The same window as one 0/1 channel per class")
     stack = B.one_hot(window, aerial.num_classes)
-    st.altair_chart(C.one_hot_facets(B.channels_frame(stack, aerial.class_names), columns=3, cell=16))
+    show_chart(C.one_hot_facets(B.channels_frame(stack, aerial.class_names), columns=3, cell=16))
 st.latex(r"y_{k,i} = [\,m_i = k\,] \qquad \sum_k y_{k,i} = 1 \qquad m_i = \arg\max_k y_{k,i}")
 st.markdown(
     "Both describe the same mask. A file on disk stores **class ids** (one small integer per "
@@ -220,7 +227,7 @@ c1.image(pictures[0], caption="Prediction: argmax over the toy logits", width="s
 c2.image(pictures[1], caption="True mask", width="stretch")
 with c3:
     st.caption(f"Pixel ({ar}, {ac}): one logit per class → softmax probabilities")
-    st.altair_chart(C.probability_bars(B.pixel_scores(zk, aerial.class_names, ar, ac)))
+    show_chart(C.probability_bars(B.pixel_scores(zk, aerial.class_names, ar, ac)))
 st.latex(r"p_{k,i} = \frac{e^{z_{k,i}}}{\sum_j e^{z_{j,i}}} \qquad \hat m_i = \arg\max_k p_{k,i}")
 st.markdown(
     f"With {aerial.num_classes} classes the network outputs {aerial.num_classes} logits per pixel. "

@@ -6,6 +6,7 @@ import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
 from seglab.teach import data_page as dp
+from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, use_app_navigation
 from seglab.ui.images import upscale
 from seglab.ui.metric_charts import class_balance_chart
@@ -50,7 +51,7 @@ def show_grid(view: dp.DataView, start: int, mode: str = "overlay", columns: int
 
 def show_balance(view: dp.DataView) -> None:
     balance = dp.class_balance(view)
-    st.altair_chart(class_balance_chart(balance), width="stretch")
+    show_chart(class_balance_chart(balance), width="stretch")
     st.markdown(dp.imbalance_note(balance))
 
 

@@ -12,6 +12,7 @@ from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
 from seglab.store import RunStore, seglab_home
 from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
+from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, stop_page, use_app_navigation
 from seglab.ui.images import upscale
 
@@ -109,7 +110,9 @@ for col, (column, label) in zip(
     strict=True,
 ):
     options = sorted(all_runs[column].dropna().astype(str).unique())
-    chosen[column] = col.multiselect(label, options, key=f"rs_f_{column}", bind=URL, placeholder="all")
+    chosen[column] = col.multiselect(
+        label, options, key=f"rs_f_{column}", bind=URL, placeholder="all", wrap=True
+    )
 sortable = ["created", "test_iou", "val_iou", "model", "arch", "loss", "status", "seed"]
 sort_col, order_col, _ = st.columns([1, 1, 2])
 sort_by = sort_col.selectbox(
@@ -164,6 +167,7 @@ picked = st.multiselect(
     "Runs to compare (tick rows in the table or pick here; none = every run shown)",
     list(labels),
     key="rs_pick",
+    wrap=True,
     format_func=labels.get,
 )
 selected = list(dict.fromkeys([*picked_in_table, *picked]))
@@ -227,11 +231,11 @@ with curves_tab:
         st.markdown(f"**{rt.metric_title(metric)} vs epoch, one panel per architecture, coloured by loss**")
         st.caption("Hover a point for the run's details; click a legend entry to highlight it.")
         by_arch = rc.curves_by_arch(long, metric, loss_domain=LOSS_DOMAIN, arch_order=ARCH_DOMAIN)
-        st.altair_chart(by_arch, width="content")
+        show_chart(by_arch, width="content")
         chart_downloads(by_arch, f"{metric}_by_architecture", "rs_dl_arch")
         st.markdown(f"**{rt.metric_title(metric)} vs epoch, one panel per loss, coloured by architecture**")
         by_loss = rc.curves_by_loss(long, metric, arch_domain=ARCH_DOMAIN, loss_order=LOSS_DOMAIN)
-        st.altair_chart(by_loss, width="content")
+        show_chart(by_loss, width="content")
         chart_downloads(by_loss, f"{metric}_by_loss", "rs_dl_loss")
 
 with test_tab:
@@ -242,7 +246,7 @@ with test_tab:
         st.caption("Mean over seeds (± standard deviation when there are several); ★ and red outline = best.")
         grid = rt.arch_loss_grid(compare, "test_iou")
         heatmap = rc.arch_loss_heatmap(grid, "test_iou", loss_order=LOSS_DOMAIN, arch_order=ARCH_DOMAIN)
-        st.altair_chart(heatmap, width="content", theme=None)
+        show_chart(heatmap, width="content", theme=None)
         chart_downloads(heatmap, "test_iou_heatmap", "rs_dl_heat")
         several = bool((summary["n_seeds"] > 1).any())
         st.markdown(
@@ -250,7 +254,7 @@ with test_tab:
             + (" — black bars: ± one standard deviation over seeds; dots: single runs" if several else "")
         )
         ranking = rc.ranked_bars(summary, "test_iou", loss_domain=LOSS_DOMAIN, runs=rt.finished(compare))
-        st.altair_chart(ranking, width="content", theme=None)
+        show_chart(ranking, width="content", theme=None)
         chart_downloads(ranking, "test_iou_ranking", "rs_dl_rank")
         table_view = summary.drop(columns=["run_ids"]).rename(
             columns={

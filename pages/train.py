@@ -38,6 +38,7 @@ archs = arch_col.multiselect(
     list_models(),
     default=tv.form_default("tr_archs"),
     key="tr_archs",
+    wrap=True,
     bind=URL,
     format_func=lambda name: model_info(name).title,
     help="See the Architectures page for what each one does.",

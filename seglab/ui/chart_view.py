@@ -21,6 +21,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from seglab.palette import CATEGORICAL
+
 PRESENT_KEY = "present"
 PRESENT_MIN_FONT = 18
 PRESENT_LINE_FACTOR = 1.8
@@ -98,6 +100,9 @@ def chart_spec(chart: Any, present: bool = False) -> dict[str, Any]:
     Altair work runs once per distinct input, shared by every session.
     """
     spec = chart.to_dict()
+    # Colours a chart leaves to the theme come from the colour-blind-safe palette too (the
+    # Streamlit theme's own categorical colours put two blues side by side).
+    spec.setdefault("config", {}).setdefault("range", {}).setdefault("category", CATEGORICAL)
     if present:
         spec = enlarge(spec)
     if "datasets" in spec:

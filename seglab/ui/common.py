@@ -41,12 +41,29 @@ def render_sidebar() -> None:
     from seglab.jobs import ensure_worker, queue_summary
 
     with st.sidebar:
+        presenter_toggle()
         st.caption(f"Compute device: **{_cached_device_label()}**")
         summary = queue_summary()
         parts = [f"{count} {state}" for state, count in summary.items() if count]
         st.caption("Job queue: " + (", ".join(parts) or "empty"))
         if summary.get("queued"):
             ensure_worker()
+
+
+def presenter_toggle() -> None:
+    """The sidebar switch for presenter mode (see :mod:`seglab.ui.chart_view`), bound to the URL
+    as ``?present=true``; a hand-typed ``?present=1`` (or yes / on) switches it on too."""
+    from seglab.ui.chart_view import PRESENT_KEY
+
+    typed = str(st.query_params.get(PRESENT_KEY, "")).lower()
+    if PRESENT_KEY not in st.session_state and typed in ("1", "yes", "on"):
+        st.session_state[PRESENT_KEY] = True
+    st.toggle(
+        "Presenter mode",
+        key=PRESENT_KEY,
+        bind=URL,
+        help="For a projector: large chart text, thick lines, charts as wide as the page.",
+    )
 
 
 FOOTER_KEY = "seglab-footer"

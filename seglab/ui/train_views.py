@@ -336,6 +336,7 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
         usable,
         default=[n for n in form_default("tr_losses") if n in usable],
         key="tr_losses",
+        wrap=True,
         bind=URL,
         format_func=lambda n: loss_info(n).title,
         help="Every chosen loss is trained with every chosen architecture.",
@@ -424,6 +425,7 @@ QUEUE_COLUMNS = {
 def show_live_run(job: Any) -> None:
     """Epoch/batch progress and live loss/IoU curves of one running job."""
     from seglab.store import RunStore
+    from seglab.ui.chart_view import show_chart
     from seglab.ui.results_charts import live_curves
 
     progress = job.progress or {}
@@ -449,7 +451,7 @@ def show_live_run(job: Any) -> None:
     if chart is None:
         st.caption("Curves appear after the first epoch.")
     else:
-        st.altair_chart(chart, width="content")
+        show_chart(chart, width="content")
 
 
 def problem_messages(jobs: list[Any], limit: int = 5) -> list[tuple[str, str]]:
