@@ -73,3 +73,30 @@ def test_aux_weight_changes_the_deep_supervision_loss_map() -> None:
     assert off_mean == pytest.approx(bce_mean) and np.allclose(off, bce)
     # the blurred side outputs are wrong at the object's edge, so with aux_weight the loss rises
     assert on_mean > off_mean
+
+
+def test_status_line_names_the_worker_state_only_while_jobs_wait() -> None:
+    from seglab.ui.live_status import status_line
+
+    assert status_line({}, None) == "Job queue: empty"
+    assert (
+        status_line({"queued": 3, "done": 2}, "starting") == "Job queue: 3 queued, 2 done · worker starting…"
+    )
+    assert status_line({"running": 1}, "running") == "Job queue: 1 running · worker training"
+    assert status_line({"done": 4}, "none") == "Job queue: 4 done"
+
+
+def test_a_just_spawned_worker_counts_as_starting_not_missing(tmp_path) -> None:
+    import json
+    import os
+    import time
+
+    from seglab.ui.live_status import worker_state
+
+    assert worker_state(tmp_path) == "none"
+    folder = tmp_path / "_workers"
+    folder.mkdir(exist_ok=True)
+    (folder / "cpu-0.spawn").write_text(json.dumps({"time": time.time(), "pid": os.getpid()}))
+    assert worker_state(tmp_path) == "starting"
+    (folder / "cpu-0.spawn").write_text(json.dumps({"time": time.time() - 3600, "pid": os.getpid()}))
+    assert worker_state(tmp_path) == "none"

@@ -33,21 +33,14 @@ def _cached_device_label() -> str:
 
 
 def render_sidebar() -> None:
-    """Compute device and job-queue state, shown on every page.
-
-    Queued jobs outlive the app: when the app (re)starts and finds jobs waiting, it makes sure a
-    background worker is alive to train them (`ensure_worker` never starts a second one).
-    """
-    from seglab.jobs import ensure_worker, queue_summary
+    """Presenter switch, compute device and the live job-queue line, shown on every page
+    (the queue line refreshes itself: :func:`seglab.ui.live_status.sidebar_queue_status`)."""
+    from seglab.ui.live_status import sidebar_queue_status
 
     with st.sidebar:
         presenter_toggle()
         st.caption(f"Compute device: **{_cached_device_label()}**")
-        summary = queue_summary()
-        parts = [f"{count} {state}" for state, count in summary.items() if count]
-        st.caption("Job queue: " + (", ".join(parts) or "empty"))
-        if summary.get("queued"):
-            ensure_worker()
+        sidebar_queue_status()
 
 
 def presenter_toggle() -> None:

@@ -393,7 +393,7 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
         "val IoU": float(val_iou) if isinstance(val_iou, (int, float)) else None,
         "test IoU": (job.result or {}).get("test_iou"),
         "ETA": format_eta(progress.get("eta_seconds")) if job.status == "running" else "",
-        "message": job.message,
+        "message": job.message or "",
         "study": group_names.get(job.group or "", job.group or "—"),
     }
 
@@ -533,6 +533,7 @@ def job_controls(jobs: list[Any]) -> None:
 def queue_panel() -> None:
     """The live part of the page, re-read from the queue database every two seconds."""
     from seglab.jobs import JobQueue
+    from seglab.ui.live_status import worker_state
 
     notice = st.session_state.pop("tr_notice", None)
     if notice:
@@ -557,11 +558,18 @@ def queue_panel() -> None:
             jobs = [j for j in jobs if j.group == shown]
     counts = pd.Series([j.status for j in jobs]).value_counts()
     parts = [f"{counts.get(s, 0)} {s}" for s in STATUS_ICONS if counts.get(s, 0)]
-    worker_text = f"{len(workers)} worker(s) active" if workers else "no worker running"
+    state = worker_state(registered=len(workers))
+    worker_text = {
+        "running": f"{len(workers)} worker(s) active",
+        "starting": "a worker is starting",
+        "none": "no worker running",
+    }[state]
     st.caption(
         f"{len(jobs)} jobs: " + ", ".join(parts) + f" · {worker_text} · updated {time.strftime('%H:%M:%S')}"
     )
-    if not workers and counts.get("queued", 0):
+    if state == "starting" and counts.get("queued", 0):
+        st.info("A background worker is starting; the first job begins in a few seconds.")
+    elif state == "none" and counts.get("queued", 0):
         st.warning("Jobs are waiting but no worker is running.")
         if st.button("Start a worker", key="tr_start_worker"):
             from seglab.jobs import ensure_worker
