@@ -5,6 +5,8 @@ import os
 import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
+from seglab.data.uploads import clean_name, delete_dataset, list_uploaded, save_dataset
+from seglab.errors import SegLabError
 from seglab.teach import data_page as dp
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, use_app_navigation
@@ -15,6 +17,39 @@ use_app_navigation()
 
 SIZES = [32, 48, 64, 96, 128]
 TILES = 8
+UPLOAD_PREVIEW = 32  # an upload is previewed whole, up to this many pairs
+SHOW_CAPTIONS = {
+    "overlay": "Overlay: the mask painted over the image in the class colours, background left clear.",
+    "image": "Image: the pictures alone, as the network sees them.",
+    "mask": "Mask: the class of every pixel in its class colour; this is what the network must learn to draw.",
+}
+
+
+def save_for_training(upload) -> None:
+    """Name a checked upload and keep it under SEGLAB_HOME for the Train page."""
+    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    name = name_col.text_input("Name on the Train page", value=clean_name(upload.name), key="upload_name")
+    if button_col.button("Save for training", key="upload_save", type="primary"):
+        try:
+            saved = save_dataset(upload.getvalue(), name)
+        except SegLabError as exc:
+            st.error(f"Not saved: {exc}")
+        else:
+            st.success(
+                f"Saved as **{saved.name}** (`{saved.path}`). Choose it under *Dataset* on the Train page."
+            )
+
+
+def saved_datasets() -> None:
+    """Uploads saved for training, each with a delete button."""
+    saved = list_uploaded()
+    if not saved:
+        return
+    st.markdown("**Saved for training** (listed on the Train page)")
+    for ds in saved:
+        text_col, button_col = st.columns([4, 1], vertical_alignment="center")
+        text_col.markdown(f"**{ds.name}** · {ds.size_bytes / 1e6:.1f} MB · `{ds.path}`")
+        button_col.button("Delete", key=f"upload_delete_{ds.name}", on_click=delete_dataset, args=(ds.name,))
 
 
 @st.cache_data(show_spinner="Drawing the dataset…", max_entries=16)
@@ -42,8 +77,10 @@ def param_widget(spec, key: str):
     return st.slider(label, lo, hi, spec.default, step, key=key, help=spec.help, bind=URL)
 
 
-def show_grid(view: dp.DataView, start: int, mode: str = "overlay", columns: int = 4) -> None:
-    tiles = dp.overlay_tiles(view, start, TILES, mode=mode)
+def show_grid(
+    view: dp.DataView, start: int, mode: str = "overlay", columns: int = 4, count: int = TILES
+) -> None:
+    tiles = dp.overlay_tiles(view, start, count, mode=mode)
     for row in range(0, len(tiles), columns):
         for col, (tile, caption) in zip(st.columns(columns), tiles[row : row + columns], strict=False):
             col.image(upscale(tile, 160), caption=caption, width="stretch")
@@ -101,7 +138,7 @@ with builtin:
             start = browse.slider("Browse: first sample shown", 0, len(view) - TILES, 0, TILES, key="start")
         mode = show.radio("Show", ["overlay", "image", "mask"], horizontal=True, key="show")
         show_grid(view, start, mode)
-        st.caption("Overlay: the mask painted over the image in the class colours, background left clear.")
+        st.caption(SHOW_CAPTIONS[mode])
     st.subheader("Class balance")
     chart_col, text_col = st.columns([1.4, 1], gap="large")
     with chart_col:
@@ -110,7 +147,7 @@ with builtin:
         st.markdown(
             "The bars count pixels, not images. Rare classes are the hard ones: the loss sees "
             "them seldom, and plain cross-entropy is happy to trade them away for the easy "
-            "background. The aerial project in our reading list met the same problem with its "
+            "background. The aerial-imagery project this lab draws on met the same problem with its "
             "six classes and judged its model by per-class precision, recall and F1 rather "
             "than accuracy."
         )
@@ -126,7 +163,7 @@ with own:
     layout_col, form_col = st.columns([1, 1.3], gap="large")
     with layout_col:
         st.markdown("**What to provide**")
-        st.code(dp.EXPECTED_LAYOUT, language=None)
+        st.code(dp.EXPECTED_LAYOUT, language=None, wrap_lines=True)
         st.markdown(
             "- **Matching stems**: `images/tile_001.jpg` pairs with `masks/tile_001.png`; an "
             "image without a mask (or the other way round) is reported by name.\n"
@@ -150,6 +187,11 @@ with own:
         if upload is not None:
             source = str(dp.save_upload(upload.getvalue(), upload.name))
             shown_name = upload.name
+            if typed.strip():
+                st.warning(
+                    "You gave both an upload and a path: the upload is checked below. Remove the "
+                    "upload (× next to its name) to check the path instead."
+                )
         else:
             source, shown_name = typed.strip(), typed.strip()
     if source:
@@ -168,5 +210,14 @@ with own:
             st.success(
                 f"**{shown_name}**: {len(user)} image–mask pairs, {user.num_classes} classes ({', '.join(user.class_names)})."
             )
-            show_grid(user, 0)
+            if upload is not None:
+                save_for_training(upload)
+            else:
+                st.caption(
+                    f"To train on it, choose “Folder or .zip on this computer” on the Train page and enter `{source}`."
+                )
+            shown = min(len(user), UPLOAD_PREVIEW)
+            st.caption(f"Showing {shown} of {len(user)} pairs.")
+            show_grid(user, 0, count=shown)
             show_balance(user)
+    saved_datasets()

@@ -100,3 +100,19 @@ def test_a_just_spawned_worker_counts_as_starting_not_missing(tmp_path) -> None:
     assert worker_state(tmp_path) == "starting"
     (folder / "cpu-0.spawn").write_text(json.dumps({"time": time.time() - 3600, "pid": os.getpid()}))
     assert worker_state(tmp_path) == "none"
+
+
+def test_uploaded_datasets_are_named_kept_and_never_overwritten(tmp_path) -> None:
+    from seglab.data.uploads import clean_name, delete_dataset, list_uploaded, save_dataset
+    from seglab.errors import SegLabError
+
+    assert clean_name("My cells (v2).zip") == "My cells _v2"
+    with pytest.raises(SegLabError):
+        clean_name("..zip")
+    saved = save_dataset(b"zip one", "cells.zip", home=tmp_path)
+    assert saved.path == tmp_path / "datasets" / "cells.zip" and saved.path.read_bytes() == b"zip one"
+    assert save_dataset(b"zip one", "cells", home=tmp_path).path == saved.path  # same content: fine
+    with pytest.raises(SegLabError, match="already saved"):
+        save_dataset(b"zip two", "cells", home=tmp_path)
+    assert [d.name for d in list_uploaded(tmp_path)] == ["cells"]
+    assert delete_dataset("cells", home=tmp_path) and list_uploaded(tmp_path) == []

@@ -143,3 +143,30 @@ def test_helpers() -> None:
     assert not (tile[0, 1] == 100).all() and caption == "#0 · 25% labelled"
     with zipfile.ZipFile(io.BytesIO(dp.example_zip(view))) as zf:
         assert sorted(zf.namelist())[0].endswith("images/sample_000.png")
+
+
+def test_a_checked_upload_is_saved_for_training_listed_on_train_and_deletable(seglab_home: Path) -> None:
+    from seglab.data.uploads import list_uploaded
+
+    files = {}
+    for i, stem in enumerate(["a", "b", "c"]):
+        files[f"cells/images/{stem}.png"], files[f"cells/masks/{stem}.png"] = pair(i)
+    at = run_page()
+    at.file_uploader(key="upload").upload("My cells.zip", zip_bytes(files), "application/zip")
+    at.text_input(key="path").set_value("/somewhere/else")
+    at.run()
+    assert any("both an upload and a path" in w.value for w in at.warning), (
+        "a typed path must not be ignored silently"
+    )
+    assert at.text_input(key="upload_name").value == "My cells"
+    at.button(key="upload_save").click().run()
+    assert not at.exception
+    assert [ds.name for ds in list_uploaded()] == ["My cells"]
+    assert any("Saved as **My cells**" in s.value for s in at.success)
+
+    train = page_runner("train", timeout=90)()
+    options = train.selectbox(key="tr_dataset").options
+    assert "My cells (uploaded)" in options
+
+    at.button(key="upload_delete_My cells").click().run()
+    assert list_uploaded() == []

@@ -288,18 +288,26 @@ def chosen_num_classes() -> int | None:
 def dataset_section() -> tuple[str, dict[str, Any], int | None]:
     """Dataset choice with its parameter widgets; returns (name or path, params, num_classes)."""
     from seglab.data import dataset_info, list_datasets
+    from seglab.data.uploads import list_uploaded
 
     names = list_datasets()
-    options = [*names, PATH_CHOICE]
-    if st.session_state.get("tr_dataset") not in options:
-        st.session_state["tr_dataset"] = names[0] if names else PATH_CHOICE
+    uploads = {str(ds.path): ds.name for ds in list_uploaded()}  # saved on the Data page
+    options = [*names, *uploads, PATH_CHOICE]
+    if "tr_dataset" in st.session_state and st.session_state["tr_dataset"] not in options:
+        st.session_state["tr_dataset"] = names[0] if names else PATH_CHOICE  # e.g. an upload was deleted
     choice = st.selectbox(
         "Dataset",
         options,
         key="tr_dataset",
         bind=URL,
-        format_func=lambda n: dataset_info(n).title if n in names else n,
+        format_func=lambda n: (
+            dataset_info(n).title if n in names else f"{uploads[n]} (uploaded)" if n in uploads else n
+        ),
+        help="Built-in datasets, the uploads saved on the Data page, or a folder / .zip on this computer.",
     )
+    if choice in uploads:
+        st.caption(f"Your upload “{uploads[choice]}”, stored at `{choice}`. Manage it on the Data page.")
+        return choice, {}, None
     if choice == PATH_CHOICE:
         path = st.text_input(
             "Path to a folder or .zip",
