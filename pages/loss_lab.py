@@ -8,11 +8,11 @@ import streamlit as st
 from seglab.losses import list_losses, loss_info
 from seglab.palette import error_overlay, overlay
 from seglab.teach import loss_lab as T
-from seglab.teach.basics import colormap, load_scene, patch_frame, sigmoid
+from seglab.teach.basics import SCHEMES, colormap, load_scene, sigmoid
 from seglab.ui import loss_charts as C
 from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL, use_app_navigation
-from seglab.ui.images import image_row, upscale
+from seglab.ui.images import colour_bar_html, image_row, upscale
 
 use_app_navigation()
 
@@ -24,10 +24,10 @@ def url_slider(where, label: str, key: str, default: float, low: float, high: fl
     return where.slider(label, low, high, default, step, key=key, bind=URL, **kw)
 
 
-def metric_row(items: list[tuple[str, str]]) -> None:
-    """One row of st.metric, one column each."""
-    for col, (label, value) in zip(st.columns(len(items)), items, strict=True):
-        col.metric(label, value)
+def metric_row(items: list[tuple[str, ...]]) -> None:
+    """One row of st.metric, one column each; items are (label, value) or (label, value, help)."""
+    for col, (label, value, *more) in zip(st.columns(len(items)), items, strict=True):
+        col.metric(label, value, help=more[0] if more else None)
 
 
 @st.cache_data(show_spinner=False)
@@ -77,12 +77,12 @@ def pitfalls(seed: int, wrong: float, gamma: float):
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def loss_map(name: str, seed: int, wrong: float, params: tuple, present: bool):
-    """The per-pixel loss as a square heatmap (one 4 × 4 px cell per pixel) with its colour
-    scale, and the mean loss."""
+def loss_map(name: str, seed: int, wrong: float, params: tuple):
+    """The per-pixel loss as an image (square pixels, coloured from 0 to the largest pixel loss),
+    that largest value, and the mean loss."""
     values, mean = T.pixel_loss(name, prediction(seed, wrong), sample(seed)[1], **dict(params))
-    chart = C.value_heatmap(patch_frame(values, 0, 0, SIZE), "loss", scheme="inferno", cell=4, labels=False)
-    return chart_spec(chart, present), mean
+    top = float(values.max()) or 1.0
+    return upscale(colormap(values, 0.0, top, "heat"), 240), top, mean
 
 
 st.title(":material/trending_down: Loss lab")
@@ -111,7 +111,7 @@ for tab, name in zip(st.tabs([loss_info(n).title for n in names]), names, strict
 st.header("2. Focal loss, term by term")
 c1, c2, c3, c4 = st.columns(4)
 gamma = url_slider(c1, "Focal γ (gamma)", "gamma", 2.0, 0.0, 5.0, 0.25)
-auto = c3.toggle("α = auto (from class balance)", False, key="auto_alpha", bind=URL)
+auto = c3.toggle("α = auto", False, key="auto_alpha", bind=URL, help="α from the class balance of the image.")
 share_help, alpha_help = "α = N_neg / (N_pos + N_neg) when α = auto.", "Background pixels get 1 − α."
 fg_share = url_slider(
     c4, "Foreground share", "fg_share", 0.05, 0.01, 0.5, 0.01, disabled=not auto, help=share_help
@@ -121,10 +121,8 @@ alpha_slider = url_slider(
 )
 alpha = round(T.alpha_from_share(fg_share), 4) if auto else alpha_slider
 if auto:
-    st.latex(
-        rf"\alpha = \frac{{N_{{neg}}}}{{N_{{pos}} + N_{{neg}}}} = 1 - {fg_share:.2f} = {alpha:.2f}"
-        r"\quad\text{(the study's choice: the rarer foreground gets the larger weight)}"
-    )
+    st.latex(rf"\alpha = \frac{{N_{{neg}}}}{{N_{{pos}} + N_{{neg}}}} = 1 - {fg_share:.2f} = {alpha:.2f}")
+    st.caption("The study's choice: the rarer foreground gets the larger weight.")
 st.latex(
     rf"\ell_{{y=1}} = -{alpha:.2f}\,(1-p)^{{{gamma:g}}}\log p \qquad "
     rf"\ell_{{y=0}} = -{1 - alpha:.2f}\,p^{{{gamma:g}}}\log(1-p)"
@@ -210,13 +208,14 @@ for col, spec in zip(st.columns(max(1, len(free_params))), free_params, strict=F
     lo, hi, step = float(spec.min), float(spec.max), float(spec.step)
     extra[spec.name] = url_slider(col, spec.name, key, float(spec.default), lo, hi, step, help=spec.help)
 params = T.loss_params(chosen, alpha if not auto else "auto", gamma, **extra)
-map_spec, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())), presenting())
+loss_image, top, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
 left, mid, right = st.columns([1, 1.25, 1.1])
 errors = upscale(error_overlay(prob >= 0.5, mask), 240)
 left.image(errors, caption="The prediction's errors (as above)", width="stretch")
-show_chart(map_spec, mid, fixed_shape=True)
+mid.image(loss_image, caption="Loss of every pixel", width="stretch")
+mid.html(colour_bar_html(SCHEMES["heat"], 0.0, top, "loss per pixel"))
 with right:
-    st.metric(f"Mean {info.title} on this image", f"{mean:.4f}")
+    st.metric(f"Mean {info.title}", f"{mean:.4f}", help="Mean over the pixels of this image.")
     st.markdown(info.pixel_map_note)
     if info.uses_aux:
         st.info(
@@ -312,7 +311,11 @@ with t4:
     empty = {k: T.dice_on_empty(smooth, k) for k in (0, 1, 10, 100)}
     metric_row(
         [
-            (f"Dice loss, {k} false alarms (Σp = {d['sum_p']:.2f})", f"{d['loss']:.4f}")
+            (
+                f"{k} false alarms",
+                f"{d['loss']:.4f}",
+                f"Dice loss when the prediction adds up to Σp = {d['sum_p']:.2f}.",
+            )
             for k, d in empty.items()
         ]
     )

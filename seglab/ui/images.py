@@ -29,3 +29,15 @@ def image_row(images: Sequence[np.ndarray], captions: Sequence[str], min_side: i
     """One row of equally sized, captioned images."""
     for col, image, caption in zip(st.columns(len(images)), images, captions, strict=True):
         col.image(upscale(as_rgb(image), min_side), caption=caption, width="stretch")
+
+
+def colour_bar_html(colors: Sequence[str], low: float, high: float, title: str) -> str:
+    """A horizontal colour scale (``colors`` from low to high) with its end values, as HTML,
+    to sit under an image drawn with the same colours."""
+    stops = ", ".join(colors)
+    return (
+        f"<div style='font-size:0.85rem'>{title}"
+        f"<div style='height:12px;border-radius:2px;background:linear-gradient(to right, {stops})'></div>"
+        f"<div style='display:flex;justify-content:space-between'><span>{low:.3g}</span>"
+        f"<span>{high:.3g}</span></div></div>"
+    )
