@@ -2,18 +2,19 @@
 
 Usage: python benchmarks/bench_load.py [--sessions 10 30] [--moves 6] [--no-training]
 
-Each student is one Streamlit session (an ``AppTest`` of the page, no browser), run in its own
-thread of this one process, as a Streamlit server runs its sessions; half of them sit on Loss
-lab moving γ, half on Metrics lab moving the prediction's shift. Each student first loads the
-page, then makes ``--moves`` moves, one at a time, as fast as the page answers (a much harder
-load than real students, who pause between moves). Meanwhile a background worker trains a
-real job (the ``quick`` preset, U-Net) in its own process, as during a lesson. The time of
-each move (from the slider change to the end of the page's run) is collected and reported as
-median (p50) and 95th percentile (p95) per N. Goal: p95 ≤ 1 s at N = 30.
+Starts the real app (``streamlit run app.py``) and opens N sessions on it without browsers:
+each student is a thread speaking Streamlit's own websocket protocol, as the browser does (a
+``rerun_script`` message with the moved widget's new value, then the page's messages until
+``script_finished``). Half the students sit on Loss lab moving γ, half on Metrics lab moving
+the prediction's shift; each first loads its page, then makes ``--moves`` moves one after the
+other as fast as the page answers (far harder than a real class, whose students pause). A
+move that lands inside an ``st.fragment`` is sent as a fragment rerun, as the browser does.
+Meanwhile a background worker trains a real job (``quick`` preset, U-Net) in its own process.
 
-AppTest reruns the whole page on every move; in a browser, moves inside an ``st.fragment``
-rerun only the fragment, so these figures are an upper bound on the server's work. The
-machine's other load counts too: report it (``uptime``) next to the numbers.
+Reported per N: median (p50) and 95th percentile (p95) of the time from sending a move to
+the end of that page run, i.e. what a student waits. Goal: p95 ≤ 1 s at N = 30. The students'
+threads run on the same machine as the server, so they take some of its CPU too; report the
+machine's load (printed) with the numbers.
 """
 
 from __future__ import annotations
@@ -28,12 +29,62 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-# page, slider key, the values a student cycles through
+# page (URL path), slider label, the values a student cycles through
 STUDENT_MOVES = [
-    ("loss_lab", "gamma", [2.25, 2.5, 2.75, 3.0, 2.75, 2.5]),
-    ("metrics_lab", "shift_x", [4, 5, 6, 7, 6, 5]),
+    ("loss_lab", "Focal γ (gamma)", [2.25, 2.5, 2.75, 3.0, 2.75, 2.5]),
+    ("metrics_lab", "Shift prediction right (pixels)", [4, 5, 6, 7, 6, 5]),
 ]
+FINISHED_OK = (0, 3)  # ScriptFinishedStatus: FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+
+
+class Student:
+    """One browser-less session: a websocket to the app and the page's sliders."""
+
+    def __init__(self, url: str, page: str) -> None:
+        from websockets.sync.client import connect
+
+        self.page = page
+        self.ws = connect(
+            url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None
+        )
+        self.sliders: dict[str, tuple[str, str, bool]] = {}  # label → (widget id, fragment id, integer?)
+
+    def run(self, widget=None, fragment: str = "") -> float:
+        """Send one rerun (a page load, or a moved widget) and wait for its end; returns seconds."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = BackMsg()
+        msg.rerun_script.page_name = self.page
+        if widget is not None:
+            msg.rerun_script.widget_states.widgets.append(widget)
+        msg.rerun_script.fragment_id = fragment
+        start = time.perf_counter()
+        self.ws.send(msg.SerializeToString())
+        while True:
+            reply = ForwardMsg()
+            reply.ParseFromString(self.ws.recv())
+            kind = reply.WhichOneof("type")
+            if kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+                element = reply.delta.new_element
+                if element.WhichOneof("type") == "slider":
+                    is_int = element.slider.data_type == element.slider.INT
+                    self.sliders[element.slider.label] = (element.slider.id, reply.delta.fragment_id, is_int)
+            elif kind == "script_finished" and reply.script_finished in FINISHED_OK:
+                return time.perf_counter() - start
+
+    def move(self, label: str, value: float) -> float:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        widget_id, fragment, is_int = self.sliders[label]
+        state = WidgetState(id=widget_id)
+        state.double_array_value.data.append(int(value) if is_int else float(value))
+        return self.run(state, fragment)
+
+    def close(self) -> None:
+        self.ws.close()
 
 
 def start_training(home: Path) -> int:
@@ -60,38 +111,33 @@ def stop_training(home: Path, job_id: int) -> None:
         queue.cancel(job_id)
 
 
-def student(page: str, key: str, values: list, moves: int, times: list[float], errors: list[str]) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    try:
-        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=600)
-        at.run()
-        for value in (values * (moves // len(values) + 1))[:moves]:
-            at.slider(key=key).set_value(value)
-            start = time.perf_counter()
-            at.run()
-            times.append(time.perf_counter() - start)
-            if at.exception:
-                errors.append(f"{page}: {at.exception[0].value}")
-                return
-    except Exception as exc:  # a benchmark reports failures instead of hiding them
-        errors.append(f"{page}: {exc!r}")
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_class(n: int, moves: int) -> dict[str, list[float]]:
+def run_class(url: str, n: int, moves: int) -> dict[str, list[float]]:
     """N students at once; returns the move times per page."""
     times: dict[str, list[float]] = {page: [] for page, _, _ in STUDENT_MOVES}
     errors: list[str] = []
-    threads = []
-    for i in range(n):
-        page, key, values = STUDENT_MOVES[i % len(STUDENT_MOVES)]
-        thread = threading.Thread(target=student, args=(page, key, values, moves, times[page], errors))
-        threads.append(thread)
+    ready = threading.Barrier(n)
+
+    def student(page: str, label: str, values: list) -> None:
+        try:
+            session = Student(url, page)
+            session.run()  # the page load
+            ready.wait(timeout=600)  # everyone has the page open: now they all move sliders
+            for value in (values * (moves // len(values) + 1))[:moves]:
+                times[page].append(session.move(label, value))
+            session.close()
+        except Exception as exc:  # a benchmark reports failures instead of hiding them
+            errors.append(f"{page}: {exc!r}")
+            ready.abort()
+
+    threads = [
+        threading.Thread(target=student, args=STUDENT_MOVES[i % len(STUDENT_MOVES)], daemon=True)
+        for i in range(n)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -107,25 +153,29 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=6)
     parser.add_argument("--no-training", action="store_true", help="no training job in the background")
     args = parser.parse_args()
-    home = Path(os.environ.setdefault("SEGLAB_HOME", tempfile.mkdtemp(prefix="seglab-load-")))
-    sys.path.insert(0, str(ROOT))
-    os.chdir(ROOT)
-    job_id = None if args.no_training else start_training(home)
-    try:
-        run_class(2, 2)  # warm-up: imports and the caches of the values students use
-        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print(f"{'N':>3} {'page':<12} {'moves':>6} {'p50 s':>7} {'p95 s':>7}")
-        for n in args.sessions:
-            times = run_class(n, args.moves)
-            every = [t for page_times in times.values() for t in page_times]
-            for page, page_times in [*times.items(), ("all", every)]:
-                p50, p95 = statistics.median(page_times), percentile(page_times, 0.95)
-                print(f"{n:>3} {page:<12} {len(page_times):>6} {p50:7.2f} {p95:7.2f}")
-        training = "with" if job_id is not None else "without"
-        print(f"({training} a training job running; goal: p95 ≤ 1 s at N = 30)")
-    finally:
-        if job_id is not None:
-            stop_training(home, job_id)
+    from tests.browser_support import streamlit_server
+
+    home = Path(tempfile.mkdtemp(prefix="seglab-load-"))
+    os.environ["SEGLAB_HOME"] = str(home)
+    with streamlit_server(home) as url:
+        job_id = None if args.no_training else start_training(home)
+        try:
+            run_class(url, 2, 6)  # warm-up: imports and the caches of the values students use
+            print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            print(f"{'N':>3} {'page':<12} {'moves':>6} {'p50 s':>7} {'p95 s':>7}")
+            for n in args.sessions:
+                times = run_class(url, n, args.moves)
+                every = [t for page_times in times.values() for t in page_times]
+                for page, page_times in [*times.items(), ("all", every)]:
+                    p50, p95 = statistics.median(page_times), percentile(page_times, 0.95)
+                    print(f"{n:>3} {page:<12} {len(page_times):>6} {p50:7.2f} {p95:7.2f}", flush=True)
+            training = "with" if job_id is not None else "without"
+            print(
+                f"({training} a training job running; load average after: {os.getloadavg()[0]:.1f}; goal: p95 ≤ 1 s at N = 30)"
+            )
+        finally:
+            if job_id is not None:
+                stop_training(home, job_id)
 
 
 if __name__ == "__main__":
