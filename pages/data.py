@@ -10,7 +10,7 @@ from seglab.errors import SegLabError
 from seglab.teach import data_page as dp
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, use_app_navigation
-from seglab.ui.images import upscale
+from seglab.ui.images import png_bytes
 from seglab.ui.metric_charts import class_balance_chart
 
 use_app_navigation()
@@ -83,7 +83,7 @@ def show_grid(
     tiles = dp.overlay_tiles(view, start, count, mode=mode)
     for row in range(0, len(tiles), columns):
         for col, (tile, caption) in zip(st.columns(columns), tiles[row : row + columns], strict=False):
-            col.image(upscale(tile, 160), caption=caption, width="stretch")
+            col.image(png_bytes(tile, 160), caption=caption, width="stretch")
 
 
 def show_balance(view: dp.DataView) -> None:

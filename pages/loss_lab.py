@@ -12,7 +12,7 @@ from seglab.teach.basics import SCHEMES, colormap, load_scene, sigmoid
 from seglab.ui import loss_charts as C
 from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL, use_app_navigation
-from seglab.ui.images import colour_bar_html, image_row, upscale
+from seglab.ui.images import colour_bar_html, image_row, png_bytes
 
 use_app_navigation()
 
@@ -82,7 +82,7 @@ def loss_map(name: str, seed: int, wrong: float, params: tuple):
     that largest value, and the mean loss."""
     values, mean = T.pixel_loss(name, prediction(seed, wrong), sample(seed)[1], **dict(params))
     top = float(values.max()) or 1.0
-    return upscale(colormap(values, 0.0, top, "heat"), 240), top, mean
+    return png_bytes(colormap(values, 0.0, top, "heat"), 240), top, mean
 
 
 st.title(":material/trending_down: Loss lab")
@@ -210,7 +210,7 @@ for col, spec in zip(st.columns(max(1, len(free_params))), free_params, strict=F
 params = T.loss_params(chosen, alpha if not auto else "auto", gamma, **extra)
 loss_image, top, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
 left, mid, right = st.columns([1, 1.25, 1.1])
-errors = upscale(error_overlay(prob >= 0.5, mask), 240)
+errors = png_bytes(error_overlay(prob >= 0.5, mask), 240)
 left.image(errors, caption="The prediction's errors (as above)", width="stretch")
 mid.image(loss_image, caption="Loss of every pixel", width="stretch")
 mid.html(colour_bar_html(SCHEMES["heat"], 0.0, top, "loss per pixel"))
