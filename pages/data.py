@@ -83,7 +83,7 @@ def show_grid(
     tiles = dp.overlay_tiles(view, start, count, mode=mode)
     for row in range(0, len(tiles), columns):
         for col, (tile, caption) in zip(st.columns(columns), tiles[row : row + columns], strict=False):
-            col.image(png_bytes(tile, 160), caption=caption, width="stretch")
+            col.image(png_bytes(tile, 160), caption=caption, width="stretch", output_format="PNG")
 
 
 def show_balance(view: dp.DataView) -> None:

@@ -211,8 +211,8 @@ params = T.loss_params(chosen, alpha if not auto else "auto", gamma, **extra)
 loss_image, top, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
 left, mid, right = st.columns([1, 1.25, 1.1])
 errors = png_bytes(error_overlay(prob >= 0.5, mask), 240)
-left.image(errors, caption="The prediction's errors (as above)", width="stretch")
-mid.image(loss_image, caption="Loss of every pixel", width="stretch")
+left.image(errors, caption="The prediction's errors (as above)", width="stretch", output_format="PNG")
+mid.image(loss_image, caption="Loss of every pixel", width="stretch", output_format="PNG")
 mid.html(colour_bar_html(SCHEMES["heat"], 0.0, top, "loss per pixel"))
 with right:
     st.metric(f"Mean {info.title}", f"{mean:.4f}", help="Mean over the pixels of this image.")
@@ -294,7 +294,12 @@ with t3:
         "(probabilities sum to 1); one-vs-rest runs an independent sigmoid per class and "
         "adds up three binary focal losses. Same logits, different losses and gradients."
     )
-    st.dataframe(v["table"].style.format(precision=3), hide_index=True)
+    numbers = v["table"].select_dtypes("number").columns  # column formats: a Styler is slow to send
+    st.dataframe(
+        v["table"],
+        hide_index=True,
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in numbers},
+    )
     metric_row(
         [
             (f"Softmax focal (γ = {gamma:g})", f"{v['softmax_focal']:.4f}"),

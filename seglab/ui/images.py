@@ -42,7 +42,9 @@ def png_bytes(image: np.ndarray, min_side: int = 256) -> bytes:
 def image_row(images: Sequence[np.ndarray], captions: Sequence[str], min_side: int = 256) -> None:
     """One row of equally sized, captioned images."""
     for col, image, caption in zip(st.columns(len(images)), images, captions, strict=True):
-        col.image(png_bytes(np.asarray(image), min_side), caption=caption, width="stretch")
+        col.image(
+            png_bytes(np.asarray(image), min_side), caption=caption, width="stretch", output_format="PNG"
+        )
 
 
 def colour_bar_html(colors: Sequence[str], low: float, high: float, title: str) -> str:
