@@ -1,7 +1,8 @@
 """SegLab entry point: `streamlit run app.py`.
 
-Declares the pages and the shared sidebar; each page script in `pages/` stays thin and calls
-into the `seglab` library.
+Declares the pages and the shared sidebar; each page script in `app_pages/` stays thin and calls
+into the `seglab` library. (The folder is not called `pages/`: Streamlit would treat that name
+as its legacy multipage mode and run a deep-linked page without this file.)
 """
 
 from pathlib import Path
@@ -19,16 +20,17 @@ st.set_page_config(page_title="SegLab", page_icon=str(ASSETS / "favicon.png"), l
 
 PAGES = {
     "Learn": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/basics.py", title="Basics", icon=":material/grid_on:"),
-        st.Page("pages/loss_lab.py", title="Loss lab", icon=":material/trending_down:"),
-        st.Page("pages/metrics_lab.py", title="Metrics lab (IoU)", icon=":material/target:"),
-        st.Page("pages/architectures.py", title="Architectures", icon=":material/account_tree:"),
-        st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/basics.py", title="Basics", icon=":material/grid_on:"),
+        st.Page("app_pages/loss_lab.py", title="Loss lab", icon=":material/trending_down:"),
+        st.Page("app_pages/metrics_lab.py", title="Metrics lab (IoU)", icon=":material/target:"),
+        st.Page("app_pages/architectures.py", title="Architectures", icon=":material/account_tree:"),
+        st.Page("app_pages/data.py", title="Data", icon=":material/folder_open:"),
     ],
     "Experiment": [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/results.py", title="Results", icon=":material/bar_chart:"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("app_pages/results.py", title="Results", icon=":material/bar_chart:"),
+        st.Page("app_pages/inside.py", title="Inside", icon=":material/visibility:"),
     ],
 }
 

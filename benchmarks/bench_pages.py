@@ -75,7 +75,7 @@ def time_moves(path: Path, key: str, values: list, rounds: int = 2) -> dict[str,
 def report_moves() -> None:
     print(f"\n{'slider move':<24} {'first wall':>11} {'first CPU':>10} {'warm wall':>10} {'warm CPU':>9}")
     for page, key, values in MOVES:
-        timing = time_moves(ROOT / "pages" / f"{page}.py", key, values)
+        timing = time_moves(ROOT / "app_pages" / f"{page}.py", key, values)
         (fw, fc), (ww, wc) = timing["first"], timing["warm"]
         print(
             f"{page + ' ' + key:<24} {fw * 1e3:9.0f}ms {fc * 1e3:8.0f}ms {ww * 1e3:8.0f}ms {wc * 1e3:7.0f}ms"
@@ -96,7 +96,7 @@ def main() -> None:
         return
     print(f"{'page':<20} {'cold s':>8} {'warm s':>8}")
     slowest = ("", 0.0)
-    for page in sorted((ROOT / "pages").glob("*.py")):
+    for page in sorted((ROOT / "app_pages").glob("*.py")):
         cold, warm = time_page(page, args.repeats)
         print(f"{page.stem:<20} {cold:8.2f} {warm:8.3f}")
         slowest = max(slowest, (page.stem, warm), key=lambda item: item[1])

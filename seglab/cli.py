@@ -16,6 +16,8 @@ from typing import Any
 
 from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
+from seglab.status import RunStatus
+from seglab.study import Study, parse_seeds
 
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -77,13 +79,36 @@ def _add_home(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", metavar="DIR", help="experiment folder (default: $SEGLAB_HOME or ./runs)")
 
 
+def _names(kind: str) -> str:
+    """The registered names of ``kind`` (models, losses, datasets) for help texts."""
+    if kind == "models":
+        from seglab.models import list_models as names
+    elif kind == "losses":
+        from seglab.losses import list_losses as names
+    else:
+        from seglab.data import list_datasets as names
+    return ", ".join(names())
+
+
+def _model_options() -> str:
+    """'fpn: merge, inverted_residual; unetpp: prune_level' from the model registry."""
+    from seglab.models import list_models, model_info
+
+    parts = [
+        f"{name}: {', '.join(p.name for p in model_info(name).params)}"
+        for name in list_models()
+        if model_info(name).params
+    ]
+    return "; ".join(parts) or "no architecture has options"
+
+
 def _add_config_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training configuration (flags override --preset / --config)")
     src = g.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="NAME", help="start from a preset (quick, study, smoke)")
     src.add_argument("--config", metavar="FILE.json", help="start from a saved TrainConfig JSON file")
     g.add_argument(
-        "--dataset", metavar="NAME|PATH", help="shapes, aerial, cells, or a folder / .zip of images"
+        "--dataset", metavar="NAME|PATH", help=f"{_names('datasets')}, or a folder / .zip of images"
     )
     g.add_argument(
         "--dataset-param",
@@ -93,10 +118,16 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--size", type=_positive_int, help="image side in pixels")
     g.add_argument("--n", type=_positive_int, help="number of samples")
-    g.add_argument("--arch", help="architecture (segnet, unet, unet_strided, unetpp, fcn, fpn)")
+    g.add_argument("--arch", help=f"architecture ({_names('models')})")
     g.add_argument("--width", type=_positive_int, help="channels of the first level")
     g.add_argument("--depth", type=_positive_int, help="number of down-sampling levels")
-    g.add_argument("--loss", help="loss (bce, ce, dice, bce_dice, focal, tversky, bce_ds)")
+    g.add_argument(
+        "--model-param",
+        action="append",
+        metavar="KEY=VALUE",
+        help=f"architecture option, repeatable; {_model_options()}",
+    )
+    g.add_argument("--loss", help=f"loss ({_names('losses')})")
     g.add_argument(
         "--loss-param",
         action="append",
@@ -153,6 +184,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         overrides["loss_params"] = {
             **base.get("loss_params", {}),
             **_key_values(args.loss_param, "--loss-param"),
+        }
+    if args.model_param and not getattr(args, "archs", None):  # a study spreads them per arch
+        overrides["model_params"] = {
+            **base.get("model_params", {}),
+            **_key_values(args.model_param, "--model-param"),
         }
     if args.dataset_param:
         overrides["dataset_params"] = {
@@ -310,43 +346,56 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         print(f"val IoU:    {_fmt(val.get('iou'))}   val Dice:  {_fmt(val.get('dice'))}")
         print(f"test IoU:   {_fmt(test.get('iou'))}   test Dice: {_fmt(test.get('dice'))}")
-    return 0 if outcome.status == "done" else EXIT_USER_ERROR
+    return 0 if outcome.status == RunStatus.DONE else EXIT_USER_ERROR
 
 
-def _study_grid(args: argparse.Namespace) -> dict[str, list[Any]]:
-    grid: dict[str, list[Any]] = {}
+def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
+    """The `Study` the ``study`` command's flags describe (seeds use `parse_seeds`: 0-4, 0,1,2)."""
+    axes: dict[str, list[Any]] = {}
     if args.archs:
-        grid["arch"] = _csv(args.archs)
+        axes["arch"] = _csv(args.archs)
     if args.losses:
-        grid["loss"] = _csv(args.losses)
-    if args.seeds:
-        try:
-            grid["seed"] = [int(s) for s in _csv(args.seeds)]
-        except ValueError:
-            raise ConfigError(
-                f"--seeds expects whole numbers separated by commas, got {args.seeds!r}."
-            ) from None
+        axes["loss"] = _csv(args.losses)
+    seeds = parse_seeds(args.seeds) if args.seeds else []
     for item in args.grid or []:
         key, sep, values = item.partition("=")
         if not sep or not key.strip() or not _csv(values):
             raise ConfigError(f"--grid expects KEY=V1,V2,..., got {item!r}.")
-        grid[key.strip()] = [_parse_value(v) for v in _csv(values)]
-    if not grid:
+        axes[key.strip()] = [_parse_value(v) for v in _csv(values)]
+    if not axes and not seeds:
         raise ConfigError("a study needs something to vary: give --archs, --losses, --seeds or --grid.")
-    return grid
+    # --loss-param goes to every loss the study tries; each --model-param to every
+    # architecture of --archs that has that option (an option none of them has is an error)
+    loss_params = {loss: dict(base.loss_params) for loss in axes.get("loss", [])} if base.loss_params else {}
+    model_params: dict[str, dict[str, Any]] = {}
+    if args.model_param and axes.get("arch"):
+        from seglab.models import model_info
+
+        wanted = _key_values(args.model_param, "--model-param")
+        for arch in axes["arch"]:
+            options = {p.name for p in model_info(arch).params}
+            if mine := {k: v for k, v in wanted.items() if k in options}:
+                model_params[arch] = mine
+        unused = sorted(set(wanted) - {k for params in model_params.values() for k in params})
+        if unused:
+            raise ConfigError(
+                f"no architecture of --archs has the option {', '.join(map(repr, unused))}; "
+                "see 'python -m seglab train --help' for each architecture's options."
+            )
+    return Study(base, axes, loss_params=loss_params, seeds=seeds, name=args.name, model_params=model_params)
 
 
 def cmd_study(args: argparse.Namespace) -> int:
     from seglab.jobs import JobQueue, ensure_worker, run_worker
     from seglab.jobs.worker import WorkerBusyError
 
-    grid = _study_grid(args)
     base = config_from_args(args)
+    study = study_from_args(args, base)
     for key in ("arch", "loss"):
-        for value in grid.get(key, []):
-            check_names(base.replace(**{key: value}))
+        for value in study.axes.get(key, []):
+            check_names(base.replace(**{key: value, "model_params": {}, "loss_params": {}}))
     with JobQueue(args.home) as q:
-        group = q.enqueue_study(base, grid, name=args.name)
+        group = q.enqueue_study(study)
         total = len(q.jobs(group=group))
     print(f"study {group}: {total} job(s) queued", file=sys.stderr)
     if args.background:
@@ -506,7 +555,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         p = j.progress
         where = f"{p.get('epoch', '-')}/{p.get('epochs', j.config.epochs)}" if p else "-"
         iou = j.result.get("test_iou") if j.result else (p.get("metrics") or {}).get("val_iou")
-        eta = _duration(p.get("eta_seconds")) if j.status == "running" else ""
+        eta = _duration(p.get("eta_seconds")) if j.status == RunStatus.RUNNING else ""
         rows.append([j.id, j.group or "", j.status, j.label, where, iou, eta, j.run_id or "", j.message[:60]])
     print_table(rows, ["job", "study", "status", "model", "epoch", "IoU", "ETA", "run", "message"])
     return 0
@@ -518,7 +567,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     with JobQueue(args.home) as q:
         for job_id in args.job_ids:
             state = q.cancel(job_id)
-            note = " (stopping after the current batch)" if state == "running" else ""
+            note = " (stopping after the current batch)" if state == RunStatus.RUNNING else ""
             print(f"job {job_id}: {state}{note}")
     return 0
 
@@ -544,7 +593,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     busy: dict[str, int] = {}
     if (home / DB_NAME).exists():
         with JobQueue(home) as q:
-            busy = {j.run_id: j.id for j in q.jobs(status="running") if j.run_id}
+            busy = {j.run_id: j.id for j in q.jobs(status=RunStatus.RUNNING) if j.run_id}
     for run_id in args.run_ids:
         if run_id in busy:
             raise SegLabError(f"run {run_id} is being trained by job {busy[run_id]}; cancel the job first.")
@@ -622,7 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(p)
     p.add_argument("--archs", metavar="A,B", help="architectures to compare, e.g. unet,segnet")
     p.add_argument("--losses", metavar="L,M", help="losses to compare, e.g. bce,focal")
-    p.add_argument("--seeds", metavar="0,1", help="repeat each model with these seeds")
+    p.add_argument("--seeds", metavar="0-4", help="repeat each model with these seeds: 0-4, 0,1,2 or 0-2,5")
     p.add_argument(
         "--grid", action="append", metavar="KEY=V1,V2", help="vary any other config field (repeatable)"
     )

@@ -28,6 +28,7 @@ class TrainConfig:
     arch: str = "unet"
     width: int = 16
     depth: int = 3
+    model_params: dict[str, Any] = field(default_factory=dict)  # the model's own options (see model_info)
     # loss
     loss: str = "bce_dice"
     loss_params: dict[str, Any] = field(default_factory=dict)
@@ -83,6 +84,11 @@ class TrainConfig:
             raise ConfigError(f"precision must be auto, fp32 or bf16, not {self.precision!r}.")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise ConfigError(f"device must be auto, cpu, cuda or mps, not {self.device!r}.")
+        if self.model_params:
+            # Only configs with model options pay for importing the models (and torch).
+            from seglab.models import check_model_params
+
+            check_model_params(self.arch, self.model_params)
 
     # ---- (de)serialisation ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -146,19 +152,3 @@ def _describe(hint: Any) -> str:
     if origin is dict:
         return "an object"
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
-
-
-# ---- presets live in seglab.presets; docs/API.md also lists them here ---------------------
-def preset(name: str, **overrides: Any) -> TrainConfig:
-    """``seglab.presets.preset``: a named starting config with ``overrides`` applied."""
-    from seglab.presets import preset as _preset
-
-    return _preset(name, **overrides)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "PRESETS":  # imported lazily: seglab.presets imports this module
-        from seglab.presets import PRESETS
-
-        return PRESETS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

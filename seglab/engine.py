@@ -54,9 +54,12 @@ import numpy as np
 import torch
 
 from seglab.config import TrainConfig
+from seglab.data.registry import model_out_channels  # noqa: F401  (part of the engine's API)
 from seglab.device import device_label, resolve_device
 from seglab.errors import ConfigError, SegLabError
-from seglab.store import RunFiles
+from seglab.models.build import build_model  # noqa: F401  (part of the engine's API)
+from seglab.runwriter import RunWriter, folder_writer
+from seglab.status import RunStatus
 
 PREVIEW_IMAGES = 8  # images per split kept in predictions.npz for the visual comparison
 EVAL_BATCH_MIN = 64  # evaluation batches are at least this large (no gradients kept)
@@ -88,28 +91,10 @@ class TrainResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "done"
+        return self.status == RunStatus.DONE
 
 
 # ---- building blocks (also used by the store and the benchmark) -----------------------
-def model_out_channels(num_classes: int) -> int:
-    """Binary data (2 classes) use one sigmoid channel; K > 2 classes use K softmax channels."""
-    return 1 if num_classes == 2 else num_classes
-
-
-def build_model(config: TrainConfig, num_classes: int) -> torch.nn.Module:
-    """The run's model for a dataset with ``num_classes`` classes (2 = binary)."""
-    from seglab.models import create_model
-
-    return create_model(
-        config.arch,
-        in_channels=3,
-        num_classes=model_out_channels(num_classes),
-        width=config.width,
-        depth=config.depth,
-    )
-
-
 def build_optimizer(config: TrainConfig, params: Any, device: torch.device) -> torch.optim.Optimizer:
     fused = {"fused": True} if device.type == "cuda" else {}
     if config.optimizer == "adam":
@@ -353,32 +338,39 @@ def train(
     run_dir: str | os.PathLike[str] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = False,
+    writer: RunWriter | None = None,
 ) -> TrainResult:
     """Train one model as ``config`` says; see the module docstring for the full story.
 
     ``run_dir``: a run folder (``RunStore.run_dir(id)``) to write config, history, status,
     checkpoints and predictions into. ``resume=True`` continues from its ``last.pt`` (a
     fresh start if there is none); ``config.epochs`` may be raised to train longer.
+    The engine writes nothing itself: a run writer (``writer``, else
+    ``seglab.runwriter.folder_writer(run_dir)``) records everything.
     """
-    if resume and run_dir is None:
+    if writer is None and run_dir is not None:
+        writer = folder_writer(run_dir)
+    if resume and writer is None:
         raise ValueError("resume=True needs the run_dir of the run to continue")
     if resume:
-        check_resumable(config, run_dir)
+        check_resumable(config, writer)
     previous_threads = torch.get_num_threads()
     if config.num_threads is not None:
         torch.set_num_threads(max(1, config.num_threads))
     # Tiny float values (denormals) are many times slower on CPUs; treat them as zero.
     torch.set_flush_denormal(True)
     try:
-        return _Run(config, _Callbacks(callbacks), run_dir, should_stop).execute(resume)
+        return _Run(config, _Callbacks(callbacks), writer, should_stop).execute(resume)
     finally:
         if config.num_threads is not None:
             torch.set_num_threads(previous_threads)
 
 
-def check_resumable(config: TrainConfig, run_dir: str | os.PathLike[str]) -> None:
-    """Raise ConfigError (touching nothing) if ``config`` would not continue the saved run."""
-    path = RunFiles(run_dir).file("config.json")
+def check_resumable(config: TrainConfig, run: str | os.PathLike[str] | RunWriter) -> None:
+    """Raise ConfigError (touching nothing) if ``config`` would not continue the saved run
+    (``run``: its folder or its writer)."""
+    writer = folder_writer(run) if isinstance(run, (str, os.PathLike)) else run
+    path = writer.file("config.json")
     if not path.is_file():
         return
     saved = TrainConfig.from_json(path.read_text(encoding="utf-8")).to_dict()
@@ -396,11 +388,15 @@ class _Run:
     """State of one training run; ``execute`` drives it to a ``TrainResult``."""
 
     def __init__(
-        self, config: TrainConfig, callbacks: _Callbacks, run_dir: Any, should_stop: Callable[[], bool] | None
+        self,
+        config: TrainConfig,
+        callbacks: _Callbacks,
+        writer: RunWriter | None,
+        should_stop: Callable[[], bool] | None,
     ) -> None:
         self.config = config
         self.cb = callbacks
-        self.files = RunFiles(run_dir) if run_dir is not None else None
+        self.files = writer
         self.should_stop = should_stop
         self.history: list[dict[str, Any]] = []
         self.best_iou = -math.inf
@@ -429,10 +425,10 @@ class _Run:
             if self.files is not None:
                 self.files.path.mkdir(parents=True, exist_ok=True)
                 if not self.files.file("summary.json").is_file():
-                    self.files.init(config, status="running")
+                    self.files.init(config, status=RunStatus.RUNNING)
                 self.files.write_config(config)
                 self._summary(
-                    status="running",
+                    status=RunStatus.RUNNING,
                     message="",
                     started=time.time(),
                     finished=None,
@@ -444,29 +440,31 @@ class _Run:
                 )
             self._setup(resume)
             self._loop()
-            status, message = "done", ""
+            status, message = RunStatus.DONE, ""
         except _Stop as stop:
             status, message = stop.status, stop.message
         except SegLabError as exc:
-            status, message = "failed", str(exc)
+            status, message = RunStatus.FAILED, str(exc)
         except (KeyboardInterrupt, SystemExit):
-            self._finish("interrupted", f"interrupted during epoch {self.epoch}", fire=False)
+            self._finish(RunStatus.INTERRUPTED, f"interrupted during epoch {self.epoch}", fire=False)
             raise
         except BaseException as exc:
             if _is_oom(exc):
-                status, message = "failed", _oom_message(self.epoch, config, self.device)
+                status, message = RunStatus.FAILED, _oom_message(self.epoch, config, self.device)
                 self.best_state = None  # nothing more is computed after running out of memory
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
             else:
-                self._finish("failed", f"internal error: {type(exc).__name__}: {exc}", fire=False)
+                self._finish(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}", fire=False)
                 raise
         try:
             return self._finish(status, message)
         except BaseException as exc:  # a bug while finishing: record it, stay loud
             if self.files is not None:
                 with contextlib.suppress(OSError):
-                    self._summary(status="failed", message=f"internal error: {type(exc).__name__}: {exc}")
+                    self._summary(
+                        status=RunStatus.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
+                    )
             raise
 
     def _setup(self, resume: bool) -> None:
@@ -482,6 +480,10 @@ class _Run:
         self.model = build_model(config, self.num_classes).to(device, memory_format=torch.channels_last)
         self.loss_fn, self.uses_aux = build_loss(config, self.num_classes)
         self.loss_fn = self.loss_fn.to(device)
+        from seglab.losses import fit_loss_to_training_set  # focal α = "auto": once, from the training set
+
+        fitted = fit_loss_to_training_set(self.loss_fn, self.splits["train"][1], self.num_classes)
+        self._summary(resolved_loss_params=fitted)
         self.optimizer = build_optimizer(config, self.model.parameters(), device)
         self.shuffle_gen = torch.Generator().manual_seed(config.seed)
         self.aug_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
@@ -548,7 +550,9 @@ class _Run:
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for b, (a, z) in enumerate(_batches(n, config.batch_size), start=1):
             if self.should_stop is not None and self.should_stop():
-                raise _Stop("cancelled", f"cancelled during epoch {epoch} (batch {b} of {self.n_batches}).")
+                raise _Stop(
+                    RunStatus.CANCELLED, f"cancelled during epoch {epoch} (batch {b} of {self.n_batches})."
+                )
             ix = perm[a:z]
             x, y = train_x.index_select(0, ix), train_y.index_select(0, ix)
             if config.augment:
@@ -568,7 +572,7 @@ class _Run:
                 value = loss.item()
                 if not math.isfinite(value):
                     raise _Stop(
-                        "diverged",
+                        RunStatus.DIVERGED,
                         _divergence_message(epoch, b, value, config.lr, self.best_state is not None),
                     )
             self.optimizer.zero_grad(set_to_none=True)
@@ -581,7 +585,7 @@ class _Run:
         train_seconds = time.perf_counter() - t_start
         if not math.isfinite(train_loss):
             raise _Stop(
-                "diverged",
+                RunStatus.DIVERGED,
                 _divergence_message(epoch, None, train_loss, config.lr, self.best_state is not None),
             )
         return {
@@ -657,13 +661,13 @@ class _Run:
 
     def _finish(self, status: str, message: str, *, fire: bool = True) -> TrainResult:
         test: dict[str, Any] = {}
-        if status == "done" and self.best_state is not None:
+        if status == RunStatus.DONE and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
             test = self._evaluate("test")
         if (
             self.files is not None
             and self.best_state is not None
-            and status in ("done", "diverged", "cancelled")
+            and status in (RunStatus.DONE, RunStatus.DIVERGED, RunStatus.CANCELLED)
         ):
             self.model.load_state_dict(self.best_state)
             arrays: dict[str, np.ndarray] = {"class_names": np.asarray(list(self.ds.class_names), dtype=str)}

@@ -1,4 +1,14 @@
-"""Errors a user can cause. Internal bugs raise ordinary Python exceptions and stay loud."""
+"""Errors a user can cause, and ``InternalError`` for broken internal contracts.
+
+User errors derive from ``SegLabError`` and are shown as one plain sentence. Internal bugs raise
+ordinary Python exceptions or ``InternalError`` (NOT a ``SegLabError``), so they keep their
+traceback and are reported as bugs rather than as something the user did wrong.
+"""
+
+
+class InternalError(RuntimeError):
+    """A contract inside SegLab was broken (e.g. a model's output shape or dtype does not match
+    what a loss expects). This is a bug in SegLab or in a plugged-in model, not a user mistake."""
 
 
 class SegLabError(Exception):

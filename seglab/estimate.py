@@ -16,7 +16,6 @@ that another program will be busy on the same cores while the study runs.
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import time
@@ -95,14 +94,13 @@ def worker_threads() -> int:
 
 
 def expand_grid(base: TrainConfig, grid: Mapping[str, Sequence[Any]]) -> list[TrainConfig]:
-    """Every combination of the grid's values applied to ``base`` (same order as the queue)."""
-    keys = list(grid)
-    if not keys:
+    """Every combination of the grid's values applied to ``base`` (the queue's order: see
+    `seglab.study.Study.expand`, which this is a shorthand for)."""
+    from seglab.study import Study
+
+    if not grid:
         return [base]
-    return [
-        base.replace(**dict(zip(keys, combo, strict=True)))
-        for combo in itertools.product(*(list(grid[k]) for k in keys))
-    ]
+    return Study(base, {k: list(v) for k, v in grid.items()}).expand()
 
 
 def split_sizes(config: TrainConfig) -> tuple[int, int, int]:

@@ -52,6 +52,24 @@ def predict_labels(logits: Tensor) -> Tensor:
     return logits.argmax(dim=1)
 
 
+def check_label_range(pred: Tensor, target: Tensor, num_classes: int) -> None:
+    """Refuse label maps holding ids outside ``[0, num_classes)`` with one plain message.
+
+    Shared by :func:`confusion_matrix` and :func:`per_image_iou`, so 0/255 maps, stray ids
+    and negative ids get the same ``ValueError`` everywhere instead of a crash or a count
+    that silently lands in another class or image.
+    """
+    if not pred.numel():
+        return
+    k = int(num_classes)
+    p_min, p_max, t_min, t_max = torch.stack(
+        [*torch.aminmax(pred), *torch.aminmax(target.to(pred.device))]
+    ).tolist()
+    low, high = min(p_min, t_min), max(p_max, t_max)
+    if low < 0 or high >= k:
+        raise ValueError(f"labels must lie in 0..{k - 1} for {k} classes, found {low}..{high}")
+
+
 def confusion_matrix(pred: ArrayLike, target: ArrayLike, num_classes: int) -> Tensor:
     """Pixel confusion matrix ``(K, K)`` int64: entry [t, p] counts pixels of class t
     predicted as p (rows = target, columns = prediction).
@@ -64,11 +82,7 @@ def confusion_matrix(pred: ArrayLike, target: ArrayLike, num_classes: int) -> Te
     if p.shape != t.shape:
         raise ValueError(f"prediction shape {tuple(p.shape)} differs from target shape {tuple(t.shape)}")
     k = int(num_classes)
-    if p.numel():
-        p_min, p_max, t_min, t_max = torch.stack([*torch.aminmax(p), *torch.aminmax(t.to(p.device))]).tolist()
-        low, high = min(p_min, t_min), max(p_max, t_max)
-        if low < 0 or high >= k:
-            raise ValueError(f"labels must lie in 0..{k - 1} for {k} classes, found {low}..{high}")
+    check_label_range(p, t, k)
     flat = t.reshape(-1) * k + p.to(t.device).reshape(-1)
     return torch.bincount(flat, minlength=k * k).reshape(k, k)
 
@@ -148,6 +162,7 @@ def per_image_iou(
     if p.ndim != 3 or p.shape != t.shape:
         raise ValueError(f"pred and target must both be (N, H, W), got {tuple(p.shape)} and {tuple(t.shape)}")
     n, k = p.shape[0], int(num_classes)
+    check_label_range(p, t, k)
     image = torch.arange(n, device=t.device).view(n, 1, 1)
     flat = (image * k * k + t * k + p.to(t.device)).reshape(-1)
     cm = torch.bincount(flat, minlength=n * k * k).reshape(n, k, k).double()

@@ -39,9 +39,11 @@ import numpy as np
 
 from seglab.config import TrainConfig
 from seglab.errors import SegLabError
+from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, is_active, is_status
 
-STATUSES = ("queued", "running", "done", "failed", "diverged", "cancelled", "interrupted")
-FINAL_STATUSES = ("done", "failed", "diverged", "cancelled", "interrupted")
+# kept as names for older imports; the vocabulary itself lives in seglab.status
+STATUSES = tuple(s.value for s in ALL_STATUSES)
+FINAL_STATUSES = tuple(s.value for s in ALL_STATUSES if s in FINISHED_STATUSES)
 CHECKPOINTS = ("best", "last")
 
 SUMMARY = "summary.json"
@@ -185,14 +187,16 @@ class RunFiles:
             summary = {"id": self.run_id, "created": time.time()}
         if "metrics" in fields:
             summary["metrics"] = {**summary.get("metrics", {}), **(fields.pop("metrics") or {})}
-        if "status" in fields and fields["status"] not in STATUSES:
+        if "status" in fields and not is_status(fields["status"]):
             raise ValueError(f"unknown run status {fields['status']!r}")
         summary.update(fields)
         summary["updated"] = time.time()
         self.write_summary(summary)
         return summary
 
-    def init(self, config: TrainConfig, *, status: str = "queued", group: str | None = None) -> None:
+    def init(
+        self, config: TrainConfig, *, status: str = RunStatus.QUEUED.value, group: str | None = None
+    ) -> None:
         """Create the folder with config.json and a fresh summary.json."""
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.file(CONFIG), config.to_json() + "\n")
@@ -319,7 +323,7 @@ class RunRecord:
 
 def _record_from_summary(summary: dict[str, Any], path: Path) -> RunRecord:
     status = summary.get("status")
-    if status not in STATUSES:
+    if not is_status(status):
         raise ValueError(f"unknown status {status!r}")
     return RunRecord(
         id=str(summary.get("id") or path.name),
@@ -372,14 +376,14 @@ class RunStore:
         if path.exists():
             raise SegLabError(f"a run called {run_id!r} already exists.")
         path.mkdir(parents=True)
-        RunFiles(path).init(config, status="queued", group=group)
+        RunFiles(path).init(config, status=RunStatus.QUEUED.value, group=group)
         return run_id
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:
-        if status not in STATUSES:
+        if not is_status(status):
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         fields: dict[str, Any] = {"status": status, "message": message}
-        if status in FINAL_STATUSES:
+        if status in FINISHED_STATUSES:
             fields["finished"] = time.time()
         self.files(run_id).update_summary(**fields)
 
@@ -442,7 +446,7 @@ class RunStore:
 
     def load_model(self, run_id: str, which: str = "best", device: Any = "cpu") -> Any:
         """Rebuild the run's model from its config and load its weights (eval mode)."""
-        from seglab.engine import build_model  # local import: the store needs no torch to list runs
+        from seglab.models.build import build_model  # local import: the store needs no torch to list runs
 
         files = self.files(run_id)
         summary = files.read_summary()
@@ -521,7 +525,7 @@ class RunStore:
                     summary = run_files.read_summary()
                     _record_from_summary(summary, target)  # validate before it enters the store
                     summary["id"] = run_id
-                    if summary.get("status") in ("queued", "running"):
+                    if is_active(summary.get("status")):
                         summary["status"] = "interrupted"
                         summary["message"] = "imported while unfinished"
                     run_files.write_summary(summary)

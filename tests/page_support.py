@@ -8,11 +8,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 
 
 def page_runner(page: str, timeout: float = 60) -> Callable[..., AppTest]:
-    """A ``run_page(**query)`` for ``pages/<page>.py``: sets ``?key=value`` for each query item,
+    """A ``run_page(**query)`` for ``app_pages/<page>.py``: sets ``?key=value`` for each query item,
     runs the script once and asserts that it raised nothing."""
     path = str(PAGES / f"{page}.py")
 

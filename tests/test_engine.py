@@ -205,6 +205,28 @@ def test_internal_bugs_are_recorded_and_reraised(monkeypatch: pytest.MonkeyPatch
     assert record.status == "failed" and "ZeroDivisionError" in record.message
 
 
+def test_a_shape_mismatch_inside_the_engine_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from seglab.errors import InternalError, SegLabError
+
+    real = engine.build_model
+
+    def shrinking(config: TrainConfig, num_classes: int) -> torch.nn.Module:
+        model = real(config, num_classes)
+        forward = model.forward
+        model.forward = lambda x, **kw: forward(x, **kw)[..., :-1, :]  # one row short: a bug
+        return model
+
+    monkeypatch.setattr(engine, "build_model", shrinking)
+    store = RunStore(tmp_path / "home")
+    run_id = store.create_run(tiny())
+    with pytest.raises(InternalError, match="does not match") as caught:
+        train(tiny(loss="dice"), run_dir=store.run_dir(run_id))
+    assert not isinstance(caught.value, SegLabError) and caught.value.__traceback__ is not None
+    assert store.load_run(run_id).message.startswith("internal error: InternalError")
+
+
 def test_run_dir_holds_everything_the_app_reads(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "home")
     config = tiny(epochs=2)
@@ -319,3 +341,26 @@ def test_engine_sets_and_restores_thread_count() -> None:
     train(tiny(num_threads=2), Spy())
     assert seen == [2]
     assert torch.get_num_threads() == before
+
+
+def test_the_engine_writes_only_through_its_run_writer(tmp_path):
+    from seglab.store import RunFiles
+
+    class Recording(RunFiles):
+        calls: list[str] = []
+
+        def __getattribute__(self, name: str) -> Any:
+            if not name.startswith("_") and name in RunFiles.__dict__:
+                type(self).calls.append(name)
+            return super().__getattribute__(name)
+
+    writer = Recording(tmp_path / "run")
+    result = train(tiny(epochs=1), writer=writer)
+    assert result.status == "done"
+    names = set(Recording.calls)
+    assert {"write_config", "append_history", "save_checkpoint", "save_predictions"} <= names
+    written = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"config.json", "summary.json", "history.jsonl", "best.pt", "last.pt"} <= written
+    # the engine module itself opens no files and saves nothing
+    source = Path(engine.__file__).read_text(encoding="utf-8")
+    assert "open(" not in source and "torch.save" not in source and "np.save" not in source

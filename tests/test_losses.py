@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seglab.errors import LossParameterError, UnknownNameError
+from seglab.errors import InternalError, LossParameterError, SegLabError, UnknownNameError
 from seglab.losses import functional as LF
 from seglab.losses import get_loss, list_losses, loss_info
 from seglab.registry import ParamSpec
@@ -127,11 +127,15 @@ def test_focal_hand_values():
     # α = 0.25, γ = 2, p = 0.5: fg pixel 0.25·0.25·ln2, each bg pixel 0.75·0.25·ln2 → mean
     fixed = get_loss("focal", alpha=0.25, gamma=2.0)(zeros, T)
     assert fixed.item() == pytest.approx((0.0625 + 3 * 0.1875) / 4 * LN2, rel=1e-6)
-    # "auto": α = N_neg / (N_pos + N_neg) = 3/4 → fg 0.75·0.25·ln2, bg 0.25·0.25·ln2 each
-    auto = get_loss("focal", alpha="auto", gamma=2.0)(zeros, T)
-    assert auto.item() == pytest.approx((0.1875 + 3 * 0.0625) / 4 * LN2, rel=1e-6)
+    # "auto" before any training-set counts: both classes counted equally, α = 0.5 → 0.5·0.25·ln2 each
+    auto = get_loss("focal", alpha="auto", gamma=2.0)
+    assert auto(zeros, T).item() == pytest.approx(0.125 * LN2, rel=1e-6)
     # default alpha is "auto"
-    assert get_loss("focal")(zeros, T).item() == pytest.approx(auto.item(), rel=1e-7)
+    assert get_loss("focal")(zeros, T).item() == pytest.approx(auto(zeros, T).item(), rel=1e-7)
+    # fitted to a training set of 3 background and 1 foreground pixel: α = 3/4
+    # → fg 0.75·0.25·ln2, bg 0.25·0.25·ln2 each
+    assert auto.fit_class_counts([3, 1]) == {"alpha": 0.75, "class_pixel_counts": [3, 1]}
+    assert auto(zeros, T).item() == pytest.approx((0.1875 + 3 * 0.0625) / 4 * LN2, rel=1e-6)
 
 
 def test_auto_alpha_hand_value():
@@ -413,9 +417,11 @@ def test_every_entry_is_complete(name):
 def test_every_loss_rejects_bad_inputs(name):
     loss_fn = get_loss(name)
     logits, target = random_case(3, seed=16)
-    with pytest.raises(LossParameterError, match="int64"):
+    # shape / dtype mismatches are internal contract errors: a bug, never a user error
+    assert not issubclass(InternalError, SegLabError)
+    with pytest.raises(InternalError, match="int64"):
         loss_fn(logits, target.float())
-    with pytest.raises(LossParameterError, match="shape"):
+    with pytest.raises(InternalError, match="shape"):
         loss_fn(logits, target.unsqueeze(1))
     with pytest.raises(LossParameterError, match="class ids"):
         loss_fn(logits, target + 1)  # id 3 with 3 channels
@@ -467,5 +473,5 @@ def test_focal_alpha_list_must_match_the_classes():
 
 def test_bce_ds_rejects_side_outputs_of_the_wrong_size():
     logits, target = random_case(1, seed=18)
-    with pytest.raises(LossParameterError, match="side output 0"):
+    with pytest.raises(InternalError, match="side output 0"):
         get_loss("bce_ds")(logits, target, aux=[logits[..., :4, :4]])

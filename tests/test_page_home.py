@@ -15,7 +15,7 @@ PAGES = ["basics", "loss_lab", "metrics_lab", "architectures", "data", "train", 
 
 
 def test_home_runs_alone() -> None:
-    at = AppTest.from_file(str(ROOT / "pages" / "home.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
     assert len([c for image in at.image for c in image.captions]) == 4  # the generated examples
     assert any("lesson plan" in h.value for h in at.header)

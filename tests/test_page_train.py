@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from seglab.config import TrainConfig
-from seglab.errors import ConfigError
 from seglab.jobs import JobQueue, run_worker
 from seglab.presets import PRESETS, preset
 from seglab.ui import train_views as tv
@@ -87,42 +85,25 @@ def test_failed_job_shows_its_reason(seglab_home, tmp_path):
     assert any(f"Job {job_id}" in e and job.message in e for e in errors), errors
 
 
-# ---- the plan the Start button queues (no worker involved) --------------------------------
-def test_enqueue_plan_puts_every_combination_in_one_study(seglab_home):
+# ---- the study the Start button queues (no worker involved) -------------------------------
+def test_study_from_form_puts_every_combination_in_one_group(seglab_home):
     base = preset("smoke")
-    plan = tv.StudyPlan(base, ["unet", "segnet"], {"bce": {}, "focal": {"gamma": 3.0}}, [0, 1])
+    study = tv.study_from_form(base, ["unet", "segnet"], {"bce": {}, "focal": {"gamma": 3.0}}, [0, 1])
     with JobQueue(seglab_home) as queue:
-        group = tv.enqueue_plan(queue, plan)
+        group = queue.enqueue_study(study)
         jobs = queue.jobs(group=group)
         groups = queue.groups()
-    assert len(jobs) == plan.n_runs == 8
+    assert len(jobs) == study.n_runs == 8
     combos = {(j.config.arch, j.config.loss, j.config.seed) for j in jobs}
     assert len(combos) == 8
     assert all(j.config.loss_params == ({"gamma": 3.0} if j.config.loss == "focal" else {}) for j in jobs)
     assert [g.total for g in groups if g.id == group] == [8]
-
-
-def test_enqueue_plan_without_loss_params_uses_one_grid(seglab_home):
-    plan = tv.StudyPlan(preset("smoke"), ["unet"], {"bce": {}, "dice": {}}, [0])
-    with JobQueue(seglab_home) as queue:
-        group = tv.enqueue_plan(queue, plan)
-        assert {(j.config.loss, j.config.arch) for j in queue.jobs(group=group)} == {
-            ("bce", "unet"),
-            ("dice", "unet"),
-        }
-
-
-@pytest.mark.parametrize(
-    ("text", "seeds"), [("0", [0]), ("0, 1, 2", [0, 1, 2]), ("3-5, 1", [3, 4, 5, 1]), ("1,1", [1])]
-)
-def test_parse_seeds(text, seeds):
-    assert tv.parse_seeds(text) == seeds
-
-
-@pytest.mark.parametrize("text", ["", "a", "-1", "5-2"])
-def test_parse_seeds_rejects(text):
-    with pytest.raises(ConfigError):
-        tv.parse_seeds(text)
+    # loss outermost, then architecture, then seed (the order the page always used)
+    assert [(j.config.loss, j.config.arch, j.config.seed) for j in jobs][:3] == [
+        ("bce", "unet", 0),
+        ("bce", "unet", 1),
+        ("bce", "segnet", 0),
+    ]
 
 
 def test_changed_params_keeps_only_non_defaults():
@@ -135,9 +116,9 @@ def test_changed_params_keeps_only_non_defaults():
 
 def test_quick_study_plan_is_the_seed_study():
     plan = tv.quick_study_plan()
-    assert plan.n_runs == len(plan.configs()) == len(plan.archs) * len(plan.losses)
-    assert {"unet_strided", "focal"} <= set(plan.archs) | set(plan.losses)
-    assert all(isinstance(c, TrainConfig) and c.epochs == PRESETS["quick"]["epochs"] for c in plan.configs())
+    assert plan.n_runs == len(plan.expand()) == len(plan.axes["arch"]) * len(plan.axes["loss"])
+    assert {"unet_strided", "focal"} <= set(plan.axes["arch"]) | set(plan.axes["loss"])
+    assert all(isinstance(c, TrainConfig) and c.epochs == PRESETS["quick"]["epochs"] for c in plan.expand())
 
 
 # ---- the time estimate ---------------------------------------------------------------------
@@ -182,3 +163,27 @@ def test_the_url_restores_the_form(seglab_home):
     assert at.number_input(key="tr_width").value == PRESETS["quick"]["width"]  # not in the URL
     runs_line = next(m.value for m in at.markdown if "runs**" in m.value)
     assert runs_line.startswith(f"**{2 * len(at.multiselect(key='tr_losses').value) * 2} runs**")
+
+
+def test_architecture_options_come_from_the_registry_and_are_queued(seglab_home, monkeypatch):
+    import seglab.jobs
+
+    monkeypatch.setattr(seglab.jobs, "ensure_worker", lambda *a, **k: False)  # no real worker
+    at = run_page()
+    at.multiselect(key="tr_archs").set_value(["unet", "fpn"]).run()
+    assert not at.exception
+    keys = {w.key for w in at.selectbox} | {w.key for w in at.checkbox}
+    assert {"tr_model_fpn_merge", "tr_model_fpn_inverted_residual"} <= keys
+    assert not any(str(k).startswith("tr_model_unet") for k in keys)  # U-Net declares no options
+    at.selectbox(key="tr_model_fpn_merge").select("concat").run()
+    at.multiselect(key="tr_losses").set_value(["bce"]).run()
+    [b for b in at.button if b.label == "Start training"][0].click().run()
+    assert not at.exception
+    with JobQueue(seglab_home) as queue:
+        jobs = queue.jobs()
+        study = queue.group_study(jobs[0].group)
+    assert {(j.config.arch, tuple(j.config.model_params.items())) for j in jobs} == {
+        ("unet", ()),
+        ("fpn", (("merge", "concat"),)),
+    }
+    assert study is not None and study.model_params == {"fpn": {"merge": "concat"}}

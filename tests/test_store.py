@@ -236,3 +236,14 @@ def test_listing_many_runs_reads_only_summaries(seglab_home: Path) -> None:
     seconds = time.perf_counter() - t0
     assert len(records) == 500
     print(f"listed 500 runs in {seconds * 1000:.0f} ms")
+
+
+def test_run_status_is_one_vocabulary_shared_by_store_and_queue():
+    from seglab.jobs import queue as queue_module
+    from seglab.status import ACTIVE_STATUSES, FINISHED_STATUSES, RunStatus, is_active
+
+    assert set(STATUSES) == set(queue_module.STATES) == {s.value for s in RunStatus}
+    assert set(RunStatus) == ACTIVE_STATUSES | FINISHED_STATUSES
+    assert not ACTIVE_STATUSES & FINISHED_STATUSES
+    assert [s for s in STATUSES if is_active(s)] == ["queued", "running"]
+    assert RunStatus("done") is RunStatus.DONE and RunStatus.DONE == "done"

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
+from seglab.data import mask_rules
 from seglab.data.dataset import SegDataset, default_class_names
 from seglab.errors import ConfigError, DatasetError
 
@@ -119,18 +120,22 @@ class _Pairs:
     masks: dict[str, Path] = field(default_factory=dict)
 
 
-def pair_files(path: Path) -> tuple[_Pairs, list[str]]:
-    """Match ``images/x.*`` with ``masks/x.*``; return the pairs and every pairing problem."""
+def pair_files(path: Path, display_name: str | None = None) -> tuple[_Pairs, list[str]]:
+    """Match ``images/x.*`` with ``masks/x.*``; return the pairs and every pairing problem.
+
+    ``display_name`` names the dataset in messages (e.g. the uploaded zip instead of the
+    temporary folder it was unpacked to)."""
     root = find_root(path)
     if root is None:
         return _Pairs(path), [
-            f"'{path.name}' has no images/ and masks/ folders. Put your pictures in images/ and "
+            f"'{display_name or path.name}' has no images/ and masks/ folders. Put your pictures in images/ and "
             "the matching masks (same file names) in masks/."
         ]
     problems: list[str] = []
     for sub in ("images", "masks"):
         if not (root / sub).is_dir():
-            problems.append(f"'{root.name}' has no {sub}/ folder.")
+            where = display_name if display_name and root == path else root.name
+            problems.append(f"'{where}' has no {sub}/ folder.")
     if problems:
         return _Pairs(root), problems
     images, images_other, dup_i = _list_files(root / "images")
@@ -175,7 +180,12 @@ def _open_checked(path: Path, rel: str) -> Image.Image:
                         f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels; shrink it first."
                     )
                 im.load()
-                return im.copy()
+                turned = mask_rules.upright(im)  # EXIF orientations 1-8, as every viewer shows it
+                if turned is im:
+                    turned = im.copy()
+                turned.format = im.format
+                turned.info = dict(im.info)
+                return turned
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _FileProblem(
                 f"{rel}: the image is too large to open safely (decompression-bomb guard)."
@@ -190,6 +200,9 @@ def read_image(path: Path, rel: str) -> np.ndarray:
     """Image file → float32 (H, W, 3) in [0, 1]; grayscale repeated, alpha dropped, 16-bit scaled."""
     im = _open_checked(path, rel)
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        reason = mask_rules.check_finite(np.asarray(im))
+        if reason:
+            raise _FileProblem(f"{rel}: {reason}.")
         arr = np.asarray(im, dtype=np.float32)
         top = 65535.0 if im.mode.startswith("I;16") else max(float(arr.max()), 1.0)
         gray = np.clip(arr / (255.0 if top <= 255 else top), 0, 1)
@@ -199,19 +212,37 @@ def read_image(path: Path, rel: str) -> np.ndarray:
 
 def read_mask(path: Path, rel: str) -> np.ndarray:
     """Mask file → int64 (H, W) of raw values (class ids, or 0/255 for binary masks)."""
+    return read_mask_file(path, rel)[0]
+
+
+def read_mask_file(path: Path, rel: str) -> tuple[np.ndarray, bool, str | None]:
+    """Mask file → ``(values, lossy, note)``: int64 (H, W) raw values, whether the file format
+    is lossy (JPEG), and a plain note when the alpha band was read as the mask (see
+    :mod:`seglab.data.mask_rules` for the alpha and lossy rules)."""
     im = _open_checked(path, rel)
+    lossy = mask_rules.is_lossy(im)
     if im.mode == "1":
-        return np.asarray(im, dtype=np.int64)
-    if im.mode in ("LA", "PA"):
-        im = im.getchannel(0)  # drop the alpha band, keep the values (or palette indices)
-    if im.mode in ("RGB", "RGBA", "CMYK", "YCbCr", "HSV", "LAB"):
+        return np.asarray(im, dtype=np.int64), lossy, None
+    im, alpha = mask_rules.split_alpha(im)
+    if im.mode in ("RGB", "CMYK", "YCbCr", "HSV", "LAB"):
         arr = np.asarray(im.convert("RGB"), dtype=np.int64)
         if not (np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2])):
             raise _FileProblem(
                 f"{rel}: the mask is a colour picture; save class ids as a single-channel "
                 "(grayscale or palette) image instead."
             )
-        return arr[..., 0]
+        arr = arr[..., 0]
+    else:
+        arr = _single_channel_ids(im, rel)
+    try:
+        arr, note = mask_rules.apply_alpha_rule(arr, alpha)
+    except mask_rules.MaskRuleError as exc:
+        raise _FileProblem(f"{rel}: {exc}") from None
+    return arr, lossy, note
+
+
+def _single_channel_ids(im: Image.Image, rel: str) -> np.ndarray:
+    """A one-band mask image → int64 ids; refuses fractional and negative values."""
     arr = np.asarray(im)
     if arr.ndim != 2:
         raise _FileProblem(f"{rel}: the mask should have one channel, found shape {arr.shape}.")
@@ -220,19 +251,25 @@ def read_mask(path: Path, rel: str) -> np.ndarray:
     ):
         raise _FileProblem(f"{rel}: the mask holds fractional values; masks must hold whole class ids.")
     arr = arr.astype(np.int64)
-    if arr.min() < 0:
+    if arr.size and arr.min() < 0:
         raise _FileProblem(f"{rel}: the mask holds negative values; class ids start at 0.")
     return arr
 
 
-def normalise_mask_values(mask: np.ndarray, suffix: str, num_classes: int | None) -> np.ndarray:
-    """Binary conventions → ids: 0/255 → 0/1, and lossy (JPEG) binary masks thresholded at 128."""
+def normalise_mask_values(
+    mask: np.ndarray, suffix: str, num_classes: int | None, *, lossy: bool | None = None
+) -> np.ndarray:
+    """Binary conventions → ids: 0/255 → 0/1, and lossy (JPEG) binary masks thresholded at 128.
+
+    ``lossy`` (the file's format is lossy) defaults to guessing from ``suffix``."""
     if num_classes not in (None, 2):
         return mask
     top = int(mask.max()) if mask.size else 0
     if top <= 1:
         return mask
-    if suffix.lower() in LOSSY_SUFFIXES and top > 127:
+    if lossy is None:
+        lossy = suffix.lower() in LOSSY_SUFFIXES
+    if lossy and top > 127:
         return (mask >= 128).astype(np.int64)
     if top == 255 and np.isin(mask, (0, 255)).all():
         return mask // 255
@@ -259,10 +296,10 @@ class _Loaded:
 
 
 def _scan(
-    path: Path, size: int | None, num_classes: int | None, limit: int | None
+    path: Path, size: int | None, num_classes: int | None, limit: int | None, display_name: str | None = None
 ) -> tuple[_Loaded, list[str]]:
     """Pair, read, check and (if ``size``) resize the first ``limit`` pairs; collect all problems."""
-    pairs, problems = pair_files(path)
+    pairs, problems = pair_files(path, display_name)
     names = _read_class_names(pairs.root)
     if num_classes is None and names is not None and len(names) >= 2:
         num_classes = len(names)
@@ -270,6 +307,9 @@ def _scan(
     images: list[torch.Tensor] = []
     masks: list[torch.Tensor] = []
     mask_values: list[tuple[str, np.ndarray]] = []  # (file, its distinct values): cheap to keep
+    lossy_files: list[int] = []  # indices into mask_values (and masks) of lossy (JPEG) masks
+    drawn: set[int] = set()  # ids that fill an 8×8 JPEG block in some lossy mask
+    alpha_notes: list[str] = []
     for stem in stems:
         img_file, mask_file = pairs.images[stem], pairs.masks[stem]
         img_rel, mask_rel = f"images/{img_file.name}", f"masks/{mask_file.name}"
@@ -278,8 +318,10 @@ def _scan(
             image = read_image(img_file, img_rel)
         except _FileProblem as exc:
             problems.append(str(exc))
+        lossy, note = False, None
         try:
-            mask = normalise_mask_values(read_mask(mask_file, mask_rel), mask_file.suffix, num_classes)
+            raw, lossy, note = read_mask_file(mask_file, mask_rel)
+            mask = normalise_mask_values(raw, mask_file.suffix, num_classes, lossy=lossy)
         except _FileProblem as exc:
             problems.append(str(exc))
         if image is None or mask is None:
@@ -290,6 +332,11 @@ def _scan(
                 f"{img_rel} is {iw}×{ih} pixels but {mask_rel} is {mw}×{mh}; an image and its mask must match."
             )
             continue
+        if note:
+            alpha_notes.append(mask_rel)
+        if lossy:
+            lossy_files.append(len(mask_values))
+            drawn.update(int(v) for v in mask_rules.drawn_values(mask))
         mask_values.append((mask_rel, np.unique(mask)))
         if size is not None:
             img_t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0)
@@ -300,6 +347,14 @@ def _scan(
             mask_t = F.interpolate(mask_t, size=(size, size), mode="nearest-exact")
             images.append(img_t[0].clamp(0, 1))
             masks.append(mask_t[0, 0].round().to(torch.int64))
+
+    if lossy_files and drawn:
+        _snap_lossy(lossy_files, np.array(sorted(drawn)), mask_values, masks)
+    if alpha_notes:
+        mask_rules.warn(
+            f"{len(alpha_notes)} mask(s) ({', '.join(alpha_notes[:3])}{' …' if len(alpha_notes) > 3 else ''}) "
+            "hold the object only in the transparency (alpha) channel; alpha ≥ 128 was read as foreground."
+        )
 
     # Classes: declared (num_classes= or classes.txt) or inferred from the largest id.
     top = max((int(v[-1]) for _, v in mask_values if v.size), default=1)
@@ -326,6 +381,35 @@ def _scan(
     return _Loaded(pairs.root, list(stems), images, masks, k, names), problems
 
 
+def _snap_lossy(
+    lossy_files: list[int],
+    ids: np.ndarray,
+    mask_values: list[tuple[str, np.ndarray]],
+    masks: list[torch.Tensor],
+) -> None:
+    """Snap the values of lossy masks to the drawn ``ids`` (in place) and warn when that changed any."""
+    changed: list[str] = []
+    noise: set[int] = set()
+    for i in lossy_files:
+        rel, values = mask_values[i]
+        snapped = mask_rules.snap_to(values, ids)
+        if np.array_equal(snapped, values):
+            continue
+        changed.append(rel)
+        noise.update(int(v) for v in values[snapped != values])
+        mask_values[i] = (rel, np.unique(snapped))
+        if i < len(masks):
+            lookup = torch.from_numpy(mask_rules.snap_to(np.arange(int(values.max()) + 1), ids))
+            masks[i] = lookup[masks[i]]
+    if changed:
+        shown = ", ".join(changed[:3]) + (" …" if len(changed) > 3 else "")
+        mask_rules.warn(
+            f"{len(changed)} JPEG (lossy) mask(s) ({shown}) hold value(s) {sorted(noise)} that are compression "
+            f"noise, not drawn classes; they were snapped to the nearest drawn id among {ids.tolist()}. "
+            "Save masks as PNG to keep them exact."
+        )
+
+
 def validate_folder(path: str | Path, *, num_classes: int | None = None) -> list[str]:
     """Every problem with a dataset folder or .zip, in plain words (empty list: it can be loaded)."""
     path = Path(path)
@@ -339,22 +423,29 @@ def validate_folder(path: str | Path, *, num_classes: int | None = None) -> list
                 return exc.problems
             except DatasetError as exc:
                 return [str(exc)]
-            _, problems = _scan(Path(tmp), None, num_classes, None)
+            _, problems = _scan(Path(tmp), None, num_classes, None, path.name)
             return problems
     _, problems = _scan(path, None, num_classes, None)
     return problems
 
 
 def load_folder(
-    path: str | Path, *, size: int = 64, n: int | None = None, num_classes: int | None = None
+    path: str | Path,
+    *,
+    size: int = 64,
+    n: int | None = None,
+    num_classes: int | None = None,
+    display_name: str | None = None,
 ) -> SegDataset:
-    """Read a folder of images and masks into a `SegDataset` (first ``n`` pairs by file name)."""
+    """Read a folder of images and masks into a `SegDataset` (first ``n`` pairs by file name).
+
+    ``display_name`` names the dataset in error messages (default: the folder's name)."""
     path = Path(path)
     if num_classes is not None and (int(num_classes) != num_classes or num_classes < 2):
         raise ConfigError(f"num_classes must be a whole number of at least 2, got {num_classes!r}.")
-    loaded, problems = _scan(path, size, num_classes, n)
+    loaded, problems = _scan(path, size, num_classes, n, display_name)
     if problems:
-        raise _fail(f"The dataset in '{path.name}' cannot be used", problems)
+        raise _fail(f"The dataset in '{display_name or path.name}' cannot be used", problems)
     return SegDataset(
         torch.stack(loaded.images),
         torch.stack(loaded.masks),
@@ -474,7 +565,7 @@ def load_zip(
         owned = False
     try:
         extract_zip(archive, target)
-        dataset = load_folder(target, size=size, n=n, num_classes=num_classes)
+        dataset = load_folder(target, size=size, n=n, num_classes=num_classes, display_name=archive.name)
     finally:
         if owned:
             shutil.rmtree(target, ignore_errors=True)

@@ -43,6 +43,15 @@ class Builder(Protocol):
     ) -> Generated: ...
 
 
+def model_out_channels(num_classes: int) -> int:
+    """A dataset's class count → a model's output channels.
+
+    ``num_classes`` means classes for datasets (2 for binary) and output channels for models:
+    binary data (2 classes) use one sigmoid channel; K > 2 classes use K softmax channels.
+    """
+    return 1 if num_classes == 2 else num_classes
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     """What the UI and the docs need to know about a registered dataset."""

@@ -6,7 +6,7 @@ Public API (what the app, the CLI and the tests call)::
 
     q = JobQueue()                                  # $SEGLAB_HOME/jobs.sqlite
     job_id = q.enqueue(config)                      # one run
-    group = q.enqueue_study(base, {"arch": [...], "loss": [...]}, name="my study")
+    group = q.enqueue_study(Study(base, {"arch": [...], "loss": [...]}, name="my study"))
     q.jobs(group=group); q.job(job_id).progress; q.groups(); q.cancel(job_id); q.resume(job_id)
     ensure_worker()                                 # start a detached worker if none is alive
     queue_summary()                                 # {"queued": 2, "running": 1, ...} for the sidebar

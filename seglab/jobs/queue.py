@@ -16,8 +16,8 @@ running jobs are alive (their lock file is held and their heartbeat is fresh).
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
-import itertools
 import json
 import os
 import secrets
@@ -32,8 +32,10 @@ from typing import Any
 
 from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
+from seglab.status import ALL_STATUSES, RunStatus, is_active
+from seglab.study import Study
 
-STATES = ("queued", "running", "done", "failed", "diverged", "cancelled", "interrupted")
+STATES = tuple(s.value for s in ALL_STATUSES)  # the vocabulary lives in seglab.status
 FINAL_STATES = ("done", "failed", "diverged", "cancelled", "interrupted")
 RESUMABLE_STATES = ("interrupted", "cancelled")
 
@@ -47,7 +49,8 @@ CREATE TABLE IF NOT EXISTS groups (
     name TEXT NOT NULL,
     created REAL NOT NULL,
     base_config TEXT NOT NULL,
-    grid TEXT NOT NULL
+    grid TEXT NOT NULL,
+    study TEXT
 );
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,7 +110,7 @@ class Job:
 
     @property
     def is_active(self) -> bool:
-        return self.status in ("queued", "running")
+        return is_active(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (config as a plain dict)."""
@@ -145,7 +148,7 @@ class GroupSummary:
 
     @property
     def finished(self) -> bool:
-        return self.counts.get("queued", 0) == 0 and self.counts.get("running", 0) == 0
+        return not any(self.counts.get(s.value, 0) for s in RunStatus if is_active(s))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -191,6 +194,9 @@ def connect(home: Path) -> sqlite3.Connection:
     if fresh:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(_SCHEMA)
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(groups)")}
+        if "study" not in columns:  # a queue made before studies were stored
+            conn.execute("ALTER TABLE groups ADD COLUMN study TEXT")
         _INITIALISED.add(key)
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
@@ -332,36 +338,36 @@ class JobQueue:
         return int(cur.lastrowid)
 
     def enqueue_study(
-        self, base_config: TrainConfig, grid: dict[str, list[Any]], name: str | None = None
+        self, study: Study | TrainConfig, grid: dict[str, list[Any]] | None = None, name: str | None = None
     ) -> str:
-        """Queue one job per combination of the grid's values; returns the new group id.
+        """Queue one job per run of ``study`` (see `seglab.study.Study`); returns the new group id.
 
-        ``grid`` maps TrainConfig field names to lists of values, e.g.
-        ``{"arch": ["unet", "segnet"], "loss": ["bce", "focal"], "seed": [0, 1]}`` → 8 jobs.
-        Every config is validated before anything is queued.
+        Every config is validated before anything is queued. The study itself is stored with
+        the group (`group_study` reads it back). The older form ``enqueue_study(base, grid,
+        name=None)`` (``grid`` maps config fields, ``seed`` included, to lists) still works.
         """
-        if not grid:
+        if not isinstance(study, Study):
+            if not grid:
+                raise ConfigError("a study needs at least one field to vary.")
+            study = Study(study, dict(grid), name=name)
+        elif name is not None:
+            study = dataclasses.replace(study, name=name)
+        if not study.axes and not study.seeds:
             raise ConfigError("a study needs at least one field to vary.")
-        for key, values in grid.items():
-            if not isinstance(values, (list, tuple)) or not values:
-                raise ConfigError(f"study values for {key!r} must be a non-empty list.")
-        keys = list(grid)
-        configs = [
-            base_config.replace(**dict(zip(keys, combo, strict=True)))
-            for combo in itertools.product(*(grid[k] for k in keys))
-        ]
+        configs = study.expand()
         now = time.time()
         group_id = time.strftime("study-%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(2)
-        name = name or " × ".join(f"{k}" for k in keys) + f" ({len(configs)} runs)"
+        name = study.name or " × ".join(study.grid()) + f" ({len(configs)} runs)"
         with transaction(self.conn):
             self.conn.execute(
-                "INSERT INTO groups (id, name, created, base_config, grid) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO groups (id, name, created, base_config, grid, study) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     group_id,
                     name,
                     now,
-                    base_config.to_json(indent=None),
-                    json.dumps({k: list(grid[k]) for k in keys}),
+                    study.base.to_json(indent=None),
+                    json.dumps(study.grid()),
+                    json.dumps(study.to_dict()),
                 ),
             )
             self.conn.executemany(
@@ -414,6 +420,17 @@ class JobQueue:
             out.append(self._summarise(g))
         return out
 
+    def group_study(self, group_id: str) -> Study | None:
+        """The `Study` a group was queued from, or None (unknown group, or queued before
+        studies were stored)."""
+        row = self.conn.execute("SELECT study FROM groups WHERE id = ?", (group_id,)).fetchone()
+        if row is None or not row["study"]:
+            return None
+        try:
+            return Study.from_dict(json.loads(row["study"]))
+        except (ValueError, SegLabError):
+            return None
+
     def group(self, group_id: str) -> GroupSummary:
         self.recover_stale()
         row = self.conn.execute("SELECT * FROM groups WHERE id = ?", (group_id,)).fetchone()
@@ -457,13 +474,13 @@ class JobQueue:
             if row is None:
                 raise SegLabError(f"there is no job {job_id} in the queue.")
             status = row["status"]
-            if status == "queued":
+            if status == RunStatus.QUEUED:
                 self.conn.execute(
                     "UPDATE jobs SET status = 'cancelled', finished = ?, message = ? WHERE id = ?",
                     (time.time(), "cancelled before it started", jid),
                 )
                 status = "cancelled"
-            elif status == "running":
+            elif status == RunStatus.RUNNING:
                 self.conn.execute(
                     "UPDATE jobs SET cancel_requested = 1, message = ? WHERE id = ?",
                     ("cancel requested; stopping after the current batch", jid),
@@ -496,7 +513,7 @@ class JobQueue:
             row = self.conn.execute("SELECT status FROM jobs WHERE id = ?", (jid,)).fetchone()
             if row is None:
                 raise SegLabError(f"there is no job {job_id} in the queue.")
-            if row["status"] in ("queued", "running"):
+            if is_active(row["status"]):
                 raise SegLabError(f"job {jid} is {row['status']}; cancel it before removing it.")
             self.conn.execute("DELETE FROM jobs WHERE id = ?", (jid,))
 

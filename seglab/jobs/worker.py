@@ -38,6 +38,7 @@ from seglab.jobs.queue import (
     resolve_home,
     transaction,
 )
+from seglab.status import RunStatus
 
 PROGRESS_INTERVAL = 0.25  # at most four progress writes per second
 LOCK_RETRY_SECONDS = 3.0  # a starting worker retries this long (a liveness probe may hold the lock)
@@ -244,23 +245,26 @@ def run_config(
         resume = False
     if on_run_created is not None:
         on_run_created(run_id)
-    _safe_set_status(store, run_id, "running", "")
+    _safe_set_status(store, run_id, RunStatus.RUNNING, "")
     try:
         result = train(
             config, callbacks, run_dir=store.run_dir(run_id), should_stop=should_stop, resume=resume
         )
     except SegLabError as exc:
-        _safe_set_status(store, run_id, "failed", str(exc))
-        return RunOutcome(run_id, None, "failed", str(exc))
+        _safe_set_status(store, run_id, RunStatus.FAILED, str(exc))
+        return RunOutcome(run_id, None, RunStatus.FAILED, str(exc))
     except BaseException as exc:
         message = f"internal error: {type(exc).__name__}: {exc}"
         if isinstance(exc, KeyboardInterrupt):
             message = "interrupted from the keyboard"
         _safe_set_status(
-            store, run_id, "failed" if not isinstance(exc, KeyboardInterrupt) else "interrupted", message
+            store,
+            run_id,
+            RunStatus.FAILED if not isinstance(exc, KeyboardInterrupt) else RunStatus.INTERRUPTED,
+            message,
         )
         raise
-    status = getattr(result, "status", "done")
+    status = getattr(result, "status", RunStatus.DONE)
     message = getattr(result, "message", "") or ""
     _safe_set_status(store, run_id, status, message)
     return RunOutcome(run_id, result, status, message)
@@ -359,17 +363,17 @@ def _run_job(
         )
     except Exception as exc:  # an internal bug: record it, keep the worker alive, log loudly
         traceback.print_exc()
-        _finish(q, job_id, "failed", f"internal error: {type(exc).__name__}: {exc}", {})
-        return "failed"
+        _finish(q, job_id, RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}", {})
+        return RunStatus.FAILED
     finally:
         reporter.close()
     status, message = outcome.status, outcome.message
     cancel_requested = q.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()[
         0
     ]
-    if status == "cancelled" and stop_event.is_set() and not cancel_requested:
+    if status == RunStatus.CANCELLED and stop_event.is_set() and not cancel_requested:
         # The worker itself is shutting down (SIGTERM): the job can be resumed later.
-        status, message = "interrupted", "the worker was stopped; resume the job to continue"
+        status, message = RunStatus.INTERRUPTED, "the worker was stopped; resume the job to continue"
         _safe_set_status_home(q.home, outcome.run_id, status, message)
     _finish(q, job_id, status, message, _metrics_of(outcome.result) if outcome.result is not None else {})
     log(f"job {job_id}: {status}" + (f" — {message}" if message else ""))

@@ -6,7 +6,16 @@ maths itself lives in :mod:`seglab.losses.functional`.
 """
 
 from seglab.losses import functional
-from seglab.losses.modules import SegLoss
+from seglab.losses.modules import SegLoss, fit_loss_to_training_set
 from seglab.losses.registry import LOSSES, LossInfo, get_loss, list_losses, loss_info
 
-__all__ = ["LOSSES", "LossInfo", "SegLoss", "functional", "get_loss", "list_losses", "loss_info"]
+__all__ = [
+    "LOSSES",
+    "LossInfo",
+    "SegLoss",
+    "fit_loss_to_training_set",
+    "functional",
+    "get_loss",
+    "list_losses",
+    "loss_info",
+]

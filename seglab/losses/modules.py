@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seglab.errors import LossParameterError
+from seglab.errors import InternalError, LossParameterError
 from seglab.losses import functional as LF
 
 # --------------------------------------------------------------------------------------
@@ -47,23 +47,24 @@ def check_number(
 def check_inputs(logits: Tensor, target: Tensor) -> Tensor:
     """Check shapes, dtypes and class ids; return the logits as float32.
 
-    Raises LossParameterError for: logits that are not a 4-D float tensor; a target that is
-    not int64 ``(N, H, W)`` matching the logits; class ids outside ``{0, 1}`` (binary,
-    C == 1) or ``[0, C)`` (multi-class).
+    Raises InternalError (a bug, not a user mistake) for logits that are not a 4-D float
+    tensor or a target that is not int64 ``(N, H, W)`` matching the logits, and
+    LossParameterError for class ids outside ``{0, 1}`` (binary, C == 1) or ``[0, C)``
+    (multi-class): those come from the data.
     """
     if not isinstance(logits, Tensor) or logits.ndim != 4 or not logits.is_floating_point():
         shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
-        raise LossParameterError(f"logits must be a float tensor of shape (N, C, H, W), got {shape}.")
+        raise InternalError(f"logits must be a float tensor of shape (N, C, H, W), got {shape}.")
     if not isinstance(target, Tensor):
-        raise LossParameterError(f"target must be a torch tensor, got {type(target).__name__}.")
+        raise InternalError(f"target must be a torch tensor, got {type(target).__name__}.")
     n, c, h, w = logits.shape
     if target.dtype != torch.int64:
-        raise LossParameterError(
+        raise InternalError(
             f"target must hold integer class ids as int64 (torch.long), got {target.dtype}; "
             "convert it with target.long()."
         )
     if tuple(target.shape) != (n, h, w):
-        raise LossParameterError(
+        raise InternalError(
             f"target shape {tuple(target.shape)} does not match the logits {tuple(logits.shape)}: "
             f"expected (N, H, W) = {(n, h, w)}."
         )
@@ -80,6 +81,18 @@ def check_inputs(logits: Tensor, target: Tensor) -> Tensor:
     return logits.float()
 
 
+def fit_loss_to_training_set(loss: nn.Module, train_masks: Tensor, num_classes: int) -> dict[str, Any]:
+    """Fix every data-dependent loss parameter from the **training** masks, once per run.
+
+    Today that is focal α = "auto" (class pixel counts over the training set). Returns the
+    resolved values to store with the run (``{}`` when nothing depended on the data).
+    """
+    fit = getattr(loss, "fit_class_counts", None)
+    if fit is None:
+        return {}
+    return fit(LF.class_pixel_counts(train_masks, num_classes))
+
+
 def check_aux(aux: Sequence[Tensor] | None, logits: Tensor) -> list[Tensor]:
     """Deep-supervision side outputs as a list of float32 tensors shaped like ``logits``."""
     if aux is None:
@@ -90,7 +103,7 @@ def check_aux(aux: Sequence[Tensor] | None, logits: Tensor) -> list[Tensor]:
     for k, a in enumerate(aux):
         if not isinstance(a, Tensor) or tuple(a.shape) != tuple(logits.shape):
             shape = tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__
-            raise LossParameterError(
+            raise InternalError(
                 f"side output {k} has shape {shape}; every side output must match the main "
                 f"logits {tuple(logits.shape)} (full resolution, same channels)."
             )
@@ -209,10 +222,15 @@ class BCEDiceLoss(SegLoss):
 class FocalLoss(SegLoss):
     """Focal loss with α balancing (see :func:`~seglab.losses.functional.focal_with_logits`).
 
-    ``alpha``: ``"auto"`` (default; α = N_neg / (N_pos + N_neg) from each target batch, or
-    α_c = 1 - frequency of class c for multi-class), a number in [0, 1], a list of per-class
-    weights in [0, 1] (length C, or 2 = [background, foreground] for binary), or ``None``
-    for no balancing. ``gamma`` ≥ 0; γ = 0 removes the focusing.
+    ``alpha``: ``"auto"`` (default; α = N_neg / (N_pos + N_neg), or α_c = 1 - frequency of
+    class c for multi-class, counted over the **training set** and fixed for the run: the
+    engine calls :meth:`fit_class_counts` once before training), a number in [0, 1], a list
+    of per-class weights in [0, 1] (length C, or 2 = [background, foreground] for binary), or
+    ``None`` for no balancing. ``gamma`` ≥ 0; γ = 0 removes the focusing.
+
+    Before any counts are given, "auto" counts every class equally (binary α = 0.5,
+    multi-class α_c = 1 - 1/C); it is never re-estimated from a batch, so a batch without
+    foreground still pays for false positives.
     """
 
     def __init__(self, alpha: float | str | Sequence[float] | None = "auto", gamma: float = 2.0) -> None:
@@ -232,10 +250,27 @@ class FocalLoss(SegLoss):
         else:
             self.alpha = check_number("alpha", alpha, low=0.0, high=1.0)
 
+    counts: tuple[int, ...] | None = None  # class pixel counts behind alpha="auto"
+
+    def fit_class_counts(self, counts: Sequence[int] | Tensor) -> dict[str, Any]:
+        """Fix α = "auto" from the training set's class pixel counts (``[N_neg, N_pos]`` for
+        binary data, one count per class otherwise). Returns the resolved parameters to record
+        with the run: ``{"alpha": ..., "class_pixel_counts": [...]}``, or ``{}`` when α was
+        given explicitly."""
+        if self.alpha != "auto":
+            return {}
+        self.counts = tuple(int(v) for v in (counts.tolist() if isinstance(counts, Tensor) else counts))
+        return {"alpha": self._auto_alpha(len(self.counts)), "class_pixel_counts": list(self.counts)}
+
+    def _auto_alpha(self, n_classes: int) -> float | list[float]:
+        counts = self.counts if self.counts is not None and len(self.counts) == n_classes else [0] * n_classes
+        return LF.alpha_from_counts(counts, binary=n_classes == 2)
+
     def _alpha_for(self, logits: Tensor, target: Tensor) -> float | Tensor | None:
         c = logits.shape[1]
         if self.alpha == "auto":
-            return LF.auto_alpha(target) if c == 1 else LF.class_balanced_alpha(target, c)
+            alpha = self._auto_alpha(2 if c == 1 else c)
+            return alpha if c == 1 else torch.tensor(alpha, device=logits.device)
         if isinstance(self.alpha, tuple):
             expected = 2 if c == 1 else c
             if len(self.alpha) != expected:

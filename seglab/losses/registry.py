@@ -4,8 +4,8 @@ The Loss lab renders ``latex`` with ``st.latex`` and builds widgets from ``param
 training engine calls :func:`get_loss`. Formula and code therefore come from one place.
 
 Parameter widgets: every :class:`~seglab.registry.ParamSpec` here has a numeric default,
-except focal's ``alpha`` whose default is the string ``"auto"`` (α from the batch's class
-balance, as in the study); its ``min``/``max``/``step`` describe the slider to show when
+except focal's ``alpha`` whose default is the string ``"auto"`` (α from the training set's
+class balance, fixed once per run); its ``min``/``max``/``step`` describe the slider to show when
 the user switches "auto" off.
 """
 
@@ -176,8 +176,12 @@ LOSSES.add(
         explanation=(
             "Dice loss measures overlap instead of per-pixel correctness: it is one minus a soft Dice "
             "coefficient, with probabilities in place of hard 0/1 predictions, and sums taken over the whole "
-            "batch. Because it is a ratio, a small object counts as much as a large one, which helps with "
-            "heavy class imbalance. Pitfalls: its gradient can be noisy early in training and for tiny or "
+            "batch (batch-level Dice, what SegLab trains with). Every wrong pixel is divided by the same "
+            "batch-wide denominator 2·TP + FP + FN, so missing a whole 16-pixel object costs exactly as much "
+            "as missing 16 pixels of a 1024-pixel one; the ratio still helps with heavy class imbalance, "
+            "because that denominator shrinks with the foreground. Per-image Dice (one ratio per image, "
+            "then averaged) is the variant in which a small object counts as much as a large one; the Loss "
+            "lab shows both. Pitfalls: its gradient can be noisy early in training and for tiny or "
             "empty masks (the smoothing s keeps it defined), and it does not care how confident correct "
             "pixels are, so it is often combined with BCE. Binary uses the foreground only (K = 1); "
             "multi-class averages over all C classes, background included."
@@ -229,7 +233,9 @@ LOSSES.add(
             "Focal loss is BCE multiplied by a modulating factor (1 − p_t)^γ, where p_t is the probability "
             "given to the true class: pixels that are already right (p_t near 1) are down-weighted, so "
             'training focuses on the hard ones. α balances the two classes; α = "auto" sets it to the share '
-            "of background pixels in the batch, so the rare foreground weighs more. γ = 0 and α = 0.5 give "
+            "of background pixels in the training set, counted once before training and stored with the "
+            "run (not re-estimated per batch, so a batch without foreground still pays for false alarms); "
+            "the rare foreground weighs more. γ = 0 and α = 0.5 give "
             "half of BCE. Pitfalls: large γ makes gradients small once most pixels are easy, so it may need a "
             "larger learning rate; with several classes it uses the softmax form −α_c(1 − p_t)^γ log p_t."
         ),
@@ -241,7 +247,7 @@ LOSSES.add(
                 1.0,
                 0.05,
                 help='α: weight of the foreground term (background gets 1 − α). "auto" = N_neg / (N_pos + N_neg) '
-                "from each batch; a list gives one weight per class.",
+                "counted over the training set; a list gives one weight per class.",
             ),
             ParamSpec(
                 "gamma", 2.0, 0.0, 5.0, 0.25, help="γ ≥ 0: how strongly easy pixels are down-weighted."

@@ -10,7 +10,22 @@ import importlib
 
 from seglab.models.base import ModelConfigError, ModelInputError, SegModel, WeightsError
 from seglab.models.describe import ModelDescription, describe_model, load_weights, model_graph, save_weights
-from seglab.models.registry import MODELS, ModelEntry, create_model, list_models, model_info
+from seglab.models.encoders import ENCODERS, MobileNetV2Encoder, VGG16Encoder
+from seglab.models.registry import (
+    MODELS,
+    ModelEntry,
+    check_model_params,
+    create_model,
+    list_models,
+    model_info,
+)
+from seglab.models.transfer import (
+    TransferReport,
+    freeze_encoder,
+    init_from_file,
+    init_from_state,
+    load_encoder_weights,
+)
 
 #: architecture modules, imported in this order so ``list_models()`` lists them in it
 ARCHITECTURE_MODULES = ("segnet", "unet", "unet_strided", "unetpp", "fcn", "fpn")
@@ -18,16 +33,25 @@ for _module in ARCHITECTURE_MODULES:
     importlib.import_module(f"seglab.models.{_module}")
 
 __all__ = [
+    "ENCODERS",
     "MODELS",
     "ModelConfigError",
     "ModelDescription",
     "ModelEntry",
+    "MobileNetV2Encoder",
     "ModelInputError",
     "SegModel",
+    "TransferReport",
+    "VGG16Encoder",
     "WeightsError",
+    "check_model_params",
     "create_model",
     "describe_model",
+    "freeze_encoder",
+    "init_from_file",
+    "init_from_state",
     "list_models",
+    "load_encoder_weights",
     "load_weights",
     "model_graph",
     "model_info",

@@ -10,7 +10,9 @@ With ``return_aux=True`` a model also returns *auxiliary* predictions: extra 1×
 intermediate (coarser) decoder stages, resized to full resolution. They are side branches —
 computing them never changes the main output — and the deep-supervision loss (``bce_ds``)
 trains them too, which pushes useful gradient into the middle of the network.
-Every SegLab model returns at least one auxiliary output, ordered coarse → fine.
+Every SegLab model returns at least one auxiliary output, ordered coarse → fine (except a
+U-Net++ of depth 1, or pruned to level 1, whose only head is the main one). The main output is
+never repeated among them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch import nn
 
 from seglab.errors import ConfigError, SegLabError
 from seglab.models.blocks import level_channels, upsample_to
+from seglab.models.stages import FeatureStage
 
 MAX_DEPTH = 8
 
@@ -61,6 +64,9 @@ class SegModel(nn.Module):
     downsample: ClassVar[str] = "maxpool"
     #: how the decoder doubles it: "unpool" | "transposed-conv" | "bilinear"
     upsample: ClassVar[str] = "transposed-conv"
+    #: True when the architecture is designed to be trained through its side outputs
+    #: (U-Net++); the Inside page then shows them by default
+    deep_supervision: ClassVar[bool] = False
 
     def __init__(
         self, *, in_channels: int = 3, num_classes: int = 1, width: int = 16, depth: int = 3
@@ -133,6 +139,16 @@ class SegModel(nn.Module):
     # ---- description ------------------------------------------------------------------
     def graph(self) -> dict[str, Any]:
         """Structure for the Architectures page diagram; see `seglab.models.describe.model_graph`."""
+        raise NotImplementedError
+
+    def feature_stages(self) -> list[FeatureStage]:
+        """The named encoder / decoder stages, in the order the forward pass computes them
+        (see `seglab.models.stages`). `seglab.inspect.feature_maps` hooks exactly these."""
+        raise NotImplementedError
+
+    def side_output_names(self) -> list[str]:
+        """One name per auxiliary output of ``forward(x, return_aux=True)``, coarse → fine:
+        the stage each side head reads."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:

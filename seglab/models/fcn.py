@@ -17,6 +17,12 @@ stride-2 transposed convolutions initialised to bilinear up-sampling, and the fu
 resized bilinearly to the input size. With ``depth = 3`` this is exactly the 8s pattern
 (scores at 1/8, 1/4 and 1/2 of our small images).
 
+``encoder="vgg16"`` swaps in the real VGG16 of the paper (`seglab.models.encoders`, in
+torchvision's weight layout, so ImageNet weights can be loaded): ``depth`` becomes 5 and
+``width`` 64 (VGG's own channels 64 … 512), scores come from pool3 (1/8), pool4 (1/16) and
+the fc block on pool5 (1/32), exactly FCN-8s. The fc block is the slim SegLab one (3×3 then
+1×1, 512 channels) rather than the paper's 7×7, 4096-channel fc6/fc7.
+
 Smaller depths fuse what exists: ``depth = 2`` fuses two scales (16s-style),
 ``depth = 1`` has only one score map (32s-style) and nothing to fuse.
 
@@ -32,9 +38,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from seglab.models.base import SegModel, edge, link, node
+from seglab.models.base import ModelConfigError, SegModel, edge, link, node
 from seglab.models.blocks import ConvBNReLU, bilinear_init_, double_conv_encoder, head
+from seglab.models.encoders import VGG16Encoder
 from seglab.models.registry import register_model
+from seglab.models.stages import FeatureStage
+from seglab.registry import ParamSpec
+
+FCN_ENCODERS = ("small", "vgg16")
 
 
 @register_model(
@@ -48,6 +59,15 @@ from seglab.models.registry import register_model
     result to the image size. There is no real decoder, so it is simple and fast, but edges
     come out blurrier than with U-Net.""",
     link_kind="score-fusion",
+    params=(
+        ParamSpec(
+            "encoder",
+            "small",
+            help="small: SegLab's little VGG-style encoder; vgg16: the real VGG16 (depth 5, "
+            "torchvision weight layout, ImageNet weights loadable).",
+            choices=FCN_ENCODERS,
+        ),
+    ),
 )
 class FCN8s(SegModel):
     """VGG-style encoder + score layers at the last three scales fused by up-sample-and-add."""
@@ -56,13 +76,30 @@ class FCN8s(SegModel):
     upsample = "transposed-conv"
 
     def __init__(
-        self, *, in_channels: int = 3, num_classes: int = 1, width: int = 16, depth: int = 3
+        self,
+        *,
+        in_channels: int = 3,
+        num_classes: int = 1,
+        width: int = 16,
+        depth: int = 3,
+        encoder: str | None = "small",
     ) -> None:
+        encoder = encoder or "small"
+        if encoder not in FCN_ENCODERS:
+            raise ModelConfigError(
+                f"FCN's encoder must be one of {', '.join(FCN_ENCODERS)}; got {encoder!r}."
+            )
+        if encoder == "vgg16":  # VGG16 fixes its own channels (64 … 512) and its five poolings
+            width, depth = 64, 5
         super().__init__(in_channels=in_channels, num_classes=num_classes, width=width, depth=depth)
+        self.encoder_name = encoder
         d = self.depth
         c = self.channels
-        self.encoders = double_conv_encoder(in_channels, [c(i) for i in range(d)])
-        self.pool = nn.MaxPool2d(2, stride=2)
+        if encoder == "vgg16":
+            self.encoder = VGG16Encoder(in_channels)
+        else:
+            self.encoders = double_conv_encoder(in_channels, [c(i) for i in range(d)])
+            self.pool = nn.MaxPool2d(2, stride=2)
         self.fc = nn.Sequential(ConvBNReLU(c(d - 1), c(d), 3), ConvBNReLU(c(d), c(d), 1))
         # scales (as powers of two) that get a score layer, coarse first: d, d-1, d-2 (≥ 1)
         self.score_scales = [s for s in (d, d - 1, d - 2) if s >= 1]
@@ -77,9 +114,13 @@ class FCN8s(SegModel):
 
     def _forward_padded(self, x: torch.Tensor, want_aux: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
         pooled: dict[int, torch.Tensor] = {}
-        for i, enc in enumerate(self.encoders):
-            x = self.pool(enc(x))
-            pooled[i + 1] = x
+        if self.encoder_name == "vgg16":
+            pooled = dict(enumerate(self.encoder(x), start=1))
+            x = pooled[self.depth]
+        else:
+            for i, enc in enumerate(self.encoders):
+                x = self.pool(enc(x))
+                pooled[i + 1] = x
         features = {s: (self.fc(x) if s == self.depth else pooled[s]) for s in self.score_scales}
         fused = self.scores[0](features[self.score_scales[0]])
         aux: list[torch.Tensor] = []
@@ -90,6 +131,48 @@ class FCN8s(SegModel):
         if want_aux and not aux:
             aux.append(fused)
         return fused, aux  # the base class resizes ``fused`` bilinearly to the input size
+
+    def feature_stages(self) -> list[FeatureStage]:
+        d = self.depth
+        c = self.channels
+        stages = [
+            FeatureStage(
+                f"enc{i + 1}",
+                f"encoders.{i}",
+                "encoder",
+                i,
+                c(i),
+                note="Two 3×3 convolutions (VGG-style), then 2×2 max-pooling.",
+            )
+            for i in range(d)
+        ]
+        stages.append(
+            FeatureStage(
+                "fc",
+                "fc",
+                "bottleneck",
+                d,
+                c(d),
+                note="The convolutional stand-in for VGG's fully-connected layers.",
+            )
+        )
+        coarser: tuple[str, ...] = ()
+        for k, s in enumerate(self.score_scales):
+            name = f"score 1/{2**s}"
+            source = "fc" if s == d else f"enc{s} (pooled)"
+            note = f"1×1 convolution: class scores from {source}" + (
+                f", added to the up-sampled coarser scores ({', '.join(coarser)})." if coarser else "."
+            )
+            stages.append(
+                FeatureStage(name, f"scores.{k}", "score", s, self.num_classes, skips=coarser, note=note)
+            )
+            coarser = (name,)
+        return stages
+
+    def side_output_names(self) -> list[str]:
+        d = self.depth
+        names = [f"score 1/{2**d}"] + [f"fused 1/{2**s}" for s in self.score_scales[1:-1]]
+        return names
 
     def graph(self) -> dict[str, Any]:
         d = self.depth
@@ -119,4 +202,5 @@ class FCN8s(SegModel):
             aux_from=aux_from,
             output_from=prev,
             score_scales=[2**s for s in self.score_scales],
+            encoder=self.encoder_name,
         )

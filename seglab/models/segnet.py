@@ -25,6 +25,7 @@ from torch import nn
 from seglab.models.base import SegModel, edge, link, node
 from seglab.models.blocks import DoubleConv, double_conv_encoder, head
 from seglab.models.registry import register_model
+from seglab.models.stages import FeatureStage
 
 
 @register_model(
@@ -81,6 +82,48 @@ class SegNet(SegModel):
             if want_aux and i > 0:
                 aux.append(self.aux_heads[self.depth - i](x))
         return self.head(x), aux
+
+    def feature_stages(self) -> list[FeatureStage]:
+        d = self.depth
+        c = self.channels
+        stages = [
+            FeatureStage(
+                f"enc{i + 1}",
+                f"encoders.{i}",
+                "encoder",
+                i,
+                c(i),
+                note="Two 3×3 convolutions, then 2×2 max-pooling that remembers where each maximum was.",
+            )
+            for i in range(d)
+        ]
+        for i in range(d - 1, -1, -1):
+            stages.append(
+                FeatureStage(
+                    f"unpool{i + 1}",
+                    f"decoders.{i}",
+                    "unpool",
+                    i,
+                    c(i),
+                    skips=(f"enc{i + 1}",),
+                    capture="input",
+                    note=f"Un-pooled with enc{i + 1}'s pooling indices: each value back at its place, zeros elsewhere.",
+                )
+            )
+            stages.append(
+                FeatureStage(
+                    f"dec{i + 1}",
+                    f"decoders.{i}",
+                    "decoder",
+                    i,
+                    c(max(i - 1, 0)),
+                    note="Convolutions fill in the zeros left by un-pooling.",
+                )
+            )
+        return stages
+
+    def side_output_names(self) -> list[str]:
+        return ["bottom"] + [f"dec{i + 1}" for i in range(self.depth - 1, 0, -1)]
 
     def graph(self) -> dict[str, Any]:
         d = self.depth

@@ -26,6 +26,7 @@ from torch import nn
 from seglab.models.base import SegModel, edge, link, node
 from seglab.models.blocks import DoubleConv, double_conv_encoder, head
 from seglab.models.registry import register_model
+from seglab.models.stages import FeatureStage
 
 
 class UNetBase(SegModel):
@@ -73,6 +74,43 @@ class UNetBase(SegModel):
                 aux.append(self.aux_heads[self.depth - i](x))
         return self.head(x), aux
 
+    def feature_stages(self) -> list[FeatureStage]:
+        d = self.depth
+        c = self.channels
+        stages = [
+            FeatureStage(
+                f"enc{i + 1}",
+                f"encoders.{i}",
+                "encoder",
+                i,
+                c(i),
+                note=f"Two 3×3 convolutions; a copy goes across to dec{i + 1}.",
+            )
+            for i in range(d)
+        ]
+        stages.append(
+            FeatureStage(
+                "bottleneck", "bottleneck", "bottleneck", d, c(d), note="The deepest, coarsest features."
+            )
+        )
+        for i in range(d - 1, -1, -1):
+            below = "bottleneck" if i == d - 1 else f"dec{i + 2}"
+            stages.append(
+                FeatureStage(
+                    f"dec{i + 1}",
+                    f"decoders.{i}",
+                    "decoder",
+                    i,
+                    c(i),
+                    skips=(f"enc{i + 1}",),
+                    note=f"{below} up-sampled ×2, concatenated with the skip copy of enc{i + 1}, then two 3×3 convolutions.",
+                )
+            )
+        return stages
+
+    def side_output_names(self) -> list[str]:
+        return ["bottleneck"] + [f"dec{i + 1}" for i in range(self.depth - 1, 0, -1)]
+
     def graph(self) -> dict[str, Any]:
         d = self.depth
         c = self.channels
@@ -104,7 +142,7 @@ class UNetBase(SegModel):
     the decoder's ("concatenated skip connection"), so the decoder gets both the big picture
     from deep down and the fine detail from the top. This makes edges sharp and works well
     even with little training data, which is why U-Net became the standard for medical images.""",
-    link_kind="concat-skips",
+    link_kind="concat-skip",
 )
 class UNet(UNetBase):
     """U-Net: max-pool down, transposed-conv up, concatenated skips."""

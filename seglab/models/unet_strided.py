@@ -29,7 +29,7 @@ from seglab.models.unet import UNetBase
     always keeps the strongest value in each 2×2 window; a strided convolution has weights,
     so the network learns for itself what to keep when it shrinks the picture. This is the
     "UNet2, stride version" of the study, its best architecture.""",
-    link_kind="concat-skips",
+    link_kind="concat-skip",
 )
 class StridedUNet(UNetBase):
     """U-Net whose down-sampling is a learned 3×3 stride-2 ConvBNReLU."""

@@ -15,8 +15,10 @@ these U-Nets share weights. A 1×1 head on each ``X^{0,1} … X^{0,depth}`` give
 training supervises all of them ("deep supervision").
 
 Main output = the **last** head, on ``X^{0,depth}`` (not the mean of heads).
-Aux outputs = **all** nested heads ``X^{0,1} … X^{0,L}`` in order, so the last aux equals the
-main output; a deep-supervision loss therefore supervises every nested output, as in the paper.
+Aux (side) outputs = the other nested heads ``X^{0,1} … X^{0,L-1}`` in order, **not** the
+main one, so a deep-supervision loss weighs main + M = L − 1 side outputs exactly as it does
+for every other model (the main output counted once). All heads are at full resolution.
+A network pruned to level 1 has no side outputs.
 
 Pruning: because ``X^{0,L}`` only depends on nodes with ``i + j ≤ L``, at inference time one
 can keep just that sub-network — faster and smaller, usually a little less accurate.
@@ -35,6 +37,7 @@ from torch import nn
 from seglab.models.base import ModelConfigError, SegModel, edge, link, node
 from seglab.models.blocks import DoubleConv, head
 from seglab.models.registry import register_model
+from seglab.models.stages import FeatureStage
 from seglab.registry import ParamSpec
 
 
@@ -52,7 +55,7 @@ def _key(i: int, j: int) -> str:
     more meaningful before they meet the decoder. The top row gives one prediction per depth,
     all trained together (deep supervision); after training you can "prune" the network and
     keep only a shallower, faster part of it.""",
-    link_kind="nested-skips",
+    link_kind="nested-skip",
     params=(
         ParamSpec(
             "prune_level",
@@ -68,6 +71,7 @@ class UNetPlusPlus(SegModel):
 
     downsample = "maxpool"
     upsample = "transposed-conv"
+    deep_supervision = True
 
     def __init__(
         self,
@@ -127,8 +131,35 @@ class UNetPlusPlus(SegModel):
         main = self.heads[top - 1](nodes[0, top])
         aux: list[torch.Tensor] = []
         if want_aux:
-            aux = [self.heads[j - 1](nodes[0, j]) for j in range(1, top)] + [main]
+            aux = [self.heads[j - 1](nodes[0, j]) for j in range(1, top)]  # main is not a side output
         return main, aux
+
+    def feature_stages(self) -> list[FeatureStage]:
+        """Every node ``X^{i,j}`` that the (possibly pruned) network computes, column by column."""
+        c = self.channels
+        top = self.active_level
+        stages = []
+        for j in range(top + 1):
+            for i in range(top + 1 - j):
+                name = f"X^{{{i},{j}}}"
+                if j == 0:
+                    kind = "bottleneck" if i == self.depth else "encoder"
+                    note = "Encoder block (two 3×3 convolutions)" + (", after 2×2 max-pooling." if i else ".")
+                    skips: tuple[str, ...] = ()
+                else:
+                    kind = "node"
+                    skips = tuple(f"X^{{{i},{k}}}" for k in range(j))
+                    note = (
+                        f"Concatenates every earlier node on its level ({', '.join(skips)}; nested skips) "
+                        f"with X^{{{i + 1},{j - 1}}} up-sampled ×2, then two 3×3 convolutions."
+                    )
+                stages.append(
+                    FeatureStage(name, f"blocks.{_key(i, j)}", kind, i, c(i), skips=skips, note=note)
+                )
+        return stages
+
+    def side_output_names(self) -> list[str]:
+        return [f"X^{{0,{j}}}" for j in range(1, self.active_level + 1)]
 
     def graph(self) -> dict[str, Any]:
         d = self.depth
@@ -161,7 +192,7 @@ class UNetPlusPlus(SegModel):
             nodes=nodes,
             path=path,
             links=links,
-            aux_from=[nid(0, j) for j in range(1, top + 1)],
+            aux_from=[nid(0, j) for j in range(1, top)],
             output_from=nid(0, top),
             prune_level=self.prune_level,
         )

@@ -11,59 +11,7 @@ from typing import Any
 import pandas as pd
 
 from seglab.models import create_model, describe_model, list_models, model_graph, model_info
-
-#: How detail travels from the encoder to the decoder, one explanation per `link_kind`.
-#: (title, explanation in markdown) — written for students who know convolutions and pooling.
-LINK_EXPLANATIONS: dict[str, tuple[str, str]] = {
-    "pool-indices": (
-        "SegNet: remember *where* the maximum was",
-        "Each 2×2 max-pooling keeps one value out of four and forgets the other three. SegNet "
-        "also stores *which* of the four won: a small integer map, not features. On the way up, "
-        "max-unpooling puts every value back at its remembered position and zeros elsewhere; "
-        "the following convolutions fill the gaps in. The decoder gets sharp locations at almost "
-        "no memory cost, but none of the encoder's texture or colour information, which is why "
-        "its edges are usually a little softer than U-Net's.",
-    ),
-    "concat-skips": (
-        "U-Net: copy the whole feature map across",
-        "At every level the encoder's feature map is copied to the decoder and stacked onto the "
-        "upsampled coarse features along the channel axis (concatenation). The decoder can then "
-        "combine *what* (from deep, coarse features) with *where exactly* (from the shallow, "
-        "full-resolution ones). It costs memory and parameters, since the decoder convolutions "
-        "see twice the channels, and it is the single idea that made U-Net the default choice. "
-        "**Strided U-Net** (the study's *UNet2*) keeps these skips but replaces max-pooling with "
-        "a learned 3×3 convolution of stride 2: the network decides how to summarise each "
-        "neighbourhood instead of always keeping the maximum. In the study this version came "
-        "out on top, paired with the focal loss.",
-    ),
-    "nested-skips": (
-        "U-Net++: bridge the gap with nested decoders",
-        "U-Net joins a shallow encoder map directly to a deep decoder map, features of very "
-        "different 'meaning'. U-Net++ fills that gap with a triangle of small decoders: node "
-        "X(i, j) takes the upsampled node below it and *all* earlier nodes of its own row, "
-        "concatenated (dense, nested skips). Every top-row node X(0, j) is a complete "
-        "segmentation of its own, so deep supervision fits naturally, and after training the "
-        "deeper columns can be pruned away for speed.",
-    ),
-    "score-fusion": (
-        "FCN: fuse class scores, not features",
-        "The fully convolutional network predicts coarse class scores from the deepest features, "
-        "upsamples them ×2 and *adds* class scores computed by a 1×1 convolution from a "
-        "shallower pooling stage, then repeats (FCN-32s → 16s → 8s). Only K-channel score maps "
-        "cross over, so it is cheap, but fine detail has to survive squeezed into K score "
-        "channels, and the fused map is still coarser than the image and gets resized "
-        "bilinearly at the end: expect rounded, blobby edges.",
-    ),
-    "pyramid": (
-        "FPN: a pyramid of equally wide maps, then merge",
-        "A feature pyramid network turns every encoder level into a map of the same channel "
-        "count with a lateral 1×1 convolution, and adds the upsampled coarser level to it, top "
-        "down. Each pyramid level then holds deep meaning at its own resolution. For "
-        "segmentation all levels are upsampled to one size and merged before the classifier. "
-        "Here the encoder is MobileNet-like (depthwise-separable convolutions with stride-2 "
-        "downsampling), light enough for a phone, as in the FCN-VGG vs FPN-MobileNet project.",
-    ),
-}
+from seglab.models.link_kinds import LINK_KINDS
 
 #: The study's "UNet2": same skips as U-Net, different way of shrinking.
 STRIDED_EXPLANATION = (
@@ -111,8 +59,9 @@ def explanation_topics() -> list[dict[str, Any]]:
     Each dict: tab (short label), heading, text (markdown) and models (titles that use it).
     """
     topics = []
-    for kind, (title, text) in LINK_EXPLANATIONS.items():
-        tab, heading = title.split(":", 1)
+    for kind, entry in LINK_KINDS.items():  # each link kind carries its own explanation
+        tab, heading = entry.title.split(":", 1)
+        text = entry.text
         users = [model_info(n).title for n in list_models() if model_info(n).link_kind == kind]
         topics.append({"tab": tab, "heading": heading.strip(), "text": text, "models": users})
     tab, heading = STRIDED_EXPLANATION[0].split(":", 1)
@@ -126,9 +75,10 @@ def explanation_topics() -> list[dict[str, Any]]:
 def topic_for(name: str) -> tuple[str, str]:
     """(heading, text) explaining the idea that sets model ``name`` apart."""
     info = model_info(name)
-    if info.link_kind == "concat-skips" and info.downsample == "strided-conv":
+    if info.link_kind == "concat-skip" and info.downsample == "strided-conv":
         return STRIDED_EXPLANATION
-    return LINK_EXPLANATIONS.get(info.link_kind, (info.title, ""))
+    kind = LINK_KINDS[info.link_kind]  # register_model accepts registered kinds only
+    return kind.title, kind.text
 
 
 def graph_for(name: str, width: int, depth: int, num_classes: int = 1, **options: Any) -> dict[str, Any]:
@@ -175,3 +125,40 @@ def human_count(value: float) -> str:
         if abs(value) >= limit:
             return f"{value / limit:.3g}{suffix}"
     return f"{int(value)}"
+
+
+def width_help() -> str:
+    """Help text for the width slider, with the channel cap read from the models."""
+    from seglab.models.blocks import MAX_CHANNELS
+
+    return f"Channels double at every level down, width · 2^level, but never beyond {MAX_CHANNELS}."
+
+
+def aux_heads_text(graph: dict[str, Any]) -> str:
+    """Where a model's deep-supervision heads sit, read from its graph (levels of ``aux_from``)."""
+    n = int(graph.get("aux_heads", 0))
+    if n == 0:
+        return "none (this network's only head is its main output)"
+    level = {node["id"]: node["level"] for node in graph["nodes"]}
+    levels = {level.get(src, 0) for src in graph.get("aux_from", [])}
+    where = (
+        "at full resolution, on the nested top-row nodes"
+        if levels == {0}
+        else "on coarser decoder stages, resized to full resolution"
+    )
+    return f"{n} (extra 1×1 outputs {where}, trained by the *BCE + deep supervision* loss)"
+
+
+def unused_params_text(graph: dict[str, Any], unused: int) -> str:
+    """Which parameters the layer table leaves out: side heads, plus pruned blocks when pruned."""
+    if unused <= 0:
+        return ""
+    if graph.get("prune_level") is not None:
+        return (
+            f" The other {unused:,} parameters sit in the blocks that pruning skips (every node deeper "
+            f"than level {graph['prune_level']} of the nested grid) and in the heads not used."
+        )
+    return (
+        f" The other {unused:,} parameters sit in the deep-supervision heads, which run only "
+        "when a loss asks for auxiliary outputs."
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from seglab.data import make_dataset
+from seglab.data.mask_rules import DatasetWarning
 from seglab.errors import SegLabError
 from seglab.palette import colorize_mask, overlay
 
@@ -66,6 +68,7 @@ class LoadResult:
     view: DataView | None = None
     headline: str = ""
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the data was interpreted (alpha masks, JPEG noise)
 
     @property
     def ok(self) -> bool:
@@ -120,12 +123,15 @@ def load_user_dataset(path: str | Path, *, size: int = 64, n: int | None = None)
     text = str(path).strip()
     if not text:
         return LoadResult(headline="Give the path of a folder or a .zip file.")
-    try:
-        ds = make_dataset(Path(text).expanduser(), size=size, n=n)
-    except SegLabError as err:
-        headline, items = split_problems(str(err))
-        return LoadResult(headline=headline, problems=items)
-    return LoadResult(view=_to_view(ds))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DatasetWarning)
+        try:
+            ds = make_dataset(Path(text).expanduser(), size=size, n=n)
+        except SegLabError as err:
+            headline, items = split_problems(str(err))
+            return LoadResult(headline=headline, problems=items)
+    notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, DatasetWarning)))
+    return LoadResult(view=_to_view(ds), notes=notes)
 
 
 def save_upload(data: bytes, filename: str) -> Path:

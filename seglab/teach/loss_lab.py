@@ -125,12 +125,13 @@ def pixel_loss(name: str, logits: np.ndarray, mask: np.ndarray, **params: Any) -
     """Per-pixel loss map (H, W) and the mean loss of registered loss ``name`` on one image.
 
     A loss that uses deep supervision gets :func:`side_outputs` of the prediction, so its
-    ``aux_weight`` acts here as in training.
-    """
-    from seglab.losses import get_loss, loss_info
+    ``aux_weight`` acts here as in training. Data-dependent parameters (focal α = "auto") are
+    fixed from this image, which plays the training set here."""
+    from seglab.losses import fit_loss_to_training_set, get_loss, loss_info
 
     loss = get_loss(name, **params)
     z, y = _tensors(logits, mask)
+    fit_loss_to_training_set(loss, y, 2)
     aux = [_tensors(side, mask)[0] for side in side_outputs(logits)] if loss_info(name).uses_aux else None
     value = float(loss(z, y, aux))
     return loss.pixel_map(z, y, aux)[0].numpy(), value
@@ -207,14 +208,12 @@ def imbalance_table(
     """
     from seglab.losses import get_loss
 
-    losses = {
-        "BCE": get_loss("bce"),
-        "Dice": get_loss("dice"),
-        f"focal (α auto, γ={gamma:g})": get_loss("focal", alpha="auto", gamma=gamma),
-    }
+    focal = get_loss("focal", alpha="auto", gamma=gamma)
+    losses = {"BCE": get_loss("bce"), "Dice": get_loss("dice"), f"focal (α auto, γ={gamma:g})": focal}
     rows = []
     for share in shares:
         z, y = same_mistakes(share, missed=missed)
+        focal.fit_class_counts(LF.class_pixel_counts(y, 2))  # this image plays the training set
         for label, loss in losses.items():
             rows.append({"fg_share": share, "loss": label, "value": float(loss(z, y))})
     return pd.DataFrame(rows)
@@ -289,3 +288,38 @@ def dice_on_empty(
     sum_p = float(torch.sigmoid(z).sum())
     value = float(LF.soft_dice(z, y, smooth)) if smooth > 0 else (1.0 if sum_p > 0 else float("nan"))
     return {"loss": value, "sum_p": sum_p}
+
+
+# ---- Dice: batch-level (trained) vs per-image ------------------------------------------------
+
+
+def dice_small_vs_large(small: int = 16, large: int = 1024, side: int = 64) -> pd.DataFrame:
+    """The same 16 missed pixels under batch-level and per-image Dice (a worked example).
+
+    A batch of two ``side``×``side`` images: one holds a ``small``-pixel object, the other a
+    ``large``-pixel one; predictions are certain (logits ±50). Two mistakes are compared:
+    missing the whole small object, and missing ``small`` pixels of the large one. Columns:
+    ``mistake``, ``batch_dice`` (the ``dice`` loss as trained: sums over the batch) and
+    ``per_image_dice`` (:func:`~seglab.losses.functional.soft_dice_per_image`). Batch-level
+    Dice charges both mistakes the same, since each wrong pixel is divided by one batch-wide
+    denominator; per-image Dice charges the lost small object far more.
+    """
+    target = torch.zeros(2, side, side, dtype=torch.long)
+    target[0].view(-1)[:small] = 1
+    target[1].view(-1)[:large] = 1
+    rows = []
+    for mistake, image, count in (
+        (f"miss the whole {small}-px object", 0, small),
+        (f"miss {small} px of the {large}-px object", 1, small),
+    ):
+        pred = target.clone()
+        pred[image].view(-1)[:count] = 0
+        logits = (pred.float() * 100.0 - 50.0).unsqueeze(1)
+        rows.append(
+            {
+                "mistake": mistake,
+                "batch_dice": float(LF.soft_dice(logits, target)),
+                "per_image_dice": float(LF.soft_dice_per_image(logits, target)),
+            }
+        )
+    return pd.DataFrame(rows)

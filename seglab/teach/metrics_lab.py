@@ -7,6 +7,7 @@ themselves always come from :mod:`seglab.metrics`, the same code that scores tra
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -370,3 +371,70 @@ def averaging_report(stray_pixels: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]
     summary.insert(0, {"method": "Dataset-level (pooled pixels)", "value": float(s["fg_iou"])})
     summary.append({"method": "Per-class mean (mIoU)", "value": float(s["miou"])})
     return per_image, pd.DataFrame(summary)
+
+
+def dice_iou_widest_gap() -> dict[str, float]:
+    r"""Where Dice − IoU is largest, and how large.
+
+    With Dice = 2x/(1+x) for IoU x, the gap g(x) = 2x/(1+x) − x has
+    g'(x) = 2/(1+x)² − 1 = 0 at x = √2 − 1 ≈ 0.414, where Dice = 2 − √2 ≈ 0.586 and the gap
+    is 3 − 2√2 ≈ 0.172 (not at IoU 0.5, where it is 1/6 ≈ 0.167).
+    Returns ``iou``, ``dice`` and ``gap``.
+    """
+    x = math.sqrt(2.0) - 1.0
+    dice = metrics.dice_from_iou(x)
+    return {"iou": x, "dice": dice, "gap": dice - x}
+
+
+def miou_drop_if_missed(iou_of_class: float, num_classes: int) -> float:
+    """How much mIoU falls when the model stops predicting one class: IoU_c / K.
+
+    mIoU is the plain mean of K per-class IoUs; the missed class's IoU falls from IoU_c to
+    0, so the mean falls by IoU_c / K (other classes move only slightly, as the missed
+    pixels become their false positives). A class the model segmented badly anyway costs
+    little; a well-segmented one costs up to 1/K.
+    """
+    return float(iou_of_class) / int(num_classes)
+
+
+# --------------------------------------------------------------------------------------
+# Draw your own mask
+# --------------------------------------------------------------------------------------
+
+#: colour of the ground-truth outline under the drawing canvas (yellow: not a TP/FP/FN colour)
+OUTLINE_RGB = (255, 215, 0)
+
+
+def target_outline(image: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The image uint8 (H, W, 3) with the target's border pixels painted `OUTLINE_RGB`.
+
+    Border = object pixels with at least one background pixel among their 8 neighbours
+    (the target minus its erosion by a 3×3 square), so the student sees what to trace.
+    """
+    border = target.astype(bool) & ~morph_mask(target, -1)
+    out = np.array(image, dtype=np.uint8, copy=True)
+    out[border] = OUTLINE_RGB
+    return out
+
+
+def decode_drawn_mask(value: str | None, shape: tuple[int, int]) -> np.ndarray:
+    """The canvas's answer ('0'/'1' per pixel, row by row) as a bool mask of ``shape``.
+
+    Nothing drawn yet (None or an empty string) gives an empty prediction; a string of the
+    wrong length (the canvas was drawn for another size) also starts from empty.
+    """
+    h, w = shape
+    if not value or len(value) != h * w or set(value) - {"0", "1"}:
+        return np.zeros((h, w), dtype=bool)
+    return (np.frombuffer(value.encode("ascii"), dtype=np.uint8) == ord("1")).reshape(h, w)
+
+
+def encode_mask(mask: np.ndarray) -> str:
+    """Inverse of `decode_drawn_mask`: a bool mask as a '0'/'1' string, row by row."""
+    return "".join("1" if v else "0" for v in np.asarray(mask, dtype=bool).ravel())
+
+
+def drawn_report(value: str | None, target: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    """Decode a drawing and score it against ``target``: ``(prediction, binary_report(...))``."""
+    pred = decode_drawn_mask(value, target.shape)
+    return pred, binary_report(pred, target.astype(bool))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from seglab.models.link_kinds import LINK_KINDS
+
 ROLE_STYLE = {
     "encoder": ("#c6dbef", "encoder"),
     "bottleneck": ("#6baed6", "bottleneck"),
@@ -21,15 +23,15 @@ ROLE_STYLE = {
 }
 _ROLE_ORDER = ["encoder", "bottleneck", "pyramid", "decoder", "score", "fuse", "output"]
 
-#: kind → (colour, line style, legend text)
-LINK_STYLE = {
-    "concat-skip": ("#31a354", "dashed", "skip: encoder map copied and concatenated"),
-    "pool-indices": ("#756bb1", "dotted", "max-pooling indices passed to the unpooling"),
-    "nested-skip": ("#31a354", "dashed", "nested skip: every earlier node of the row, concatenated"),
-    "score-fusion": ("#d62728", "dashed", "class scores added (score fusion)"),
-    "lateral": ("#3182bd", "dashed", "lateral 1×1 conv, added to the upsampled level"),
-}
 _DEFAULT_LINK = ("#636363", "dashed", "link")
+
+
+def link_style(kind: str) -> tuple[str, str, str]:
+    """(colour, line style, legend text) of a link kind, from `seglab.models.link_kinds`
+    (the one vocabulary); an unregistered kind gets a grey generic link."""
+    entry = LINK_KINDS.get(kind)
+    return (entry.colour, entry.line_style, entry.legend) if entry else _DEFAULT_LINK
+
 
 OP_TEXT = {
     "maxpool": "max-pool ↓",
@@ -102,7 +104,7 @@ def graph_to_dot(graph: dict[str, Any], *, image_size: int = 64, show_ops: bool 
         label = OP_TEXT.get(op, op) if show_ops else ""
         lines.append(f"  {_quote(e['from'])} -> {_quote(e['to'])} [label={_quote(label)}, penwidth=1.6];")
     for lk in graph.get("links", []):
-        color, style, _ = LINK_STYLE.get(lk.get("kind", ""), _DEFAULT_LINK)
+        color, style, _ = link_style(lk.get("kind", ""))
         lines.append(
             f'  {_quote(lk["from"])} -> {_quote(lk["to"])} [color="{color}", style={style}, penwidth=2, constraint=false];'
         )
@@ -118,7 +120,7 @@ def legend_items(graph: dict[str, Any]) -> list[tuple[str, str, str]]:
         kind = lk.get("kind", "")
         if kind not in seen:
             seen.add(kind)
-            items.append(LINK_STYLE.get(kind, _DEFAULT_LINK))
+            items.append(link_style(kind))
     for role in _ROLE_ORDER:
         if any(n.get("role") == role for n in graph.get("nodes", [])):
             fill, text = ROLE_STYLE[role]

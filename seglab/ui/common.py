@@ -10,23 +10,6 @@ import streamlit as st
 from seglab.device import device_label
 
 
-def use_app_navigation() -> None:
-    """Make a deep link (e.g. a shared `/loss_lab?gamma=3` URL) run inside `app.py`.
-
-    Because this project keeps its page scripts in `pages/`, Streamlit starts a fresh server
-    in its legacy "pages folder" mode: a first visit straight to a page runs that script alone,
-    without `app.py`'s navigation, sidebar and page config. `st.navigation` switches the mode
-    off, but only once `app.py` has run. Every page calls this first; in legacy mode it
-    switches the mode off and reruns, so the same page (same URL path) now runs through
-    `app.py`. Outside legacy mode it does nothing.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 @st.cache_data(show_spinner=False)
 def _cached_device_label() -> str:
     return device_label()
@@ -57,6 +40,18 @@ def presenter_toggle() -> None:
         bind=URL,
         help="For a projector: large chart text, thick lines, charts as wide as the page.",
     )
+
+
+def accept_url_name(key: str, options: Sequence[Any]) -> None:
+    """Let a link name an option by its registry name (``?model=unet``) as well as by the title
+    a bound select box writes (``?model=U-Net``). Call before the select box is drawn."""
+    raw = st.query_params.get(key)
+    if raw is None or key in st.session_state:
+        return
+    for option in options:
+        if str(option) == raw:
+            st.session_state[key] = option
+            return
 
 
 FOOTER_KEY = "seglab-footer"

@@ -7,10 +7,9 @@ an app restart shows the same queue.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,111 +17,44 @@ import pandas as pd
 import streamlit as st
 
 from seglab.config import TrainConfig
-from seglab.errors import ConfigError, SegLabError
+from seglab.errors import SegLabError
 from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.registry import ParamSpec
+from seglab.status import RunStatus, is_active
+from seglab.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.ui.common import URL
 
 PRESET_SEEDS = {"quick": "0", "study": "0, 1, 2", "smoke": "0"}
 PATH_CHOICE = "Folder or .zip on this computer"
-ACTIVE = ("queued", "running")
 STATUS_ICONS = {
-    "queued": "⏳ queued",
-    "running": "🏃 running",
-    "done": "✅ done",
-    "failed": "❌ failed",
-    "diverged": "💥 diverged",
-    "cancelled": "🚫 cancelled",
-    "interrupted": "⏸️ interrupted",
+    RunStatus.QUEUED: "⏳ queued",
+    RunStatus.RUNNING: "🏃 running",
+    RunStatus.DONE: "✅ done",
+    RunStatus.FAILED: "❌ failed",
+    RunStatus.DIVERGED: "💥 diverged",
+    RunStatus.CANCELLED: "🚫 cancelled",
+    RunStatus.INTERRUPTED: "⏸️ interrupted",
 }
 
 
-# ---- the plan: what "Start training" will queue -----------------------------------------
-@dataclass
-class StudyPlan:
-    """A base config and the values to vary: architectures × losses (with params) × seeds."""
-
-    base: TrainConfig
-    archs: list[str]
-    losses: dict[str, dict[str, Any]]  # loss name → its non-default parameters
-    seeds: list[int]
-    name: str = ""
-    problems: list[str] = field(default_factory=list)
-
-    def configs(self) -> list[TrainConfig]:
-        """One config per run, in the order the queue will run them."""
-        return [
-            self.base.replace(arch=arch, loss=loss, loss_params=params, seed=seed)
-            for loss, params in self.losses.items()
-            for arch in self.archs
-            for seed in self.seeds
-        ]
-
-    @property
-    def n_runs(self) -> int:
-        return len(self.archs) * len(self.losses) * len(self.seeds)
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'0, 1, 2' → [0, 1, 2]; a range '0-4' is allowed; duplicates dropped; plain-words errors."""
-    seeds: list[int] = []
-    for part in str(text).replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        span = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
-        if span:
-            low, high = int(span[1]), int(span[2])
-            if high < low or high - low > 99:
-                raise ConfigError(f"the seed range {part!r} should go upwards and hold at most 100 seeds.")
-            seeds.extend(range(low, high + 1))
-            continue
-        try:
-            seeds.append(int(part))
-        except ValueError:
-            raise ConfigError(
-                f"seeds must be whole numbers separated by commas (like 0, 1, 2), not {part!r}."
-            ) from None
-    if not seeds:
-        raise ConfigError("give at least one seed, e.g. 0.")
-    if any(s < 0 for s in seeds):
-        raise ConfigError("seeds must be 0 or larger.")
-    return list(dict.fromkeys(seeds))
-
-
-def enqueue_plan(queue: Any, plan: StudyPlan) -> str:
-    """Queue every run of the plan as one study (one group) and return the group id.
-
-    ``JobQueue.enqueue_study`` varies fields independently, but each loss carries its own
-    parameters; so the first loss is queued as a study over architectures × seeds, and the
-    other losses join that group through ``enqueue(config, group=...)``.
-    """
-    configs = plan.configs()
-    if not configs:
-        raise ConfigError("choose at least one architecture and one loss.")
-    name = plan.name or default_study_name(plan)
-    losses = list(plan.losses.items())
-    if all(not params for _, params in losses):
-        grid = {"arch": plan.archs, "loss": [loss for loss, _ in losses], "seed": plan.seeds}
-        return queue.enqueue_study(plan.base, _ordered(grid), name=name)
-    first_loss, first_params = losses[0]
-    group = queue.enqueue_study(
-        plan.base.replace(loss=first_loss, loss_params=first_params),
-        {"arch": plan.archs, "seed": plan.seeds},
+# ---- the study: what "Start training" will queue (see seglab.study) ----------------------
+def study_from_form(
+    base: TrainConfig,
+    archs: list[str],
+    losses: dict[str, dict[str, Any]],
+    seeds: list[int],
+    model_params: dict[str, dict[str, Any]] | None = None,
+    name: str | None = None,
+) -> Study:
+    """The form's choices as a `Study`: losses (each with its parameters) × architectures × seeds."""
+    return Study(
+        base,
+        {"loss": list(losses), "arch": list(archs)},
+        loss_params={loss: params for loss, params in losses.items() if params},
+        seeds=list(seeds),
         name=name,
+        model_params={arch: params for arch, params in (model_params or {}).items() if params},
     )
-    for loss, params in losses[1:]:
-        for arch in plan.archs:
-            for seed in plan.seeds:
-                queue.enqueue(
-                    plan.base.replace(arch=arch, loss=loss, loss_params=params, seed=seed), group=group
-                )
-    return group
-
-
-def _ordered(grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    # loss outermost, then arch, then seed: the same order as StudyPlan.configs()
-    return {"loss": grid["loss"], "arch": grid["arch"], "seed": grid["seed"]}
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -130,32 +62,30 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-def default_study_name(plan: StudyPlan) -> str:
+def default_study_name(study: Study) -> str:
     """'3 archs × 4 losses × 1 seed on shapes' (what the queue table shows)."""
-    dataset = Path(plan.base.dataset).name or plan.base.dataset
-    return (
-        f"{plural(len(plan.archs), 'arch')} × {plural(len(plan.losses), 'loss', 'losses')}"
-        f" × {plural(len(plan.seeds), 'seed')} on {dataset}"
-    )
+    return study.default_name()
 
 
-def quick_study_plan() -> StudyPlan:
+def quick_study_plan() -> Study:
     """The one-click classroom study: the `quick` preset over the study's archs and losses."""
     from seglab.losses import list_losses
     from seglab.models import list_models
     from seglab.presets import preset
 
     archs = [a for a in STUDY_ARCHS if a in list_models()]
-    losses = {loss: {} for loss in STUDY_LOSSES if loss in list_losses()}
-    return StudyPlan(preset("quick"), archs, losses, [0], name="Quick study (quick preset)")
+    losses: dict[str, dict[str, Any]] = {loss: {} for loss in STUDY_LOSSES if loss in list_losses()}
+    return study_from_form(preset("quick"), archs, losses, [0], name="Quick study (quick preset)")
 
 
-def start_plan(plan: StudyPlan) -> str:
-    """Queue the plan and make sure a background worker is running; returns the group id."""
+def start_plan(study: Study) -> str:
+    """Queue the study and make sure a background worker is running; returns the group id."""
     from seglab.jobs import JobQueue, ensure_worker
 
+    if study.name is None:
+        study = dataclasses.replace(study, name=study.default_name())
     with JobQueue() as queue:
-        group = enqueue_plan(queue, plan)
+        group = queue.enqueue_study(study)
     ensure_worker()
     return group
 
@@ -225,6 +155,18 @@ def param_widget(spec: ParamSpec, key: str) -> Any:
         return st.selectbox(label, options, index=index, key=key, help=spec.help or None, bind=URL)
     if isinstance(spec.default, bool):
         return st.checkbox(label, value=spec.default, key=key, help=spec.help or None, bind=URL)
+    if spec.default is None:  # an optional whole number (e.g. U-Net++ prune level): none or a level
+        low = int(spec.min if spec.min is not None else 0)
+        high = int(spec.max if spec.max is not None else low + 5)
+        options = [None, *range(low, high + 1)]
+        return st.selectbox(
+            label,
+            options,
+            key=key,
+            help=spec.help or None,
+            format_func=lambda v: "none" if v is None else str(v),
+            bind=URL,
+        )
     if spec.default == "auto":
         auto = st.checkbox(f"{label}: auto", value=True, key=f"{key}_auto", help=spec.help or None, bind=URL)
         if auto:
@@ -361,6 +303,23 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
     return {name: losses.get(name, {}) for name in chosen}
 
 
+def model_params_section(archs: list[str]) -> dict[str, dict[str, Any]]:
+    """Option widgets of the chosen architectures that declare any (read from the model
+    registry); returns {arch: non-default options}."""
+    from seglab.models import model_info
+
+    with_params = [a for a in archs if model_info(a).params]
+    out: dict[str, dict[str, Any]] = {}
+    if with_params:
+        with st.expander("Architecture options (defaults are the usual choices)"):
+            for name in with_params:
+                st.markdown(f"**{model_info(name).title}**")
+                specs = list(model_info(name).params)
+                values = {spec.name: param_widget(spec, f"tr_model_{name}_{spec.name}") for spec in specs}
+                out[name] = changed_params(specs, values)
+    return out
+
+
 # ---- the live queue -----------------------------------------------------------------------
 def format_eta(seconds: Any) -> str:
     if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
@@ -378,7 +337,7 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
     epochs = job.config.epochs
     metrics = progress.get("metrics") or {}
     epoch_done = max(int(progress.get("epochs_done") or 0), int(metrics.get("epoch") or 0))
-    if job.status == "running":
+    if job.status == RunStatus.RUNNING:
         batch, n_batches = progress.get("batch"), progress.get("n_batches")
         fraction_in_epoch = (batch / n_batches) if batch and n_batches else 0.0
         current = int(progress.get("epoch") or 1)
@@ -400,7 +359,7 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
         "progress": done_fraction,
         "val IoU": float(val_iou) if isinstance(val_iou, (int, float)) else None,
         "test IoU": (job.result or {}).get("test_iou"),
-        "ETA": format_eta(progress.get("eta_seconds")) if job.status == "running" else "",
+        "ETA": format_eta(progress.get("eta_seconds")) if job.status == RunStatus.RUNNING else "",
         "message": job.message or "",
         "study": group_names.get(job.group or "", job.group or "—"),
     }
@@ -412,7 +371,9 @@ def queue_table(jobs: list[Any], group_names: dict[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    rank = {j.id: (0 if j.status == "running" else 1 if j.status == "queued" else 2) for j in jobs}
+    rank = {
+        j.id: (0 if j.status == RunStatus.RUNNING else 1 if j.status == RunStatus.QUEUED else 2) for j in jobs
+    }
     frame["_rank"] = frame["job"].map(rank)
     return (
         frame.sort_values(["_rank", "job"], ascending=[True, False])
@@ -493,7 +454,7 @@ def cancel_all_queued() -> None:
     from seglab.jobs import JobQueue
 
     with JobQueue() as queue:
-        ids = [j.id for j in queue.jobs(status="queued")]
+        ids = [j.id for j in queue.jobs(status=RunStatus.QUEUED)]
         for job_id in ids:
             queue.cancel(job_id)
     st.session_state["tr_notice"] = f"Cancelled {len(ids)} queued job(s)."
@@ -510,9 +471,9 @@ def resume_job(job_id: int) -> None:
 
 def job_controls(jobs: list[Any]) -> None:
     """Cancel buttons for active jobs, resume buttons for interrupted ones."""
-    active = [j for j in jobs if j.status in ACTIVE]
+    active = [j for j in jobs if is_active(j.status)]
     resumable = [j for j in jobs if j.status == "interrupted"]
-    queued = sum(j.status == "queued" for j in jobs)
+    queued = sum(j.status == RunStatus.QUEUED for j in jobs)
     if not active and not resumable:
         return
     with st.expander(f"Stop or resume jobs ({len(active)} active)", expanded=bool(active)):
@@ -575,9 +536,9 @@ def queue_panel() -> None:
     st.caption(
         f"{len(jobs)} jobs: " + ", ".join(parts) + f" · {worker_text} · updated {time.strftime('%H:%M:%S')}"
     )
-    if state == "starting" and counts.get("queued", 0):
+    if state == "starting" and counts.get(RunStatus.QUEUED, 0):
         st.info("A background worker is starting; the first job begins in a few seconds.")
-    elif state == "none" and counts.get("queued", 0):
+    elif state == "none" and counts.get(RunStatus.QUEUED, 0):
         st.warning("Jobs are waiting but no worker is running.")
         if st.button("Start a worker", key="tr_start_worker"):
             from seglab.jobs import ensure_worker
@@ -592,7 +553,7 @@ def queue_panel() -> None:
     )
     for level, text in problem_messages(jobs):
         (st.error if level == "error" else st.warning)(text)
-    running = [j for j in jobs if j.status == "running"]
+    running = [j for j in jobs if j.status == RunStatus.RUNNING]
     for job in running[:2]:
         show_live_run(job)
     job_controls(jobs)

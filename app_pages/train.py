@@ -3,14 +3,14 @@
 import streamlit as st
 
 from seglab.config import TrainConfig
+from seglab.data import model_out_channels
 from seglab.errors import SegLabError
 from seglab.estimate import estimate_study, format_duration
 from seglab.models import list_models, model_info
 from seglab.presets import PRESET_HELP, PRESETS
+from seglab.study import parse_seeds
 from seglab.ui import train_views as tv
-from seglab.ui.common import URL, use_app_navigation
-
-use_app_navigation()
+from seglab.ui.common import URL
 
 st.title(":material/model_training: Train")
 st.markdown(
@@ -43,6 +43,8 @@ archs = arch_col.multiselect(
     format_func=lambda name: model_info(name).title,
     help="See the Architectures page for what each one does.",
 )
+with arch_col:
+    model_params = tv.model_params_section(list(archs))
 with loss_col:
     losses = tv.loss_section(tv.chosen_num_classes())
 
@@ -165,7 +167,7 @@ try:
         arch=archs[0] if archs else "unet",
         loss=next(iter(losses), "bce"),
     )
-    plan = tv.StudyPlan(base, list(archs), losses, tv.parse_seeds(seeds_text))
+    plan = tv.study_from_form(base, list(archs), losses, parse_seeds(seeds_text), model_params)
     if not archs or not losses:
         raise SegLabError("choose at least one architecture and one loss.")
 except SegLabError as exc:
@@ -177,16 +179,16 @@ if problem:
     summary_col.error(f"Cannot start yet: {problem}")
 elif plan is not None:
     summary_col.markdown(
-        f"**{tv.plural(plan.n_runs, 'run')}**: {tv.plural(len(plan.archs), 'architecture')} × "
-        f"{tv.plural(len(plan.losses), 'loss', 'losses')} × {tv.plural(len(plan.seeds), 'seed')}, "
+        f"**{tv.plural(plan.n_runs, 'run')}**: {tv.plural(len(plan.axes['arch']), 'architecture')} × "
+        f"{tv.plural(len(plan.axes['loss']), 'loss', 'losses')} × {tv.plural(len(plan.run_seeds), 'seed')}, "
         f"{tv.plural(plan.base.epochs, 'epoch')} each."
     )
-    out_channels = 1 if num_classes in (None, 2) else int(num_classes)
+    out_channels = model_out_channels(int(num_classes or 2))  # unknown class count: binary
     with estimate_col:
-        estimate = estimate_study(plan.configs(), out_channels=out_channels, measure=False)
+        estimate = estimate_study(plan.expand(), out_channels=out_channels, measure=False)
         if estimate is None and st.button(":material/timer: Estimate time on this device", key="tr_estimate"):
             with st.spinner("Timing a few training steps of each architecture…"):
-                estimate = estimate_study(plan.configs(), out_channels=out_channels)
+                estimate = estimate_study(plan.expand(), out_channels=out_channels)
         if estimate is not None:
             st.markdown(f"Estimated time: **{format_duration(estimate.seconds)}** ({estimate.text()}).")
             st.caption("Measured from a few real training steps; other work on this computer slows it down.")

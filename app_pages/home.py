@@ -8,10 +8,7 @@ from streamlit.errors import StreamlitAPIException
 from seglab.device import device_label
 from seglab.palette import overlay
 from seglab.teach.basics import load_scene
-from seglab.ui.common import use_app_navigation
 from seglab.ui.images import image_row
-
-use_app_navigation()
 
 EXAMPLE_SIZE = 96
 
@@ -103,29 +100,34 @@ st.markdown(
 
 st.header("A tour of the lab")
 tour = [
-    ("pages/basics.py", "Basics", ":material/grid_on:", "pixels, masks, one-hot, logits and probabilities"),
     (
-        "pages/loss_lab.py",
+        "app_pages/basics.py",
+        "Basics",
+        ":material/grid_on:",
+        "pixels, masks, one-hot, logits and probabilities",
+    ),
+    (
+        "app_pages/loss_lab.py",
         "Loss lab",
         ":material/trending_down:",
         "every loss formula, focal α and γ, live heatmaps",
     ),
-    ("pages/metrics_lab.py", "Metrics lab (IoU)", ":material/target:", "IoU, Dice, precision and recall"),
+    ("app_pages/metrics_lab.py", "Metrics lab (IoU)", ":material/target:", "IoU, Dice, precision and recall"),
     (
-        "pages/architectures.py",
+        "app_pages/architectures.py",
         "Architectures",
         ":material/account_tree:",
         "SegNet, U-Net and relatives, layer by layer",
     ),
-    ("pages/data.py", "Data", ":material/folder_open:", "the generated datasets and your own images"),
+    ("app_pages/data.py", "Data", ":material/folder_open:", "the generated datasets and your own images"),
     (
-        "pages/train.py",
+        "app_pages/train.py",
         "Train",
         ":material/model_training:",
         "train a model or the whole study in the background",
     ),
     (
-        "pages/results.py",
+        "app_pages/results.py",
         "Results",
         ":material/leaderboard:",
         "IoU per epoch, the test table and predicted masks",

@@ -9,11 +9,9 @@ from seglab.data.uploads import clean_name, delete_dataset, list_uploaded, save_
 from seglab.errors import SegLabError
 from seglab.teach import data_page as dp
 from seglab.ui.chart_view import show_chart
-from seglab.ui.common import URL, use_app_navigation
+from seglab.ui.common import URL, accept_url_name
 from seglab.ui.images import png_bytes
 from seglab.ui.metric_charts import class_balance_chart
-
-use_app_navigation()
 
 SIZES = [32, 48, 64, 96, 128]
 TILES = 8
@@ -106,6 +104,7 @@ with builtin:
     names = list_datasets()
     controls, main = st.columns([1.25, 3], gap="large")
     with controls:
+        accept_url_name("ds", names)
         name = st.selectbox(
             "Dataset",
             names,
@@ -210,6 +209,8 @@ with own:
             st.success(
                 f"**{shown_name}**: {len(user)} image–mask pairs, {user.num_classes} classes ({', '.join(user.class_names)})."
             )
+            for note in result.notes:
+                st.warning(note)
             if upload is not None:
                 save_for_training(upload)
             else:

@@ -9,14 +9,13 @@ from seglab import results_table as rt
 from seglab.charts import arch_domain, loss_domain
 from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
+from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
 from seglab.store import RunStore, seglab_home
 from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
 from seglab.ui.chart_view import show_chart
-from seglab.ui.common import URL, stop_page, use_app_navigation
+from seglab.ui.common import URL, stop_page
 from seglab.ui.images import upscale
-
-use_app_navigation()
 
 st.title(":material/bar_chart: Results")
 store = RunStore()
@@ -38,8 +37,8 @@ def watch_for_new_runs() -> None:
     from seglab.jobs import queue_summary
 
     counts = queue_summary()
-    active = counts.get("queued", 0) + counts.get("running", 0)
-    finished = sum(r.status != "running" for r in RunStore().list_runs())
+    active = sum(counts.get(s.value, 0) for s in ACTIVE_STATUSES)
+    finished = sum(r.status != RunStatus.RUNNING for r in RunStore().list_runs())
     previous = st.session_state.setdefault("rs_finished", finished)
     if finished != previous:
         st.session_state["rs_finished"] = finished
@@ -174,7 +173,7 @@ selected = list(dict.fromkeys([*picked_in_table, *picked]))
 st.caption(f"{len(shown)} of {len(all_runs)} runs shown · {len(selected)} selected")
 
 with st.expander(f"Delete selected runs ({len(selected)})"):
-    busy = set(shown.loc[shown["status"].isin(["queued", "running"]), "run_id"])
+    busy = set(shown.loc[shown["status"].map(is_active), "run_id"])
     deletable = [r for r in selected if r not in busy]
     if len(deletable) < len(selected):
         st.caption("Runs still queued or training are left alone; cancel them on the Train page first.")
@@ -326,7 +325,7 @@ with export_tab:
     export_ids = [
         r
         for r in (selected or list(shown["run_id"]))
-        if r not in set(all_runs.loc[all_runs["status"].isin(["queued", "running"]), "run_id"])
+        if r not in set(all_runs.loc[all_runs["status"].map(is_active), "run_id"])
     ]
 
     def zip_bytes() -> bytes:

@@ -8,7 +8,8 @@ import streamlit as st
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import metrics_lab as ml
 from seglab.ui.chart_view import chart_spec, presenting, show_chart
-from seglab.ui.common import URL, use_app_navigation
+from seglab.ui.common import URL
+from seglab.ui.draw_canvas import draw_mask
 from seglab.ui.images import image_row
 from seglab.ui.metric_charts import (
     averaging_chart,
@@ -17,8 +18,6 @@ from seglab.ui.metric_charts import (
     error_legend_html,
     per_class_iou_chart,
 )
-
-use_app_navigation()
 
 
 def fmt(value: float, pattern: str = "{:.3f}") -> str:
@@ -149,6 +148,31 @@ st.info(
 )
 
 # ---------------------------------------------------------------------------------------
+st.header("2 · Draw your own prediction")
+st.markdown(
+    "Be the model: paint the object over the picture (the **yellow** line is the ground-truth "
+    "border of the sample chosen above). Every stroke rescores your mask; erase, repaint, and "
+    "find out how hard an IoU of 0.9 really is."
+)
+canvas_col, drawn_col = st.columns([1.25, 1], gap="large")
+with canvas_col:
+    drawing = draw_mask(ml.target_outline(image, target), key=f"draw_{index}", scale=6)
+drawn, drawn_scores = ml.drawn_report(drawing, target)
+with drawn_col.container(key="drawn_scores"):
+    image_row([error_overlay(drawn, target)], ["Your drawing: TP / FP / FN"], min_side=192)
+    st.html(error_legend_html())
+    d1, d2, d3 = st.columns(3)
+    d1.metric("IoU ", fmt(drawn_scores["iou"]))
+    d2.metric("Dice ", fmt(drawn_scores["dice"]))
+    d3.metric("F1 ", fmt(drawn_scores["f1"]))
+    d1.metric("Precision ", fmt(drawn_scores["precision"]))
+    d2.metric("Recall ", fmt(drawn_scores["recall"]))
+    d3.metric("Accuracy ", fmt(drawn_scores["accuracy"], "{:.1%}"))
+    st.caption(
+        f"TP {drawn_scores['tp']} · FP {drawn_scores['fp']} · FN {drawn_scores['fn']} · TN {drawn_scores['tn']}"
+    )
+
+# ---------------------------------------------------------------------------------------
 paradox, dice_tab, multi, avg = st.tabs(
     ["Accuracy paradox", "Dice ↔ IoU", "Many classes: mIoU", "Averaging & empty masks"]
 )
@@ -183,12 +207,14 @@ with paradox:
 with dice_tab:
     left, right = st.columns([1, 1.3], gap="large")
     with left:
+        gap = ml.dice_iou_widest_gap()
         st.latex(r"\text{Dice} = \frac{2\,\text{IoU}}{1+\text{IoU}}")
         st.latex(r"\text{IoU} = \frac{\text{Dice}}{2-\text{Dice}}")
         st.markdown(
             "Both scores are built from the same TP, FP and FN: Dice counts the overlap twice, "
-            "IoU once. So one fixes the other, Dice is never below IoU, and the gap is widest in "
-            "the middle (IoU 0.5 ↔ Dice 0.67). For a *single* mask pair they rank predictions "
+            "IoU once. So one fixes the other, Dice is never below IoU, and the gap is widest at "
+            f"IoU = √2 − 1 ≈ {gap['iou']:.3f} (Dice {gap['dice']:.3f}, gap {gap['gap']:.3f}), not at 0.5. "
+            "For a *single* mask pair they rank predictions "
             "identically. Once you average over many images the link breaks: the mean of Dice "
             "is not the Dice of the mean IoU, so two models can swap places. Report the one your "
             "field uses, and say which. For a binary mask Dice is also exactly the F1 score."
@@ -219,6 +245,16 @@ with multi:
         bind=URL,
     )
     a_img, a_true, a_pred, names, table, summary = aerial_lab(a_index, float(noise), int(missed), a_shift)
+    drop_text = ""
+    if missed:
+        base_table, base = aerial_lab(a_index, float(noise), 0, a_shift)[4:]
+        iou_c, k_counted = float(base_table["iou"][missed]), int(base_table["iou"].notna().sum())
+        if iou_c == iou_c:  # the class is present, so it had an IoU to lose
+            drop_text = (
+                f" Here {names[missed]} had IoU {iou_c:.2f} with K = {k_counted} classes counted: "
+                f"IoU_c / K = {ml.miou_drop_if_missed(iou_c, k_counted):.3f}; "
+                f"measured drop {base['miou'] - summary['miou']:.3f}."
+            )
     image_row(
         [a_img, colorize_mask(a_true), colorize_mask(a_pred)],
         ["Aerial image", "Ground truth", "Corrupted prediction"],
@@ -234,7 +270,8 @@ with multi:
             "Each class gets its own IoU, counting every other class as background; mIoU is the "
             "plain mean, so a rare class (a few vehicles) weighs as much as the ground that fills "
             "half the picture. Make the model miss a small class: pixel accuracy hardly moves, "
-            "mIoU drops by about 1/K. A class absent from both masks has no IoU (0/0) and is left "
+            "mIoU drops by that class's IoU divided by K (IoU_c / K): at most 1/K, less for a class "
+            f"the model got only partly right.{drop_text} A class absent from both masks has no IoU (0/0) and is left "
             "out of the mean; a class the noise *invents* where there is none scores 0."
         )
     with chart:

@@ -9,10 +9,8 @@ from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import basics as B
 from seglab.ui import loss_charts as C
 from seglab.ui.chart_view import show_chart
-from seglab.ui.common import URL, use_app_navigation
+from seglab.ui.common import URL
 from seglab.ui.images import as_rgb, image_row, upscale
-
-use_app_navigation()
 
 SIZE = 96  # cells scene
 PATCH = 12  # zoomed window, pixels per side

@@ -6,10 +6,8 @@ from seglab.models import list_models, model_info
 from seglab.teach import architectures as arch
 from seglab.ui.arch_diagram import graph_to_dot, legend_html
 from seglab.ui.chart_view import show_chart
-from seglab.ui.common import URL, use_app_navigation
+from seglab.ui.common import URL, accept_url_name
 from seglab.ui.metric_charts import size_comparison_chart
-
-use_app_navigation()
 
 WIDTHS = [4, 8, 16, 24, 32, 48, 64]
 SIZES = [32, 64, 128]
@@ -64,6 +62,7 @@ st.markdown(
 
 names = list_models()
 c1, c2, c3, c4 = st.columns([1.6, 1.2, 1, 1])
+accept_url_name("model", names)
 name = c1.selectbox(
     "Architecture",
     names,
@@ -78,7 +77,7 @@ width = c2.select_slider(
     value=16,
     key="width",
     bind=URL,
-    help="Channels double at every level down: width · 2^level.",
+    help=arch.width_help(),
 )
 depth = c3.slider("Depth (times the image is halved)", 1, 5, 3, key="depth", bind=URL)
 size = c4.select_slider(
@@ -129,8 +128,7 @@ with costs:
     st.markdown(
         f"- **Down:** {arch.DOWNSAMPLE_TEXT.get(graph['downsample'], graph['downsample'])}\n"
         f"- **Up:** {arch.UPSAMPLE_TEXT.get(graph['upsample'], graph['upsample'])}\n"
-        f"- **Deep-supervision heads:** {graph['aux_heads']} (extra 1×1 outputs on coarser decoder "
-        "stages, trained by the *BCE + deep supervision* loss)"
+        f"- **Deep-supervision heads:** {arch.aux_heads_text(graph)}"
     )
 
 st.subheader("Layer by layer")
@@ -140,12 +138,7 @@ with tab_layers:
     st.caption(
         f"{len(layers)} layers in the order they run on one {size}×{size} image. Output shape is "
         "channels × height × width; watch the height halve on the way down and double on the way up."
-        + (
-            f" The other {unused:,} parameters sit in the deep-supervision heads, which run only "
-            "when a loss asks for auxiliary outputs."
-            if unused > 0
-            else ""
-        )
+        + arch.unused_params_text(graph, unused)
     )
     st.dataframe(
         layers,

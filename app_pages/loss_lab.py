@@ -11,10 +11,8 @@ from seglab.teach import loss_lab as T
 from seglab.teach.basics import SCHEMES, colormap, load_scene, sigmoid
 from seglab.ui import loss_charts as C
 from seglab.ui.chart_view import chart_spec, presenting, show_chart
-from seglab.ui.common import URL, use_app_navigation
+from seglab.ui.common import URL, accept_url_name
 from seglab.ui.images import colour_bar_html, image_row, png_bytes
-
-use_app_navigation()
 
 SIZE = 64
 
@@ -197,6 +195,7 @@ st.markdown(
 # ---- 4. per-pixel loss map ----------------------------------------------------------------
 st.header("4. Which pixels does each loss punish?")
 start = names.index("focal") if "focal" in names else 0
+accept_url_name("loss", names)
 chosen = st.selectbox(
     "Loss", names, index=start, format_func=lambda n: loss_info(n).title, key="loss", bind=URL
 )
@@ -225,7 +224,9 @@ with right:
         )
 st.caption(
     "Bright pixels are where this loss pushes hardest. Compare BCE (every wrong pixel, most of all "
-    "confident mistakes), Dice (errors weighted by the object's size) and focal (easy pixels almost black)."
+    "confident mistakes), Dice (each error divided by one batch-wide denominator, 2·TP + FP + FN, so "
+    "every wrong pixel weighs the same, more when the batch holds little foreground) and focal (easy "
+    "pixels almost black)."
 )
 
 # ---- 5. class imbalance ----------------------------------------------------------------
@@ -252,6 +253,25 @@ st.markdown(
     "most of a tiny object costs as little as missing a sliver of a big one. **Dice** is a ratio "
     "over the object, so the tiny object's loss is near its maximum. **Focal** with α = auto rises "
     "as the foreground shrinks (α = 1 − share), but far less steeply than Dice."
+)
+st.subheader("Batch-level or per-image Dice?")
+dice_table = T.dice_small_vs_large()
+st.markdown(
+    "SegLab's Dice loss sums over the **whole batch**: one ratio per class. Take a batch of two "
+    "images, one with a 16-pixel object and one with a 1024-pixel object. Batch-level Dice "
+    "charges missing the *whole* small object exactly as much as missing 16 pixels of the large "
+    "one: each wrong pixel is divided by the same batch denominator. **Per-image** Dice (one ratio "
+    "per image, then averaged) is where a small object counts as much as a large one."
+)
+st.dataframe(
+    dice_table.rename(
+        columns={
+            "mistake": "Mistake",
+            "batch_dice": "Batch-level Dice loss",
+            "per_image_dice": "Per-image Dice loss",
+        }
+    ),
+    hide_index=True,
 )
 
 # ---- 6. conventions that trip people -----------------------------------------------------

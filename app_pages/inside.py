@@ -1,0 +1,285 @@
+"""Inside: what a trained model sees — feature maps of every stage, side outputs, its answer on
+any image (yours too), and for deep-supervised U-Net++ what pruning costs and gains."""
+
+import re
+import threading
+
+import numpy as np
+import streamlit as st
+import torch
+
+from seglab import inspect as ins
+from seglab.data import list_datasets, make_dataset
+from seglab.errors import SegLabError
+from seglab.losses import loss_info
+from seglab.models import model_info
+from seglab.palette import colorize_mask, overlay
+from seglab.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
+from seglab.store import RunStore, seglab_home
+from seglab.ui.chart_view import show_chart
+from seglab.ui.common import stop_page
+from seglab.ui.images import upscale
+from seglab.ui.inside_charts import prune_chart
+
+#: validation images offered as inputs (and measured for pruning)
+VAL_LIMIT = 32
+#: built-in samples offered per dataset
+SAMPLES = 8
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def load_model(home: str, run_id: str, stamp: float | None):
+    """The run's best model (eval mode, CPU) and a lock: hooks must not overlap between users."""
+    return RunStore(home).load_model(run_id, "best"), threading.Lock()
+
+
+@st.cache_resource(show_spinner="Rebuilding the run's validation images…", max_entries=8)
+def validation_split(home: str, run_id: str):
+    return ins.run_split(RunStore(home).config(run_id), "val", limit=VAL_LIMIT)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def builtin_images(name: str, size: int) -> np.ndarray:
+    return make_dataset(name, size=size, n=SAMPLES, seed=0).images.numpy()
+
+
+@st.cache_data(show_spinner="Running the image through every stage…", max_entries=32)
+def stage_grids(home: str, run_id: str, stamp: float | None, image: np.ndarray, k: int, sides: bool):
+    """Per stage: name, shape (C, h, w), strongest channel indices and the grid picture."""
+    model, lock = load_model(home, run_id, stamp)
+    with lock:
+        maps = ins.feature_maps(model, torch.from_numpy(image), side_outputs=sides)
+    rows = []
+    for name, t in maps:
+        if name.startswith(ins.SIDE_PREFIX):
+            rows.append((name, tuple(t.shape), [], ins.probabilities(t).numpy()))
+        else:
+            idx, top = ins.top_channels(t, k)
+            rows.append((name, tuple(t.shape), idx, ins.channel_grid(top, cols=4)))
+    return rows
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def prediction(home: str, run_id: str, stamp: float | None, image: np.ndarray) -> dict:
+    model, lock = load_model(home, run_id, stamp)
+    with lock:
+        return ins.predict_image(model, torch.from_numpy(image))
+
+
+@st.cache_data(show_spinner="Timing every prune level…", max_entries=8)
+def pruning(home: str, run_id: str, stamp: float | None):
+    model, lock = load_model(home, run_id, stamp)
+    with lock:
+        return prune_report(model, validation_split(home, run_id), repeats=5)
+
+
+def math_name(name: str) -> str:
+    """U-Net++ node names are LaTeX (X^{0,2}); show them as maths, other names as code."""
+    return f"${name}$" if "^" in name else f"`{name}`"
+
+
+def math_text(text: str) -> str:
+    """A stage note with its U-Net++ node names typeset as maths."""
+    return re.sub(r"X\^\{\d+,\d+\}", lambda m: f"${m.group(0)}$", text)
+
+
+def rgb(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image.transpose(1, 2, 0), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+st.title(":material/visibility: Inside a trained model")
+st.markdown(
+    "A segmentation network turns a picture into a mask in stages. Each stage produces a stack "
+    "of **feature maps**: small images, one per channel, that light up where the stage found "
+    "*its* pattern (an edge, a texture, a blob, later a whole object). Pick one of your trained "
+    "runs and a picture, and look at what every stage computed."
+)
+
+home = str(seglab_home())
+store = RunStore(home)
+runs = [r for r in store.list_runs() if r.status == "done" and store.checkpoint_path(r.id).is_file()]
+if not runs:
+    st.info("No finished run yet. Train a model on the **Train** page (the quick preset takes a minute).")
+    stop_page()
+
+# ---------------------------------------------------------------------------------------
+st.header("1 · A model and a picture")
+pick_col, image_col = st.columns([1.4, 1], gap="large")
+with pick_col:
+    by_id = {r.id: r for r in runs}
+    run_id = st.selectbox(
+        "Trained run",
+        list(reversed(by_id)),
+        format_func=lambda i: (
+            f"{by_id[i].label} · val IoU "
+            + ("—" if by_id[i].val_iou is None else f"{by_id[i].val_iou:.2f}")
+            + f" · {i}"
+        ),
+        key="in_run",
+    )
+    record = by_id[run_id]
+    config = record.config
+    stamp = record.finished
+    source = st.radio(
+        "Picture", ["Validation image", "Built-in sample", "Your photo"], horizontal=True, key="in_source"
+    )
+    image = None
+    target = None
+    try:
+        if source == "Validation image":
+            val = validation_split(home, run_id)
+            k = st.slider("Validation image", 0, len(val) - 1, 0, key="in_val")
+            image, target = val.images[k].numpy(), val.masks[k].numpy()
+        elif source == "Built-in sample":
+            a, b = st.columns(2)
+            names = list_datasets()
+            name = a.selectbox(
+                "Dataset",
+                names,
+                index=names.index(config.dataset) if config.dataset in names else 0,
+                key="in_ds",
+            )
+            k = b.slider("Sample", 0, SAMPLES - 1, 0, key="in_sample")
+            image = builtin_images(name, config.size)[k]
+        else:
+            upload = st.file_uploader("A photo (PNG or JPEG)", type=["png", "jpg", "jpeg"], key="in_upload")
+            if upload is not None:
+                image = ins.image_from_bytes(upload.getvalue(), config.size).numpy()
+                st.caption(
+                    f"Centre-cropped to a square and resized to {config.size}×{config.size}, the size the model learned on."
+                )
+    except SegLabError as exc:
+        st.error(str(exc))
+    info = model_info(config.arch)
+    st.caption(
+        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{config.dataset}` for {record.epochs_done} epochs."
+    )
+if image is None:
+    st.info("Upload a photo to continue, or pick a validation image or a built-in sample.")
+    stop_page()
+image = np.ascontiguousarray(image, dtype=np.float32)
+with image_col:
+    shown = [rgb(image)] + ([colorize_mask(target)] if target is not None else [])
+    captions = ["The picture"] + (["Its ground truth"] if target is not None else [])
+    for col, picture, caption in zip(st.columns(len(shown)), shown, captions, strict=True):
+        col.image(upscale(picture, 192), caption=caption, width="stretch")
+
+# ---------------------------------------------------------------------------------------
+st.header("2 · Try the model on this picture")
+out = prediction(home, run_id, stamp, image)
+probs = out["probs"]
+binary = probs.shape[0] == 1
+t_col, _ = st.columns([1, 2])
+threshold = t_col.slider(
+    "Threshold: object if p ≥",
+    0.05,
+    0.95,
+    0.5,
+    0.05,
+    key="in_threshold",
+    disabled=not binary,
+    help="The model gives each pixel a probability; the threshold turns it into a yes/no mask.",
+)
+mask = ins.threshold_mask(probs, threshold)
+tiles = [
+    overlay(rgb(image), mask, 0.5),
+    ins.heatmap_rgb(probs[0]) if binary else colorize_mask(mask),
+    ins.heatmap_rgb(out["confidence"], 0.5, 1.0),
+]
+names = [
+    f"Prediction at threshold {threshold:.2f}" if binary else "Prediction (most likely class)",
+    "Object probability p (blue 0 → yellow 1)" if binary else "Predicted classes",
+    "Confidence (blue 0.5 = unsure → yellow 1 = sure)",
+]
+for col, tile, caption in zip(st.columns(3), tiles, names, strict=True):
+    col.image(upscale(tile, 192), caption=caption, width="stretch")
+unsure = float((out["confidence"] < 0.75).mean())
+st.caption(
+    f"{mask.mean():.0%} of the pixels are called object; the model is unsure (confidence below 0.75) "
+    f"on {unsure:.0%} of them — usually along the borders, where the answer really is ambiguous."
+)
+
+# ---------------------------------------------------------------------------------------
+st.header("3 · Feature maps, stage by stage")
+model, _ = load_model(home, run_id, stamp)
+stages = {s.name: s for s in model.feature_stages()}
+k = st.slider("Strongest channels shown per stage", 4, 16, 8, 4, key="in_channels")
+trained_sides = bool(loss_info(config.loss).uses_aux)  # the loss trained every side head
+deep = model.deep_supervision and trained_sides
+rows = stage_grids(home, run_id, stamp, image, k, model.deep_supervision or trained_sides)
+st.markdown(
+    "Each grid shows the stage's **strongest channels** (largest mean |activation|), each "
+    "stretched from black (its lowest value) to white (its highest). Deeper stages are smaller "
+    "and have more channels: they trade *where* for *what*. "
+    + {
+        "concat-skips": "Skip connections copy each encoder stage across to the decoder stage of the same size.",
+        "pool-indices": "Only the max-pooling positions travel across: look at how sparse the un-pooled maps are.",
+        "nested-skips": "Every node $X^{i,j}$ sees all earlier nodes of its row (nested skips) and the node below.",
+        "score-fusion": "Coarse class scores are enlarged and added to finer ones (score fusion).",
+        "pyramid": "Lateral 1×1 connections bring each encoder stage into the pyramid level of its size.",
+    }[info.link_kind]
+)
+feature_rows = [r for r in rows if not r[0].startswith(ins.SIDE_PREFIX)]
+for start in range(0, len(feature_rows), 3):
+    for col, (name, shape, idx, grid) in zip(st.columns(3), feature_rows[start : start + 3], strict=False):
+        stage = stages[name]
+        c, h, w = shape
+        col.markdown(f"**{math_name(name)}** · {stage.kind} · {c} channels of {h}×{w}")
+        col.image(grid, width="stretch", clamp=True)
+        skips = ", ".join(math_name(s) for s in stage.skips)
+        col.caption(
+            (f"Skip from {skips}. " if skips else "") + math_text(stage.note) + f" Channels shown: {idx}."
+        )
+
+side_rows = [r for r in rows if r[0].startswith(ins.SIDE_PREFIX)]
+if side_rows:
+    st.subheader("Side outputs (deep supervision)")
+    st.markdown(
+        "U-Net++ has a prediction head on every top node $X^{0,1} … X^{0,L}$, each the answer "
+        "of a complete smaller U-Net inside the big one. Deep supervision trained all of them, "
+        "so each is a usable mask: compare how the answer sharpens as the sub-network deepens."
+    )
+    side_cols = st.columns(max(4, len(side_rows)))
+    for col, (name, _shape, _, p) in zip(side_cols, side_rows, strict=False):
+        tile = ins.heatmap_rgb(p[0]) if p.shape[0] == 1 else colorize_mask(p.argmax(axis=0))
+        col.markdown(f"head on {math_name(name.removeprefix(ins.SIDE_PREFIX))}")
+        col.image(upscale(tile, 160), width="stretch")
+    st.caption("Binary models: object probability, blue 0 → yellow 1. Multi-class: the most likely class.")
+
+# ---------------------------------------------------------------------------------------
+if config.arch == "unetpp":
+    st.header("4 · Prune the trained U-Net++")
+    if not deep:
+        st.info(
+            f"This run was trained with `{config.loss}`, which supervises only the last head, so the "
+            "shallower heads never learned to segment and pruning would give nonsense. Train U-Net++ "
+            "with `bce_ds` (deep supervision) to measure pruning."
+        )
+    else:
+        st.markdown(
+            "Because $X^{0,L}$ depends only on nodes with $i + j ≤ L$, the trained network can be "
+            "cut after training: level $L$ keeps that sub-network and answers from its head. Here "
+            "every level is measured on this run's validation images "
+            f"(at most {VAL_LIMIT}; time = median of 5 passes on this machine's "
+            f"{'GPU' if torch.cuda.is_available() else 'CPU'})."
+        )
+        report = pruning(home, run_id, stamp)
+        advice = recommend_prune_level(report, DEFAULT_TOLERANCE)
+        st.dataframe(
+            report.assign(level=["L" + str(v) for v in report["level"]]),
+            hide_index=True,
+            column_config={
+                "iou": st.column_config.NumberColumn("IoU", format="%.3f"),
+                "ms_per_image": st.column_config.NumberColumn("ms / image", format="%.2f"),
+                "params": st.column_config.NumberColumn("parameters used", format="%d"),
+                "macs": st.column_config.NumberColumn("MACs / image", format="%d"),
+                "speedup": st.column_config.NumberColumn("speed-up", format="%.1f×"),
+            },
+        )
+        show_chart(prune_chart(report, advice.level))
+        st.success(advice.reason)
+        st.caption(
+            f"Rule: the smallest level whose IoU is within {DEFAULT_TOLERANCE:.2f} of the best level's. "
+            "On a few validation images small IoU differences are noise, so a teacher would not pay "
+            "for them with a slower model."
+        )

@@ -1,0 +1,206 @@
+"""`Study`: one definition of "a study" for the queue, the CLI and the Train page.
+
+A study is a base `TrainConfig`, the config fields that vary (``axes``, e.g.
+``{"arch": ["unet", "segnet"], "loss": ["bce", "focal"]}``), the parameters each loss (and each
+model) gets, and the seeds every combination is repeated with. `Study.expand` turns it into
+the list of configs the queue runs, in a fixed order: the axes in the order given (the first
+one outermost), the seed innermost.
+
+    study = Study(preset("quick"), {"arch": ["unet", "segnet"], "loss": ["bce", "focal"]},
+                  loss_params={"focal": {"gamma": 3.0}}, seeds=parse_seeds("0-2"))
+    group = JobQueue().enqueue_study(study)          # 12 jobs, one group
+
+`parse_seeds` is the one seed syntax (CLI ``--seeds``, Train page, queue): ``"0-4"``,
+``"0,1,2"`` or ``"0-2,5"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from seglab.config import TrainConfig
+from seglab.errors import ConfigError
+
+#: the most seeds one range may hold (a typo like 0-1000 should not queue a thousand runs)
+MAX_SEED_RANGE = 100
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0, 1, 2' → [0, 1, 2]; '0-4' → [0..4]; '0-2,5' → [0, 1, 2, 5]; duplicates dropped.
+
+    Raises ConfigError in plain words for anything else (negative numbers, words, a range
+    that goes down or holds more than 100 seeds, nothing at all).
+    """
+    seeds: list[int] = []
+    for part in str(text).replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        span = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
+        if span:
+            low, high = int(span[1]), int(span[2])
+            if high < low or high - low >= MAX_SEED_RANGE:
+                raise ConfigError(
+                    f"the seed range {part!r} should go upwards and hold at most {MAX_SEED_RANGE} seeds."
+                )
+            seeds.extend(range(low, high + 1))
+            continue
+        try:
+            seeds.append(int(part))
+        except ValueError:
+            raise ConfigError(
+                f"seeds must be whole numbers separated by commas, or ranges like 0-4 (e.g. 0-2,5), "
+                f"not {part!r}."
+            ) from None
+    if not seeds:
+        raise ConfigError("give at least one seed, e.g. 0.")
+    if any(s < 0 for s in seeds):
+        raise ConfigError("seeds must be 0 or larger.")
+    return list(dict.fromkeys(seeds))
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+@dataclass
+class Study:
+    """A base config × the values of the varied fields × seeds, with per-loss / per-model params.
+
+    * ``axes``: TrainConfig field → values to try (any field; ``seed`` belongs in ``seeds``).
+    * ``loss_params``: loss name → its parameters; a loss not listed keeps the base config's
+      ``loss_params`` when it is the base loss, else its defaults.
+    * ``model_params``: architecture name → its options (same rule as ``loss_params``).
+    * ``seeds``: every combination is trained once per seed; empty → the base config's seed.
+    """
+
+    base: TrainConfig
+    axes: dict[str, list[Any]] = field(default_factory=dict)
+    loss_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=list)
+    name: str | None = None
+    model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, TrainConfig):
+            raise ConfigError(f"a study needs a TrainConfig as its base, got {type(self.base).__name__}.")
+        axes: dict[str, list[Any]] = {}
+        for key, values in dict(self.axes).items():
+            if key not in _FIELDS:
+                raise ConfigError(
+                    f"unknown config key {key!r}: a study can vary only config fields ({', '.join(_FIELDS)})."
+                )
+            if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
+                raise ConfigError(f"study values for {key!r} must be a non-empty list.")
+            axes[key] = list(dict.fromkeys(values)) if _hashable(values) else list(values)
+        if "seed" in axes:  # one place for seeds
+            self.seeds = [*self.seeds, *axes.pop("seed")]
+        self.axes = axes
+        self.seeds = [int(s) for s in dict.fromkeys(self.seeds)] if self.seeds else []
+        if any(isinstance(s, bool) or s < 0 for s in self.seeds):
+            raise ConfigError("seeds must be 0 or larger.")
+        for what, params in (("loss_params", self.loss_params), ("model_params", self.model_params)):
+            if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+                raise ConfigError(f"a study's {what} must map each name to a dict of parameters.")
+
+    # ---- expansion ---------------------------------------------------------------------
+    @property
+    def run_seeds(self) -> list[int]:
+        """The seeds each combination runs with (the base config's seed when none are given)."""
+        return self.seeds or [self.base.seed]
+
+    def expand(self) -> list[TrainConfig]:
+        """One validated config per run: axes in order (first outermost), seed innermost."""
+        keys = list(self.axes)
+        configs = []
+        base = self.base.to_dict()
+        for combo in itertools.product(*(self.axes[k] for k in keys)):
+            changes = dict(zip(keys, combo, strict=True))
+            loss = changes.get("loss", self.base.loss)
+            arch = changes.get("arch", self.base.arch)
+            changes["loss_params"] = self._params_for(self.loss_params, loss, self.base.loss, "loss_params")
+            changes["model_params"] = self._params_for(
+                self.model_params, arch, self.base.arch, "model_params"
+            )
+            for seed in self.run_seeds:
+                configs.append(TrainConfig.from_dict(base | changes | {"seed": seed}))
+        return configs
+
+    def _params_for(
+        self, table: dict[str, dict[str, Any]], name: str, base_name: str, fld: str
+    ) -> dict[str, Any]:
+        if name in table:
+            return dict(table[name])
+        if name == base_name:
+            return dict(getattr(self.base, fld))
+        return {}
+
+    @property
+    def n_runs(self) -> int:
+        n = len(self.run_seeds)
+        for values in self.axes.values():
+            n *= len(values)
+        return n
+
+    def varied_fields(self) -> list[str]:
+        """Config fields that differ between the study's runs (axes with 2+ values, then seed)."""
+        fields = [k for k, v in self.axes.items() if len(v) > 1]
+        if len(self.run_seeds) > 1:
+            fields.append("seed")
+        return fields
+
+    def grid(self) -> dict[str, list[Any]]:
+        """The axes plus the seeds as one ``field → values`` dict (what older code calls a grid)."""
+        return {**self.axes, "seed": list(self.run_seeds)}
+
+    def default_name(self) -> str:
+        """'2 archs × 4 losses × 1 seed on shapes' for the usual arch × loss study, else the axes."""
+        from pathlib import Path
+
+        dataset = Path(self.base.dataset).name or self.base.dataset
+        parts = []
+        keys = [k for k in ("arch", "loss") if k in self.axes] + [
+            k for k in self.axes if k not in ("arch", "loss")
+        ]
+        for key in keys:
+            values = self.axes[key]
+            word = {"arch": ("arch", "archs"), "loss": ("loss", "losses")}.get(key, (key, key))
+            parts.append(f"{len(values)} {word[0] if len(values) == 1 else word[1]}")
+        seeds = len(self.run_seeds)
+        parts.append(f"{seeds} seed{'' if seeds == 1 else 's'}")
+        return " × ".join(parts) + f" on {dataset}"
+
+    # ---- (de)serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": self.base.to_dict(),
+            "axes": {k: list(v) for k, v in self.axes.items()},
+            "loss_params": {k: dict(v) for k, v in self.loss_params.items()},
+            "model_params": {k: dict(v) for k, v in self.model_params.items()},
+            "seeds": list(self.seeds),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Study:
+        if not isinstance(data, dict) or "base" not in data:
+            raise ConfigError("a study must be a JSON object with at least a 'base' config.")
+        return cls(
+            base=TrainConfig.from_dict(data["base"]),
+            axes=dict(data.get("axes") or {}),
+            loss_params=dict(data.get("loss_params") or {}),
+            seeds=list(data.get("seeds") or []),
+            name=data.get("name"),
+            model_params=dict(data.get("model_params") or {}),
+        )
+
+
+def _hashable(values: Any) -> bool:
+    try:
+        dict.fromkeys(values)
+    except TypeError:
+        return False
+    return True

@@ -1,0 +1,56 @@
+"""A small canvas to paint a binary mask with the mouse (a Streamlit components-v1 component).
+
+`streamlit-drawable-canvas` 0.9.3 is unmaintained and breaks on Streamlit ≥ 1.39, where
+``image_to_url`` moved (andfanilo/streamlit-drawable-canvas issues #156, #157), so SegLab ships
+its own: one static HTML file, ``assets/draw_canvas/index.html``, no build step and no network.
+It returns the painted mask as a '0'/'1' string (decode with
+`seglab.teach.metrics_lab.decode_drawn_mask`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import streamlit.components.v1 as components
+
+FRONTEND = Path(__file__).resolve().parents[2] / "assets" / "draw_canvas"
+_component = components.declare_component("seglab_draw_mask", path=str(FRONTEND))
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """An uint8 (H, W, 3) image as an inline ``data:image/png;base64,…`` URL."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def draw_mask(
+    background: np.ndarray,
+    *,
+    key: str,
+    scale: int = 6,
+    initial: str = "",
+    reset: int = 0,
+    color: str = "rgba(255, 127, 14, 0.6)",
+) -> str | None:
+    """Show ``background`` (H, W, 3 uint8) enlarged ``scale`` times with a Paint / Erase /
+    Clear toolbar; return the painted mask ('0'/'1' string, H·W long) after each stroke, or
+    ``initial`` (None if empty) before the first. Changing ``reset`` empties the canvas."""
+    h, w = background.shape[:2]
+    value = _component(
+        background=png_data_url(background),
+        rows=int(h),
+        cols=int(w),
+        scale=int(scale),
+        initial=initial,
+        reset=int(reset),
+        color=color,
+        key=key,
+        default=initial or None,
+    )
+    return value if isinstance(value, str) else None
