@@ -13,6 +13,7 @@ from seglab.data import list_datasets, make_dataset
 from seglab.errors import SegLabError
 from seglab.losses import loss_info
 from seglab.models import model_info
+from seglab.models.link_kinds import link_kind
 from seglab.palette import colorize_mask, overlay
 from seglab.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
 from seglab.store import RunStore, seglab_home
@@ -210,14 +211,7 @@ rows = stage_grids(home, run_id, stamp, image, k, model.deep_supervision or trai
 st.markdown(
     "Each grid shows the stage's **strongest channels** (largest mean |activation|), each "
     "stretched from black (its lowest value) to white (its highest). Deeper stages are smaller "
-    "and have more channels: they trade *where* for *what*. "
-    + {
-        "concat-skips": "Skip connections copy each encoder stage across to the decoder stage of the same size.",
-        "pool-indices": "Only the max-pooling positions travel across: look at how sparse the un-pooled maps are.",
-        "nested-skips": "Every node $X^{i,j}$ sees all earlier nodes of its row (nested skips) and the node below.",
-        "score-fusion": "Coarse class scores are enlarged and added to finer ones (score fusion).",
-        "pyramid": "Lateral 1×1 connections bring each encoder stage into the pyramid level of its size.",
-    }[info.link_kind]
+    "and have more channels: they trade *where* for *what*. " + link_kind(info.link_kind).feature_hint
 )
 feature_rows = [r for r in rows if not r[0].startswith(ins.SIDE_PREFIX)]
 for start in range(0, len(feature_rows), 3):

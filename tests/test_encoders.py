@@ -118,7 +118,7 @@ def test_encoder_registry_and_model_params() -> None:
         assert spec.default == "small" and spec.choices == ("small", encoder)
     # the small encoders stay the default
     assert not hasattr(create_model("fcn"), "encoder")
-    assert create_model("fcn", encoder=None).depth == 3
+    assert create_model("fcn", encoder="small").depth == 3
     with pytest.raises(ModelConfigError, match="encoder"):
         create_model("fcn", encoder="mobilenet_v2")
     with pytest.raises(ModelConfigError, match="encoder"):

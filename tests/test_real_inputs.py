@@ -398,8 +398,8 @@ def test_unfitted_auto_counts_classes_equally() -> None:
 def test_engine_records_the_resolved_alpha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from seglab.config import preset
     from seglab.engine import train
+    from seglab.presets import preset
 
     monkeypatch.setenv("SEGLAB_HOME", str(tmp_path))
     config = preset("smoke", loss="focal", epochs=1)

@@ -42,7 +42,7 @@ from seglab.models.base import ModelConfigError, SegModel, edge, link, node
 from seglab.models.blocks import ConvBNReLU, bilinear_init_, double_conv_encoder, head
 from seglab.models.encoders import VGG16Encoder
 from seglab.models.registry import register_model
-from seglab.models.stages import FeatureStage
+from seglab.models.stages import FeatureStage, encoder_stages
 from seglab.registry import ParamSpec
 
 FCN_ENCODERS = ("small", "vgg16")
@@ -135,17 +135,7 @@ class FCN8s(SegModel):
     def feature_stages(self) -> list[FeatureStage]:
         d = self.depth
         c = self.channels
-        stages = [
-            FeatureStage(
-                f"enc{i + 1}",
-                f"encoders.{i}",
-                "encoder",
-                i,
-                c(i),
-                note="Two 3×3 convolutions (VGG-style), then 2×2 max-pooling.",
-            )
-            for i in range(d)
-        ]
+        stages = encoder_stages(d, c, lambda i: "Two 3×3 convolutions (VGG-style), then 2×2 max-pooling.")
         stages.append(
             FeatureStage(
                 "fc",

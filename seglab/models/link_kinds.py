@@ -22,6 +22,7 @@ class LinkKind:
     legend: str  # short legend text under the diagram
     title: str  # "Tab: heading" of its topic on the Architectures page
     text: str  # the explanation, markdown, written for students
+    feature_hint: str = ""  # what to look for in this kind's feature maps (Inside page)
 
 
 #: name → LinkKind, in the order the Architectures page shows the topics
@@ -29,7 +30,13 @@ LINK_KINDS: dict[str, LinkKind] = {}
 
 
 def register_link_kind(
-    name: str, *, colour: str, line_style: str, legend: str, explanation: tuple[str, str]
+    name: str,
+    *,
+    colour: str,
+    line_style: str,
+    legend: str,
+    explanation: tuple[str, str],
+    feature_hint: str = "",
 ) -> LinkKind:
     """Add a link kind; ``explanation`` is ``("Tab: heading", "markdown text")``."""
     if name in LINK_KINDS:
@@ -37,7 +44,7 @@ def register_link_kind(
     title, text = explanation
     if ":" not in title or not text.strip():
         raise ValueError(f"link kind {name!r} needs a 'Tab: heading' title and an explanation")
-    kind = LinkKind(name, colour, line_style, legend, title, text)
+    kind = LinkKind(name, colour, line_style, legend, title, text, feature_hint)
     LINK_KINDS[name] = kind
     return kind
 
@@ -65,6 +72,7 @@ register_link_kind(
         "no memory cost, but none of the encoder's texture or colour information, which is why "
         "its edges are usually a little softer than U-Net's.",
     ),
+    feature_hint="Only the max-pooling positions travel across: look at how sparse the un-pooled maps are.",
 )
 
 
@@ -85,6 +93,7 @@ register_link_kind(
         "neighbourhood instead of always keeping the maximum. In the study this version came "
         "out on top, paired with the focal loss.",
     ),
+    feature_hint="Skip connections copy each encoder stage across to the decoder stage of the same size.",
 )
 
 
@@ -102,6 +111,7 @@ register_link_kind(
         "segmentation of its own, so deep supervision fits naturally, and after training the "
         "deeper columns can be pruned away for speed.",
     ),
+    feature_hint="Every node $X^{i,j}$ sees all earlier nodes of its row (nested skips) and the node below.",
 )
 
 
@@ -119,6 +129,7 @@ register_link_kind(
         "channels, and the fused map is still coarser than the image and gets resized "
         "bilinearly at the end: expect rounded, blobby edges.",
     ),
+    feature_hint="Coarse class scores are enlarged and added to finer ones (score fusion).",
 )
 
 
@@ -136,4 +147,5 @@ register_link_kind(
         "Here the encoder is MobileNet-like (depthwise-separable convolutions with stride-2 "
         "downsampling), light enough for a phone, as in the FCN-VGG vs FPN-MobileNet project.",
     ),
+    feature_hint="Lateral 1×1 connections bring each encoder stage into the pyramid level of its size.",
 )

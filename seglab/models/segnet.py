@@ -25,7 +25,7 @@ from torch import nn
 from seglab.models.base import SegModel, edge, link, node
 from seglab.models.blocks import DoubleConv, double_conv_encoder, head
 from seglab.models.registry import register_model
-from seglab.models.stages import FeatureStage
+from seglab.models.stages import FeatureStage, encoder_stages
 
 
 @register_model(
@@ -86,17 +86,11 @@ class SegNet(SegModel):
     def feature_stages(self) -> list[FeatureStage]:
         d = self.depth
         c = self.channels
-        stages = [
-            FeatureStage(
-                f"enc{i + 1}",
-                f"encoders.{i}",
-                "encoder",
-                i,
-                c(i),
-                note="Two 3×3 convolutions, then 2×2 max-pooling that remembers where each maximum was.",
-            )
-            for i in range(d)
-        ]
+        stages = encoder_stages(
+            d,
+            c,
+            lambda i: "Two 3×3 convolutions, then 2×2 max-pooling that remembers where each maximum was.",
+        )
         for i in range(d - 1, -1, -1):
             stages.append(
                 FeatureStage(

@@ -18,6 +18,7 @@ sub-module whose output (or, for a few stages, whose input) is the feature map t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 STAGE_KINDS = ("encoder", "bottleneck", "decoder", "unpool", "node", "score", "pyramid", "merge")
@@ -41,3 +42,17 @@ class FeatureStage:
             raise ValueError(f"stage kind {self.kind!r} is not one of {STAGE_KINDS}")
         if self.capture not in ("output", "input"):
             raise ValueError(f"capture must be 'output' or 'input', not {self.capture!r}")
+
+
+def encoder_stages(
+    depth: int, channels: Callable[[int], int], note: Callable[[int], str]
+) -> list[FeatureStage]:
+    """The ``enc1 … enc{depth}`` stages of a model whose encoder blocks are ``encoders.0 …``.
+
+    ``channels(i)`` is block i's output width and ``note(i)`` its one-sentence description
+    (architectures differ only in what happens after each block).
+    """
+    return [
+        FeatureStage(f"enc{i + 1}", f"encoders.{i}", "encoder", i, channels(i), note=note(i))
+        for i in range(depth)
+    ]

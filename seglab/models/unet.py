@@ -26,7 +26,7 @@ from torch import nn
 from seglab.models.base import SegModel, edge, link, node
 from seglab.models.blocks import DoubleConv, double_conv_encoder, head
 from seglab.models.registry import register_model
-from seglab.models.stages import FeatureStage
+from seglab.models.stages import FeatureStage, encoder_stages
 
 
 class UNetBase(SegModel):
@@ -77,17 +77,7 @@ class UNetBase(SegModel):
     def feature_stages(self) -> list[FeatureStage]:
         d = self.depth
         c = self.channels
-        stages = [
-            FeatureStage(
-                f"enc{i + 1}",
-                f"encoders.{i}",
-                "encoder",
-                i,
-                c(i),
-                note=f"Two 3×3 convolutions; a copy goes across to dec{i + 1}.",
-            )
-            for i in range(d)
-        ]
+        stages = encoder_stages(d, c, lambda i: f"Two 3×3 convolutions; a copy goes across to dec{i + 1}.")
         stages.append(
             FeatureStage(
                 "bottleneck", "bottleneck", "bottleneck", d, c(d), note="The deepest, coarsest features."

@@ -159,7 +159,8 @@ class UNetPlusPlus(SegModel):
         return stages
 
     def side_output_names(self) -> list[str]:
-        return [f"X^{{0,{j}}}" for j in range(1, self.active_level + 1)]
+        """The heads on X^{0,1} … X^{0,L-1}; the main head on X^{0,L} is the prediction, not a side output."""
+        return [f"X^{{0,{j}}}" for j in range(1, self.active_level)]
 
     def graph(self) -> dict[str, Any]:
         d = self.depth
