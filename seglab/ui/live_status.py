@@ -14,6 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from seglab.status import ACTIVE_STATUSES, RunStatus
+
 REFRESH_SECONDS = 3
 
 
@@ -38,11 +40,11 @@ def worker_state(home: str | os.PathLike[str] | None = None, registered: int | N
 
 def status_line(summary: dict[str, int], state: str | None) -> str:
     """The sidebar's one line: job counts by state, and the worker's state while jobs wait."""
-    order = ("running", "queued", "done", "failed", "diverged", "interrupted", "cancelled")
+    order = [RunStatus.RUNNING, RunStatus.QUEUED, *(s for s in RunStatus if s not in ACTIVE_STATUSES)]
     parts = [f"{summary[s]} {s}" for s in order if summary.get(s)]
     parts += [f"{n} {s}" for s, n in summary.items() if n and s not in order]
     line = "Job queue: " + (", ".join(parts) or "empty")
-    if summary.get("queued") or summary.get("running"):
+    if any(summary.get(s) for s in ACTIVE_STATUSES):
         line += {
             "running": " · worker training",
             "starting": " · worker starting…",
@@ -59,8 +61,8 @@ def sidebar_queue_status() -> None:
     from seglab.jobs import ensure_worker, queue_summary
 
     summary = queue_summary()
-    state = worker_state() if summary.get("queued") or summary.get("running") else None
-    if summary.get("queued") and state == "none":
+    state = worker_state() if any(summary.get(s) for s in ACTIVE_STATUSES) else None
+    if summary.get(RunStatus.QUEUED) and state == "none":
         ensure_worker()
         state = worker_state()
     st.caption(status_line(summary, state))
