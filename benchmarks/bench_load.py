@@ -46,7 +46,7 @@ class Student:
         from websockets.sync.client import connect
 
         self.page = page
-        self.ws = connect(
+        self.ws = connect(  # noqa: SIM115 - closed in close()
             url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None
         )
         self.sliders: dict[str, tuple[str, str, bool]] = {}  # label → (widget id, fragment id, integer?)
@@ -116,11 +116,34 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_class(url: str, n: int, moves: int) -> dict[str, list[float]]:
-    """N students at once; returns the move times per page."""
+def server_pid(url: str) -> int | None:
+    """The process id of the Streamlit server listening on ``url``'s port (Linux)."""
+    import subprocess
+
+    port = url.rsplit(":", 1)[1]
+    found = subprocess.run(
+        ["pgrep", "-f", f"server.port {port}"], capture_output=True, text=True
+    ).stdout.split()
+    return int(found[0]) if found else None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time the process has used so far (0 where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_class(url: str, n: int, moves: int, cpu: list[float] | None = None) -> dict[str, list[float]]:
+    """N students at once; returns the move times per page. ``cpu`` receives the server's CPU
+    seconds spent from the moment all pages are open to the last move."""
     times: dict[str, list[float]] = {page: [] for page, _, _ in STUDENT_MOVES}
     errors: list[str] = []
-    ready = threading.Barrier(n)
+    pid = server_pid(url)
+    start_cpu: list[float] = []
+    ready = threading.Barrier(n, action=lambda: start_cpu.append(cpu_seconds(pid)))
 
     def student(page: str, label: str, values: list) -> None:
         try:
@@ -144,6 +167,8 @@ def run_class(url: str, n: int, moves: int) -> dict[str, list[float]]:
         thread.join()
     if errors:
         raise RuntimeError("students hit errors:\n" + "\n".join(errors[:5]))
+    if cpu is not None and start_cpu:
+        cpu.append(cpu_seconds(pid) - start_cpu[0])
     return times
 
 
@@ -164,11 +189,16 @@ def main() -> None:
             print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             print(f"{'N':>3} {'page':<12} {'moves':>6} {'p50 s':>7} {'p95 s':>7}")
             for n in args.sessions:
-                times = run_class(url, n, args.moves)
+                cpu: list[float] = []
+                times = run_class(url, n, args.moves, cpu)
                 every = [t for page_times in times.values() for t in page_times]
                 for page, page_times in [*times.items(), ("all", every)]:
                     p50, p95 = statistics.median(page_times), percentile(page_times, 0.95)
                     print(f"{n:>3} {page:<12} {len(page_times):>6} {p50:7.2f} {p95:7.2f}", flush=True)
+                if cpu:
+                    print(
+                        f"    server CPU per move: {cpu[0] / len(every) * 1e3:.0f} ms (all moves of N = {n})"
+                    )
             training = "with" if job_id is not None else "without"
             print(
                 f"({training} a training job running; load average after: {os.getloadavg()[0]:.1f}; goal: p95 ≤ 1 s at N = 30)"
