@@ -116,3 +116,10 @@ def test_uploaded_datasets_are_named_kept_and_never_overwritten(tmp_path) -> Non
         save_dataset(b"zip two", "cells", home=tmp_path)
     assert [d.name for d in list_uploaded(tmp_path)] == ["cells"]
     assert delete_dataset("cells", home=tmp_path) and list_uploaded(tmp_path) == []
+
+
+def test_presenter_panels_grow_alike_and_marks_keep_their_size() -> None:
+    spec = {"mark": {"type": "bar", "width": 3}, "width": 200, "height": 100, "encoding": {}}
+    big = enlarge(spec)
+    assert (big["width"], big["height"]) == (280, 140)
+    assert big["mark"]["width"] == 3

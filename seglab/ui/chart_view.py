@@ -26,6 +26,8 @@ from seglab.palette import CATEGORICAL
 PRESENT_KEY = "present"
 PRESENT_MIN_FONT = 18
 PRESENT_LINE_FACTOR = 1.8
+PRESENT_SIZE_FACTOR = 1.4  # fixed-size panels (facets, heatmaps) grow so the larger text fits
+VIEW_KEYS = ("mark", "layer", "facet", "spec", "hconcat", "vconcat", "concat", "encoding")
 FONT_KEYS = ("fontSize", "labelFontSize", "titleFontSize")
 
 # Defaults for what a chart does not set itself: text and lines readable from the back row.
@@ -60,18 +62,22 @@ def enlarge(spec: Any) -> Any:
 
     Every font size anywhere in the spec becomes at least ``PRESENT_MIN_FONT`` px (and grows by
     half when it was larger), every explicit line or rule width grows by ``PRESENT_LINE_FACTOR``,
-    and :data:`PRESENT_CONFIG` fills in what the chart leaves to Vega-Lite's defaults.
+    every fixed view width and height by ``PRESENT_SIZE_FACTOR`` (both alike: square cells stay
+    square), and :data:`PRESENT_CONFIG` fills in what the chart leaves to Vega-Lite's defaults.
     """
 
     def walk(node: Any, mark_type: str | None = None) -> Any:
         if isinstance(node, dict):
             kind = node.get("type") if isinstance(node.get("type"), str) else mark_type
+            is_view = any(k in node for k in VIEW_KEYS)
             out = {}
             for key, value in node.items():
                 if key in FONT_KEYS and isinstance(value, (int, float)):
                     out[key] = max(PRESENT_MIN_FONT, round(value * 1.5))
                 elif key == "strokeWidth" and isinstance(value, (int, float)) and kind in ("line", "rule"):
                     out[key] = value * PRESENT_LINE_FACTOR
+                elif key in ("width", "height") and is_view and isinstance(value, (int, float)):
+                    out[key] = round(value * PRESENT_SIZE_FACTOR)
                 elif key == "mark" and isinstance(value, str):
                     out[key] = value
                 else:
