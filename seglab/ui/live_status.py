@@ -16,7 +16,7 @@ import streamlit as st
 
 from seglab.status import ACTIVE_STATUSES, RunStatus
 
-REFRESH_SECONDS = 3
+REFRESH_SECONDS = 5  # 30 sessions re-read the queue 6 times a second in all: cheap, still live
 
 
 def worker_state(home: str | os.PathLike[str] | None = None, registered: int | None = None) -> str:
