@@ -25,12 +25,7 @@ ENCODED = [("fcn", "vgg16"), ("fpn", "mobilenet_v2")]
 BN_BUFFERS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def vgg16_table() -> dict[str, tuple[int, ...]]:

@@ -29,13 +29,7 @@ from seglab.models.registry import LINK_KINDS
 MODELS = list_models()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one thread is faster than two and leaves a core to the others."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _make(name: str, **kw) -> SegModel:

@@ -22,13 +22,7 @@ from seglab.models import (
 )
 from seglab.models.transfer import encoder_prefixes
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _torchvision_style_file(path: Path, encoder_cls: type, *, seed: int, classifier: bool) -> dict:

@@ -127,16 +127,29 @@ def model_graph(model: SegModel) -> dict[str, Any]:
     return model.graph()
 
 
-def _unwrap_state_dict(obj: Any) -> dict[str, torch.Tensor]:
-    """Accept a bare state dict or a checkpoint dict holding one under a usual key."""
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict stored in ``path``: a bare one, or one held by a checkpoint dict under
+    ``model_state`` / ``state_dict`` / ``model``.
+
+    Reads with ``torch.load(path, weights_only=True, map_location="cpu")`` (no code runs,
+    nothing is downloaded). A missing, unreadable or non-weights file raises `WeightsError`
+    naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file {str(path)!r} does not exist.")
+    try:
+        obj = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as exc:  # corrupt or non-PyTorch file: the user's problem, say so plainly
+        raise WeightsError(f"cannot read weights from {str(path)!r}: {exc}") from exc
     if isinstance(obj, dict):
         for key in ("model_state", "state_dict", "model"):
-            inner = obj.get(key)
-            if isinstance(inner, dict):
-                return inner
-        if all(isinstance(v, torch.Tensor) for v in obj.values()):
-            return obj
-    raise WeightsError("the file does not contain model weights (expected a PyTorch state dict).")
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{str(path)!r} does not contain model weights (expected a PyTorch state dict).")
+    return dict(obj)
 
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
@@ -146,14 +159,7 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     files, nothing is downloaded — then copies the tensors onto the model's device.
     Raises `WeightsError` (plain words) if the file is missing, unreadable or does not fit.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file {str(path)!r} does not exist.")
-    try:
-        obj = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as exc:  # corrupt or non-PyTorch file: the user's problem, say so plainly
-        raise WeightsError(f"cannot read weights from {str(path)!r}: {exc}") from exc
-    state = _unwrap_state_dict(obj)
+    state = read_state_dict(path)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

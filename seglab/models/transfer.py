@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from seglab.models.base import SegModel, WeightsError
+from seglab.models.describe import read_state_dict
 from seglab.models.encoders import PretrainedLayoutEncoder
 
 #: how many names an error message lists before saying "and N more"
@@ -65,24 +66,6 @@ def encoder_prefixes(model: SegModel) -> tuple[str, ...]:
         raise ValueError(f"no encoder prefixes known for architecture {model.arch!r}") from None
 
 
-def _read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file {str(path)!r} does not exist.")
-    try:
-        obj = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as exc:  # corrupt or non-PyTorch file: the user's problem, say so plainly
-        raise WeightsError(f"cannot read weights from {str(path)!r}: {exc}") from exc
-    if isinstance(obj, Mapping):
-        for key in ("state_dict", "model_state", "model"):
-            if isinstance(obj.get(key), Mapping):
-                obj = obj[key]
-                break
-    if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError(f"{str(path)!r} does not contain model weights (expected a PyTorch state dict).")
-    return dict(obj)
-
-
 def load_encoder_weights(model: nn.Module, path: str | Path) -> list[str]:
     """Load encoder weights in torchvision's layout from ``path`` into ``model.encoder``.
 
@@ -100,7 +83,7 @@ def load_encoder_weights(model: nn.Module, path: str | Path) -> list[str]:
             f"this {arch} model has SegLab's small built-in encoder, which has no ImageNet weights; "
             "choose encoder vgg16 (FCN) or mobilenet_v2 (FPN) to load an encoder weights file."
         )
-    state = {k: v for k, v in _read_state_dict(path).items() if not k.startswith("classifier.")}
+    state = {k: v for k, v in read_state_dict(path).items() if not k.startswith("classifier.")}
     expected = encoder.state_dict()
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
@@ -181,7 +164,7 @@ def init_from_file(
     """`init_from_state` from a weights file: a bare state dict (e.g. a run's ``best.pt``) or a
     checkpoint holding one under ``model`` / ``state_dict`` / ``model_state`` (e.g. ``last.pt``),
     read with ``torch.load(weights_only=True)``. Unreadable files raise `WeightsError`."""
-    return init_from_state(model, _read_state_dict(path), scope=scope)
+    return init_from_state(model, read_state_dict(path), scope=scope)
 
 
 def freeze_encoder(model: SegModel, frozen: bool = True) -> int:
