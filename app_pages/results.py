@@ -344,3 +344,9 @@ with export_tab:
     st.caption("Charts: use the PNG / SVG buttons under each chart.")
     import_uploader()
     st.caption(f"Runs are stored in `{seglab_home().resolve()}`.")
+
+# ---- issue 16: cross-validation table and per-class report (seglab.ui.tune_results) ----------
+from seglab.ui import tune_results  # noqa: E402
+
+tune_results.cv_section(records)
+tune_results.per_class_section(records, selected)

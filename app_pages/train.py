@@ -10,6 +10,7 @@ from seglab.models import list_models, model_info
 from seglab.presets import PRESET_HELP, PRESETS
 from seglab.study import parse_seeds
 from seglab.ui import train_views as tv
+from seglab.ui import tune_views  # issue 16: Tune tab, transfer learning
 from seglab.ui.common import URL
 
 st.title(":material/model_training: Train")
@@ -146,6 +147,7 @@ with train_col:
             key="tr_augment",
             bind=URL,
         )
+    transfer = tune_views.transfer_section(list(archs))
 
 # ---- the plan, its size and its cost -------------------------------------------------------
 plan, problem = None, None
@@ -166,6 +168,7 @@ try:
         augment=bool(augment),
         arch=archs[0] if archs else "unet",
         loss=next(iter(losses), "bce"),
+        **transfer,
     )
     plan = tv.study_from_form(base, list(archs), losses, parse_seeds(seeds_text), model_params)
     if not archs or not losses:
@@ -206,5 +209,8 @@ if start and plan is not None:
         )
         st.session_state["tr_last_group"] = group
 
-st.subheader("Queue")
-tv.queue_panel()
+queue_tab, tune_tab = st.tabs(["Queue", "Tune (cross-validation)"])
+with queue_tab:
+    tv.queue_panel()
+with tune_tab:
+    tune_views.tune_panel(plan.base if plan is not None and problem is None else None)

@@ -145,6 +145,67 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
     g.add_argument("--precision", choices=("auto", "fp32", "bf16"))
     g.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
+    _add_transfer_options(p)
+
+
+# ---- transfer learning flags (issue 16): --encoder, --encoder-weights, --init-from, --freeze-encoder
+
+
+def _add_transfer_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("transfer learning (no downloads: weights come from your files or your runs)")
+    g.add_argument(
+        "--encoder",
+        choices=("small", "vgg16", "mobilenet_v2"),
+        help="encoder of fcn (small | vgg16) or fpn (small | mobilenet_v2); same as --model-param encoder=…",
+    )
+    g.add_argument(
+        "--encoder-weights",
+        metavar="FILE",
+        help="load VGG16 / MobileNetV2 encoder weights in torchvision's layout from this .pt/.pth file",
+    )
+    g.add_argument("--init-from", metavar="RUN_ID", help="start from the best weights of this stored run")
+    g.add_argument(
+        "--init-scope",
+        choices=("encoder", "all"),
+        help="what --init-from copies: the encoder (default) or all layers whose shapes match",
+    )
+    g.add_argument(
+        "--freeze-encoder",
+        nargs="?",
+        const=-1,
+        type=_positive_int,
+        metavar="EPOCHS",
+        help="keep the encoder's weights fixed for the first EPOCHS epochs (no number: the whole run)",
+    )
+
+
+def _transfer_overrides(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
+    """The TrainConfig fields the transfer flags set (``--encoder`` goes into model_params)."""
+    out: dict[str, Any] = {}
+    if getattr(args, "encoder", None):
+        out["model_params"] = {**base.get("model_params", {}), "encoder": args.encoder}
+    for flag in ("encoder_weights", "init_from", "init_scope"):
+        if getattr(args, flag, None) is not None:
+            out[flag] = getattr(args, flag)
+    if getattr(args, "freeze_encoder", None) is not None:
+        out["freeze_encoder_epochs"] = args.freeze_encoder
+    return out
+
+
+def check_init_from(config: TrainConfig, home: str | None) -> None:
+    """Refuse ``--init-from`` naming a run the store does not hold, or an ``--encoder-weights``
+    file that does not exist, before anything runs."""
+    if config.encoder_weights is not None and not Path(config.encoder_weights).is_file():
+        raise ConfigError(f"the encoder weights file {config.encoder_weights!r} does not exist.")
+    if config.init_from is None:
+        return
+    from seglab.store import RunStore
+
+    store = RunStore(home)
+    if not store.exists(config.init_from):
+        raise ConfigError(f"there is no stored run {config.init_from!r} to start from (in {store.home}).")
+    if not store.checkpoint_path(config.init_from, "best").is_file():
+        raise ConfigError(f"run {config.init_from!r} has no saved weights to start from yet.")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -195,8 +256,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             **base.get("dataset_params", {}),
             **_key_values(args.dataset_param, "--dataset-param"),
         }
+    if args.model_param and not getattr(args, "archs", None) and "model_params" in overrides:
+        base = {**base, "model_params": overrides["model_params"]}
+    overrides.update(_transfer_overrides(args, base))
     config = TrainConfig.from_dict({**base, **overrides})
     check_names(config)
+    check_init_from(config, getattr(args, "home", None))
     return config
 
 
@@ -420,6 +485,82 @@ def cmd_study(args: argparse.Namespace) -> int:
     _print_group(args.home, group)
     print(group)
     return 0
+
+
+# ---- tune: k-fold cross-validation, then the best configuration once on test (issue 16) ----------
+
+
+def _run_group(home: str | None, group: str) -> None:
+    """Run a queued group here (like ``study``), or follow a background worker running it."""
+    from seglab.jobs import run_worker
+    from seglab.jobs.worker import WorkerBusyError
+
+    def progress(job_id: int, config: TrainConfig) -> TextProgress:
+        fold = f" · fold {config.fold}" if config.fold is not None else ""
+        return TextProgress(prefix=f"[job {job_id} · {config.label()}{fold}]")
+
+    try:
+        run_worker(home, once=True, group=group, job_callbacks=progress, verbose=False)
+    except WorkerBusyError:
+        print(
+            "a background worker is running; it will run the jobs — following its progress", file=sys.stderr
+        )
+        _follow_group(home, group)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from seglab.jobs import JobQueue
+    from seglab.tune import best_row, cv_rows, cv_study, enqueue_final, job_results, parse_grid, tuned_keys
+
+    base = config_from_args(args)
+    study = cv_study(
+        base,
+        parse_grid(args.grid or []),
+        args.folds,
+        seeds=parse_seeds(args.seeds) if args.seeds else None,
+        name=args.name,
+    )
+    with JobQueue(args.home) as q:
+        cv_group = q.enqueue_study(study)
+    print(f"tune {cv_group}: {study.n_runs} cross-validation run(s) queued", file=sys.stderr)
+    _run_group(args.home, cv_group)
+    with JobQueue(args.home) as q:
+        rows = cv_rows(job_results(q.jobs(group=cv_group)), tuned_keys(study))
+        best = best_row(rows)
+        final = enqueue_final(q, cv_group) if best is not None else None
+    print_table(
+        [
+            [
+                ", ".join(f"{k}={v}" for k, v in r.params.items()),
+                f"{len(r.fold_ious)}/{r.folds}",
+                r.mean,
+                r.std,
+            ]
+            for r in rows
+        ],
+        ["configuration", "folds", "CV IoU mean", "CV IoU std"],
+        file=sys.stderr,
+    )
+    if best is None or final is None:
+        raise SegLabError(f"no configuration finished all its folds (see 'seglab jobs --group {cv_group}').")
+    final_group, final_cfg = final
+    print(
+        f"best by CV mean: {best.params}; retraining on the whole pool (study {final_group})", file=sys.stderr
+    )
+    _run_group(args.home, final_group)
+    with JobQueue(args.home) as q:
+        job = q.jobs(group=final_group)[0]
+    test_iou = (job.result or {}).get("test_iou") if job.status == RunStatus.DONE else None
+    if args.json:
+        out = {
+            "configs": [r.to_dict() for r in rows],
+            "best": {"params": dict(best.params), "test_iou": test_iou, "run_id": job.run_id},
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"best: {best.params}  CV IoU {_fmt(best.mean)} ± {_fmt(best.std)}")
+        print(f"final run {job.run_id}: {job.status}, test IoU {_fmt(test_iou)}")
+    return 0 if job.status == RunStatus.DONE else EXIT_USER_ERROR
 
 
 def _follow_group(home: str | None, group: str) -> None:
@@ -681,6 +822,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_home(p)
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser(
+        "tune",
+        help="tune hyper-parameters by k-fold cross-validation, then test the best once",
+        description="Every --grid configuration is trained once per fold of the train+validation pool "
+        "(the test split is never touched); the best CV mean IoU is retrained on the whole pool and "
+        "evaluated once on test. Runs go through the queue, so the app shows their progress.",
+    )
+    _add_config_options(p)
+    p.add_argument(
+        "--grid",
+        action="append",
+        metavar="KEY=V1,V2",
+        help="values to try, e.g. lr=0.001,0.003,width=8,16 (repeatable; any config field but the data's)",
+    )
+    p.add_argument("--folds", type=_positive_int, default=3, help="number of folds K (default 3)")
+    p.add_argument("--seeds", metavar="0-2", help="repeat each fold with these seeds (averaged per fold)")
+    p.add_argument("--name", help="a name for the tuning study")
+    p.add_argument("--json", action="store_true", help="print the CV table and the final result as JSON")
+    _add_home(p)
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("worker", help="run queued jobs, one at a time")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))

@@ -45,6 +45,17 @@ class TrainConfig:
     device: str = "auto"  # auto → CUDA, then MPS, then CPU
     precision: str = "auto"  # auto → bf16 autocast on CUDA, fp32 elsewhere; or fp32 | bf16
     num_threads: int | None = None  # CPU threads for torch; None = engine default
+    # cross-validation (see seglab.data.folds.fold_splits and seglab.tune): with ``folds`` = K,
+    # the train+validation pool is cut into K folds; ``fold`` = k trains on the other folds and
+    # validates on fold k (no test evaluation); ``fold`` = None trains on the whole pool (the
+    # final run of a tuning) and is evaluated once on the test split, which CV never touches.
+    folds: int | None = None
+    fold: int | None = None
+    # transfer learning (applied by the engine at setup; see seglab.models.transfer)
+    encoder_weights: str | None = None  # torchvision-layout VGG16 / MobileNetV2 weights file
+    init_from: str | None = None  # id of a stored run whose best weights start this one
+    init_scope: str = "encoder"  # what --init-from copies: encoder | all (where shapes match)
+    freeze_encoder_epochs: int = 0  # 0 = never; N = the first N epochs; -1 = the whole run
 
     def __post_init__(self) -> None:
         self.validate()
@@ -84,11 +95,34 @@ class TrainConfig:
             raise ConfigError(f"precision must be auto, fp32 or bf16, not {self.precision!r}.")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise ConfigError(f"device must be auto, cpu, cuda or mps, not {self.device!r}.")
+        self._validate_folds_and_transfer()
         if self.model_params:
             # Only configs with model options pay for importing the models (and torch).
             from seglab.models import check_model_params
 
             check_model_params(self.arch, self.model_params)
+
+    def _validate_folds_and_transfer(self) -> None:
+        if self.folds is not None and self.folds < 2:
+            raise ConfigError(f"cross-validation needs at least 2 folds, got folds={self.folds}.")
+        if self.fold is not None:
+            if self.folds is None:
+                raise ConfigError("fold needs folds (how many folds the pool is cut into).")
+            if not 0 <= self.fold < self.folds:
+                raise ConfigError(f"fold must lie between 0 and {self.folds - 1}, got {self.fold}.")
+        if self.init_scope not in ("encoder", "all"):
+            raise ConfigError(f"init_scope must be encoder or all, not {self.init_scope!r}.")
+        if self.freeze_encoder_epochs < -1:
+            raise ConfigError(
+                "freeze_encoder_epochs must be 0 (never), a number of epochs, or -1 (the whole run), "
+                f"not {self.freeze_encoder_epochs}."
+            )
+        # Whether the weights file and the run exist is checked where they are used (CLI, engine):
+        # a stored run's config must stay readable after its source file is moved away.
+        if self.encoder_weights is not None and not self.encoder_weights.strip():
+            raise ConfigError("encoder_weights must be the path of a weights file, not an empty text.")
+        if self.init_from is not None and not self.init_from.strip():
+            raise ConfigError("init_from must name a stored run (its id), not an empty text.")
 
     # ---- (de)serialisation ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

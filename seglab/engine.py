@@ -5,10 +5,13 @@ What one run does, top to bottom:
 1. Build the data: ``make_dataset(config.dataset, size, n, seed=<data seed>)``. The data
    seed is ``config.split_seed`` (or ``dataset_params["seed"]`` when given), so runs with
    the same data settings see exactly the same images *and* the same train/val/test split,
-   whatever their model seed. The whole dataset moves to the device once; batches are
-   taken by index tensors, never by a per-sample Python loop.
+   whatever their model seed (``config.folds`` / ``fold`` pick a cross-validation fold of
+   the train+val pool instead, see `run_splits`). The whole dataset moves to the device once;
+   batches are taken by index tensors, never by a per-sample Python loop.
 2. Build the model (``create_model``; a 1-channel head for binary datasets), the loss
-   (``get_loss``) and the optimiser (Adam, AdamW, or SGD with momentum 0.9). The learning
+   (``get_loss``) and the optimiser (Adam, AdamW, or SGD with momentum 0.9). Borrowed
+   weights (``encoder_weights``, ``init_from``) are loaded into the fresh model, and the
+   encoder may be frozen for the first epochs (``freeze_encoder_epochs``). The learning
    rate follows ``config.lr_schedule`` (cosine decay to 0 by default), step by step.
 3. Each epoch: shuffle with a seeded ``torch.Generator``, augment on the device, train;
    then evaluate the validation split, accumulating one confusion matrix, and keep the
@@ -129,13 +132,11 @@ def data_seed(config: TrainConfig) -> int:
 
 def load_data(config: TrainConfig, device: torch.device | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
     """``(dataset, {"train": idx, "val": idx, "test": idx})`` with the dataset on ``device``."""
-    from seglab.data import make_dataset, split_indices
+    from seglab.data import make_dataset
 
     params = {k: v for k, v in config.dataset_params.items() if k != "seed"}
     ds = make_dataset(config.dataset, size=config.size, n=config.n, seed=data_seed(config), **params)
-    splits = split_indices(
-        len(ds), val=config.val_fraction, test=config.test_fraction, seed=config.split_seed
-    )
+    splits = run_splits(config, len(ds))
     idx = {
         name: torch.as_tensor(np.asarray(s), dtype=torch.long)
         for name, s in zip(("train", "val", "test"), splits, strict=True)
@@ -147,6 +148,22 @@ def load_data(config: TrainConfig, device: torch.device | None = None) -> tuple[
         ds = ds.to(device)
         idx = {k: v.to(device) for k, v in idx.items()}
     return ds, idx
+
+
+def run_splits(config: TrainConfig, n: int) -> tuple[list[int], list[int], list[int]]:
+    """(train, val, test) sample indices of a run over ``n`` samples: the usual seeded split,
+    or, with ``config.folds``, one cross-validation fold of the train+val pool (test unchanged)
+    — see `seglab.data.folds.fold_splits`."""
+    from seglab.data.folds import fold_splits
+
+    return fold_splits(
+        n,
+        val=config.val_fraction,
+        test=config.test_fraction,
+        seed=config.split_seed,
+        folds=config.folds,
+        fold=config.fold,
+    )
 
 
 def summarize(cm: torch.Tensor) -> dict[str, Any]:
@@ -221,8 +238,10 @@ def evaluate(
     loss_fn: torch.nn.Module | None = None,
     batch_size: int = EVAL_BATCH_MIN,
     precision: str = "auto",
+    confusion: bool = False,
 ) -> dict[str, Any]:
-    """Metrics of ``model`` on one split (images (N,3,H,W) and masks (N,H,W) on its device)."""
+    """Metrics of ``model`` on one split (images (N,3,H,W) and masks (N,H,W) on its device);
+    ``confusion=True`` adds the (K,K) pixel confusion matrix (CPU tensor) as ``"confusion"``."""
     from seglab.metrics import confusion_matrix, predict_labels
 
     was_training = model.training
@@ -241,6 +260,8 @@ def evaluate(
     model.train(was_training)
     out = summarize(cm)
     out["loss"] = float(loss_sum) / max(1, len(images)) if loss_fn is not None else float("nan")
+    if confusion:
+        out["confusion"] = cm.cpu()
     return out
 
 
@@ -477,7 +498,10 @@ class _Run:
         self._summary(num_classes=self.num_classes, class_names=list(self.ds.class_names))
 
         torch.manual_seed(config.seed)
-        self.model = build_model(config, self.num_classes).to(device, memory_format=torch.channels_last)
+        self.model = build_model(config, self.num_classes)
+        if not (resume and self.files is not None and self.files.checkpoint_path("last").is_file()):
+            self._transfer_setup()  # --encoder-weights / --init-from (seglab.models.transfer)
+        self.model = self.model.to(device, memory_format=torch.channels_last)
         self.loss_fn, self.uses_aux = build_loss(config, self.num_classes)
         self.loss_fn = self.loss_fn.to(device)
         from seglab.losses import fit_loss_to_training_set  # focal α = "auto": once, from the training set
@@ -509,6 +533,41 @@ class _Run:
             "run_dir": str(self.files.path) if self.files is not None else None,
         }
         self.cb.fire("on_start", info)
+
+    def _transfer_setup(self) -> None:
+        """Start from borrowed weights (before any training step): an encoder weights file in
+        torchvision's layout, then a stored run's best weights. Refusals are plain WeightsErrors."""
+        config = self.config
+        notes: dict[str, Any] = {}
+        if config.encoder_weights is not None:
+            from seglab.models.transfer import load_encoder_weights
+
+            notes["encoder_weights_loaded"] = len(load_encoder_weights(self.model, config.encoder_weights))
+        if config.init_from is not None:
+            from seglab.models.transfer import init_from_file
+            from seglab.store import RunStore
+
+            home = self.files.path.parent if self.files is not None else None
+            store = RunStore(home)
+            if not store.exists(config.init_from):
+                raise ConfigError(
+                    f"there is no stored run {config.init_from!r} to start from (in {store.home})."
+                )
+            path = store.checkpoint_path(config.init_from, "best")
+            if not path.is_file():
+                raise ConfigError(f"run {config.init_from!r} has no saved weights to start from yet.")
+            report = init_from_file(self.model, path, scope=config.init_scope)  # type: ignore[arg-type]
+            notes["init_from_report"] = report.summary()
+        if notes:
+            self._summary(**notes)
+
+    def _freeze_for(self, epoch: int) -> None:
+        """Freeze the encoder for the first ``freeze_encoder_epochs`` epochs (-1: all of them)."""
+        n = self.config.freeze_encoder_epochs
+        if n != 0:
+            from seglab.models.transfer import freeze_encoder
+
+            freeze_encoder(self.model, frozen=n == -1 or epoch <= n)
 
     def _restore(self) -> None:
         assert self.files is not None
@@ -545,6 +604,7 @@ class _Run:
         n = len(train_x)
         sync_each_batch = device.type != "cuda" or self.cb.has_on_batch
         model.train()
+        self._freeze_for(epoch)
         t_start = time.perf_counter()
         perm = torch.randperm(n, generator=self.shuffle_gen).to(device)
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
@@ -631,7 +691,7 @@ class _Run:
             )
         self.cb.fire("on_epoch_end", epoch, record)
 
-    def _evaluate(self, split: str) -> dict[str, Any]:
+    def _evaluate(self, split: str, confusion: bool = False) -> dict[str, Any]:
         """Loss and metrics of the current model on the ``"val"`` or ``"test"`` split."""
         x, y = self.splits[split]
         return evaluate(
@@ -642,6 +702,7 @@ class _Run:
             loss_fn=self.loss_fn,
             batch_size=max(self.config.batch_size, EVAL_BATCH_MIN),
             precision=self.config.precision,
+            confusion=confusion,
         )
 
     def _last_state(self, epoch: int) -> dict[str, Any]:
@@ -661,9 +722,12 @@ class _Run:
 
     def _finish(self, status: str, message: str, *, fire: bool = True) -> TrainResult:
         test: dict[str, Any] = {}
-        if status == RunStatus.DONE and self.best_state is not None:
+        test_cm = None
+        cv_fold = self.config.fold is not None  # a cross-validation fold never looks at the test split
+        if status == RunStatus.DONE and self.best_state is not None and not cv_fold:
             self.model.load_state_dict(self.best_state)
-            test = self._evaluate("test")
+            test = self._evaluate("test", confusion=True)
+            test_cm = test.pop("confusion")
         if (
             self.files is not None
             and self.best_state is not None
@@ -671,7 +735,9 @@ class _Run:
         ):
             self.model.load_state_dict(self.best_state)
             arrays: dict[str, np.ndarray] = {"class_names": np.asarray(list(self.ds.class_names), dtype=str)}
-            for split in ("val", "test"):
+            if test_cm is not None:  # for the per-class report (seglab.per_class)
+                arrays["test_confusion"] = test_cm.numpy()
+            for split in ("val",) if cv_fold else ("val", "test"):
                 x, y = self.splits[split]
                 k = min(PREVIEW_IMAGES, len(x))
                 for key, arr in predict_preview(

@@ -8,7 +8,7 @@ Importing this package registers the procedural datasets ``shapes``, ``aerial`` 
 from seglab.data.augment import augment_batch
 from seglab.data.dataset import SegDataset, split_indices
 from seglab.data.folder import extract_zip, load_folder, validate_folder
-from seglab.data.folds import kfold_indices, tune_pool
+from seglab.data.folds import fold_splits, kfold_indices, tune_pool
 from seglab.data.registry import DatasetInfo, dataset_info, list_datasets, make_dataset, model_out_channels
 
 # Importing the generator modules registers them, in this order (shown in this order in the UI).
@@ -29,5 +29,6 @@ __all__ = [
     "model_out_channels",
     "split_indices",
     "tune_pool",
+    "fold_splits",
     "validate_folder",
 ]

@@ -58,3 +58,37 @@ def kfold_indices(pool: Sequence[int] | int, k: int, *, seed: int = 0) -> list[t
         folds.append((sorted(rest), sorted(held_out)))
         start += size
     return folds
+
+
+def fold_splits(
+    n: int,
+    *,
+    val: float = 0.15,
+    test: float = 0.15,
+    seed: int = 0,
+    folds: int | None = None,
+    fold: int | None = None,
+) -> tuple[list[int], list[int], list[int]]:
+    """The (train, validation, test) indices a run uses (what the engine trains on).
+
+    * ``folds`` None: `split_indices(n, val=val, test=test, seed=seed)` unchanged.
+    * ``folds`` = K, ``fold`` = k: the test split is the same as above; the pool (the rest,
+      `tune_pool`) is cut by `kfold_indices(pool, K, seed=seed)` and fold k's (train, held-out)
+      lists become (train, validation).
+    * ``folds`` = K, ``fold`` None: the final run of a tuning. Training uses the whole pool; no
+      held-out data is left, so the validation list is the pool too (the best epoch is then
+      chosen on training images, without augmentation). Test is still the same split.
+    """
+    train_idx, val_idx, test_idx = split_indices(n, val=val, test=test, seed=seed)
+    if folds is None:
+        if fold is not None:
+            raise ConfigError("fold needs folds (how many folds the pool is cut into).")
+        return train_idx, val_idx, test_idx
+    pool = sorted(train_idx + val_idx)
+    if fold is None:
+        return pool, list(pool), test_idx
+    cuts = kfold_indices(pool, folds, seed=seed)
+    if not 0 <= fold < folds:
+        raise ConfigError(f"fold must lie between 0 and {folds - 1}, got {fold}.")
+    fold_train, fold_val = cuts[fold]
+    return fold_train, fold_val, test_idx

@@ -1,0 +1,169 @@
+"""Train-page pieces for issue 16: the Tune tab (k-fold cross-validation through the queue) and
+the "Transfer learning" expander (start from a stored run, encoder weights file, freezing).
+
+The orchestration lives in `seglab.tune`; this module only lays out widgets and queues jobs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from seglab.config import TrainConfig
+from seglab.errors import SegLabError
+from seglab.tune import (
+    cv_rows,
+    cv_study,
+    enqueue_final,
+    final_group_of,
+    is_cv_study,
+    job_results,
+    parse_grid,
+    tuned_keys,
+)
+
+#: how many tuning studies the Tune tab lists (newest first)
+SHOWN_TUNINGS = 3
+
+
+# ---- transfer learning -------------------------------------------------------------------------
+def transfer_section(archs: list[str]) -> dict[str, Any]:
+    """The "Transfer learning" expander; returns the TrainConfig fields it sets (none by default)."""
+    from seglab.store import RunStore
+
+    out: dict[str, Any] = {}
+    with st.expander("Transfer learning"):
+        st.caption(
+            "Start from weights another model learned: a run of yours (e.g. trained on *shapes*, then "
+            "fine-tuned on a few *cells* images), or ImageNet weights you downloaded yourself for the "
+            "VGG16 (FCN) / MobileNetV2 (FPN) encoders (choose the encoder under Architecture options)."
+        )
+        runs = [r for r in RunStore().list_runs() if r.status == "done"]
+        labels = {r.id: f"{r.id} · {r.config.label()}" for r in runs}
+        source = st.selectbox(
+            "Start from run",
+            ["", *labels],
+            format_func=lambda i: labels.get(i, "— random weights (no transfer) —"),
+            key="tr_init_from",
+        )
+        if source:
+            out["init_from"] = source
+            out["init_scope"] = st.radio(
+                "Copy",
+                ["encoder", "all"],
+                horizontal=True,
+                key="tr_init_scope",
+                format_func=lambda s: "the encoder" if s == "encoder" else "all layers whose shapes match",
+            )
+        weights = st.text_input(
+            "Encoder weights file (.pt / .pth, torchvision layout)", key="tr_encoder_weights"
+        ).strip()
+        if weights:
+            out["encoder_weights"] = weights
+            if not Path(weights).expanduser().is_file():
+                st.warning(f"No file at {weights!r}; the run would fail. Check the path.")
+        freeze = st.number_input(
+            "Freeze the encoder for the first … epochs (0 = never, -1 = the whole run)",
+            min_value=-1,
+            max_value=500,
+            step=1,
+            key="tr_freeze_epochs",
+        )
+        if int(freeze):
+            out["freeze_encoder_epochs"] = int(freeze)
+        if out and len(archs) > 1:
+            st.caption("These settings apply to every architecture of the study.")
+    return out
+
+
+# ---- the Tune tab ------------------------------------------------------------------------------
+def _values(text: str, key: str) -> list[Any]:
+    return parse_grid([f"{key}={text}"])[key] if text.strip() else []
+
+
+def tune_panel(base: TrainConfig | None) -> None:
+    """Set up a k-fold tuning around the form's settings, queue it, and follow its CV table."""
+    st.markdown(
+        "**Tune by cross-validation.** The training + validation images are cut into K folds; every "
+        "configuration trains K times, each time validated on the fold it did not train on. The mean "
+        "± std IoU over the folds ranks the configurations; the best is then retrained on all those "
+        "images and tested **once** on the test images, which tuning never looks at."
+    )
+    if base is None:
+        st.info("Complete the form above first: the tuning starts from its dataset, model and loss.")
+    else:
+        st.caption(f"Base: {base.label()}, {base.epochs} epoch(s) per run (from the form above).")
+        c1, c2, c3, c4, c5 = st.columns(5)
+        lrs = c1.text_input("Learning rates", f"{base.lr:g}, {base.lr * 3:g}", key="tu_lr")
+        widths = c2.text_input("Widths", f"{base.width}", key="tu_width")
+        depths = c3.text_input("Depths", f"{base.depth}", key="tu_depth")
+        folds = int(c4.number_input("Folds (K)", min_value=2, max_value=10, value=3, key="tu_folds"))
+        seeds = c5.text_input("Seeds", "0", key="tu_seeds")
+        try:
+            from seglab.study import parse_seeds
+
+            grid = {k: v for k, v in (("lr", _values(lrs, "lr")), ("width", _values(widths, "width")),
+                                      ("depth", _values(depths, "depth"))) if v}  # fmt: skip
+            study = cv_study(base, grid, folds, seeds=parse_seeds(seeds))
+        except SegLabError as exc:
+            st.error(f"Cannot tune yet: {exc}")
+        else:
+            st.markdown(f"**{study.n_runs} run(s)** of cross-validation, then 1 final run.")
+            if st.button("Queue cross-validation", key="tu_start"):
+                from seglab.ui.train_views import start_plan
+
+                try:
+                    group = start_plan(study)
+                except SegLabError as exc:
+                    st.error(f"Could not queue the tuning: {exc}")
+                else:
+                    st.success(f"Queued tuning study {group}; progress shows in the queue.")
+    tunings_panel()
+
+
+def tunings_panel() -> None:
+    """The newest tuning studies: CV table, and the final run (or a button to queue it)."""
+    from seglab.jobs import JobQueue, ensure_worker
+
+    with JobQueue() as queue:
+        studies = [(g, queue.group_study(g.id)) for g in queue.groups()]
+        tunings = [(g, s) for g, s in studies if is_cv_study(s)][:SHOWN_TUNINGS]
+        views = []
+        for group, study in tunings:
+            rows = cv_rows(job_results(queue.jobs(group=group.id)), tuned_keys(study))
+            final_id = final_group_of(queue, group.id)
+            final_jobs = queue.jobs(group=final_id) if final_id else []
+            views.append((group, rows, final_jobs))
+    for group, rows, final_jobs in views:
+        st.markdown(f"**{group.name}** · `{group.id}`")
+        table = pd.DataFrame(
+            [
+                {
+                    "configuration": ", ".join(f"{k}={v}" for k, v in r.params.items()),
+                    "folds done": f"{len(r.fold_ious)}/{r.folds}",
+                    "CV IoU mean": r.to_dict()["cv_iou_mean"],
+                    "CV IoU std": r.to_dict()["cv_iou_std"],
+                }
+                for r in rows
+            ]
+        )
+        st.dataframe(table, hide_index=True, key=f"tu_table_{group.id}")
+        if final_jobs:
+            job = final_jobs[0]
+            test_iou = (job.result or {}).get("test_iou")
+            text = f", test IoU {test_iou:.3f}" if isinstance(test_iou, float) else ""
+            st.caption(f"Final run (whole pool): {job.status}{text}; run {job.run_id or '—'}.")
+        elif group.finished:
+            if st.button("Retrain the best on all training images and test once", key=f"tu_final_{group.id}"):
+                with JobQueue() as queue:
+                    queued = enqueue_final(queue, group.id)
+                if queued is None:
+                    st.error("No configuration finished all its folds, so there is nothing to retrain.")
+                else:
+                    ensure_worker()
+                    st.success(f"Queued the final run of {queued[1].label()} (study {queued[0]}).")
+        else:
+            st.caption("Cross-validation still running; the final run can be queued when it is done.")
