@@ -109,7 +109,7 @@ def test_back_from_metrics_lab_returns_to_the_previous_page_in_one_press(page, a
 
 def test_a_train_form_value_survives_a_reload(page, app_url: str) -> None:
     open_page(page, f"{app_url}/train")
-    epochs = page.locator("[data-testid=stNumberInput]").filter(has_text="Epochs").locator("input")
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
     epochs.fill("3")
     epochs.press("Enter")
     page.wait_for_function("() => location.search.includes('tr_epochs=3')", timeout=30_000)
@@ -117,6 +117,6 @@ def test_a_train_form_value_survives_a_reload(page, app_url: str) -> None:
     page.reload(wait_until="domcontentloaded")
     page.wait_for_selector(f".st-key-{FOOTER_KEY}", timeout=90_000)
     wait_idle(page)
-    epochs = page.locator("[data-testid=stNumberInput]").filter(has_text="Epochs").locator("input")
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
     assert epochs.input_value() == "3"
     assert "3 epochs each" in page.locator("[data-testid=stMain]").inner_text()  # the plan uses it
