@@ -5,11 +5,18 @@ into the `seglab` library. (The folder is not called `pages/`: Streamlit would t
 as its legacy multipage mode and run a deep-linked page without this file.)
 """
 
+from pathlib import Path
+
 import streamlit as st
 
+from seglab.ui.browser import install_history_policy
 from seglab.ui.common import render_footer, render_sidebar
 
-st.set_page_config(page_title="SegLab", page_icon=":material/grid_on:", layout="wide")
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+# A local icon file: a Material icon as favicon would be fetched from fonts.gstatic.com, which a
+# classroom without internet cannot reach.
+st.set_page_config(page_title="SegLab", page_icon=str(ASSETS / "favicon.png"), layout="wide")
 
 PAGES = {
     "Learn": [
@@ -29,5 +36,6 @@ PAGES = {
 
 page = st.navigation(PAGES)
 render_sidebar()
+install_history_policy()
 page.run()
 render_footer()  # pages that end early call seglab.ui.common.stop_page(), which draws it too

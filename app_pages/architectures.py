@@ -5,7 +5,8 @@ import streamlit as st
 from seglab.models import list_models, model_info
 from seglab.teach import architectures as arch
 from seglab.ui.arch_diagram import graph_to_dot, legend_html
-from seglab.ui.common import sync_url, url_choice, url_default, url_number
+from seglab.ui.chart_view import show_chart
+from seglab.ui.common import URL, accept_url_name
 from seglab.ui.metric_charts import size_comparison_chart
 
 WIDTHS = [4, 8, 16, 24, 32, 48, 64]
@@ -31,24 +32,22 @@ def option_widget(spec, depth: int, key: str):
     """A widget for one model option (`ParamSpec`): choices → select box, else a level picker."""
     if spec.choices:
         choices = list(spec.choices)
-        raw = url_default(key, str(spec.default), str)
-        index = next((i for i, c in enumerate(choices) if str(c) == raw), choices.index(spec.default))
-        return st.selectbox(spec.name.replace("_", " "), choices, index=index, key=key, help=spec.help)
+        index = choices.index(spec.default)
+        return st.selectbox(
+            spec.name.replace("_", " "), choices, index=index, key=key, help=spec.help, bind=URL
+        )
     if spec.default is None:  # an optional level, e.g. U-Net++ pruning: None or min..depth
         options = [None, *range(int(spec.min or 1), depth + 1)]
-        raw = url_default(key, "None", str)
-        index = next((i for i, c in enumerate(options) if str(c) == raw), 0)
         return st.selectbox(
             spec.name.replace("_", " "),
             options,
-            index=index,
+            index=0,
             key=key,
+            bind=URL,
             help=spec.help,
             format_func=lambda v: "off (full network)" if v is None else f"level {v}",
         )
-    return st.number_input(
-        spec.name.replace("_", " "), value=url_default(key, spec.default), key=key, help=spec.help
-    )
+    return st.number_input(spec.name.replace("_", " "), value=spec.default, key=key, help=spec.help, bind=URL)
 
 
 st.title("Architectures: how detail travels from encoder to decoder")
@@ -63,27 +62,30 @@ st.markdown(
 
 names = list_models()
 c1, c2, c3, c4 = st.columns([1.6, 1.2, 1, 1])
-requested = url_default("model", "unet", str)
+accept_url_name("model", names)
 name = c1.selectbox(
     "Architecture",
     names,
-    index=names.index(requested) if requested in names else 0,
+    index=names.index("unet") if "unet" in names else 0,
     format_func=lambda n: model_info(n).title,
     key="model",
+    bind=URL,
 )
 width = c2.select_slider(
     "Width (channels at full resolution)",
     WIDTHS,
-    value=url_choice("width", WIDTHS, 16),
+    value=16,
     key="width",
+    bind=URL,
     help=arch.width_help(),
 )
-depth = c3.slider("Depth (times the image is halved)", 1, 5, url_number("depth", 3, 1, 5), key="depth")
+depth = c3.slider("Depth (times the image is halved)", 1, 5, 3, key="depth", bind=URL)
 size = c4.select_slider(
     "Input size (pixels)",
     SIZES,
-    value=url_choice("size", SIZES, 64),
+    value=64,
     key="size",
+    bind=URL,
 )
 info = model_info(name)
 options = {}
@@ -147,7 +149,7 @@ with tab_layers:
     )
 with tab_compare:
     comparison = cached_comparison(width, depth, size)
-    st.altair_chart(size_comparison_chart(comparison, name), width="stretch")
+    show_chart(size_comparison_chart(comparison, name), width="stretch")
     st.caption(
         "Same width, depth and input size for everyone; the selected model is orange. Parameters "
         "decide memory and over-fitting risk; MACs (multiply–accumulates) decide speed. MACs grow "
@@ -161,5 +163,3 @@ for tab, topic in zip(st.tabs([t["tab"] for t in topics]), topics, strict=True):
         st.markdown(f"**{topic['heading'][0].upper()}{topic['heading'][1:]}.** {topic['text']}")
         st.caption("Models here: " + (", ".join(topic["models"]) or "none registered"))
 st.dataframe(arch.architecture_overview(), hide_index=True, width="stretch")
-
-sync_url(model=name, width=width, depth=depth, size=size, **{f"opt_{k}": v for k, v in options.items()})

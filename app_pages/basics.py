@@ -8,7 +8,8 @@ import streamlit as st
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import basics as B
 from seglab.ui import loss_charts as C
-from seglab.ui.common import sync_url, url_default, url_number
+from seglab.ui.chart_view import show_chart
+from seglab.ui.common import URL
 from seglab.ui.images import as_rgb, image_row, upscale
 
 SIZE = 96  # cells scene
@@ -71,7 +72,7 @@ st.markdown(
     "answers it **once per pixel**: the output is an image of the same size whose values are "
     "class numbers. Everything on this page is generated, so you can change the scene freely."
 )
-seed = st.number_input("Scene number", 0, 999, url_number("scene", 0, 0, 999), key="scene")
+seed = st.number_input("Scene number", 0, 999, 0, key="scene", bind=URL)
 cells = scene("cells", SIZE, seed)
 views, (top0, left0) = cell_views(seed)
 
@@ -102,14 +103,15 @@ with st.expander("Show both masks laid over the image"):
 # ---- 2. pixels as numbers ----------------------------------------------------------------
 st.header("2. Classifying every pixel, literally")
 c1, c2, c3 = st.columns(3)
-top = c1.slider("Window: top row", 0, SIZE - PATCH, url_number("row", top0, 0, SIZE - PATCH), key="row")
-left = c2.slider("Window: left column", 0, SIZE - PATCH, url_number("col", left0, 0, SIZE - PATCH), key="col")
+top = c1.slider("Window: top row", 0, SIZE - PATCH, top0, key="row", bind=URL)
+left = c2.slider("Window: left column", 0, SIZE - PATCH, left0, key="col", bind=URL)
 ids = c3.radio(
     "Numbers shown",
     ["class id", "instance id"],
     horizontal=True,
-    index=1 if url_default("ids", "class id") == "instance id" else 0,
+    index=0,
     key="ids",
+    bind=URL,
 )
 values = cells.mask if ids == "class id" else cells.instances
 left_col, mid_col, right_col = st.columns([1, 1, 1.4])
@@ -125,9 +127,15 @@ mid_col.image(
 )
 patch = B.patch_frame(values, top, left, PATCH)
 if ids == "class id":
-    right_col.altair_chart(C.class_id_heatmap(patch, cells.num_classes, cells.class_names, cell=26))
+    show_chart(
+        C.class_id_heatmap(patch, cells.num_classes, cells.class_names, cell=26), right_col, fixed_shape=True
+    )
 else:
-    right_col.altair_chart(C.value_heatmap(patch, "instance id", scheme="category20", cell=26, fmt="d"))
+    show_chart(
+        C.value_heatmap(patch, "instance id", scheme="category20", cell=26, fmt="d"),
+        right_col,
+        fixed_shape=True,
+    )
 st.markdown(
     f"This grid **is** the mask for those {PATCH * PATCH} pixels: the target a network is trained "
     "to reproduce. A model that outputs it has classified every pixel."
@@ -141,7 +149,7 @@ a_views, a_shares, (a_top, a_left) = aerial_views(seed)
 c1.image(a_views[0], caption="Aerial tile", width="stretch")
 c2.image(a_views[1], caption="Its mask, one colour per class", width="stretch")
 with c3:
-    st.altair_chart(C.class_share_bars(aerial.class_names, a_shares))
+    show_chart(C.class_share_bars(aerial.class_names, a_shares))
 st.markdown(
     f"**Binary** segmentation (the cells above) asks one yes/no question per pixel: a network "
     f"outputs a single number per pixel. **Multi-class** segmentation (this tile, "
@@ -156,7 +164,7 @@ window = aerial.mask[a_top : a_top + ONE_HOT, a_left : a_left + ONE_HOT]
 c1, c2 = st.columns([1, 3])
 with c1:
     st.caption(f"Class ids of an {ONE_HOT}×{ONE_HOT} window of the tile")
-    st.altair_chart(
+    show_chart(
         C.class_id_heatmap(
             B.patch_frame(aerial.mask, a_top, a_left, ONE_HOT),
             aerial.num_classes,
@@ -167,7 +175,7 @@ with c1:
 with c2:
     st.caption("The same window as one 0/1 channel per class")
     stack = B.one_hot(window, aerial.num_classes)
-    st.altair_chart(C.one_hot_facets(B.channels_frame(stack, aerial.class_names), columns=3, cell=16))
+    show_chart(C.one_hot_facets(B.channels_frame(stack, aerial.class_names), columns=3, cell=16))
 st.latex(r"y_{k,i} = [\,m_i = k\,] \qquad \sum_k y_{k,i} = 1 \qquad m_i = \arg\max_k y_{k,i}")
 st.markdown(
     "Both describe the same mask. A file on disk stores **class ids** (one small integer per "
@@ -179,10 +187,8 @@ st.markdown(
 # ---- 5. logits → probability → mask ------------------------------------------------------------
 st.header("5. What a network actually outputs: logits")
 c1, c2 = st.columns(2)
-t = c1.slider("Threshold t", 0.05, 0.95, url_number("t", 0.5, 0.05, 0.95), 0.05, key="t")
-noise = c2.slider(
-    "How unsure is the toy model?", 0.0, 1.5, url_number("noise", 0.4, 0.0, 1.5), 0.1, key="noise"
-)
+t = c1.slider("Threshold t", 0.05, 0.95, 0.5, 0.05, key="t", bind=URL)
+noise = c2.slider("How unsure is the toy model?", 0.0, 1.5, 0.4, 0.1, key="noise", bind=URL)
 z, p, pred, pictures, counts = binary_output(seed, noise, t)
 image_row(
     pictures,
@@ -219,7 +225,7 @@ c1.image(pictures[0], caption="Prediction: argmax over the toy logits", width="s
 c2.image(pictures[1], caption="True mask", width="stretch")
 with c3:
     st.caption(f"Pixel ({ar}, {ac}): one logit per class → softmax probabilities")
-    st.altair_chart(C.probability_bars(B.pixel_scores(zk, aerial.class_names, ar, ac)))
+    show_chart(C.probability_bars(B.pixel_scores(zk, aerial.class_names, ar, ac)))
 st.latex(r"p_{k,i} = \frac{e^{z_{k,i}}}{\sum_j e^{z_{j,i}}} \qquad \hat m_i = \arg\max_k p_{k,i}")
 st.markdown(
     f"With {aerial.num_classes} classes the network outputs {aerial.num_classes} logits per pixel. "
@@ -227,5 +233,3 @@ st.markdown(
     f"probable class; no threshold needed. Pixel accuracy of this toy output: "
     f"**{accuracy:.1%}**."
 )
-
-sync_url(scene=seed, row=top, col=left, ids=ids, t=t, noise=noise)

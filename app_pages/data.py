@@ -5,13 +5,49 @@ import os
 import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
+from seglab.data.uploads import clean_name, delete_dataset, list_uploaded, save_dataset
+from seglab.errors import SegLabError
 from seglab.teach import data_page as dp
-from seglab.ui.common import sync_url, url_choice, url_default, url_number
-from seglab.ui.images import upscale
+from seglab.ui.chart_view import show_chart
+from seglab.ui.common import URL, accept_url_name
+from seglab.ui.images import png_bytes
 from seglab.ui.metric_charts import class_balance_chart
 
 SIZES = [32, 48, 64, 96, 128]
 TILES = 8
+UPLOAD_PREVIEW = 32  # an upload is previewed whole, up to this many pairs
+SHOW_CAPTIONS = {
+    "overlay": "Overlay: the mask painted over the image in the class colours, background left clear.",
+    "image": "Image: the pictures alone, as the network sees them.",
+    "mask": "Mask: the class of every pixel in its class colour; this is what the network must learn to draw.",
+}
+
+
+def save_for_training(upload) -> None:
+    """Name a checked upload and keep it under SEGLAB_HOME for the Train page."""
+    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    name = name_col.text_input("Name on the Train page", value=clean_name(upload.name), key="upload_name")
+    if button_col.button("Save for training", key="upload_save", type="primary"):
+        try:
+            saved = save_dataset(upload.getvalue(), name)
+        except SegLabError as exc:
+            st.error(f"Not saved: {exc}")
+        else:
+            st.success(
+                f"Saved as **{saved.name}** (`{saved.path}`). Choose it under *Dataset* on the Train page."
+            )
+
+
+def saved_datasets() -> None:
+    """Uploads saved for training, each with a delete button."""
+    saved = list_uploaded()
+    if not saved:
+        return
+    st.markdown("**Saved for training** (listed on the Train page)")
+    for ds in saved:
+        text_col, button_col = st.columns([4, 1], vertical_alignment="center")
+        text_col.markdown(f"**{ds.name}** · {ds.size_bytes / 1e6:.1f} MB · `{ds.path}`")
+        button_col.button("Delete", key=f"upload_delete_{ds.name}", on_click=delete_dataset, args=(ds.name,))
 
 
 @st.cache_data(show_spinner="Drawing the dataset…", max_entries=16)
@@ -29,26 +65,28 @@ def param_widget(spec, key: str):
     label = spec.name.replace("_", " ").capitalize()
     if spec.choices:
         choices = list(spec.choices)
-        raw = url_default(key, str(spec.default), str)
-        index = next((i for i, c in enumerate(choices) if str(c) == raw), choices.index(spec.default))
-        return st.selectbox(label, choices, index=index, key=key, help=spec.help)
+        return st.selectbox(
+            label, choices, index=choices.index(spec.default), key=key, help=spec.help, bind=URL
+        )
     if isinstance(spec.default, int) and not isinstance(spec.default, bool):
         lo, hi, step = int(spec.min), int(spec.max), int(spec.step or 1)
     else:
         lo, hi, step = float(spec.min), float(spec.max), float(spec.step or 0.01)
-    return st.slider(label, lo, hi, url_number(key, spec.default, lo, hi), step, key=key, help=spec.help)
+    return st.slider(label, lo, hi, spec.default, step, key=key, help=spec.help, bind=URL)
 
 
-def show_grid(view: dp.DataView, start: int, mode: str = "overlay", columns: int = 4) -> None:
-    tiles = dp.overlay_tiles(view, start, TILES, mode=mode)
+def show_grid(
+    view: dp.DataView, start: int, mode: str = "overlay", columns: int = 4, count: int = TILES
+) -> None:
+    tiles = dp.overlay_tiles(view, start, count, mode=mode)
     for row in range(0, len(tiles), columns):
         for col, (tile, caption) in zip(st.columns(columns), tiles[row : row + columns], strict=False):
-            col.image(upscale(tile, 160), caption=caption, width="stretch")
+            col.image(png_bytes(tile, 160), caption=caption, width="stretch", output_format="PNG")
 
 
 def show_balance(view: dp.DataView) -> None:
     balance = dp.class_balance(view)
-    st.altair_chart(class_balance_chart(balance), width="stretch")
+    show_chart(class_balance_chart(balance), width="stretch")
     st.markdown(dp.imbalance_note(balance))
 
 
@@ -64,25 +102,27 @@ builtin, own = st.tabs(["Built-in datasets", "Your own images and masks"])
 
 with builtin:
     names = list_datasets()
-    requested = url_choice("ds", names, names[0], str)
     controls, main = st.columns([1.25, 3], gap="large")
     with controls:
+        accept_url_name("ds", names)
         name = st.selectbox(
             "Dataset",
             names,
-            index=names.index(requested),
+            index=0,
             format_func=lambda n: dataset_info(n).title,
             key="ds",
+            bind=URL,
         )
         info = dataset_info(name)
         size = st.select_slider(
             "Image size (pixels)",
             SIZES,
-            value=url_choice("size", SIZES, 64),
-            key="size",
+            value=64,
+            key="ds_size",
+            bind=URL,
         )
-        n = st.slider("Number of images", 12, 256, url_number("n", 48, 12, 256), 12, key="n")
-        seed = st.number_input("Seed", 0, 10_000, url_number("seed", 0, 0, 10_000), key="seed")
+        n = st.slider("Number of images", 16, 256, 48, 16, key="n", bind=URL)
+        seed = st.number_input("Seed", 0, 10_000, 0, key="seed", bind=URL)
         params = {spec.name: param_widget(spec, f"p_{spec.name}") for spec in info.params}
     view = generated(name, size, n, int(seed), tuple(sorted(params.items())))
     with main:
@@ -97,7 +137,7 @@ with builtin:
             start = browse.slider("Browse: first sample shown", 0, len(view) - TILES, 0, TILES, key="start")
         mode = show.radio("Show", ["overlay", "image", "mask"], horizontal=True, key="show")
         show_grid(view, start, mode)
-        st.caption("Overlay: the mask painted over the image in the class colours, background left clear.")
+        st.caption(SHOW_CAPTIONS[mode])
     st.subheader("Class balance")
     chart_col, text_col = st.columns([1.4, 1], gap="large")
     with chart_col:
@@ -106,7 +146,7 @@ with builtin:
         st.markdown(
             "The bars count pixels, not images. Rare classes are the hard ones: the loss sees "
             "them seldom, and plain cross-entropy is happy to trade them away for the easy "
-            "background. The aerial project in our reading list met the same problem with its "
+            "background. The aerial-imagery project this lab draws on met the same problem with its "
             "six classes and judged its model by per-class precision, recall and F1 rather "
             "than accuracy."
         )
@@ -122,7 +162,7 @@ with own:
     layout_col, form_col = st.columns([1, 1.3], gap="large")
     with layout_col:
         st.markdown("**What to provide**")
-        st.code(dp.EXPECTED_LAYOUT, language=None)
+        st.code(dp.EXPECTED_LAYOUT, language=None, wrap_lines=True)
         st.markdown(
             "- **Matching stems**: `images/tile_001.jpg` pairs with `masks/tile_001.png`; an "
             "image without a mask (or the other way round) is reported by name.\n"
@@ -137,14 +177,20 @@ with own:
         upload = st.file_uploader("Upload a .zip", type=["zip"], key="upload")
         typed = st.text_input(
             "…or the path of a folder or .zip on this computer",
-            url_default("path", "", str),
+            "",
             key="path",
+            bind=URL,
             placeholder="/home/me/data/my_dataset",
         )
         own_size = st.select_slider("Resize to (pixels)", SIZES, value=64, key="own_size")
         if upload is not None:
             source = str(dp.save_upload(upload.getvalue(), upload.name))
             shown_name = upload.name
+            if typed.strip():
+                st.warning(
+                    "You gave both an upload and a path: the upload is checked below. Remove the "
+                    "upload (× next to its name) to check the path instead."
+                )
         else:
             source, shown_name = typed.strip(), typed.strip()
     if source:
@@ -165,9 +211,14 @@ with own:
             )
             for note in result.notes:
                 st.warning(note)
-            show_grid(user, 0)
+            if upload is not None:
+                save_for_training(upload)
+            else:
+                st.caption(
+                    f"To train on it, choose “Folder or .zip on this computer” on the Train page and enter `{source}`."
+                )
+            shown = min(len(user), UPLOAD_PREVIEW)
+            st.caption(f"Showing {shown} of {len(user)} pairs.")
+            show_grid(user, 0, count=shown)
             show_balance(user)
-
-sync_url(ds=name, size=size, n=n, seed=int(seed), **{f"p_{k}": v for k, v in params.items()})
-if typed.strip():
-    sync_url(path=typed.strip())
+    saved_datasets()

@@ -149,11 +149,13 @@ st.markdown(
     """
 | Minutes | Page | Do this |
 |---|---|---|
-| 0–5 | Home | Show the examples; ask the class where pixel-exact labels are needed. |
-| 5–10 | Train | Queue the comparison (architectures × losses): preset *quick* on a CPU, *study* on a GPU. Results arrive while you teach. |
-| 10–18 | Basics | Zoom into a patch: a mask is just a grid of numbers. Move the threshold slider. |
-| 18–30 | Loss lab | Raise γ from 0 to 5 and watch the easy pixels' share of the loss collapse; shrink the foreground and compare BCE with Dice. |
-| 30–37 | Metrics lab | Why 99 % pixel accuracy can still be a useless model: IoU against accuracy. |
+| 0–4 | Home | Show the examples; ask the class where pixel-exact labels are needed. |
+| 4–8 | Train | Queue the comparison (architectures × losses): preset *quick* on a CPU, *study* on a GPU. Results arrive while you teach. |
+| 8–11 | Data | Browse the training images in *mask* mode: how small and how rare is the foreground? |
+| 11–17 | Basics | Zoom into a patch: a mask is just a grid of numbers. Move the threshold slider. |
+| 17–26 | Loss lab | Raise γ from 0 to 5 and watch the easy pixels' share of the loss collapse; shrink the foreground and compare BCE with Dice. |
+| 26–32 | Metrics lab | Why 99 % pixel accuracy can still be a useless model: IoU against accuracy. |
+| 32–37 | Architectures | Follow the image down the encoder and back up: what do skip connections carry? |
 | 37–45 | Results | IoU curves per loss and per architecture: does the study's winner win here too? |
 """
 )

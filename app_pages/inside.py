@@ -17,6 +17,7 @@ from seglab.models.link_kinds import link_kind
 from seglab.palette import colorize_mask, overlay
 from seglab.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
 from seglab.store import RunStore, seglab_home
+from seglab.ui.chart_view import show_chart
 from seglab.ui.common import stop_page
 from seglab.ui.images import upscale
 from seglab.ui.inside_charts import prune_chart
@@ -269,7 +270,7 @@ if config.arch == "unetpp":
                 "speedup": st.column_config.NumberColumn("speed-up", format="%.1f×"),
             },
         )
-        st.altair_chart(prune_chart(report, advice.level))
+        show_chart(prune_chart(report, advice.level))
         st.success(advice.reason)
         st.caption(
             f"Rule: the smallest level whose IoU is within {DEFAULT_TOLERANCE:.2f} of the best level's. "

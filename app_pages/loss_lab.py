@@ -8,23 +8,24 @@ import streamlit as st
 from seglab.losses import list_losses, loss_info
 from seglab.palette import error_overlay, overlay
 from seglab.teach import loss_lab as T
-from seglab.teach.basics import colormap, load_scene, patch_frame, sigmoid
+from seglab.teach.basics import SCHEMES, colormap, load_scene, sigmoid
 from seglab.ui import loss_charts as C
-from seglab.ui.common import sync_url, url_choice, url_default, url_number
-from seglab.ui.images import image_row, upscale
+from seglab.ui.chart_view import chart_spec, presenting, show_chart
+from seglab.ui.common import URL, accept_url_name
+from seglab.ui.images import colour_bar_html, image_row, png_bytes
 
 SIZE = 64
 
 
 def url_slider(where, label: str, key: str, default: float, low: float, high: float, step: float, **kw):
-    """A slider whose start value comes from the URL (``?key=...``)."""
-    return where.slider(label, low, high, url_number(key, default, low, high), step, key=key, **kw)
+    """A slider bound to the URL (``?key=...``): a link restores it, a move replaces the URL."""
+    return where.slider(label, low, high, default, step, key=key, bind=URL, **kw)
 
 
-def metric_row(items: list[tuple[str, str]]) -> None:
-    """One row of st.metric, one column each."""
-    for col, (label, value) in zip(st.columns(len(items)), items, strict=True):
-        col.metric(label, value)
+def metric_row(items: list[tuple[str, ...]]) -> None:
+    """One row of st.metric, one column each; items are (label, value) or (label, value, help)."""
+    for col, (label, value, *more) in zip(st.columns(len(items)), items, strict=True):
+        col.metric(label, value, help=more[0] if more else None)
 
 
 @st.cache_data(show_spinner=False)
@@ -43,16 +44,43 @@ def imbalance(gamma: float):
     return T.imbalance_table(gamma)
 
 
+# Chart views are cached by their inputs (shared by every session): a slider move to a value
+# seen before costs a lookup, not a chart build. `present` is part of the key (presenter mode).
+@st.cache_data(show_spinner=False, max_entries=512)
+def focal_views(alpha: float, gamma: float, present: bool):
+    curves = T.focal_curves(alpha, gamma)
+    return (
+        chart_spec(C.loss_curves(curves, "loss", "loss of one pixel", y_domain=(0, 3)), present),
+        chart_spec(C.modulating_chart(gamma), present),
+        chart_spec(C.gradient_chart(curves), present),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def confidence_view(seed: int, wrong: float, alpha: float, gamma: float, present: bool):
+    logits, mask = prediction(seed, wrong), sample(seed)[1]
+    bars = C.loss_source_bars(T.loss_by_confidence(logits, mask, alpha, gamma))
+    return T.easy_hard(logits, mask, alpha, gamma), chart_spec(bars, present)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def imbalance_view(gamma: float, current: float, present: bool):
+    return chart_spec(C.imbalance_chart(imbalance(gamma), current), present)
+
+
 @st.cache_data(show_spinner=False)
 def pitfalls(seed: int, wrong: float, gamma: float):
     z, m = prediction(seed, wrong), sample(seed)[1]
     return T.sigmoid_twice(z, m), T.alpha_conventions(z, m, gamma), T.sigmoid_vs_softmax(gamma)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=512)
 def loss_map(name: str, seed: int, wrong: float, params: tuple):
+    """The per-pixel loss as an image (square pixels, coloured from 0 to the largest pixel loss),
+    that largest value, and the mean loss."""
     values, mean = T.pixel_loss(name, prediction(seed, wrong), sample(seed)[1], **dict(params))
-    return patch_frame(values, 0, 0, SIZE), mean
+    top = float(values.max()) or 1.0
+    return png_bytes(colormap(values, 0.0, top, "heat"), 240), top, mean
 
 
 st.title(":material/trending_down: Loss lab")
@@ -77,231 +105,254 @@ for tab, name in zip(st.tabs([loss_info(n).title for n in names]), names, strict
             )
         st.caption(f"Reference: {info.reference}")
 
-# ---- 2. focal loss term by term -----------------------------------------------------------
-st.header("2. Focal loss, term by term")
-c1, c2, c3, c4 = st.columns(4)
-gamma = url_slider(c1, "Focal γ (gamma)", "gamma", 2.0, 0.0, 5.0, 0.25)
-auto = c3.toggle("α = auto (from class balance)", url_default("auto_alpha", False), key="auto_alpha")
-share_help, alpha_help = "α = N_neg / (N_pos + N_neg) when α = auto.", "Background pixels get 1 − α."
-fg_share = url_slider(
-    c4, "Foreground share", "fg_share", 0.05, 0.01, 0.5, 0.01, disabled=not auto, help=share_help
-)
-alpha_slider = url_slider(
-    c2, "Focal α (alpha)", "alpha", 0.25, 0.0, 1.0, 0.05, disabled=auto, help=alpha_help
-)
-alpha = round(T.alpha_from_share(fg_share), 4) if auto else alpha_slider
-if auto:
+
+# Sections 2-6 share the focal sliders, so they rerun together, as one fragment: a slider move
+# reruns them alone, not the catalogue above nor the app's navigation and sidebar.
+@st.fragment
+def focal_sections() -> None:
+    # ---- 2. focal loss term by term -----------------------------------------------------------
+    st.header("2. Focal loss, term by term")
+    c1, c2, c3, c4 = st.columns(4)
+    gamma = url_slider(c1, "Focal γ (gamma)", "gamma", 2.0, 0.0, 5.0, 0.25)
+    auto = c3.toggle(
+        "α = auto", False, key="auto_alpha", bind=URL, help="α from the class balance of the image."
+    )
+    share_help, alpha_help = "α = N_neg / (N_pos + N_neg) when α = auto.", "Background pixels get 1 − α."
+    fg_share = url_slider(
+        c4, "Foreground share", "fg_share", 0.05, 0.01, 0.5, 0.01, disabled=not auto, help=share_help
+    )
+    alpha_slider = url_slider(
+        c2, "Focal α (alpha)", "alpha", 0.25, 0.0, 1.0, 0.05, disabled=auto, help=alpha_help
+    )
+    alpha = round(T.alpha_from_share(fg_share), 4) if auto else alpha_slider
+    if auto:
+        st.latex(rf"\alpha = \frac{{N_{{neg}}}}{{N_{{pos}} + N_{{neg}}}} = 1 - {fg_share:.2f} = {alpha:.2f}")
+        st.caption("The study's choice: the rarer foreground gets the larger weight.")
     st.latex(
-        rf"\alpha = \frac{{N_{{neg}}}}{{N_{{pos}} + N_{{neg}}}} = 1 - {fg_share:.2f} = {alpha:.2f}"
-        r"\quad\text{(the study's choice: the rarer foreground gets the larger weight)}"
+        rf"\ell_{{y=1}} = -{alpha:.2f}\,(1-p)^{{{gamma:g}}}\log p \qquad "
+        rf"\ell_{{y=0}} = -{1 - alpha:.2f}\,p^{{{gamma:g}}}\log(1-p)"
     )
-st.latex(
-    rf"\ell_{{y=1}} = -{alpha:.2f}\,(1-p)^{{{gamma:g}}}\log p \qquad "
-    rf"\ell_{{y=0}} = -{1 - alpha:.2f}\,p^{{{gamma:g}}}\log(1-p)"
-)
-cols = st.columns(3)
-for col, (p_true, what) in zip(cols, [(0.9, "easy"), (0.5, "unsure"), (0.1, "hard")], strict=True):
-    v = T.focal_at(p_true, alpha, gamma)
-    ratio = f"{v['focal'] / v['bce']:.1%} of BCE ({v['bce']:.3f})"
-    help_text = f"One foreground pixel (y = 1) predicted with p = {p_true}."
-    col.metric(
-        f"Focal loss at p = {p_true} ({what})",
-        f"{v['focal']:.4f}",
-        ratio,
-        "off",
-        help=help_text,
-        delta_arrow="off",
-    )
-curves = T.focal_curves(alpha, gamma)
-st.altair_chart(C.loss_curves(curves, "loss", "loss of one pixel", y_domain=(0, 3)))
-left, right = st.columns(2)
-with left:
-    st.markdown(
-        "**The modulating factor** $(1-p_t)^\\gamma$, with $p_t$ the probability of the true "
-        "class, is what turns BCE into focal loss. Larger γ pushes it to 0 sooner: easy pixels "
-        "are switched off, hard ones keep almost full weight."
-    )
-    st.altair_chart(C.modulating_chart(gamma))
-with right:
-    st.markdown(
-        "**The gradient** with respect to the logit z is what actually trains the network. "
-        "For BCE it is simply p − y. Focal loss flattens it for confident, correct pixels "
-        "(p near y), so those stop pulling on the weights."
-    )
-    st.altair_chart(C.gradient_chart(curves))
+    cols = st.columns(3)
+    for col, (p_true, what) in zip(cols, [(0.9, "easy"), (0.5, "unsure"), (0.1, "hard")], strict=True):
+        v = T.focal_at(p_true, alpha, gamma)
+        ratio = f"{v['focal'] / v['bce']:.1%} of BCE ({v['bce']:.3f})"
+        help_text = f"One foreground pixel (y = 1) predicted with p = {p_true}."
+        col.metric(
+            f"Focal loss at p = {p_true} ({what})",
+            f"{v['focal']:.4f}",
+            ratio,
+            "off",
+            help=help_text,
+            delta_arrow="off",
+        )
+    curves_spec, modulating_spec, gradient_spec = focal_views(alpha, gamma, presenting())
+    show_chart(curves_spec)
+    left, right = st.columns(2)
+    with left:
+        st.markdown(
+            "**The modulating factor** $(1-p_t)^\\gamma$, with $p_t$ the probability of the true "
+            "class, is what turns BCE into focal loss. Larger γ pushes it to 0 sooner: easy pixels "
+            "are switched off, hard ones keep almost full weight."
+        )
+        show_chart(modulating_spec)
+    with right:
+        st.markdown(
+            "**The gradient** with respect to the logit z is what actually trains the network. "
+            "For BCE it is simply p − y. Focal loss flattens it for confident, correct pixels "
+            "(p near y), so those stop pulling on the weights."
+        )
+        show_chart(gradient_spec)
 
-# ---- 3. a realistic prediction: where the loss comes from ------------------------------------
-st.header("3. Easy and hard pixels in a real prediction")
-c1, c2 = st.columns([3, 1])
-wrong_help = "0 = sharp and correct; 1 = shifted, blurred, unsure and noisy."
-wrong = url_slider(c1, "How wrong is the prediction?", "wrong", 0.4, 0.0, 1.0, 0.05, help=wrong_help)
-seed = c2.number_input("Sample", 0, 99, url_number("sample", 1, 0, 99), key="sample")
-image, mask = sample(seed)
-logits = prediction(seed, wrong)
-prob = sigmoid(logits)
-image_row(
-    [image, overlay(image, mask, 0.6), colormap(prob, 0, 1, "viridis"), error_overlay(prob >= 0.5, mask)],
-    [
-        "Image",
-        "True mask",
-        "Predicted probability p (dark 0 → yellow 1)",
-        "Errors at p ≥ 0.5: green TP, red FP, blue FN",
-    ],
-    min_side=192,
-)
-share = T.easy_hard(logits, mask, alpha, gamma)
-left, right = st.columns([1, 2])
-with left:
-    st.metric(
-        "Easy pixels (p_t > 0.5)", f"{share['easy_fraction']:.1%}", help="p_t: probability of the true class."
-    )
-    st.metric("Easy pixels' share of BCE", f"{share['bce_share']:.1%}")
-    st.metric(f"Easy pixels' share of focal (γ = {gamma:g})", f"{share['focal_share']:.1%}")
-with right:
-    st.altair_chart(C.loss_source_bars(T.loss_by_confidence(logits, mask, alpha, gamma)))
-st.markdown(
-    f"Here {share['easy_fraction']:.0%} of the pixels are already right, and under BCE they still "
-    f"produce {share['bce_share']:.0%} of the loss: effort spent polishing what is done. The focal "
-    f"factor cuts their share to {share['focal_share']:.0%}. Set *how wrong* to 0 (a nearly finished "
-    "model) to see the effect at its strongest, then move γ."
-)
-
-# ---- 4. per-pixel loss map ----------------------------------------------------------------
-st.header("4. Which pixels does each loss punish?")
-start = names.index(url_default("loss", "focal")) if url_default("loss", "focal") in names else 0
-chosen = st.selectbox("Loss", names, index=start, format_func=lambda n: loss_info(n).title, key="loss")
-info = loss_info(chosen)
-extra = {}
-free_params = [p for p in info.params if p.name not in ("alpha", "gamma")]
-for col, spec in zip(st.columns(max(1, len(free_params))), free_params, strict=False):
-    key = f"{chosen}_{spec.name}"
-    lo, hi, step = float(spec.min), float(spec.max), float(spec.step)
-    extra[spec.name] = url_slider(col, spec.name, key, float(spec.default), lo, hi, step, help=spec.help)
-params = T.loss_params(chosen, alpha if not auto else "auto", gamma, **extra)
-frame, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
-left, mid, right = st.columns([1, 1.25, 1.1])
-errors = upscale(error_overlay(prob >= 0.5, mask), 240)
-left.image(errors, caption="The prediction's errors (as above)", width="stretch")
-mid.altair_chart(C.value_heatmap(frame, "loss", scheme="inferno", cell=4, labels=False))
-with right:
-    st.metric(f"Mean {info.title} on this image", f"{mean:.4f}")
-    st.markdown(info.pixel_map_note)
-    if info.uses_aux:
-        st.info("Deep supervision needs a network's side outputs; on a single prediction it equals BCE.")
-st.caption(
-    "Bright pixels are where this loss pushes hardest. Compare BCE (every wrong pixel, most of all "
-    "confident mistakes), Dice (each error divided by one batch-wide denominator, 2·TP + FP + FN, so "
-    "every wrong pixel weighs the same, more when the batch holds little foreground) and focal (easy "
-    "pixels almost black)."
-)
-
-# ---- 5. class imbalance ----------------------------------------------------------------
-st.header("5. Class imbalance: the same mistake, different verdicts")
-st.markdown(
-    "Each image below has 4 096 pixels. In every one exactly **16 foreground pixels are "
-    "missed** (p = 0.05) and every other pixel is right (p_t = 0.95). Only the size of the "
-    "object changes."
-)
-start = url_choice("imbalance", T.IMBALANCE_SHARES, 0.02)
-shares, as_percent = list(T.IMBALANCE_SHARES), "{:.1%}".format
-current = st.select_slider("Foreground share", shares, start, format_func=as_percent, key="imbalance")
-table = imbalance(gamma)
-left, right = st.columns([3, 2])
-left.altair_chart(C.imbalance_chart(table, current))
-with right:
-    row = table[table["fg_share"] == current]
-    for _, r in row.iterrows():
-        st.metric(f"{r['loss']} at {current:.1%} foreground", f"{r['value']:.4f}")
-    st.caption(f"The 16 missed pixels are {16 / max(16, round(current * 4096)):.0%} of this object.")
-st.markdown(
-    "**BCE** averages over all pixels, so it charges the same whatever the object's size: missing "
-    "most of a tiny object costs as little as missing a sliver of a big one. **Dice** is a ratio "
-    "over the object, so the tiny object's loss is near its maximum. **Focal** with α = auto rises "
-    "as the foreground shrinks (α = 1 − share), but far less steeply than Dice."
-)
-st.subheader("Batch-level or per-image Dice?")
-dice_table = T.dice_small_vs_large()
-st.markdown(
-    "SegLab's Dice loss sums over the **whole batch**: one ratio per class. Take a batch of two "
-    "images, one with a 16-pixel object and one with a 1024-pixel object. Batch-level Dice "
-    "charges missing the *whole* small object exactly as much as missing 16 pixels of the large "
-    "one: each wrong pixel is divided by the same batch denominator. **Per-image** Dice (one ratio "
-    "per image, then averaged) is where a small object counts as much as a large one."
-)
-st.dataframe(
-    dice_table.rename(
-        columns={
-            "mistake": "Mistake",
-            "batch_dice": "Batch-level Dice loss",
-            "per_image_dice": "Per-image Dice loss",
-        }
-    ),
-    hide_index=True,
-)
-
-# ---- 6. conventions that trip people -----------------------------------------------------
-st.header("6. Conventions that trip people up")
-t1, t2, t3, t4 = st.tabs(
-    ["Logits vs probabilities", "Which α?", "Sigmoid vs softmax focal", "Dice on empty masks"]
-)
-with t1:
-    st.markdown(
-        "`*_with_logits` losses apply the sigmoid themselves. Feed them probabilities and "
-        "σ runs twice: a prediction in [0, 1] becomes 0.5–0.73, so no pixel can ever be "
-        "confidently background. The loss stalls at a floor even for a perfect model."
-    )
-    v = pitfalls(seed, wrong, gamma)[0]
-    metric_row(
+    # ---- 3. a realistic prediction: where the loss comes from ------------------------------------
+    st.header("3. Easy and hard pixels in a real prediction")
+    c1, c2 = st.columns([3, 1])
+    wrong_help = "0 = sharp and correct; 1 = shifted, blurred, unsure and noisy."
+    wrong = url_slider(c1, "How wrong is the prediction?", "wrong", 0.4, 0.0, 1.0, 0.05, help=wrong_help)
+    seed = c2.number_input("Sample", 0, 99, 1, key="sample", bind=URL)
+    image, mask = sample(seed)
+    logits = prediction(seed, wrong)
+    prob = sigmoid(logits)
+    image_row(
+        [image, overlay(image, mask, 0.6), colormap(prob, 0, 1, "viridis"), error_overlay(prob >= 0.5, mask)],
         [
-            ("BCE given logits (right)", f"{v['right']:.4f}"),
-            ("BCE given probabilities (σ twice)", f"{v['twice']:.4f}"),
-            ("σ twice: floor for a perfect prediction", f"{v['floor']:.4f}"),
-        ]
+            "Image",
+            "True mask",
+            "Predicted probability p (dark 0 → yellow 1)",
+            "Errors at p ≥ 0.5: green TP, red FP, blue FN",
+        ],
+        min_side=192,
     )
-with t2:
-    v = pitfalls(seed, wrong, gamma)[1]
+    share, bars_spec = confidence_view(seed, wrong, alpha, gamma, presenting())
+    left, right = st.columns([1, 2])
+    with left:
+        st.metric(
+            "Easy pixels (p_t > 0.5)",
+            f"{share['easy_fraction']:.1%}",
+            help="p_t: probability of the true class.",
+        )
+        st.metric("Easy pixels' share of BCE", f"{share['bce_share']:.1%}")
+        st.metric(f"Easy pixels' share of focal (γ = {gamma:g})", f"{share['focal_share']:.1%}")
+    with right:
+        show_chart(bars_spec)
     st.markdown(
-        "RetinaNet's α = 0.25 multiplies the **foreground** term by 0.25 and background by 0.75: "
-        "it *down-weights* the rare class, because γ already silences the many easy negatives. "
-        f"The study's α = N_neg/(N_pos+N_neg) does the opposite: on this image "
-        f"({v['fg_share']:.1%} foreground) α = {v['auto_alpha']:.3f}. Always check which one a paper means."
-    )
-    metric_row(
-        [
-            ("Focal loss, α = 0.25 (RetinaNet)", f"{v['retina']:.4f}"),
-            (f"Focal loss, α = {v['auto_alpha']:.3f} (class frequency)", f"{v['study']:.4f}"),
-        ]
-    )
-with t3:
-    v = pitfalls(seed, wrong, gamma)[2]
-    st.markdown(
-        "One pixel, three classes, true class 1. Softmax makes the classes compete "
-        "(probabilities sum to 1); one-vs-rest runs an independent sigmoid per class and "
-        "adds up three binary focal losses. Same logits, different losses and gradients."
-    )
-    st.dataframe(v["table"].style.format(precision=3), hide_index=True)
-    metric_row(
-        [
-            (f"Softmax focal (γ = {gamma:g})", f"{v['softmax_focal']:.4f}"),
-            (f"One-vs-rest sigmoid focal (γ = {gamma:g})", f"{v['one_vs_rest_focal']:.4f}"),
-        ]
-    )
-with t4:
-    st.markdown(
-        "With an empty true mask, Dice loss = 1 − s / (Σp + s): the smoothing term s, not "
-        "the model, decides the value. s = 0 gives the worst loss, 1, for the faintest "
-        "false alarm (and 0/0 for an exactly empty prediction)."
-    )
-    smooth = url_slider(st, "Smoothing s", "smooth", 1.0, 0.0, 10.0, 0.1)
-    empty = {k: T.dice_on_empty(smooth, k) for k in (0, 1, 10, 100)}
-    metric_row(
-        [
-            (f"Dice loss, {k} false alarms (Σp = {d['sum_p']:.2f})", f"{d['loss']:.4f}")
-            for k, d in empty.items()
-        ]
+        f"Here {share['easy_fraction']:.0%} of the pixels are already right, and under BCE they still "
+        f"produce {share['bce_share']:.0%} of the loss: effort spent polishing what is done. The focal "
+        f"factor cuts their share to {share['focal_share']:.0%}. Set *how wrong* to 0 (a nearly finished "
+        "model) to see the effect at its strongest, then move γ."
     )
 
-state = dict(gamma=gamma, alpha=alpha_slider, auto_alpha=auto, fg_share=fg_share, wrong=wrong, sample=seed)
-sync_url(
-    **state, loss=chosen, imbalance=current, smooth=smooth, **{f"{chosen}_{k}": v for k, v in extra.items()}
-)
+    # ---- 4. per-pixel loss map ----------------------------------------------------------------
+    st.header("4. Which pixels does each loss punish?")
+    start = names.index("focal") if "focal" in names else 0
+    accept_url_name("loss", names)
+    chosen = st.selectbox(
+        "Loss", names, index=start, format_func=lambda n: loss_info(n).title, key="loss", bind=URL
+    )
+    info = loss_info(chosen)
+    extra = {}
+    free_params = [p for p in info.params if p.name not in ("alpha", "gamma")]
+    for col, spec in zip(st.columns(max(1, len(free_params))), free_params, strict=False):
+        key = f"{chosen}_{spec.name}"
+        lo, hi, step = float(spec.min), float(spec.max), float(spec.step)
+        extra[spec.name] = url_slider(col, spec.name, key, float(spec.default), lo, hi, step, help=spec.help)
+    params = T.loss_params(chosen, alpha if not auto else "auto", gamma, **extra)
+    loss_image, top, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
+    left, mid, right = st.columns([1, 1.25, 1.1])
+    errors = png_bytes(error_overlay(prob >= 0.5, mask), 240)
+    left.image(errors, caption="The prediction's errors (as above)", width="stretch", output_format="PNG")
+    mid.image(loss_image, caption="Loss of every pixel", width="stretch", output_format="PNG")
+    mid.html(colour_bar_html(SCHEMES["heat"], 0.0, top, "loss per pixel"))
+    with right:
+        st.metric(f"Mean {info.title}", f"{mean:.4f}", help="Mean over the pixels of this image.")
+        st.markdown(info.pixel_map_note)
+        if info.uses_aux:
+            st.info(
+                "Deep supervision also scores a network's side outputs. Here they are stand-ins: the "
+                "prediction seen at 1/2 and 1/4 resolution, blurrier at the edges. Raise aux_weight and "
+                "the edges, where the coarse heads are wrong, weigh more."
+            )
+    st.caption(
+        "Bright pixels are where this loss pushes hardest. Compare BCE (every wrong pixel, most of all "
+        "confident mistakes), Dice (each error divided by one batch-wide denominator, 2·TP + FP + FN, so "
+        "every wrong pixel weighs the same, more when the batch holds little foreground) and focal (easy "
+        "pixels almost black)."
+    )
+
+    # ---- 5. class imbalance ----------------------------------------------------------------
+    st.header("5. Class imbalance: the same mistake, different verdicts")
+    st.markdown(
+        "Each image below has 4 096 pixels. In every one exactly **16 foreground pixels are "
+        "missed** (p = 0.05) and every other pixel is right (p_t = 0.95). Only the size of the "
+        "object changes."
+    )
+    shares, as_percent = list(T.IMBALANCE_SHARES), "{:.1%}".format
+    current = st.select_slider(
+        "Foreground share", shares, 0.02, format_func=as_percent, key="imbalance", bind=URL
+    )
+    table = imbalance(gamma)
+    left, right = st.columns([3, 2])
+    show_chart(imbalance_view(gamma, current, presenting()), left)
+    with right:
+        row = table[table["fg_share"] == current]
+        for _, r in row.iterrows():
+            st.metric(f"{r['loss']} at {current:.1%} foreground", f"{r['value']:.4f}")
+        st.caption(f"The 16 missed pixels are {16 / max(16, round(current * 4096)):.0%} of this object.")
+    st.markdown(
+        "**BCE** averages over all pixels, so it charges the same whatever the object's size: missing "
+        "most of a tiny object costs as little as missing a sliver of a big one. **Dice** is a ratio "
+        "over the object, so the tiny object's loss is near its maximum. **Focal** with α = auto rises "
+        "as the foreground shrinks (α = 1 − share), but far less steeply than Dice."
+    )
+    st.subheader("Batch-level or per-image Dice?")
+    dice_table = T.dice_small_vs_large()
+    st.markdown(
+        "SegLab's Dice loss sums over the **whole batch**: one ratio per class. Take a batch of two "
+        "images, one with a 16-pixel object and one with a 1024-pixel object. Batch-level Dice "
+        "charges missing the *whole* small object exactly as much as missing 16 pixels of the large "
+        "one: each wrong pixel is divided by the same batch denominator. **Per-image** Dice (one ratio "
+        "per image, then averaged) is where a small object counts as much as a large one."
+    )
+    st.dataframe(
+        dice_table.rename(
+            columns={
+                "mistake": "Mistake",
+                "batch_dice": "Batch-level Dice loss",
+                "per_image_dice": "Per-image Dice loss",
+            }
+        ),
+        hide_index=True,
+    )
+
+    # ---- 6. conventions that trip people -----------------------------------------------------
+    st.header("6. Conventions that trip people up")
+    t1, t2, t3, t4 = st.tabs(
+        ["Logits vs probabilities", "Which α?", "Sigmoid vs softmax focal", "Dice on empty masks"]
+    )
+    with t1:
+        st.markdown(
+            "`*_with_logits` losses apply the sigmoid themselves. Feed them probabilities and "
+            "σ runs twice: a prediction in [0, 1] becomes 0.5–0.73, so no pixel can ever be "
+            "confidently background. The loss stalls at a floor even for a perfect model."
+        )
+        v = pitfalls(seed, wrong, gamma)[0]
+        metric_row(
+            [
+                ("BCE given logits (right)", f"{v['right']:.4f}"),
+                ("BCE given probabilities (σ twice)", f"{v['twice']:.4f}"),
+                ("σ twice: floor for a perfect prediction", f"{v['floor']:.4f}"),
+            ]
+        )
+    with t2:
+        v = pitfalls(seed, wrong, gamma)[1]
+        st.markdown(
+            "RetinaNet's α = 0.25 multiplies the **foreground** term by 0.25 and background by 0.75: "
+            "it *down-weights* the rare class, because γ already silences the many easy negatives. "
+            f"The study's α = N_neg/(N_pos+N_neg) does the opposite: on this image "
+            f"({v['fg_share']:.1%} foreground) α = {v['auto_alpha']:.3f}. Always check which one a paper means."
+        )
+        metric_row(
+            [
+                ("Focal loss, α = 0.25 (RetinaNet)", f"{v['retina']:.4f}"),
+                (f"Focal loss, α = {v['auto_alpha']:.3f} (class frequency)", f"{v['study']:.4f}"),
+            ]
+        )
+    with t3:
+        v = pitfalls(seed, wrong, gamma)[2]
+        st.markdown(
+            "One pixel, three classes, true class 1. Softmax makes the classes compete "
+            "(probabilities sum to 1); one-vs-rest runs an independent sigmoid per class and "
+            "adds up three binary focal losses. Same logits, different losses and gradients."
+        )
+        numbers = v["table"].select_dtypes("number").columns  # column formats: a Styler is slow to send
+        st.dataframe(
+            v["table"],
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format="%.3f") for c in numbers},
+        )
+        metric_row(
+            [
+                (f"Softmax focal (γ = {gamma:g})", f"{v['softmax_focal']:.4f}"),
+                (f"One-vs-rest sigmoid focal (γ = {gamma:g})", f"{v['one_vs_rest_focal']:.4f}"),
+            ]
+        )
+    with t4:
+        st.markdown(
+            "With an empty true mask, Dice loss = 1 − s / (Σp + s): the smoothing term s, not "
+            "the model, decides the value. s = 0 gives the worst loss, 1, for the faintest "
+            "false alarm (and 0/0 for an exactly empty prediction)."
+        )
+        smooth = url_slider(st, "Smoothing s", "smooth", 1.0, 0.0, 10.0, 0.1)
+        empty = {k: T.dice_on_empty(smooth, k) for k in (0, 1, 10, 100)}
+        metric_row(
+            [
+                (
+                    f"{k} false alarms",
+                    f"{d['loss']:.4f}",
+                    f"Dice loss when the prediction adds up to Σp = {d['sum_p']:.2f}.",
+                )
+                for k, d in empty.items()
+            ]
+        )
+
+
+focal_sections()

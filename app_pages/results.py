@@ -13,7 +13,8 @@ from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
 from seglab.store import RunStore, seglab_home
 from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
-from seglab.ui.common import stop_page
+from seglab.ui.chart_view import show_chart
+from seglab.ui.common import URL, stop_page
 from seglab.ui.images import upscale
 from seglab.ui.store_health import queue_notice_banner, unreadable_runs_panel
 
@@ -114,11 +115,15 @@ for col, (column, label) in zip(
     strict=True,
 ):
     options = sorted(all_runs[column].dropna().astype(str).unique())
-    chosen[column] = col.multiselect(label, options, key=f"rs_f_{column}", placeholder="all")
+    chosen[column] = col.multiselect(
+        label, options, key=f"rs_f_{column}", bind=URL, placeholder="all", wrap=True
+    )
 sortable = ["created", "test_iou", "val_iou", "model", "arch", "loss", "status", "seed"]
 sort_col, order_col, _ = st.columns([1, 1, 2])
-sort_by = sort_col.selectbox("Sort by", sortable, index=1, key="rs_sort", format_func=rt.metric_title)
-order = order_col.selectbox("Order", ["high → low", "low → high"], key="rs_order")
+sort_by = sort_col.selectbox(
+    "Sort by", sortable, index=1, key="rs_sort", bind=URL, format_func=rt.metric_title
+)
+order = order_col.selectbox("Order", ["high → low", "low → high"], key="rs_order", bind=URL)
 ascending = order == "low → high"
 
 shown = rt.filter_runs(
@@ -167,6 +172,7 @@ picked = st.multiselect(
     "Runs to compare (tick rows in the table or pick here; none = every run shown)",
     list(labels),
     key="rs_pick",
+    wrap=True,
     format_func=labels.get,
 )
 selected = list(dict.fromkeys([*picked_in_table, *picked]))
@@ -193,7 +199,11 @@ compare = shown[shown["run_id"].isin(selected)] if selected else shown
 datasets = sorted(compare["dataset"].dropna().unique())
 if len(datasets) > 1:
     dataset = st.selectbox(
-        "Compare on dataset", datasets, key="rs_dataset", help="Scores on different data do not compare."
+        "Compare on dataset",
+        datasets,
+        key="rs_dataset",
+        bind=URL,
+        help="Scores on different data do not compare.",
     )
     compare = compare[compare["dataset"] == dataset]
 compare = rt.add_model_labels(compare)
@@ -222,15 +232,15 @@ with curves_tab:
     if not metrics:
         st.info("No finished epochs yet.")
     else:
-        metric = st.selectbox("Metric", metrics, key="rs_metric", format_func=rt.metric_title)
+        metric = st.selectbox("Metric", metrics, key="rs_metric", bind=URL, format_func=rt.metric_title)
         st.markdown(f"**{rt.metric_title(metric)} vs epoch, one panel per architecture, coloured by loss**")
         st.caption("Hover a point for the run's details; click a legend entry to highlight it.")
         by_arch = rc.curves_by_arch(long, metric, loss_domain=LOSS_DOMAIN, arch_order=ARCH_DOMAIN)
-        st.altair_chart(by_arch, width="content")
+        show_chart(by_arch, width="content")
         chart_downloads(by_arch, f"{metric}_by_architecture", "rs_dl_arch")
         st.markdown(f"**{rt.metric_title(metric)} vs epoch, one panel per loss, coloured by architecture**")
         by_loss = rc.curves_by_loss(long, metric, arch_domain=ARCH_DOMAIN, loss_order=LOSS_DOMAIN)
-        st.altair_chart(by_loss, width="content")
+        show_chart(by_loss, width="content")
         chart_downloads(by_loss, f"{metric}_by_loss", "rs_dl_loss")
 
 with test_tab:
@@ -241,7 +251,7 @@ with test_tab:
         st.caption("Mean over seeds (± standard deviation when there are several); ★ and red outline = best.")
         grid = rt.arch_loss_grid(compare, "test_iou")
         heatmap = rc.arch_loss_heatmap(grid, "test_iou", loss_order=LOSS_DOMAIN, arch_order=ARCH_DOMAIN)
-        st.altair_chart(heatmap, width="content", theme=None)
+        show_chart(heatmap, width="content", theme=None)
         chart_downloads(heatmap, "test_iou_heatmap", "rs_dl_heat")
         several = bool((summary["n_seeds"] > 1).any())
         st.markdown(
@@ -249,7 +259,7 @@ with test_tab:
             + (" — black bars: ± one standard deviation over seeds; dots: single runs" if several else "")
         )
         ranking = rc.ranked_bars(summary, "test_iou", loss_domain=LOSS_DOMAIN, runs=rt.finished(compare))
-        st.altair_chart(ranking, width="content", theme=None)
+        show_chart(ranking, width="content", theme=None)
         chart_downloads(ranking, "test_iou_ranking", "rs_dl_rank")
         table_view = summary.drop(columns=["run_ids"]).rename(
             columns={
@@ -280,10 +290,13 @@ with masks_tab:
             grid_runs = list(rt.sort_runs(done, "test_iou")["run_id"][:4])
             st.caption("Showing the four best runs; select runs above to choose others (up to six).")
         c1, c2, c3 = st.columns(3)
-        split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split")
-        n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images")
+        split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split", bind=URL)
+        n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images", bind=URL)
         errors = c3.toggle(
-            "Show TP / FP / FN", key="rs_errors", help="For binary masks: colour each pixel by outcome."
+            "Show TP / FP / FN",
+            key="rs_errors",
+            bind=URL,
+            help="For binary masks: colour each pixel by outcome.",
         )
         if errors:
             st.markdown(

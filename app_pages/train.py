@@ -11,6 +11,7 @@ from seglab.presets import PRESET_HELP, PRESETS
 from seglab.study import parse_seeds
 from seglab.ui import train_views as tv
 from seglab.ui import tune_views  # issue 16: Tune tab, transfer learning
+from seglab.ui.common import URL
 from seglab.ui.store_health import queue_notice_banner
 
 st.title(":material/model_training: Train")
@@ -22,12 +23,12 @@ st.markdown(
     "browser; the queue below is read from disk and survives reloads and restarts."
 )
 
-tv.init_form()
 preset_col, help_col = st.columns([1, 3], vertical_alignment="bottom")
 preset_name = preset_col.selectbox(
     "Preset",
     list(PRESETS),
     key="tr_preset",
+    bind=URL,
     on_change=tv.apply_preset,
     help="Fills the whole form; change any field afterwards.",
 )
@@ -38,7 +39,10 @@ arch_col, loss_col = st.columns(2, gap="large")
 archs = arch_col.multiselect(
     "Architectures",
     list_models(),
+    default=tv.form_default("tr_archs"),
     key="tr_archs",
+    wrap=True,
+    bind=URL,
     format_func=lambda name: model_info(name).title,
     help="See the Architectures page for what each one does.",
 )
@@ -51,42 +55,100 @@ data_col, model_col, train_col = st.columns(3, gap="large")
 with data_col:
     st.subheader("Data")
     dataset, dataset_params, num_classes = tv.dataset_section()
-    size = st.number_input("Image size (pixels)", min_value=16, max_value=512, step=16, key="tr_size")
+    size = st.number_input(
+        "Image size (pixels)",
+        min_value=16,
+        max_value=512,
+        step=16,
+        value=tv.form_default("tr_size"),
+        key="tr_size",
+        bind=URL,
+    )
     n = st.number_input(
         "Number of images (0 = dataset default)",
         min_value=0,
         max_value=100_000,
         step=32,
+        value=tv.form_default("tr_n"),
         key="tr_n",
+        bind=URL,
         help="Split 70 / 15 / 15 into training, validation and test images.",
     )
 
 with model_col:
     st.subheader("Model size")
     width = st.number_input(
-        "Width (channels of the first level)", min_value=2, max_value=128, step=2, key="tr_width"
+        "Width (channels of the first level)",
+        min_value=2,
+        max_value=128,
+        step=2,
+        value=tv.form_default("tr_width"),
+        key="tr_width",
+        bind=URL,
     )
     depth = st.number_input(
-        "Depth (number of down-sampling steps)", min_value=1, max_value=6, step=1, key="tr_depth"
+        "Depth (number of down-sampling steps)",
+        min_value=1,
+        max_value=6,
+        step=1,
+        value=tv.form_default("tr_depth"),
+        key="tr_depth",
+        bind=URL,
     )
     st.caption("Each level down halves the resolution and doubles the channels.")
 
 with train_col:
     st.subheader("Training")
-    epochs = st.number_input("Epochs", min_value=1, max_value=500, step=1, key="tr_epochs")
-    batch_size = st.number_input("Batch size", min_value=1, max_value=512, step=1, key="tr_batch")
+    epochs = st.number_input(
+        "Epochs",
+        min_value=1,
+        max_value=500,
+        step=1,
+        value=tv.form_default("tr_epochs"),
+        key="tr_epochs",
+        bind=URL,
+    )
+    batch_size = st.number_input(
+        "Batch size",
+        min_value=1,
+        max_value=512,
+        step=1,
+        value=tv.form_default("tr_batch"),
+        key="tr_batch",
+        bind=URL,
+    )
     lr = st.number_input(
-        "Learning rate", min_value=1e-6, max_value=1.0, step=1e-4, format="%.4g", key="tr_lr"
+        "Learning rate",
+        min_value=1e-6,
+        max_value=1.0,
+        step=1e-4,
+        format="%.4g",
+        value=tv.form_default("tr_lr"),
+        key="tr_lr",
+        bind=URL,
     )
     seeds_text = st.text_input(
         "Seeds (comma list)",
+        value=tv.form_default("tr_seeds"),
         key="tr_seeds",
+        bind=URL,
         help="One run per seed; several seeds show how much results vary (mean ± spread). "
         "'0, 1, 2' or a range '0-4'.",
     )
     with st.expander("More options"):
-        optimizer = st.selectbox("Optimiser", ["adam", "adamw", "sgd"], key="tr_optimizer")
-        augment = st.checkbox("Augment training images (flips, rotations, shifts)", key="tr_augment")
+        optimizer = st.selectbox(
+            "Optimiser",
+            ["adam", "adamw", "sgd"],
+            index=["adam", "adamw", "sgd"].index(tv.form_default("tr_optimizer")),
+            key="tr_optimizer",
+            bind=URL,
+        )
+        augment = st.checkbox(
+            "Augment training images (flips, rotations, shifts)",
+            value=tv.form_default("tr_augment"),
+            key="tr_augment",
+            bind=URL,
+        )
     transfer = tune_views.transfer_section(list(archs))
 
 # ---- the plan, its size and its cost -------------------------------------------------------

@@ -25,6 +25,25 @@ FP_COLOR = "#d62728"  # predicted foreground that is background: red
 FN_COLOR = "#1f77b4"  # missed foreground: blue
 TN_COLOR = "#2b2b2b"  # correct background: dark grey
 
+# Lines and bars that stand for different things (γ values, losses, architectures, metrics):
+# the Okabe–Ito palette, whose hues stay apart for the common colour-vision deficiencies
+# (Okabe & Ito, "Color Universal Design", 2008). Yellow is last: weak on a white page.
+CATEGORICAL: list[str] = [
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+]
+
+
+def categorical(n: int) -> list[str]:
+    """``n`` colours from :data:`CATEGORICAL`, in order (repeating after eight)."""
+    return [CATEGORICAL[i % len(CATEGORICAL)] for i in range(n)]
+
 
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
     color = color.lstrip("#")

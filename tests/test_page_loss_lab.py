@@ -73,11 +73,10 @@ def test_moving_gamma_changes_the_displayed_focal_loss() -> None:
     )
     # BCE does not have a γ: its numbers must stay put.
     assert next(m.value for m in at.metric if m.label.startswith("Easy pixels' share of BCE")) == bce_before
-    assert at.query_params["gamma"] == ["0.5"] or at.query_params["gamma"] == "0.5"
 
 
 def test_url_sets_the_sliders() -> None:
-    at = run_page(gamma="3.0", alpha="0.6", loss="dice")
+    at = run_page(gamma="3.0", alpha="0.6", loss=loss_info("dice").title)
     assert slider(at, "gamma").value == 3.0
     assert slider(at, "alpha").value == 0.6
     assert at.selectbox(key="loss").value == "dice"
@@ -101,7 +100,7 @@ def test_auto_alpha_follows_the_foreground_share() -> None:
 
 @pytest.mark.parametrize("name", list_losses())
 def test_every_loss_draws_a_pixel_map(name: str) -> None:
-    at = run_page(loss=name)
+    at = run_page(loss=loss_info(name).title)  # a bound select box shows titles in the URL
     mean = next(m for m in at.metric if m.label.startswith("Mean "))
     assert loss_info(name).title in mean.label
     assert math.isfinite(float(mean.value)) and float(mean.value) >= 0

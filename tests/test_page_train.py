@@ -150,6 +150,21 @@ def test_estimate_scales_with_epochs_and_seeds():
     )
 
 
+def test_the_url_restores_the_form(seglab_home):
+    """A reload (a new session) or a shared link gets the form back from the URL, not the preset."""
+    from seglab.models import model_info
+
+    archs = [model_info("unet").title, model_info("segnet").title]
+    at = run_page(tr_epochs="3", tr_seeds="0, 1", tr_archs=archs, tr_augment="true")
+    assert at.number_input(key="tr_epochs").value == 3
+    assert at.text_input(key="tr_seeds").value == "0, 1"
+    assert sorted(at.multiselect(key="tr_archs").value) == ["segnet", "unet"]
+    assert at.checkbox(key="tr_augment").value is True
+    assert at.number_input(key="tr_width").value == PRESETS["quick"]["width"]  # not in the URL
+    runs_line = next(m.value for m in at.markdown if "runs**" in m.value)
+    assert runs_line.startswith(f"**{2 * len(at.multiselect(key='tr_losses').value) * 2} runs**")
+
+
 def test_architecture_options_come_from_the_registry_and_are_queued(seglab_home, monkeypatch):
     import seglab.jobs
 

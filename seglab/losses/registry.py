@@ -237,9 +237,9 @@ LOSSES.add(
         name="focal",
         title="Focal loss",
         latex=(
-            r"\mathcal{L}_{\mathrm{FL}} = -\frac{1}{|\Omega|}\sum_{i\in\Omega}\Big[\alpha\,(1-p_i)^{\gamma}\,y_i\log p_i"
-            r" + (1-\alpha)\,p_i^{\gamma}\,(1-y_i)\log(1-p_i)\Big],"
-            r"\qquad \alpha_{\text{auto}} = \frac{N_{\text{neg}}}{N_{\text{pos}}+N_{\text{neg}}}"
+            r"\begin{gathered}\mathcal{L}_{\mathrm{FL}} = -\frac{1}{|\Omega|}\sum_{i\in\Omega}\Big[\alpha\,(1-p_i)^{\gamma}\,y_i\log p_i"
+            r" + (1-\alpha)\,p_i^{\gamma}\,(1-y_i)\log(1-p_i)\Big]\\"
+            r"\alpha_{\text{auto}} = \frac{N_{\text{neg}}}{N_{\text{pos}}+N_{\text{neg}}}\end{gathered}"
         ),
         explanation=(
             "Focal loss is BCE multiplied by a modulating factor (1 − p_t)^γ, where p_t is the probability "
@@ -277,8 +277,11 @@ LOSSES.add(
         name="tversky",
         title="Tversky loss",
         latex=(
-            r"\mathcal{L}_{\mathrm{Tv}} = 1-\frac{1}{K}\sum_{c=1}^{K}\frac{TP_c + s}{TP_c + a\,FP_c + b\,FN_c + s},"
-            r"\quad TP_c=\sum_i p_{ic}y_{ic},\; FP_c=\sum_i p_{ic}(1-y_{ic}),\; FN_c=\sum_i (1-p_{ic})\,y_{ic}"
+            # two lines (gathered): one line is wider than the page at 1280 px
+            r"\begin{gathered}\mathcal{L}_{\mathrm{Tv}} = 1-\frac{1}{K}\sum_{c=1}^{K}"
+            r"\frac{TP_c + s}{TP_c + a\,FP_c + b\,FN_c + s}\\"
+            r"TP_c=\sum_i p_{ic}y_{ic},\quad FP_c=\sum_i p_{ic}(1-y_{ic}),\quad FN_c=\sum_i (1-p_{ic})\,y_{ic}"
+            r"\end{gathered}"
         ),
         explanation=(
             "Tversky loss generalises Dice by weighting the two kinds of mistake separately: a for false "

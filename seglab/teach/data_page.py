@@ -28,7 +28,7 @@ from seglab.palette import colorize_mask, overlay
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "seglab-uploads"
 
 EXPECTED_LAYOUT = """\
-my_dataset/         (or my_dataset.zip)
+my_dataset/   (or a .zip of it)
 ├── images/
 │   ├── tile_001.png
 │   ├── tile_002.jpg

@@ -103,18 +103,38 @@ def loss_params(name: str, alpha: float | str | None, gamma: float, **others: An
     return params
 
 
+def side_outputs(logits: np.ndarray, levels: int = 2) -> list[np.ndarray]:
+    """Stand-ins for a deep-supervised network's side outputs, for one (H, W) logit map.
+
+    A side head sits on a coarser decoder level, so it sees the image at 1/2, 1/4, … of the
+    resolution: side output k is the logit map averaged over 2^k × 2^k blocks and drawn back
+    at full size (nearest neighbour), blurrier and less sure at edges. H and W must be
+    divisible by 2^levels. Returned full-size, as the losses expect.
+    """
+    z = np.asarray(logits, dtype=np.float32)
+    h, w = z.shape
+    out = []
+    for k in range(1, levels + 1):
+        f = 2**k
+        coarse = z.reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+        out.append(np.repeat(np.repeat(coarse, f, axis=0), f, axis=1))
+    return out
+
+
 def pixel_loss(name: str, logits: np.ndarray, mask: np.ndarray, **params: Any) -> tuple[np.ndarray, float]:
     """Per-pixel loss map (H, W) and the mean loss of registered loss ``name`` on one image.
 
-    Data-dependent parameters (focal α = "auto") are fixed from this image, which plays the
-    training set here."""
-    from seglab.losses import fit_loss_to_training_set, get_loss
+    A loss that uses deep supervision gets :func:`side_outputs` of the prediction, so its
+    ``aux_weight`` acts here as in training. Data-dependent parameters (focal α = "auto") are
+    fixed from this image, which plays the training set here."""
+    from seglab.losses import fit_loss_to_training_set, get_loss, loss_info
 
     loss = get_loss(name, **params)
     z, y = _tensors(logits, mask)
     fit_loss_to_training_set(loss, y, 2)
-    value = float(loss(z, y))
-    return loss.pixel_map(z, y)[0].numpy(), value
+    aux = [_tensors(side, mask)[0] for side in side_outputs(logits)] if loss_info(name).uses_aux else None
+    value = float(loss(z, y, aux))
+    return loss.pixel_map(z, y, aux)[0].numpy(), value
 
 
 def easy_hard(logits: np.ndarray, mask: np.ndarray, alpha: float | None, gamma: float) -> dict[str, float]:

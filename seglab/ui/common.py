@@ -8,7 +8,6 @@ from typing import Any
 import streamlit as st
 
 from seglab.device import device_label
-from seglab.status import RunStatus
 
 
 @st.cache_data(show_spinner=False)
@@ -17,26 +16,52 @@ def _cached_device_label() -> str:
 
 
 def render_sidebar() -> None:
-    """Compute device and job-queue state, shown on every page.
-
-    Queued jobs outlive the app: when the app (re)starts and finds jobs waiting, it makes sure a
-    background worker is alive to train them (`ensure_worker` never starts a second one).
-    """
-    from seglab.jobs import ensure_worker, queue_summary
+    """Presenter switch, compute device and the live job-queue line, shown on every page
+    (the queue line refreshes itself: :func:`seglab.ui.live_status.sidebar_queue_status`)."""
+    from seglab.ui.live_status import sidebar_queue_status
 
     with st.sidebar:
+        presenter_toggle()
         st.caption(f"Compute device: **{_cached_device_label()}**")
-        summary = queue_summary()
-        parts = [f"{count} {state}" for state, count in summary.items() if count]
-        st.caption("Job queue: " + (", ".join(parts) or "empty"))
-        from seglab.ui.store_health import queue_notice_caption
+        sidebar_queue_status()
 
-        queue_notice_caption()
-        if summary.get(RunStatus.QUEUED):
-            ensure_worker()
+
+def presenter_toggle() -> None:
+    """The sidebar switch for presenter mode (see :mod:`seglab.ui.chart_view`), bound to the URL
+    as ``?present=true``; a hand-typed ``?present=1`` (or yes / on) switches it on too."""
+    from seglab.ui.chart_view import PRESENT_KEY
+
+    typed = str(st.query_params.get(PRESENT_KEY, "")).lower()
+    if PRESENT_KEY not in st.session_state and typed in ("1", "yes", "on"):
+        st.session_state[PRESENT_KEY] = True
+    st.toggle(
+        "Presenter mode",
+        key=PRESENT_KEY,
+        bind=URL,
+        help="For a projector: large chart text, thick lines, charts as wide as the page.",
+    )
+
+
+def accept_url_name(key: str, options: Sequence[Any]) -> None:
+    """Let a link name an option by its registry name (``?model=unet``) as well as by the title
+    a bound select box writes (``?model=U-Net``). Call before the select box is drawn."""
+    raw = st.query_params.get(key)
+    if raw is None or key in st.session_state:
+        return
+    for option in options:
+        if str(option) == raw:
+            st.session_state[key] = option
+            return
 
 
 FOOTER_KEY = "seglab-footer"
+
+#: Pass as ``bind=URL`` to a keyed widget to keep its value in the page URL (``?key=value``).
+#: Streamlit then restores the widget from a link or a reload, *replaces* the URL when the value
+#: changes (no new browser-history entry per move, so Back leaves the page in one press), drops
+#: the parameter while the value equals the widget's default, and ignores values a widget
+#: cannot take (an out-of-range number in an edited link falls back to the default).
+URL = "query-params"
 
 
 def render_footer() -> None:

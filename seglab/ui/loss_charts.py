@@ -13,17 +13,17 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from seglab.palette import class_color, hex_to_rgb
+from seglab.palette import CATEGORICAL, categorical, class_color, hex_to_rgb
 
-# One colour per loss, reused by every loss chart.
-LOSS_COLORS = {"BCE": "#7f7f7f", "focal": "#e6550d", "Dice": "#3182bd"}
+# One colour per loss, reused by every loss chart (distinct hues of the colour-blind-safe palette).
+LOSS_COLORS = {"BCE": CATEGORICAL[0], "focal": CATEGORICAL[3], "Dice": CATEGORICAL[2]}
 
 
 def _loss_scale(names: Sequence[str]) -> alt.Scale:
     colors = []
     for name in names:
         key = next((k for k in LOSS_COLORS if name.startswith(k)), None)
-        colors.append(LOSS_COLORS.get(key, "#9467bd"))
+        colors.append(LOSS_COLORS.get(key, CATEGORICAL[4]))
     return alt.Scale(domain=list(names), range=colors)
 
 
@@ -219,7 +219,7 @@ def modulating_chart(gamma: float, points: int = 101) -> alt.Chart:
             color=alt.Color(
                 "γ:N",
                 sort=[f"γ = {g:g}" for g in gammas],
-                scale=alt.Scale(scheme="oranges"),
+                scale=alt.Scale(domain=[f"γ = {g:g}" for g in gammas], range=categorical(len(gammas))),
                 legend=alt.Legend(orient="top", title=None, columns=3),
             ),
             size=alt.condition("datum.current", alt.value(4), alt.value(1.2)),
@@ -233,7 +233,7 @@ def gradient_chart(df: pd.DataFrame) -> alt.Chart:
     """∂loss/∂z against p for both labels: focal (solid) vs BCE (dashed)."""
     data = df.assign(series=df["curve"] + ", " + df["target"].str.split(" ").str[:3].str.join(" "))
     order = list(dict.fromkeys(data["series"]))
-    colors = ["#e6550d", "#7f7f7f", "#fdae6b", "#bdbdbd"]
+    colors = categorical(4)
     return (
         alt.Chart(data)
         .mark_line(strokeWidth=2)

@@ -17,7 +17,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from seglab.palette import colorize_mask, error_overlay
+from seglab.palette import CATEGORICAL, categorical, colorize_mask, error_overlay
 from seglab.results_table import LOWER_IS_BETTER, metric_title
 
 # Colour-blind-friendly categorical palettes (Okabe–Ito first, then Tableau hues).
@@ -33,18 +33,7 @@ LOSS_COLORS: list[str] = [
     "#8c564b",
     "#7f7f7f",
 ]
-ARCH_COLORS: list[str] = [
-    "#4e79a7",
-    "#f28e2b",
-    "#59a14f",
-    "#e15759",
-    "#76b7b2",
-    "#b07aa1",
-    "#edc948",
-    "#9c755f",
-    "#bab0ac",
-    "#ff9da7",
-]
+ARCH_COLORS: list[str] = [*CATEGORICAL[1:7], CATEGORICAL[0], "#8c564b", "#7f7f7f"]  # Okabe–Ito, shifted
 
 FACET_WIDTH = 215
 FACET_HEIGHT = 170
@@ -330,7 +319,12 @@ def live_curves(history: pd.DataFrame) -> alt.HConcatChart | None:
             .encode(
                 x=alt.X("epoch:Q", title="Epoch", axis=epoch_axis(long["epoch"])),
                 y=alt.Y("value:Q", title=title, scale=scale),
-                color=alt.Color("metric:N", title=None, legend=alt.Legend(orient="bottom")),
+                color=alt.Color(
+                    "metric:N",
+                    title=None,
+                    legend=alt.Legend(orient="bottom"),
+                    scale=alt.Scale(domain=list(dict.fromkeys(long["metric"])), range=categorical(len(cols))),
+                ),
                 tooltip=["metric:N", "epoch:Q", alt.Tooltip("value:Q", format=".4f")],
             )
             .properties(width=300, height=200)

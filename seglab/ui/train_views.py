@@ -22,6 +22,7 @@ from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.registry import ParamSpec
 from seglab.status import RunStatus, is_active
 from seglab.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
+from seglab.ui.common import URL
 
 PRESET_SEEDS = {"quick": "0", "study": "0, 1, 2", "smoke": "0"}
 PATH_CHOICE = "Folder or .zip on this computer"
@@ -104,30 +105,44 @@ FORM_KEYS = {
 }
 
 
-def apply_preset(name: str | None = None) -> None:
-    """Fill the form's widgets from a preset (used as the preset selector's callback)."""
+DEFAULT_PRESET = "quick"
+
+
+def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
+    """Widget key → value for every field of the Train form, as the preset ``name`` sets them."""
     from seglab.losses import list_losses
     from seglab.models import list_models
     from seglab.presets import PRESETS
 
-    name = name or st.session_state.get("tr_preset", "quick")
     values = PRESETS[name]
     defaults = TrainConfig()
+    form: dict[str, Any] = {}
     for field_name, key in FORM_KEYS.items():
         value = values.get(field_name, getattr(defaults, field_name))
         if field_name == "n" and value is None:
             value = 0
+        form[key] = value
+    form["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
+    form["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
+    form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
+    return form
+
+
+def form_default(key: str) -> Any:
+    """The value a Train-form widget starts with: the default preset's.
+
+    Every form widget is bound to the URL and passes this as its default, so the URL holds
+    exactly the fields that differ from it: a reload (even while a study trains) or a shared
+    link restores the whole form, and nothing resets it behind the user's back.
+    """
+    return preset_form_values()[key]
+
+
+def apply_preset(name: str | None = None) -> None:
+    """Fill the form's widgets from a preset (used as the preset selector's callback)."""
+    name = name or st.session_state.get("tr_preset", DEFAULT_PRESET)
+    for key, value in preset_form_values(name).items():
         st.session_state[key] = value
-    st.session_state["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
-    st.session_state["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
-    st.session_state["tr_seeds"] = PRESET_SEEDS.get(name, "0")
-
-
-def init_form() -> None:
-    """First visit (or after the widgets were dropped on another page): the quick preset."""
-    if "tr_archs" not in st.session_state or "tr_epochs" not in st.session_state:
-        st.session_state.setdefault("tr_preset", "quick")
-        apply_preset(st.session_state["tr_preset"])
 
 
 def param_widget(spec: ParamSpec, key: str) -> Any:
@@ -137,9 +152,9 @@ def param_widget(spec: ParamSpec, key: str) -> Any:
     if spec.choices:
         options = list(spec.choices)
         index = options.index(spec.default) if spec.default in options else 0
-        return st.selectbox(label, options, index=index, key=key, help=spec.help or None)
+        return st.selectbox(label, options, index=index, key=key, help=spec.help or None, bind=URL)
     if isinstance(spec.default, bool):
-        return st.checkbox(label, value=spec.default, key=key, help=spec.help or None)
+        return st.checkbox(label, value=spec.default, key=key, help=spec.help or None, bind=URL)
     if spec.default is None:  # an optional whole number (e.g. U-Net++ prune level): none or a level
         low = int(spec.min if spec.min is not None else 0)
         high = int(spec.max if spec.max is not None else low + 5)
@@ -150,21 +165,28 @@ def param_widget(spec: ParamSpec, key: str) -> Any:
             key=key,
             help=spec.help or None,
             format_func=lambda v: "none" if v is None else str(v),
+            bind=URL,
         )
     if spec.default == "auto":
-        auto = st.checkbox(f"{label}: auto", value=True, key=f"{key}_auto", help=spec.help or None)
+        auto = st.checkbox(f"{label}: auto", value=True, key=f"{key}_auto", help=spec.help or None, bind=URL)
         if auto:
             return "auto"
         low = spec.min if spec.min is not None else 0.0
         high = spec.max if spec.max is not None else 1.0
         return st.slider(
-            label, float(low), float(high), float((low + high) / 2), float(spec.step or 0.05), key=key
+            label,
+            float(low),
+            float(high),
+            float((low + high) / 2),
+            float(spec.step or 0.05),
+            key=key,
+            bind=URL,
         )
     if isinstance(spec.default, int):
         kwargs = {k: int(v) for k, v in (("min_value", spec.min), ("max_value", spec.max)) if v is not None}
         step = int(spec.step) if spec.step else 1
         return st.number_input(
-            label, value=int(spec.default), step=step, key=key, help=spec.help or None, **kwargs
+            label, value=int(spec.default), step=step, key=key, help=spec.help or None, bind=URL, **kwargs
         )
     kwargs = {k: float(v) for k, v in (("min_value", spec.min), ("max_value", spec.max)) if v is not None}
     return st.number_input(
@@ -174,6 +196,7 @@ def param_widget(spec: ParamSpec, key: str) -> Any:
         key=key,
         help=spec.help or None,
         format="%g",
+        bind=URL,
         **kwargs,
     )
 
@@ -207,21 +230,31 @@ def chosen_num_classes() -> int | None:
 def dataset_section() -> tuple[str, dict[str, Any], int | None]:
     """Dataset choice with its parameter widgets; returns (name or path, params, num_classes)."""
     from seglab.data import dataset_info, list_datasets
+    from seglab.data.uploads import list_uploaded
 
     names = list_datasets()
-    options = [*names, PATH_CHOICE]
-    if st.session_state.get("tr_dataset") not in options:
-        st.session_state["tr_dataset"] = names[0] if names else PATH_CHOICE
+    uploads = {str(ds.path): ds.name for ds in list_uploaded()}  # saved on the Data page
+    options = [*names, *uploads, PATH_CHOICE]
+    if "tr_dataset" in st.session_state and st.session_state["tr_dataset"] not in options:
+        st.session_state["tr_dataset"] = names[0] if names else PATH_CHOICE  # e.g. an upload was deleted
     choice = st.selectbox(
         "Dataset",
         options,
         key="tr_dataset",
-        format_func=lambda n: dataset_info(n).title if n in names else n,
+        bind=URL,
+        format_func=lambda n: (
+            dataset_info(n).title if n in names else f"{uploads[n]} (uploaded)" if n in uploads else n
+        ),
+        help="Built-in datasets, the uploads saved on the Data page, or a folder / .zip on this computer.",
     )
+    if choice in uploads:
+        st.caption(f"Your upload “{uploads[choice]}”, stored at `{choice}`. Manage it on the Data page.")
+        return choice, {}, None
     if choice == PATH_CHOICE:
         path = st.text_input(
             "Path to a folder or .zip",
             key="tr_path",
+            bind=URL,
             placeholder="/home/me/my-images",
             help="A folder (or zip) with images/ and masks/ side by side; see the Data page.",
         ).strip()
@@ -245,11 +278,16 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
 
     binary = num_classes in (None, 2)
     usable = [n for n in list_losses() if (loss_info(n).binary if binary else loss_info(n).multiclass)]
-    st.session_state["tr_losses"] = [n for n in st.session_state.get("tr_losses", []) if n in usable]
+    kept = [n for n in st.session_state.get("tr_losses", form_default("tr_losses")) if n in usable]
+    if "tr_losses" in st.session_state and kept != st.session_state["tr_losses"]:
+        st.session_state["tr_losses"] = kept  # only when the data rules some out: no URL churn
     chosen = st.multiselect(
         "Losses",
         usable,
+        default=[n for n in form_default("tr_losses") if n in usable],
         key="tr_losses",
+        wrap=True,
+        bind=URL,
         format_func=lambda n: loss_info(n).title,
         help="Every chosen loss is trained with every chosen architecture.",
     )
@@ -322,7 +360,7 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
         "val IoU": float(val_iou) if isinstance(val_iou, (int, float)) else None,
         "test IoU": (job.result or {}).get("test_iou"),
         "ETA": format_eta(progress.get("eta_seconds")) if job.status == RunStatus.RUNNING else "",
-        "message": job.message,
+        "message": job.message or "",
         "study": group_names.get(job.group or "", job.group or "—"),
     }
 
@@ -356,6 +394,7 @@ QUEUE_COLUMNS = {
 def show_live_run(job: Any) -> None:
     """Epoch/batch progress and live loss/IoU curves of one running job."""
     from seglab.store import RunStore
+    from seglab.ui.chart_view import show_chart
     from seglab.ui.results_charts import live_curves
 
     progress = job.progress or {}
@@ -381,7 +420,7 @@ def show_live_run(job: Any) -> None:
     if chart is None:
         st.caption("Curves appear after the first epoch.")
     else:
-        st.altair_chart(chart, width="content")
+        show_chart(chart, width="content")
     from seglab.ui.epoch_views import live_predictions  # issue 15: predictions growing epoch by epoch
 
     live_predictions(job.run_id)
@@ -466,6 +505,7 @@ def job_controls(jobs: list[Any]) -> None:
 def queue_panel() -> None:
     """The live part of the page, re-read from the queue database every two seconds."""
     from seglab.jobs import JobQueue
+    from seglab.ui.live_status import worker_state
 
     notice = st.session_state.pop("tr_notice", None)
     if notice:
@@ -490,11 +530,18 @@ def queue_panel() -> None:
             jobs = [j for j in jobs if j.group == shown]
     counts = pd.Series([j.status for j in jobs]).value_counts()
     parts = [f"{counts.get(s, 0)} {s}" for s in STATUS_ICONS if counts.get(s, 0)]
-    worker_text = f"{len(workers)} worker(s) active" if workers else "no worker running"
+    state = worker_state(registered=len(workers))
+    worker_text = {
+        "running": f"{len(workers)} worker(s) active",
+        "starting": "a worker is starting",
+        "none": "no worker running",
+    }[state]
     st.caption(
         f"{len(jobs)} jobs: " + ", ".join(parts) + f" · {worker_text} · updated {time.strftime('%H:%M:%S')}"
     )
-    if not workers and counts.get(RunStatus.QUEUED, 0):
+    if state == "starting" and counts.get(RunStatus.QUEUED, 0):
+        st.info("A background worker is starting; the first job begins in a few seconds.")
+    elif state == "none" and counts.get(RunStatus.QUEUED, 0):
         st.warning("Jobs are waiting but no worker is running.")
         if st.button("Start a worker", key="tr_start_worker"):
             from seglab.jobs import ensure_worker

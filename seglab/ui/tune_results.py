@@ -14,6 +14,7 @@ import streamlit as st
 from seglab.per_class import per_class_table, row_normalized_confusion
 from seglab.store import RunStore
 from seglab.tune import cv_table_rows
+from seglab.ui.chart_view import show_chart
 
 
 def cv_section(records: list[Any]) -> None:
@@ -114,4 +115,4 @@ def per_class_section(records: list[Any], preferred: list[str] | None = None) ->
             c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1", "iou")
         },
     )
-    st.altair_chart(confusion_heatmap(row_normalized_confusion(cm, names)), key="pc_heatmap")
+    show_chart(confusion_heatmap(row_normalized_confusion(cm, names)), key="pc_heatmap")

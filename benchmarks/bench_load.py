@@ -1,0 +1,212 @@
+"""A class on one laptop: N students move sliders at once while a study trains.
+
+Usage: python benchmarks/bench_load.py [--sessions 10 30] [--moves 6] [--no-training]
+
+Starts the real app (``streamlit run app.py``) and opens N sessions on it without browsers:
+each student is a thread speaking Streamlit's own websocket protocol, as the browser does (a
+``rerun_script`` message with the moved widget's new value, then the page's messages until
+``script_finished``). Half the students sit on Loss lab moving γ, half on Metrics lab moving
+the prediction's shift; each first loads its page, then makes ``--moves`` moves one after the
+other as fast as the page answers (far harder than a real class, whose students pause). A
+move that lands inside an ``st.fragment`` is sent as a fragment rerun, as the browser does.
+Meanwhile a background worker trains a real job (``quick`` preset, U-Net) in its own process.
+
+Reported per N: median (p50) and 95th percentile (p95) of the time from sending a move to
+the end of that page run, i.e. what a student waits. Goal: p95 ≤ 1 s at N = 30. The students'
+threads run on the same machine as the server, so they take some of its CPU too; report the
+machine's load (printed) with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# page (URL path), slider label, the values a student cycles through
+STUDENT_MOVES = [
+    ("loss_lab", "Focal γ (gamma)", [2.25, 2.5, 2.75, 3.0, 2.75, 2.5]),
+    ("metrics_lab", "Shift prediction right (pixels)", [4, 5, 6, 7, 6, 5]),
+]
+FINISHED_OK = (0, 3)  # ScriptFinishedStatus: FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+
+
+class Student:
+    """One browser-less session: a websocket to the app and the page's sliders."""
+
+    def __init__(self, url: str, page: str) -> None:
+        from websockets.sync.client import connect
+
+        self.page = page
+        self.ws = connect(  # noqa: SIM115 - closed in close()
+            url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None
+        )
+        self.sliders: dict[str, tuple[str, str, bool]] = {}  # label → (widget id, fragment id, integer?)
+
+    def run(self, widget=None, fragment: str = "") -> float:
+        """Send one rerun (a page load, or a moved widget) and wait for its end; returns seconds."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = BackMsg()
+        msg.rerun_script.page_name = self.page
+        if widget is not None:
+            msg.rerun_script.widget_states.widgets.append(widget)
+        msg.rerun_script.fragment_id = fragment
+        start = time.perf_counter()
+        self.ws.send(msg.SerializeToString())
+        while True:
+            reply = ForwardMsg()
+            reply.ParseFromString(self.ws.recv())
+            kind = reply.WhichOneof("type")
+            if kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
+                element = reply.delta.new_element
+                if element.WhichOneof("type") == "slider":
+                    is_int = element.slider.data_type == element.slider.INT
+                    self.sliders[element.slider.label] = (element.slider.id, reply.delta.fragment_id, is_int)
+            elif kind == "script_finished" and reply.script_finished in FINISHED_OK:
+                return time.perf_counter() - start
+
+    def move(self, label: str, value: float) -> float:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        widget_id, fragment, is_int = self.sliders[label]
+        state = WidgetState(id=widget_id)
+        state.double_array_value.data.append(int(value) if is_int else float(value))
+        return self.run(state, fragment)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def start_training(home: Path) -> int:
+    """Queue one long training job and start a worker for it; returns the job id."""
+    from seglab.jobs import JobQueue, ensure_worker
+    from seglab.presets import preset
+
+    with JobQueue(home) as queue:
+        job_id = queue.enqueue(preset("quick", arch="unet", loss="bce", epochs=200))
+    ensure_worker(home)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until it really trains
+        with JobQueue(home) as queue:
+            if queue.job(job_id).status == "running":
+                return job_id
+        time.sleep(0.5)
+    raise RuntimeError("the training job did not start within 2 minutes")
+
+
+def stop_training(home: Path, job_id: int) -> None:
+    from seglab.jobs import JobQueue
+
+    with JobQueue(home) as queue:
+        queue.cancel(job_id)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def server_pid(url: str) -> int | None:
+    """The process id of the Streamlit server listening on ``url``'s port (Linux)."""
+    import subprocess
+
+    port = url.rsplit(":", 1)[1]
+    found = subprocess.run(
+        ["pgrep", "-f", f"server.port {port}"], capture_output=True, text=True
+    ).stdout.split()
+    return int(found[0]) if found else None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time the process has used so far (0 where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_class(url: str, n: int, moves: int, cpu: list[float] | None = None) -> dict[str, list[float]]:
+    """N students at once; returns the move times per page. ``cpu`` receives the server's CPU
+    seconds spent from the moment all pages are open to the last move."""
+    times: dict[str, list[float]] = {page: [] for page, _, _ in STUDENT_MOVES}
+    errors: list[str] = []
+    pid = server_pid(url)
+    start_cpu: list[float] = []
+    ready = threading.Barrier(n, action=lambda: start_cpu.append(cpu_seconds(pid)))
+
+    def student(page: str, label: str, values: list) -> None:
+        try:
+            session = Student(url, page)
+            session.run()  # the page load
+            ready.wait(timeout=600)  # everyone has the page open: now they all move sliders
+            for value in (values * (moves // len(values) + 1))[:moves]:
+                times[page].append(session.move(label, value))
+            session.close()
+        except Exception as exc:  # a benchmark reports failures instead of hiding them
+            errors.append(f"{page}: {exc!r}")
+            ready.abort()
+
+    threads = [
+        threading.Thread(target=student, args=STUDENT_MOVES[i % len(STUDENT_MOVES)], daemon=True)
+        for i in range(n)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError("students hit errors:\n" + "\n".join(errors[:5]))
+    if cpu is not None and start_cpu:
+        cpu.append(cpu_seconds(pid) - start_cpu[0])
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[10, 30])
+    parser.add_argument("--moves", type=int, default=6)
+    parser.add_argument("--no-training", action="store_true", help="no training job in the background")
+    args = parser.parse_args()
+    from tests.browser_support import streamlit_server
+
+    home = Path(tempfile.mkdtemp(prefix="seglab-load-"))
+    os.environ["SEGLAB_HOME"] = str(home)
+    with streamlit_server(home) as url:
+        job_id = None if args.no_training else start_training(home)
+        try:
+            run_class(url, 2, 6)  # warm-up: imports and the caches of the values students use
+            print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            print(f"{'N':>3} {'page':<12} {'moves':>6} {'p50 s':>7} {'p95 s':>7}")
+            for n in args.sessions:
+                cpu: list[float] = []
+                times = run_class(url, n, args.moves, cpu)
+                every = [t for page_times in times.values() for t in page_times]
+                for page, page_times in [*times.items(), ("all", every)]:
+                    p50, p95 = statistics.median(page_times), percentile(page_times, 0.95)
+                    print(f"{n:>3} {page:<12} {len(page_times):>6} {p50:7.2f} {p95:7.2f}", flush=True)
+                if cpu:
+                    print(
+                        f"    server CPU per move: {cpu[0] / len(every) * 1e3:.0f} ms (all moves of N = {n})"
+                    )
+            training = "with" if job_id is not None else "without"
+            print(
+                f"({training} a training job running; load average after: {os.getloadavg()[0]:.1f}; goal: p95 ≤ 1 s at N = 30)"
+            )
+        finally:
+            if job_id is not None:
+                stop_training(home, job_id)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Live job-queue status: the sidebar line on every page and the worker notice on Train.
+
+Both are read inside ``st.fragment(run_every=...)`` functions, so they are as fresh as the
+queue table (a status read once per page run goes stale during a whole study). A worker that
+was just spawned is not yet registered in the queue database; :func:`worker_state` tells that
+"starting" case apart from "no worker", so the page never claims that nobody is training jobs
+while a worker is on its way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from seglab.status import ACTIVE_STATUSES, RunStatus
+
+REFRESH_SECONDS = 5  # 30 sessions re-read the queue 6 times a second in all: cheap, still live
+
+
+def worker_state(home: str | os.PathLike[str] | None = None, registered: int | None = None) -> str:
+    """ "running" when a worker is registered in the queue, "starting" when one was spawned (or
+    holds its slot's lock) but has not registered yet, else "none".
+
+    ``registered``: the number of live workers, when the caller has just read it.
+    """
+    from seglab.jobs import JobQueue, worker_alive
+    from seglab.jobs.queue import resolve_home
+
+    if registered is None:
+        with JobQueue(home) as queue:
+            registered = len(queue.live_workers())
+    if registered:
+        return "running"
+    folder = Path(resolve_home(home)) / "_workers"
+    slots = {path.stem for pattern in ("*.spawn", "*.lock") for path in folder.glob(pattern)}
+    return "starting" if any(worker_alive(home, slot) for slot in slots) else "none"
+
+
+def status_line(summary: dict[str, int], state: str | None) -> str:
+    """The sidebar's one line: job counts by state, and the worker's state while jobs wait."""
+    order = [RunStatus.RUNNING, RunStatus.QUEUED, *(s for s in RunStatus if s not in ACTIVE_STATUSES)]
+    parts = [f"{summary[s]} {s}" for s in order if summary.get(s)]
+    parts += [f"{n} {s}" for s, n in summary.items() if n and s not in order]
+    line = "Job queue: " + (", ".join(parts) or "empty")
+    if any(summary.get(s) for s in ACTIVE_STATUSES):
+        line += {
+            "running": " · worker training",
+            "starting": " · worker starting…",
+            "none": " · no worker running",
+        }.get(state or "", "")
+    return line
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def sidebar_queue_status() -> None:
+    """Job counts, re-read every few seconds. Queued jobs outlive the app: when it finds jobs
+    waiting and no worker (e.g. after a restart), it starts one (``ensure_worker`` never starts
+    a second)."""
+    from seglab.jobs import ensure_worker, queue_summary
+
+    summary = queue_summary()
+    state = worker_state() if any(summary.get(s) for s in ACTIVE_STATUSES) else None
+    if summary.get(RunStatus.QUEUED) and state == "none":
+        ensure_worker()
+        state = worker_state()
+    st.caption(status_line(summary, state))
+    from seglab.ui.store_health import queue_notice_caption
+
+    queue_notice_caption()
