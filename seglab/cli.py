@@ -643,8 +643,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         metric=args.metric,
     )
     for path in report.files:
-        print(path)
+        print(path, file=sys.stderr if args.json else sys.stdout)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(report.best_sentence, file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, allow_nan=False))
     return 0
 
 
@@ -741,8 +745,20 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--group", help="the study to report on")
     which.add_argument("--runs", metavar="ID,ID", help="these runs (comma-separated)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
-    p.add_argument("--metric", default="test_iou", help="metric to rank by (default test_iou)")
+    p.add_argument(
+        "-o", "--output", default="report", metavar="DIR", help="folder for charts + CSV (default report)"
+    )
+    p.add_argument(
+        "--metric",
+        default="val_iou",
+        choices=("val_iou", "test_iou"),
+        help="order of the ranking chart (default val_iou); the best model is always chosen on val_iou",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the comparisons (shared settings, cells mean ± std over seeds, best by validation) as JSON",
+    )
     _add_home(p)
     p.set_defaults(func=cmd_report)
     return parser
