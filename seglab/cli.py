@@ -641,6 +641,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         group=args.group,
         run_ids=_csv(args.runs) if args.runs else None,
         metric=args.metric,
+        formats=tuple(_csv(args.formats)),
     )
     for path in report.files:
         print(path, file=sys.stderr if args.json else sys.stdout)
@@ -753,6 +754,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="val_iou",
         choices=("val_iou", "test_iou"),
         help="order of the ranking chart (default val_iou); the best model is always chosen on val_iou",
+    )
+    p.add_argument(
+        "--formats", default="png,svg", metavar="png,svg", help="chart formats to write (default png,svg)"
     )
     p.add_argument(
         "--json",

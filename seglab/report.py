@@ -131,6 +131,8 @@ def write_report(
     records = select_records(home, group=group, run_ids=run_ids)
     if not records:
         raise SegLabError("there are no runs to report on yet; train some first.")
+    if unknown := sorted(set(formats) - {"png", "svg"}):
+        raise SegLabError(f"chart formats must be png or svg, not {', '.join(unknown)}.")
     if metric not in ("val_iou", "test_iou"):
         raise SegLabError(f"--metric must be val_iou or test_iou, not {metric!r}.")
     store = RunStore(home)

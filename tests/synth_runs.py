@@ -72,8 +72,14 @@ def must_show_store(home: str | Path) -> RunStore:
     t0 = time.time() - 1000
     for (arch, loss), seeds in STUDY_SCORES.items():
         for seed, (val, test) in seeds.items():
-            fake_run(store, group=STUDY_GROUP, val=val, test=test, arch=arch, loss=loss, seed=seed, created=t0)
+            fake_run(
+                store, group=STUDY_GROUP, val=val, test=test, arch=arch, loss=loss, seed=seed, created=t0
+            )
     for arch in ("unet", "segnet"):
-        fake_run(store, group=OTHER_GROUP, val=0.9, test=0.95, arch=arch, loss="bce", epochs=5, created=t0 - 500)
-    fake_run(store, group=None, val=0.99, test=0.99, arch="unet", loss="bce", dataset="cells", created=t0 + 10)
+        fake_run(
+            store, group=OTHER_GROUP, val=0.9, test=0.95, arch=arch, loss="bce", epochs=5, created=t0 - 500
+        )
+    fake_run(
+        store, group=None, val=0.99, test=0.99, arch="unet", loss="bce", dataset="cells", created=t0 + 10
+    )
     return store
