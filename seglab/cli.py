@@ -357,6 +357,11 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
     if args.losses:
         axes["loss"] = _csv(args.losses)
     seeds = parse_seeds(args.seeds) if args.seeds else []
+    if not seeds and getattr(args, "preset", None):  # a preset's study repeats each model (3 seeds)
+        from seglab.presets import preset_seeds
+
+        if len(found := preset_seeds(args.preset)) > 1:
+            seeds = found
     for item in args.grid or []:
         key, sep, values = item.partition("=")
         if not sep or not key.strip() or not _csv(values):
@@ -554,10 +559,30 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     for j in jobs:
         p = j.progress
         where = f"{p.get('epoch', '-')}/{p.get('epochs', j.config.epochs)}" if p else "-"
-        iou = j.result.get("test_iou") if j.result else (p.get("metrics") or {}).get("val_iou")
+        # best-so-far val IoU (the kept checkpoint's) and, when done, that checkpoint's test IoU
+        best = (
+            (j.result or {}).get("val_iou")
+            or p.get("best_val_iou")
+            or (p.get("metrics") or {}).get("val_iou")
+        )
+        test = (j.result or {}).get("test_iou")
         eta = _duration(p.get("eta_seconds")) if j.status == RunStatus.RUNNING else ""
-        rows.append([j.id, j.group or "", j.status, j.label, where, iou, eta, j.run_id or "", j.message[:60]])
-    print_table(rows, ["job", "study", "status", "model", "epoch", "IoU", "ETA", "run", "message"])
+        rows.append(
+            [j.id, j.group or "", j.status, j.label, where, best, test, eta, j.run_id or "", j.message[:60]]
+        )
+    headers = [
+        "job",
+        "study",
+        "status",
+        "model",
+        "epoch",
+        "best val IoU",
+        "test IoU",
+        "ETA",
+        "run",
+        "message",
+    ]
+    print_table(rows, headers)
     return 0
 
 
@@ -676,7 +701,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(p)
     p.add_argument("--archs", metavar="A,B", help="architectures to compare, e.g. unet,segnet")
     p.add_argument("--losses", metavar="L,M", help="losses to compare, e.g. bce,focal")
-    p.add_argument("--seeds", metavar="0-4", help="repeat each model with these seeds: 0-4, 0,1,2 or 0-2,5")
+    p.add_argument(
+        "--seeds",
+        metavar="0-4",
+        help="repeat each model with these seeds: 0-4, 0,1,2 or 0-2,5 (--preset quick or study: 0,1,2)",
+    )
     p.add_argument(
         "--grid", action="append", metavar="KEY=V1,V2", help="vary any other config field (repeatable)"
     )
