@@ -640,8 +640,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     for run_id in ids:
         if not store.exists(run_id):
             raise SegLabError(f"there is no run {run_id!r} in {store.home}.")
-    path = store.export_runs(ids, args.output)
-    print(f"exported {len(ids)} run(s) to {path}")
+    path = store.export_runs(ids, args.output, weights=not args.no_weights)
+    what = " without weights" if args.no_weights else ""
+    print(f"exported {len(ids)} run(s){what} to {path}")
     return 0
 
 
@@ -762,6 +763,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write runs into a zip file")
     p.add_argument("run_ids", nargs="*", metavar="RUN_ID")
     p.add_argument("--all", action="store_true", help="export every run")
+    p.add_argument(
+        "--no-weights",
+        action="store_true",
+        help="leave out the model weights: histories, summaries and predictions only (small)",
+    )
     p.add_argument("-o", "--output", required=True, metavar="FILE.zip")
     _add_home(p)
     p.set_defaults(func=cmd_export)

@@ -288,6 +288,13 @@ class Comparison:
     def run_ids(self) -> list[str]:
         return list(self.runs["run_id"])
 
+    def labelled_runs(self) -> pd.DataFrame:
+        """The runs with ``model`` set to their cell's label (named by the varied axes only)."""
+        label_of = {run_id: cell.label for cell in self.cells for run_id in cell.run_ids}
+        runs = self.runs.copy()
+        runs["model"] = runs["run_id"].map(label_of)
+        return runs
+
     @property
     def ranked(self) -> list[Cell]:
         """Cells with at least one finished seed, highest mean validation IoU first."""
@@ -521,22 +528,31 @@ def _cell_label(values: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     return text or f"{row.get('arch')} + {row.get('loss_label')}"
 
 
-def mixing_warning(comparisons: Sequence[Comparison]) -> str | None:
-    """Plain words when a selection holds runs trained with different settings, naming the
-    fields that differ (e.g. 'epochs: 10 / 30'); None when everything shown is one comparison.
+def differing_settings(comparisons: Sequence[Comparison]) -> list[str]:
+    """Shared-setting fields whose values differ between comparisons (what splits them).
 
     Only shared settings count: a field one comparison varies (arch, loss, a study's axis) is
     what it compares, not a difference of settings.
     """
-    if len(comparisons) < 2:
-        return None
-    detail = []
+    fields = []
     for f in CONFIG_FIELDS:
         if f in ALWAYS_COMPARED or f in RUNTIME_FIELDS:
             continue
         values = [c.settings[f] for c in comparisons if f in c.settings]
         if len({key_of(v) for v in values}) > 1:
-            detail.append(f"{f}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
+            fields.append(f)
+    return fields
+
+
+def mixing_warning(comparisons: Sequence[Comparison]) -> str | None:
+    """Plain words when a selection holds runs trained with different settings, naming the
+    fields that differ (e.g. 'epochs: 10 / 30'); None when everything shown is one comparison."""
+    if len(comparisons) < 2:
+        return None
+    detail = []
+    for f in differing_settings(comparisons):
+        values = [c.settings[f] for c in comparisons if f in c.settings]
+        detail.append(f"{f}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
     what = "; ".join(detail) if detail else "their studies varied different settings"
     return (
         f"These runs were trained with different settings ({what}), so they form "
@@ -613,10 +629,8 @@ def comparison_grid(comparison: Comparison, metric: str = SELECT_METRIC) -> pd.D
 
 def comparison_seed_runs(comparison: Comparison) -> pd.DataFrame:
     """The finished runs of a comparison with their cell's label in ``model`` (for seed dots)."""
-    label_of = {run_id: cell.label for cell in comparison.cells for run_id in cell.run_ids}
-    runs = comparison.runs[comparison.runs["status"] == "done"].copy()
-    runs["model"] = runs["run_id"].map(label_of)
-    return runs
+    runs = comparison.labelled_runs()
+    return runs[runs["status"] == "done"]
 
 
 def summary_frame(comparison: Comparison, metric: str) -> pd.DataFrame:

@@ -462,8 +462,13 @@ class RunStore:
         return model.to(device).eval()
 
     # sharing -------------------------------------------------------------------------
-    def export_runs(self, run_ids: Iterable[str], zip_path: str | os.PathLike[str]) -> Path:
-        """Write the given runs (all their files) into one zip, folders named by run id."""
+    def export_runs(
+        self, run_ids: Iterable[str], zip_path: str | os.PathLike[str], *, weights: bool = True
+    ) -> Path:
+        """Write the given runs (all their files) into one zip, folders named by run id.
+
+        ``weights=False`` leaves out the checkpoints (``*.pt``): histories, summaries and
+        predictions only, a small zip for sharing results."""
         zip_path = Path(zip_path)
         ids = list(run_ids)
         paths = [self.files(i).path for i in ids]
@@ -472,6 +477,8 @@ class RunStore:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for run_id, path in zip(ids, paths, strict=True):
                     for file in sorted(path.rglob("*")):
+                        if not weights and file.suffix == ".pt":
+                            continue
                         if file.is_file() and not file.is_symlink() and not file.name.startswith("."):
                             zf.write(file, f"{run_id}/{file.relative_to(path).as_posix()}")
 
