@@ -170,6 +170,13 @@ class Cell:
         return len(self.val)
 
     @property
+    def full_label(self) -> str:
+        """'unet + focal (γ=2)' (plus other varied axes) even when arch or loss is shared."""
+        others = [f"{k}={_short(v)}" for k, v in self.values.items() if k not in ("arch", "loss")]
+        arch = str(self.values.get("arch", self.arch))
+        return f"{arch} + {self.loss_label}" + (" · " + ", ".join(others) if others else "")
+
+    @property
     def val_mean(self) -> float | None:
         return mean_std(list(self.val.values()))[0]
 
@@ -322,7 +329,7 @@ class Comparison:
             return "No run of this comparison has finished yet, so there is no best model."
         val = format_mean_std(best.val_mean, best.val_std, best.n_seeds)
         test = format_mean_std(best.test_mean, best.test_std, best.n_seeds)
-        return f"Best by validation IoU: {best.label} — validation IoU {val}; its test IoU {test}."
+        return f"Best by validation IoU: {best.full_label} — validation IoU {val}; its test IoU {test}."
 
     def settings_text(self) -> str:
         """'dataset=shapes, size=64, n=384, …' — the shared settings, named once."""
