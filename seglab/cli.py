@@ -640,7 +640,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for run_id in ids:
         if not store.exists(run_id):
             raise SegLabError(f"there is no run {run_id!r} in {store.home}.")
-    path = store.export_runs(ids, args.output, weights=not args.no_weights)
+    path = store.export_runs(ids, args.output, weights=not args.no_weights, previews=args.previews)
     what = " without weights" if args.no_weights else ""
     print(f"exported {len(ids)} run(s){what} to {path}")
     return 0
@@ -767,6 +767,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-weights",
         action="store_true",
         help="leave out the model weights: histories, summaries and predictions only (small)",
+    )
+    p.add_argument(
+        "--previews",
+        type=_positive_int,
+        metavar="N",
+        help="keep only N predicted masks per split (and no probability maps): a smaller zip",
     )
     p.add_argument("-o", "--output", required=True, metavar="FILE.zip")
     _add_home(p)

@@ -19,6 +19,7 @@ Timestamps are Unix seconds (``float``); ``format_time`` turns them into local t
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -463,12 +464,18 @@ class RunStore:
 
     # sharing -------------------------------------------------------------------------
     def export_runs(
-        self, run_ids: Iterable[str], zip_path: str | os.PathLike[str], *, weights: bool = True
+        self,
+        run_ids: Iterable[str],
+        zip_path: str | os.PathLike[str],
+        *,
+        weights: bool = True,
+        previews: int | None = None,
     ) -> Path:
         """Write the given runs (all their files) into one zip, folders named by run id.
 
         ``weights=False`` leaves out the checkpoints (``*.pt``): histories, summaries and
-        predictions only, a small zip for sharing results."""
+        predictions only, a small zip for sharing results. ``previews=N`` keeps only the
+        first N preview images per split in the predictions, without the probability maps."""
         zip_path = Path(zip_path)
         ids = list(run_ids)
         paths = [self.files(i).path for i in ids]
@@ -480,7 +487,11 @@ class RunStore:
                         if not weights and file.suffix == ".pt":
                             continue
                         if file.is_file() and not file.is_symlink() and not file.name.startswith("."):
-                            zf.write(file, f"{run_id}/{file.relative_to(path).as_posix()}")
+                            name = f"{run_id}/{file.relative_to(path).as_posix()}"
+                            if previews is not None and file.name == PREDICTIONS:
+                                zf.writestr(name, _fewer_previews(file, previews))
+                            else:
+                                zf.write(file, name)
 
         return atomic_write_with(zip_path, write_zip)
 
@@ -543,6 +554,19 @@ class RunStore:
                 finally:
                     shutil.rmtree(staging, ignore_errors=True)
         return added
+
+
+def _fewer_previews(path: Path, keep: int) -> bytes:
+    """predictions.npz with the first ``keep`` images per split and no probability maps."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {
+            k: (npz[k][:keep] if k.startswith(("val_", "test_")) else npz[k])
+            for k in npz.files
+            if not k.endswith("_probs")
+        }
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath:

@@ -7,6 +7,7 @@ import math
 import statistics
 
 import pytest
+import torch
 from synth_runs import OTHER_GROUP, STUDY_GROUP, STUDY_SCORES, fake_run, must_show_store
 
 from seglab import compare
@@ -188,3 +189,34 @@ def test_report_handles_a_big_store(tmp_path, capsys):
     (only,) = doc["comparisons"]
     assert len(only["cells"]) == 16 and {c["n_seeds"] for c in only["cells"]} == {4}
     assert (tmp_path / "out" / "iou_by_loss.svg").stat().st_size > 0
+
+
+def test_export_without_weights_keeps_histories_summaries_and_fewer_previews(tmp_path, capsys):
+    import zipfile
+
+    import numpy as np
+
+    store = RunStore(tmp_path / "home")
+    run_id = fake_run(store, group="g", val=0.5, test=0.5)
+    files = store.files(run_id)
+    files.save_checkpoint("best", {"w": torch.zeros(3)})
+    files.save_predictions(
+        {
+            "class_names": np.asarray(["background", "shape"]),
+            "val_images": np.zeros((8, 4, 4, 3), np.uint8),
+            "val_preds": np.ones((8, 4, 4), np.uint8),
+            "val_probs": np.zeros((8, 4, 4), np.float16),
+        }
+    )
+    out = tmp_path / "light.zip"
+    home = str(tmp_path / "home")
+    assert main(["export", "--all", "--no-weights", "--previews", "2", "-o", str(out), "--home", home]) == 0
+    with zipfile.ZipFile(out) as zf:
+        names = {n.split("/", 1)[1] for n in zf.namelist()}
+    assert names == {"summary.json", "config.json", "history.jsonl", "predictions.npz"}
+    other = RunStore(tmp_path / "other")
+    assert other.import_runs(out) == [run_id]
+    assert len(other.history(run_id)) == 3
+    predictions = other.predictions(run_id)
+    assert predictions["val_images"].shape[0] == 2 and predictions["val_preds"].shape[0] == 2
+    assert "val_probs" not in predictions and list(predictions["class_names"]) == ["background", "shape"]
