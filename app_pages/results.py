@@ -225,6 +225,79 @@ def curves_tab(comparison) -> None:
     )
 
 
+def masks_section(compare, selected) -> None:
+    """Predicted masks of the best runs (or of the selected ones)."""
+    done = rt.finished(compare)
+    if done.empty:
+        st.info("Predicted masks appear when a run has finished.")
+    else:
+        if selected:
+            grid_runs = [r for r in selected if r in set(done["run_id"])][:6]
+        else:
+            grid_runs = list(rt.sort_runs(done, "val_iou")["run_id"][:4])
+            st.caption("Showing the four runs with the best validation IoU; select runs above to choose others (up to six).")
+        c1, c2, c3 = st.columns(3)
+        split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split")
+        n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images")
+        errors = c3.toggle(
+            "Show TP / FP / FN", key="rs_errors", help="For binary masks: colour each pixel by outcome."
+        )
+        if errors:
+            st.markdown(
+                f"<span style='color:{TP_COLOR}'>■</span> true positive &nbsp; "
+                f"<span style='color:{FP_COLOR}'>■</span> false positive &nbsp; "
+                f"<span style='color:{FN_COLOR}'>■</span> false negative &nbsp; ■ correct background",
+                unsafe_allow_html=True,
+            )
+        predictions = {
+            r["run_id"]: load_predictions(home, r["run_id"], (r["status"], r["epochs_done"]))
+            for r in done.to_dict("records")
+            if r["run_id"] in grid_runs
+        }
+        names = {r["run_id"]: f"{r['model']} · seed {r['seed']}" for r in done.to_dict("records")}
+        header = st.columns(2 + len(grid_runs))
+        for col, text in zip(header, ["Image", "Ground truth", *[names[r] for r in grid_runs]], strict=True):
+            col.markdown(f"**{text}**")
+        for index in range(n_images):
+            tiles = rc.prediction_tiles(predictions, grid_runs, split, index, errors=errors)
+            if not tiles:
+                break
+            for col, (image, caption) in zip(st.columns(len(tiles)), tiles, strict=True):
+                if image is None:
+                    col.caption(caption)
+                else:
+                    col.image(upscale(image, 160), caption=caption, width="stretch", output_format="PNG")
+
+
+def export_section(shown, selected, all_runs) -> None:
+    """CSV of the table, a zip of the runs, and import."""
+    st.markdown("**Table** — the runs shown above, as a spreadsheet.")
+    st.download_button("Download CSV", rt.to_csv_bytes(shown), "seglab_runs.csv", "text/csv", key="rs_csv")
+    st.markdown("**Runs** — all files (weights, history, predictions) as a zip another SegLab can import.")
+    export_ids = [
+        r
+        for r in (selected or list(shown["run_id"]))
+        if r not in set(all_runs.loc[all_runs["status"].map(is_active), "run_id"])
+    ]
+
+    def zip_bytes() -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            return store.export_runs(export_ids, Path(tmp) / "runs.zip").read_bytes()
+
+    st.download_button(
+        f"Download {tv.plural(len(export_ids), 'run')} as zip",
+        zip_bytes,
+        "seglab_runs.zip",
+        "application/zip",
+        key="rs_zip",
+        disabled=not export_ids,
+        on_click="ignore",
+    )
+    st.caption("Charts: use the PNG / SVG buttons under each chart.")
+    import_uploader()
+    st.caption(f"Runs are stored in `{seglab_home().resolve()}`.")
+
+
 # ---- the page ------------------------------------------------------------------------------
 watch_for_new_runs()
 if notice := st.session_state.pop("rs_notice", None):
@@ -266,72 +339,7 @@ if comparison is not None:
         cv.test_section(
             comparison, loss_domain=LOSS_DOMAIN, arch_domain=ARCH_DOMAIN, downloads=chart_downloads
         )
-
 with masks_tab:
-    done = rt.finished(compare)
-    if done.empty:
-        st.info("Predicted masks appear when a run has finished.")
-    else:
-        if selected:
-            grid_runs = [r for r in selected if r in set(done["run_id"])][:6]
-        else:
-            grid_runs = list(rt.sort_runs(done, "test_iou")["run_id"][:4])
-            st.caption("Showing the four best runs; select runs above to choose others (up to six).")
-        c1, c2, c3 = st.columns(3)
-        split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split")
-        n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images")
-        errors = c3.toggle(
-            "Show TP / FP / FN", key="rs_errors", help="For binary masks: colour each pixel by outcome."
-        )
-        if errors:
-            st.markdown(
-                f"<span style='color:{TP_COLOR}'>■</span> true positive &nbsp; "
-                f"<span style='color:{FP_COLOR}'>■</span> false positive &nbsp; "
-                f"<span style='color:{FN_COLOR}'>■</span> false negative &nbsp; ■ correct background",
-                unsafe_allow_html=True,
-            )
-        predictions = {
-            r["run_id"]: load_predictions(home, r["run_id"], (r["status"], r["epochs_done"]))
-            for r in done.to_dict("records")
-            if r["run_id"] in grid_runs
-        }
-        names = {r["run_id"]: f"{r['model']} · seed {r['seed']}" for r in done.to_dict("records")}
-        header = st.columns(2 + len(grid_runs))
-        for col, text in zip(header, ["Image", "Ground truth", *[names[r] for r in grid_runs]], strict=True):
-            col.markdown(f"**{text}**")
-        for index in range(n_images):
-            tiles = rc.prediction_tiles(predictions, grid_runs, split, index, errors=errors)
-            if not tiles:
-                break
-            for col, (image, caption) in zip(st.columns(len(tiles)), tiles, strict=True):
-                if image is None:
-                    col.caption(caption)
-                else:
-                    col.image(upscale(image, 160), caption=caption, width="stretch", output_format="PNG")
-
+    masks_section(compare, selected)
 with export_tab:
-    st.markdown("**Table** — the runs shown above, as a spreadsheet.")
-    st.download_button("Download CSV", rt.to_csv_bytes(shown), "seglab_runs.csv", "text/csv", key="rs_csv")
-    st.markdown("**Runs** — all files (weights, history, predictions) as a zip another SegLab can import.")
-    export_ids = [
-        r
-        for r in (selected or list(shown["run_id"]))
-        if r not in set(all_runs.loc[all_runs["status"].map(is_active), "run_id"])
-    ]
-
-    def zip_bytes() -> bytes:
-        with tempfile.TemporaryDirectory() as tmp:
-            return store.export_runs(export_ids, Path(tmp) / "runs.zip").read_bytes()
-
-    st.download_button(
-        f"Download {tv.plural(len(export_ids), 'run')} as zip",
-        zip_bytes,
-        "seglab_runs.zip",
-        "application/zip",
-        key="rs_zip",
-        disabled=not export_ids,
-        on_click="ignore",
-    )
-    st.caption("Charts: use the PNG / SVG buttons under each chart.")
-    import_uploader()
-    st.caption(f"Runs are stored in `{seglab_home().resolve()}`.")
+    export_section(shown, selected, all_runs)
