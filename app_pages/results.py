@@ -235,7 +235,9 @@ def masks_section(compare, selected) -> None:
             grid_runs = [r for r in selected if r in set(done["run_id"])][:6]
         else:
             grid_runs = list(rt.sort_runs(done, "val_iou")["run_id"][:4])
-            st.caption("Showing the four runs with the best validation IoU; select runs above to choose others (up to six).")
+            st.caption(
+                "Showing the four runs with the best validation IoU; select runs above to choose others (up to six)."
+            )
         c1, c2, c3 = st.columns(3)
         split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split")
         n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images")

@@ -108,7 +108,9 @@ def main(zip_path: Path = REFERENCE_ZIP) -> int:
     segnet = _arch_cell(comparison, "segnet")
     verdicts = {}
     for metric in (cmp.SELECT_METRIC, cmp.REPORT_METRIC):
-        pairs = [cmp.paired_comparison(_arch_cell(comparison, a), segnet, metric) for a in ("unet", "unet_strided")]
+        pairs = [
+            cmp.paired_comparison(_arch_cell(comparison, a), segnet, metric) for a in ("unet", "unet_strided")
+        ]
         for p in pairs:
             print(f"claim 2 ({metric}): {p.sentence()}")
         verdicts[metric] = _verdict(pairs)
