@@ -220,3 +220,22 @@ def test_export_without_weights_keeps_histories_summaries_and_fewer_previews(tmp
     predictions = other.predictions(run_id)
     assert predictions["val_images"].shape[0] == 2 and predictions["val_preds"].shape[0] == 2
     assert "val_probs" not in predictions and list(predictions["class_names"]) == ["background", "shape"]
+
+
+def test_reference_study_asset_is_small_complete_and_weightless():
+    import zipfile
+
+    from seglab.reference import REFERENCE_GROUP, REFERENCE_ZIP, reference_summaries
+
+    assert REFERENCE_ZIP.stat().st_size <= 5 * 1024 * 1024
+    with zipfile.ZipFile(REFERENCE_ZIP) as zf:
+        names = zf.namelist()
+    assert not any(n.endswith(".pt") for n in names)
+    assert sum(n.endswith("/history.jsonl") for n in names) == 48
+    assert sum(n.endswith("/predictions.npz") for n in names) == 48
+    summaries = reference_summaries()
+    assert {s["group"] for s in summaries} == {REFERENCE_GROUP} and {s["status"] for s in summaries} == {
+        "done"
+    }
+    cells = {(s["config"]["arch"], s["config"]["loss"]) for s in summaries}
+    assert len(cells) == 16 and sorted({s["config"]["seed"] for s in summaries}) == [0, 1, 2]
