@@ -448,7 +448,7 @@ def _print_group(home: str | None, group: str) -> None:
 
     with JobQueue(home) as q:
         jobs = q.jobs(group=group)
-        summary = q.group(group)
+        study = q.group_study(group)
     rows = [
         [
             j.id,
@@ -462,12 +462,15 @@ def _print_group(home: str | None, group: str) -> None:
         for j in jobs
     ]
     print_table(rows, ["job", "arch", "loss", "seed", "status", "val IoU", "test IoU"], file=sys.stderr)
-    if summary.best_test_iou is not None:
-        print(
-            f"best: {summary.best_label} (job {summary.best_job_id}, run {summary.best_run_id}), "
-            f"test IoU {summary.best_test_iou:.4f}",
-            file=sys.stderr,
-        )
+    # the best is chosen on validation (mean over seeds); its test IoU is reported beside it
+    from seglab.compare import build_comparisons
+    from seglab.results_table import runs_frame
+    from seglab.store import RunStore
+
+    runs = runs_frame([r for r in RunStore(home).list_runs() if r.group == group])
+    comparisons = build_comparisons(runs, {group: study} if study is not None else None)
+    if comparisons and comparisons[0].best is not None:
+        print(comparisons[0].best_sentence(), file=sys.stderr)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
