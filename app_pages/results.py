@@ -1,4 +1,6 @@
-"""Results: every saved run, learning curves, the final test comparison, masks, exports."""
+"""Results: every saved run; like-with-like comparisons (best chosen on validation, seeds with
+spread), learning curves, a separate test view, masks, exports. Sections are functions below;
+the comparison logic is `seglab.compare`, its widgets `seglab.ui.comparison_view`."""
 
 import tempfile
 from pathlib import Path
@@ -7,13 +9,15 @@ import streamlit as st
 
 from seglab import results_table as rt
 from seglab.charts import arch_domain, loss_domain
+from seglab.compare import build_comparisons
 from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
+from seglab.report import queue_studies
 from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
 from seglab.store import RunStore, seglab_home
+from seglab.ui import comparison_view as cv
 from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
-from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, stop_page
 from seglab.ui.images import upscale
 from seglab.ui.store_health import queue_notice_banner, unreadable_runs_panel
@@ -81,19 +85,17 @@ def import_uploader() -> None:
                     st.warning(reason[0].upper() + reason[1:])
 
 
-watch_for_new_runs()
-queue_notice_banner(key="rs_queue_notice")
-unreadable_runs_panel(store, key="rs_unreadable")
-records = store.list_runs()
-if not records:
+def empty_state() -> None:
+    """No runs yet: load the reference study, start the quick study, or import a zip."""
     st.markdown(
         "### No runs yet\n"
-        "Saved experiments appear here. Go to the **Train** page to set up a study, or start the "
-        "quick study right now: four architectures (SegNet, U-Net, strided U-Net, U-Net++) × four losses "
-        "(BCE, Dice, focal, BCE with deep supervision) on small synthetic shapes, small enough for a "
-        "laptop CPU."
+        "Saved experiments appear here. Go to the **Train** page to set up a study, load the saved "
+        "reference study, or start the quick study right now: four architectures (SegNet, U-Net, "
+        "strided U-Net, U-Net++) × four losses (BCE, Dice, focal, BCE with deep supervision) × three "
+        "seeds on small synthetic shapes, small enough for a laptop CPU."
     )
-    if st.button(":material/play_arrow: Run the quick study", type="primary", key="rs_quick"):
+    cv.reference_offer(str(store.home))
+    if st.button(":material/play_arrow: Run the quick study", key="rs_quick"):
         plan = tv.quick_study_plan()
         tv.start_plan(plan)
         st.success(f"Queued {tv.plural(plan.n_runs, 'run')}. Results appear here as each one finishes.")
@@ -101,185 +103,139 @@ if not records:
         import_uploader()
     stop_page()
 
-all_runs = rt.runs_frame(records)
-LOSS_DOMAIN, ARCH_DOMAIN = loss_domain(all_runs), arch_domain(all_runs)
-home = str(store.home)
 
-# ---- filters and the table --------------------------------------------------------------
-st.subheader("Saved runs")
-cols = st.columns(4)
-chosen = {}
-for col, (column, label) in zip(
-    cols,
-    [("dataset", "Dataset"), ("arch", "Architecture"), ("loss_label", "Loss"), ("status", "Status")],
-    strict=True,
-):
-    options = sorted(all_runs[column].dropna().astype(str).unique())
-    chosen[column] = col.multiselect(
-        label, options, key=f"rs_f_{column}", bind=URL, placeholder="all", wrap=True
+def filters_and_table(all_runs):
+    """Study (latest by default) and column filters, the runs table; returns (shown, selected)."""
+    st.subheader("Saved runs")
+    study = cv.study_picker(all_runs, ALL_COMPARISONS, NAMES)
+    in_study = cv.runs_of_study(all_runs, study)
+    cols = st.columns(4)
+    chosen = {}
+    for col, (column, label) in zip(
+        cols,
+        [("dataset", "Dataset"), ("arch", "Architecture"), ("loss_label", "Loss"), ("status", "Status")],
+        strict=True,
+    ):
+        options = sorted(in_study[column].dropna().astype(str).unique())
+        chosen[column] = col.multiselect(
+            label, options, key=f"rs_f_{column}", bind=URL, placeholder="all", wrap=True
+        )
+    sortable = ["created", "val_iou", "test_iou", "model", "arch", "loss", "status", "seed"]
+    sort_col, order_col, _ = st.columns([1, 1, 2])
+    sort_by = sort_col.selectbox(
+        "Sort by", sortable, index=1, key="rs_sort", bind=URL, format_func=rt.metric_title
     )
-sortable = ["created", "test_iou", "val_iou", "model", "arch", "loss", "status", "seed"]
-sort_col, order_col, _ = st.columns([1, 1, 2])
-sort_by = sort_col.selectbox(
-    "Sort by", sortable, index=1, key="rs_sort", bind=URL, format_func=rt.metric_title
-)
-order = order_col.selectbox("Order", ["high → low", "low → high"], key="rs_order", bind=URL)
-ascending = order == "low → high"
+    order = order_col.selectbox("Order", ["high → low", "low → high"], key="rs_order", bind=URL)
+    ascending = order == "low → high"
 
-shown = rt.filter_runs(
-    all_runs,
-    datasets=chosen["dataset"],
-    archs=chosen["arch"],
-    losses=chosen["loss_label"],
-    statuses=chosen["status"],
-)
-shown = rt.sort_runs(shown, sort_by, ascending=ascending).reset_index(drop=True)
-table = rt.display_table(shown)
-event = st.dataframe(
-    table,
-    hide_index=True,
-    on_select="rerun",
-    selection_mode="multi-row",
-    key="rs_table",
-    column_config={
-        "val_iou": st.column_config.NumberColumn("Val IoU", format="%.3f"),
-        "test_iou": st.column_config.NumberColumn("Test IoU", format="%.3f"),
-        "test_dice": st.column_config.NumberColumn("Test Dice", format="%.3f"),
-        "lr": st.column_config.NumberColumn("LR", format="%g"),
-        "model": st.column_config.TextColumn("Model"),
-        "status": "Status",
-        "seed": "Seed",
-        "epochs_done": "Epochs done",
-        "epochs": "Epochs",
-        "dataset": "Dataset",
-        "arch": "Architecture",
-        "loss": "Loss",
-        "width": "Width",
-        "depth": "Depth",
-        "size": "Size",
-        "batch_size": "Batch",
-        "group": "Study",
-        "run_id": "Run id",
-        "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
-        "message": st.column_config.TextColumn("Message", width="large"),
-    },
-    height=min(400, 38 + 35 * len(table)),
-)
-labels = {row["run_id"]: rt.run_label(row) for row in shown.to_dict("records")}
-picked_in_table = [table.loc[i, "run_id"] for i in event.selection.rows if i < len(table)]
-st.session_state["rs_pick"] = [r for r in st.session_state.get("rs_pick", []) if r in labels]
-picked = st.multiselect(
-    "Runs to compare (tick rows in the table or pick here; none = every run shown)",
-    list(labels),
-    key="rs_pick",
-    wrap=True,
-    format_func=labels.get,
-)
-selected = list(dict.fromkeys([*picked_in_table, *picked]))
-st.caption(f"{len(shown)} of {len(all_runs)} runs shown · {len(selected)} selected")
-
-with st.expander(f"Delete selected runs ({len(selected)})"):
-    busy = set(shown.loc[shown["status"].map(is_active), "run_id"])
-    deletable = [r for r in selected if r not in busy]
-    if len(deletable) < len(selected):
-        st.caption("Runs still queued or training are left alone; cancel them on the Train page first.")
-    sure = st.checkbox(
-        f"I understand: this deletes {tv.plural(len(deletable), 'run')} and their files for good.",
-        key="rs_sure",
+    shown = rt.filter_runs(
+        in_study,
+        datasets=chosen["dataset"],
+        archs=chosen["arch"],
+        losses=chosen["loss_label"],
+        statuses=chosen["status"],
     )
-    if st.button("Delete", key="rs_delete", disabled=not (sure and deletable)):
-        for run_id in deletable:
-            store.delete_run(run_id)
-        for key in ("rs_sure", "rs_pick", "rs_table"):
-            st.session_state.pop(key, None)
-        st.rerun()
-
-# ---- what to compare -------------------------------------------------------------------
-compare = shown[shown["run_id"].isin(selected)] if selected else shown
-datasets = sorted(compare["dataset"].dropna().unique())
-if len(datasets) > 1:
-    dataset = st.selectbox(
-        "Compare on dataset",
-        datasets,
-        key="rs_dataset",
-        bind=URL,
-        help="Scores on different data do not compare.",
+    shown = rt.sort_runs(shown, sort_by, ascending=ascending).reset_index(drop=True)
+    table = rt.display_table(shown)
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="multi-row",
+        key="rs_table",
+        column_config={
+            "val_iou": st.column_config.NumberColumn(
+                "Val IoU", format="%.3f", help="Validation IoU of the epoch kept (the best on validation)."
+            ),
+            "test_iou": st.column_config.NumberColumn(
+                "Test IoU", format="%.3f", help="Test IoU of that same kept checkpoint."
+            ),
+            "test_dice": st.column_config.NumberColumn("Test Dice", format="%.3f"),
+            "lr": st.column_config.NumberColumn("LR", format="%g"),
+            "model": st.column_config.TextColumn("Model"),
+            "status": "Status",
+            "seed": "Seed",
+            "epochs_done": "Epochs done",
+            "epochs": "Epochs",
+            "dataset": "Dataset",
+            "arch": "Architecture",
+            "loss": "Loss",
+            "width": "Width",
+            "depth": "Depth",
+            "size": "Size",
+            "batch_size": "Batch",
+            "group": "Study",
+            "run_id": "Run id",
+            "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+            "message": st.column_config.TextColumn("Message", width="large"),
+        },
+        height=min(400, 38 + 35 * len(table)),
     )
-    compare = compare[compare["dataset"] == dataset]
-compare = rt.add_model_labels(compare)
-best = rt.best_model(compare)
-if best is not None:
-    st.success(best.sentence(), icon=":material/trophy:")
-else:
-    st.info("No finished run among these yet: the test comparison appears when the first run is done.")
+    labels = {row["run_id"]: rt.run_label(row) for row in shown.to_dict("records")}
+    picked_in_table = [table.loc[i, "run_id"] for i in event.selection.rows if i < len(table)]
+    st.session_state["rs_pick"] = [r for r in st.session_state.get("rs_pick", []) if r in labels]
+    picked = st.multiselect(
+        "Runs to compare (tick rows in the table or pick here; none = every run shown)",
+        list(labels),
+        key="rs_pick",
+        wrap=True,
+        format_func=labels.get,
+    )
+    selected = list(dict.fromkeys([*picked_in_table, *picked]))
+    st.caption(f"{len(shown)} of {len(all_runs)} runs shown · {len(selected)} selected")
+    return shown, selected
 
-curves_tab, test_tab, masks_tab, export_tab = st.tabs(
-    [
-        ":material/show_chart: Learning curves",
-        ":material/trophy: Test comparison",
-        ":material/image: Predicted masks",
-        ":material/download: Export & import",
-    ]
-)
 
-with curves_tab:
+def delete_section(shown, selected) -> None:
+    with st.expander(f"Delete selected runs ({len(selected)})"):
+        busy = set(shown.loc[shown["status"].map(is_active), "run_id"])
+        deletable = [r for r in selected if r not in busy]
+        if len(deletable) < len(selected):
+            st.caption("Runs still queued or training are left alone; cancel them on the Train page first.")
+        sure = st.checkbox(
+            f"I understand: this deletes {tv.plural(len(deletable), 'run')} and their files for good.",
+            key="rs_sure",
+        )
+        if st.button("Delete", key="rs_delete", disabled=not (sure and deletable)):
+            for run_id in deletable:
+                store.delete_run(run_id)
+            for key in ("rs_sure", "rs_pick", "rs_table"):
+                st.session_state.pop(key, None)
+            st.rerun()
+    cv.reference_manage(home)
+
+
+def comparison_section(compare_runs):
+    """Like with like: the chosen comparison, its best (on validation) and the three views."""
+    st.subheader("Comparison")
+    comparison = cv.pick_comparison(compare_runs, STUDIES, NAMES)
+    if comparison is None:
+        st.info("No runs to compare.")
+        return None
+    cv.best_banner(comparison)
+    return comparison
+
+
+def curves_tab(comparison) -> None:
     histories = {
         r["run_id"]: load_history(home, r["run_id"], (r["status"], r["epochs_done"]))
-        for r in compare.to_dict("records")
+        for r in comparison.runs.to_dict("records")
     }
-    long = rt.histories_frame(histories, compare)
+    long = rt.histories_frame(histories, comparison.runs)
     metrics = [m for m in rt.history_metrics(long) if m.startswith("val_") or m == "train_loss"]
-    if not metrics:
-        st.info("No finished epochs yet.")
-    else:
-        metric = st.selectbox("Metric", metrics, key="rs_metric", bind=URL, format_func=rt.metric_title)
-        st.markdown(f"**{rt.metric_title(metric)} vs epoch, one panel per architecture, coloured by loss**")
-        st.caption("Hover a point for the run's details; click a legend entry to highlight it.")
-        by_arch = rc.curves_by_arch(long, metric, loss_domain=LOSS_DOMAIN, arch_order=ARCH_DOMAIN)
-        show_chart(by_arch, width="content")
-        chart_downloads(by_arch, f"{metric}_by_architecture", "rs_dl_arch")
-        st.markdown(f"**{rt.metric_title(metric)} vs epoch, one panel per loss, coloured by architecture**")
-        by_loss = rc.curves_by_loss(long, metric, arch_domain=ARCH_DOMAIN, loss_order=LOSS_DOMAIN)
-        show_chart(by_loss, width="content")
-        chart_downloads(by_loss, f"{metric}_by_loss", "rs_dl_loss")
+    metrics = [m for m in metrics if m != "val_iou_per_class"]
+    cv.curves_section(
+        comparison,
+        histories,
+        metrics,
+        loss_domain=LOSS_DOMAIN,
+        arch_domain=ARCH_DOMAIN,
+        downloads=chart_downloads,
+    )
 
-with test_tab:
-    summary = rt.aggregate_seeds(compare, "test_iou")
-    if summary.empty:
-        st.info("The test comparison needs at least one finished run.")
-    else:
-        st.caption("Mean over seeds (± standard deviation when there are several); ★ and red outline = best.")
-        grid = rt.arch_loss_grid(compare, "test_iou")
-        heatmap = rc.arch_loss_heatmap(grid, "test_iou", loss_order=LOSS_DOMAIN, arch_order=ARCH_DOMAIN)
-        show_chart(heatmap, width="content", theme=None)
-        chart_downloads(heatmap, "test_iou_heatmap", "rs_dl_heat")
-        several = bool((summary["n_seeds"] > 1).any())
-        st.markdown(
-            "**Ranking**"
-            + (" — black bars: ± one standard deviation over seeds; dots: single runs" if several else "")
-        )
-        ranking = rc.ranked_bars(summary, "test_iou", loss_domain=LOSS_DOMAIN, runs=rt.finished(compare))
-        show_chart(ranking, width="content", theme=None)
-        chart_downloads(ranking, "test_iou_ranking", "rs_dl_rank")
-        table_view = summary.drop(columns=["run_ids"]).rename(
-            columns={
-                "mean": "test IoU (mean)",
-                "std": "± std",
-                "n_seeds": "seeds",
-                "arch": "architecture",
-                "loss_label": "loss",
-            }
-        )
-        st.dataframe(
-            table_view,
-            hide_index=True,
-            column_config={
-                c: st.column_config.NumberColumn(format="%.3f")
-                for c in ("test IoU (mean)", "± std", "min", "max")
-            },
-        )
 
-with masks_tab:
+def masks_section(compare, selected) -> None:
+    """Predicted masks of the best runs (or of the selected ones)."""
     done = rt.finished(compare)
     if done.empty:
         st.info("Predicted masks appear when a run has finished.")
@@ -287,8 +243,10 @@ with masks_tab:
         if selected:
             grid_runs = [r for r in selected if r in set(done["run_id"])][:6]
         else:
-            grid_runs = list(rt.sort_runs(done, "test_iou")["run_id"][:4])
-            st.caption("Showing the four best runs; select runs above to choose others (up to six).")
+            grid_runs = list(rt.sort_runs(done, "val_iou")["run_id"][:4])
+            st.caption(
+                "Showing the four runs with the best validation IoU; select runs above to choose others (up to six)."
+            )
         c1, c2, c3 = st.columns(3)
         split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split", bind=URL)
         n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images", bind=URL)
@@ -324,7 +282,9 @@ with masks_tab:
                 else:
                     col.image(upscale(image, 160), caption=caption, width="stretch", output_format="PNG")
 
-with export_tab:
+
+def export_section(shown, selected, all_runs) -> None:
+    """CSV of the table, a zip of the runs, and import."""
     st.markdown("**Table** — the runs shown above, as a spreadsheet.")
     st.download_button("Download CSV", rt.to_csv_bytes(shown), "seglab_runs.csv", "text/csv", key="rs_csv")
     st.markdown("**Runs** — all files (weights, history, predictions) as a zip another SegLab can import.")
@@ -350,6 +310,55 @@ with export_tab:
     st.caption("Charts: use the PNG / SVG buttons under each chart.")
     import_uploader()
     st.caption(f"Runs are stored in `{seglab_home().resolve()}`.")
+
+
+# ---- the page ------------------------------------------------------------------------------
+watch_for_new_runs()
+queue_notice_banner(key="rs_queue_notice")
+unreadable_runs_panel(store, key="rs_unreadable")
+if notice := st.session_state.pop("rs_notice", None):
+    st.toast(notice)
+records = store.list_runs()
+if not records:
+    empty_state()
+
+all_runs = rt.runs_frame(records)
+LOSS_DOMAIN, ARCH_DOMAIN = loss_domain(all_runs), arch_domain(all_runs)
+home = str(store.home)
+_studies, _names = queue_studies(home)
+STUDIES, NAMES = _studies, cv.study_names(_names)
+ALL_COMPARISONS = build_comparisons(all_runs, STUDIES, NAMES)
+
+shown, selected = filters_and_table(all_runs)
+delete_section(shown, selected)
+compare_runs = shown[shown["run_id"].isin(selected)] if selected else shown
+comparison = comparison_section(compare_runs)
+compare = comparison.labelled_runs() if comparison is not None else compare_runs.iloc[0:0]
+
+curves, val_tab, test_tab, masks_tab, export_tab = st.tabs(
+    [
+        ":material/show_chart: Learning curves",
+        ":material/trophy: Validation comparison",
+        ":material/visibility: Test IoU view",
+        ":material/image: Predicted masks",
+        ":material/download: Export & import",
+    ]
+)
+if comparison is not None:
+    with curves:
+        curves_tab(comparison)
+    with val_tab:
+        cv.validation_section(
+            comparison, loss_domain=LOSS_DOMAIN, arch_domain=ARCH_DOMAIN, downloads=chart_downloads
+        )
+    with test_tab:
+        cv.test_section(
+            comparison, loss_domain=LOSS_DOMAIN, arch_domain=ARCH_DOMAIN, downloads=chart_downloads
+        )
+with masks_tab:
+    masks_section(compare, selected)
+with export_tab:
+    export_section(shown, selected, all_runs)
 
 # ---- issue 16: cross-validation table and per-class report (seglab.ui.tune_results) ----------
 from seglab.ui import tune_results  # noqa: E402

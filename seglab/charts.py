@@ -63,16 +63,40 @@ def iou_curves_by_loss(history: pd.DataFrame, metric: str = "val_iou", columns: 
     return rc.curves_by_loss(history, metric, arch_domain=arch_domain(history), columns=columns)
 
 
-def test_iou_heatmap(runs: pd.DataFrame, metric: str = "test_iou") -> alt.LayerChart:
-    """Architecture × loss heatmap of the seed-averaged test IoU; the best cell is outlined and starred."""
+def test_iou_heatmap(
+    runs: pd.DataFrame, metric: str = "test_iou", title: str | None = None
+) -> alt.LayerChart:
+    """Architecture × loss heatmap of the seed-averaged ``metric``; the best cell (as ``best``
+    marks it: `seglab.compare.comparison_grid` marks the one chosen on validation) is outlined
+    and starred."""
     grid = runs if "mean" in runs else arch_loss_grid(runs, metric)
-    return rc.arch_loss_heatmap(grid, metric)
+    return rc.arch_loss_heatmap(grid, metric, title=title)
 
 
-def ranked_bar(runs: pd.DataFrame, metric: str = "test_iou") -> alt.LayerChart:
-    """Models ranked by seed-averaged test IoU, best on top (± std and seed dots with several seeds)."""
+def band_curves_by_arch(curves: pd.DataFrame, metric: str = "val_iou", columns: int = 3) -> alt.FacetChart:
+    """Mean over seeds with a min–max band (`seglab.compare.seed_curves`), a panel per
+    architecture, coloured by loss."""
+    return rc.band_curves(
+        curves, metric, facet="arch", color="loss_label", domain=loss_domain(curves), columns=columns
+    )
+
+
+def band_curves_by_loss(curves: pd.DataFrame, metric: str = "val_iou", columns: int = 3) -> alt.FacetChart:
+    """Mean over seeds with a min–max band, a panel per loss, coloured by architecture (for a
+    loss metric every panel gets its own y axis: different losses are not on one scale)."""
+    return rc.band_curves(
+        curves, metric, facet="loss_label", color="arch", domain=arch_domain(curves), columns=columns
+    )
+
+
+def ranked_bar(
+    runs: pd.DataFrame, metric: str = "test_iou", *, seed_runs: pd.DataFrame | None = None
+) -> alt.LayerChart:
+    """Models ranked by seed-averaged ``metric``, best on top (± std and seed dots with several
+    seeds). ``runs`` may be one row per run or an aggregate with a ``mean`` column, whose seed
+    dots then come from ``seed_runs``."""
     if "mean" in runs:
-        return rc.ranked_bars(runs, metric, loss_domain=loss_domain(runs))
+        return rc.ranked_bars(runs, metric, loss_domain=loss_domain(runs), runs=seed_runs)
     summary = aggregate_seeds(runs, metric)
     return rc.ranked_bars(summary, metric, loss_domain=loss_domain(summary), runs=runs)
 

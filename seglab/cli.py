@@ -422,6 +422,11 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
     if args.losses:
         axes["loss"] = _csv(args.losses)
     seeds = parse_seeds(args.seeds) if args.seeds else []
+    if not seeds and getattr(args, "preset", None):  # a preset's study repeats each model (3 seeds)
+        from seglab.presets import preset_seeds
+
+        if len(found := preset_seeds(args.preset)) > 1:
+            seeds = found
     for item in args.grid or []:
         key, sep, values = item.partition("=")
         if not sep or not key.strip() or not _csv(values):
@@ -584,7 +589,7 @@ def _print_group(home: str | None, group: str) -> None:
 
     with JobQueue(home) as q:
         jobs = q.jobs(group=group)
-        summary = q.group(group)
+        study = q.group_study(group)
     rows = [
         [
             j.id,
@@ -598,12 +603,15 @@ def _print_group(home: str | None, group: str) -> None:
         for j in jobs
     ]
     print_table(rows, ["job", "arch", "loss", "seed", "status", "val IoU", "test IoU"], file=sys.stderr)
-    if summary.best_test_iou is not None:
-        print(
-            f"best: {summary.best_label} (job {summary.best_job_id}, run {summary.best_run_id}), "
-            f"test IoU {summary.best_test_iou:.4f}",
-            file=sys.stderr,
-        )
+    # the best is chosen on validation (mean over seeds); its test IoU is reported beside it
+    from seglab.compare import build_comparisons
+    from seglab.results_table import runs_frame
+    from seglab.store import RunStore
+
+    runs = runs_frame([r for r in RunStore(home).list_runs() if r.group == group])
+    comparisons = build_comparisons(runs, {group: study} if study is not None else None)
+    if comparisons and comparisons[0].best is not None:
+        print(comparisons[0].best_sentence(), file=sys.stderr)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -710,10 +718,30 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     for j in jobs:
         p = j.progress
         where = f"{p.get('epoch', '-')}/{p.get('epochs', j.config.epochs)}" if p else "-"
-        iou = j.result.get("test_iou") if j.result else (p.get("metrics") or {}).get("val_iou")
+        # best-so-far val IoU (the kept checkpoint's) and, when done, that checkpoint's test IoU
+        best = (
+            (j.result or {}).get("val_iou")
+            or p.get("best_val_iou")
+            or (p.get("metrics") or {}).get("val_iou")
+        )
+        test = (j.result or {}).get("test_iou")
         eta = _duration(p.get("eta_seconds")) if j.status == RunStatus.RUNNING else ""
-        rows.append([j.id, j.group or "", j.status, j.label, where, iou, eta, j.run_id or "", j.message[:60]])
-    print_table(rows, ["job", "study", "status", "model", "epoch", "IoU", "ETA", "run", "message"])
+        rows.append(
+            [j.id, j.group or "", j.status, j.label, where, best, test, eta, j.run_id or "", j.message[:60]]
+        )
+    headers = [
+        "job",
+        "study",
+        "status",
+        "model",
+        "epoch",
+        "best val IoU",
+        "test IoU",
+        "ETA",
+        "run",
+        "message",
+    ]
+    print_table(rows, headers)
     return 0
 
 
@@ -775,8 +803,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     for run_id in ids:
         if not store.exists(run_id):
             raise SegLabError(f"there is no run {run_id!r} in {store.home}.")
-    path = store.export_runs(ids, args.output)
-    print(f"exported {len(ids)} run(s) to {path}")
+    path = store.export_runs(ids, args.output, weights=not args.no_weights, previews=args.previews)
+    what = " without weights" if args.no_weights else ""
+    print(f"exported {len(ids)} run(s){what} to {path}")
     return 0
 
 
@@ -809,12 +838,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             group=args.group,
             run_ids=_csv(args.runs) if args.runs else None,
             metric=args.metric,
+            formats=tuple(_csv(args.formats)),
         )
     for bad in RunStore(args.home).unreadable_runs():
         print(f"seglab report: left out unreadable run {bad.id}: {bad.reason}", file=sys.stderr)
     for path in report.files:
-        print(path)
+        print(path, file=sys.stderr if args.json else sys.stdout)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(report.best_sentence, file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, allow_nan=False))
     return 0
 
 
@@ -841,7 +875,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(p)
     p.add_argument("--archs", metavar="A,B", help="architectures to compare, e.g. unet,segnet")
     p.add_argument("--losses", metavar="L,M", help="losses to compare, e.g. bce,focal")
-    p.add_argument("--seeds", metavar="0-4", help="repeat each model with these seeds: 0-4, 0,1,2 or 0-2,5")
+    p.add_argument(
+        "--seeds",
+        metavar="0-4",
+        help="repeat each model with these seeds: 0-4, 0,1,2 or 0-2,5 (--preset quick or study: 0,1,2)",
+    )
     p.add_argument(
         "--grid", action="append", metavar="KEY=V1,V2", help="vary any other config field (repeatable)"
     )
@@ -921,6 +959,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write runs into a zip file")
     p.add_argument("run_ids", nargs="*", metavar="RUN_ID")
     p.add_argument("--all", action="store_true", help="export every run")
+    p.add_argument(
+        "--no-weights",
+        action="store_true",
+        help="leave out the model weights: histories, summaries and predictions only (small)",
+    )
+    p.add_argument(
+        "--previews",
+        type=_positive_int,
+        metavar="N",
+        help="keep only N predicted masks per split (and no probability maps): a smaller zip",
+    )
     p.add_argument("-o", "--output", required=True, metavar="FILE.zip")
     _add_home(p)
     p.set_defaults(func=cmd_export)
@@ -934,8 +983,23 @@ def build_parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--group", help="the study to report on")
     which.add_argument("--runs", metavar="ID,ID", help="these runs (comma-separated)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
-    p.add_argument("--metric", default="test_iou", help="metric to rank by (default test_iou)")
+    p.add_argument(
+        "-o", "--output", default="report", metavar="DIR", help="folder for charts + CSV (default report)"
+    )
+    p.add_argument(
+        "--metric",
+        default="val_iou",
+        choices=("val_iou", "test_iou"),
+        help="order of the ranking chart (default val_iou); the best model is always chosen on val_iou",
+    )
+    p.add_argument(
+        "--formats", default="png,svg", metavar="png,svg", help="chart formats to write (default png,svg)"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the comparisons (shared settings, cells mean ± std over seeds, best by validation) as JSON",
+    )
     _add_home(p)
     p.set_defaults(func=cmd_report)
     return parser

@@ -241,9 +241,15 @@ def evaluate(
     batch_size: int = EVAL_BATCH_MIN,
     precision: str = "auto",
     confusion: bool = False,
+    uses_aux: bool = False,
 ) -> dict[str, Any]:
     """Metrics of ``model`` on one split (images (N,3,H,W) and masks (N,H,W) on its device);
-    ``confusion=True`` adds the (K,K) pixel confusion matrix (CPU tensor) as ``"confusion"``."""
+    ``confusion=True`` adds the (K,K) pixel confusion matrix (CPU tensor) as ``"confusion"``.
+
+    With ``uses_aux`` (a deep-supervision loss such as bce_ds) the loss is computed exactly as in
+    training, from the main output *and* the auxiliary outputs, so that training and validation
+    loss curves measure the same thing; the metrics always use the main output only.
+    """
     from seglab.metrics import confusion_matrix, predict_labels
 
     was_training = model.training
@@ -254,11 +260,14 @@ def evaluate(
     with _autocast(device, precision):
         for a, b in _batches(len(images), batch_size):
             x = images[a:b].contiguous(memory_format=torch.channels_last)
-            logits = model(x).float()
+            want_aux = uses_aux and loss_fn is not None
+            out = model(x, return_aux=True) if want_aux else model(x)
+            logits, aux = (out[0].float(), [t.float() for t in out[1]]) if want_aux else (out.float(), None)
             y = masks[a:b]
             cm += confusion_matrix(predict_labels(logits), y, num_classes).to(device)
             if loss_fn is not None:
-                loss_sum += loss_fn(logits, y).double() * (b - a)
+                value = loss_fn(logits, y, aux=aux) if want_aux else loss_fn(logits, y)
+                loss_sum += value.double() * (b - a)
     model.train(was_training)
     out = summarize(cm)
     out["loss"] = float(loss_sum) / max(1, len(images)) if loss_fn is not None else float("nan")
@@ -712,6 +721,7 @@ class _Run:
             batch_size=max(self.config.batch_size, EVAL_BATCH_MIN),
             precision=self.config.precision,
             confusion=confusion,
+            uses_aux=self.uses_aux,
         )
 
     def _last_state(self, epoch: int) -> dict[str, Any]:

@@ -8,6 +8,11 @@
 * ``study``: the full comparison, sized for a GPU (bigger images, more data, wider and
   deeper models, more epochs).
 * ``smoke``: the smallest run that still exercises everything (tests, quick checks).
+
+`PRESET_SEEDS`: the seeds a *study* started from a preset repeats every model with (the
+``study`` command without ``--seeds``, the Train page's study form). Three seeds for the
+classroom presets: one seed cannot tell a real difference from run-to-run noise, three give
+a mean and a spread.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
+PRESET_SEEDS: dict[str, list[int]] = {"quick": [0, 1, 2], "study": [0, 1, 2], "smoke": [0]}
+
 PRESET_HELP: dict[str, str] = {
     "quick": "Classroom demo: small images and model; well under a minute per run on a laptop CPU.",
     "study": "The full comparison: 128-pixel images, 2000 samples, 40 epochs; meant for a GPU.",
@@ -71,6 +78,11 @@ PRESET_HELP: dict[str, str] = {
 
 def list_presets() -> list[str]:
     return list(PRESETS)
+
+
+def preset_seeds(name: str) -> list[int]:
+    """The seeds a study from preset ``name`` uses by default (one seed, 0, for unknown names)."""
+    return list(PRESET_SEEDS.get(name, [0]))
 
 
 def preset(name: str, **overrides: Any) -> TrainConfig:

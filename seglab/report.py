@@ -1,18 +1,27 @@
 """Write a study's comparison to a folder: charts (PNG + SVG), CSV tables and a summary.
 
+The runs are first split into like-with-like comparisons (`seglab.compare`): only runs whose
+settings agree except the compared axes are compared. The charts show the *first* comparison
+(the latest study, or the one ``group`` names); the tables and ``report.json`` hold them all.
 ``write_report(out_dir, group=...)`` (or ``run_ids=...``) produces:
 
-* ``iou_by_arch.png/.svg``   validation IoU vs epoch, a panel per architecture, coloured by loss;
+* ``iou_by_arch.png/.svg``   validation IoU vs epoch, mean over seeds with a min–max band, a panel
+  per architecture, coloured by loss;
 * ``iou_by_loss.png/.svg``   the same, a panel per loss, coloured by architecture;
-* ``test_iou_heatmap.png/.svg``  architecture × loss, seed-averaged test IoU, best cell marked;
-* ``ranking.png/.svg``       models ranked by test IoU (± std over seeds);
-* ``runs.csv`` (one row per run), ``summary.csv`` (per model, mean ± std over seeds),
-  ``arch_loss_test_iou.csv`` (the heatmap as a table), ``history.csv`` (per-epoch metrics);
-* ``README.md`` naming the best model.
+* ``val_iou_heatmap.png/.svg``   architecture × loss, mean validation IoU, best cell (chosen on
+  validation) marked; ``test_iou_heatmap.png/.svg`` the same cells' test IoU;
+* ``ranking.png/.svg``       cells ranked by mean validation IoU (± std over seeds);
+* ``runs.csv`` (one row per run), ``summary.csv`` (one row per cell of every comparison),
+  ``history.csv`` (per-epoch metrics), ``report.json`` (what ``report --json`` prints);
+* ``README.md`` naming the best model and how it was chosen.
+
+Charts are drawn from per-cell aggregates, so their size does not grow with the number of
+runs or epochs; the row limit is lifted deliberately in `save_charts` for the rare large one.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +39,14 @@ class Report:
     out_dir: Path
     n_runs: int
     files: list[Path] = field(default_factory=list)
-    best: Any = None  # seglab.results_table.BestModel or None
+    best: Any = None  # the first comparison's best `seglab.compare.Cell`, or None
     best_sentence: str = ""
+    comparisons: list[Any] = field(default_factory=list)  # seglab.compare.Comparison
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``report --json`` document: comparisons (settings, varied, cells, best) + warnings."""
+        return {"comparisons": [c.to_json() for c in self.comparisons], "warnings": list(self.warnings)}
 
 
 def select_records(
@@ -69,40 +84,70 @@ def _group_run_ids(home: Path, group: str) -> set[str]:
         return {j.run_id for j in q.jobs(group=group) if j.run_id}
 
 
+def queue_studies(home: str | os.PathLike[str] | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(group → Study, group → name)`` for every study the queue knows (empty without a queue)."""
+    from seglab.jobs.queue import DB_NAME, JobQueue
+    from seglab.store import RunStore
+
+    path = RunStore(home).home
+    if not (path / DB_NAME).exists():
+        return {}, {}
+    studies: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    with JobQueue(path) as q:
+        for g in q.groups():
+            names[g.id] = g.name
+            studies[g.id] = q.group_study(g.id)
+    return studies, names
+
+
 def write_report(
     out_dir: str | os.PathLike[str],
     *,
     home: str | os.PathLike[str] | None = None,
     group: str | None = None,
     run_ids: list[str] | None = None,
-    metric: str = "test_iou",
+    metric: str = "val_iou",
     formats: tuple[str, ...] = ("png", "svg"),
 ) -> Report:
-    """Write the comparison charts and tables of the chosen runs into ``out_dir``."""
+    """Write the comparison charts and tables of the chosen runs into ``out_dir``.
+
+    ``metric`` orders the ranking chart; the best model is always chosen on validation IoU.
+    """
     from seglab import charts
-    from seglab.results_table import (
-        aggregate_seeds,
-        arch_loss_grid,
-        best_model,
-        display_table,
-        finished,
-        histories_frame,
-        runs_frame,
+    from seglab.compare import (
+        BAND_NOTE,
+        TEST_SELECTION_SENTENCE,
+        build_comparisons,
+        comparison_grid,
+        comparison_seed_runs,
+        mixing_warning,
+        seed_curves,
+        summary_frame,
     )
+    from seglab.results_table import display_table, histories_frame, runs_frame
     from seglab.store import RunStore
 
     records = select_records(home, group=group, run_ids=run_ids)
     if not records:
         raise SegLabError("there are no runs to report on yet; train some first.")
+    if unknown := sorted(set(formats) - {"png", "svg"}):
+        raise SegLabError(f"chart formats must be png or svg, not {', '.join(unknown)}.")
+    if metric not in ("val_iou", "test_iou"):
+        raise SegLabError(f"--metric must be val_iou or test_iou, not {metric!r}.")
     store = RunStore(home)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = Report(out_dir=out, n_runs=len(records))
 
     runs = runs_frame(records)
-    history = histories_frame({r.id: store.history(r.id) for r in records}, runs)
-    summary = aggregate_seeds(runs, metric)
-    grid = arch_loss_grid(runs, metric)
+    studies, names = queue_studies(home)
+    report.comparisons = build_comparisons(runs, studies, names)
+    if warning := mixing_warning(report.comparisons):
+        report.warnings.append(
+            warning + " Each is reported on its own; the charts show the first (the latest study)."
+        )
+    histories = {r.id: store.history(r.id) for r in records}
 
     def table(frame: pd.DataFrame, name: str) -> None:
         path = out / name
@@ -110,42 +155,88 @@ def write_report(
         report.files.append(path)
 
     table(display_table(runs), "runs.csv")
-    table(summary.assign(run_ids=summary["run_ids"].map(" ".join)), "summary.csv")
-    if not grid.empty:
-        pivot = grid.pivot_table(index="arch", columns="loss_label", values="mean", aggfunc="first")
-        pivot.to_csv(out / "arch_loss_test_iou.csv")
-        report.files.append(out / "arch_loss_test_iou.csv")
-    table(history.drop(columns=["run"]), "history.csv")
+    cell_rows = []
+    for number, comparison in enumerate(report.comparisons, start=1):
+        cells = comparison.cells_frame()
+        if not cells.empty:
+            cells.insert(0, "comparison", number)
+            cells.insert(1, "settings", comparison.settings_text())
+            cells["run_ids"] = cells["run_ids"].map(" ".join)
+            cell_rows.append(cells)
+    table(pd.concat(cell_rows) if cell_rows else pd.DataFrame(), "summary.csv")
+    table(histories_frame(histories, runs).drop(columns=["run"]), "history.csv")
 
-    has_curves = not history.empty and (history["metric"] == "val_iou").any()
-    if has_curves:
-        report.files += charts.save_chart(charts.iou_curves_by_arch(history), out / "iou_by_arch", formats)
-        report.files += charts.save_chart(charts.iou_curves_by_loss(history), out / "iou_by_loss", formats)
-    if not finished(runs, metric).empty:
-        report.files += charts.save_chart(
-            charts.test_iou_heatmap(grid, metric), out / "test_iou_heatmap", formats
-        )
-        report.files += charts.save_chart(charts.ranked_bar(runs, metric), out / "ranking", formats)
-
-    report.best = best_model(runs, metric)
+    first = report.comparisons[0] if report.comparisons else None
+    if first is not None:
+        curves = seed_curves(first, histories, "val_iou")
+        if not curves.empty:
+            report.files += save_charts(
+                charts.band_curves_by_arch(curves, "val_iou"), out / "iou_by_arch", formats
+            )
+            report.files += save_charts(
+                charts.band_curves_by_loss(curves, "val_iou"), out / "iou_by_loss", formats
+            )
+        if first.best is not None:
+            for what in ("val_iou", "test_iou"):
+                grid = comparison_grid(first, what)
+                if not grid.empty:
+                    title = (
+                        "Validation IoU (mean over seeds) — ★ best, chosen here"
+                        if what == "val_iou"
+                        else "Test IoU of the same cells — ★ the model chosen on validation"
+                    )
+                    report.files += save_charts(
+                        charts.test_iou_heatmap(grid, what, title=title), out / f"{what}_heatmap", formats
+                    )
+            summary = summary_frame(first, metric)
+            report.files += save_charts(
+                charts.ranked_bar(summary, metric, seed_runs=comparison_seed_runs(first)),
+                out / "ranking",
+                formats,
+            )
+    report.best = first.best if first is not None else None
     report.best_sentence = (
-        report.best.sentence()
-        if report.best is not None
-        else "No run has finished yet, so there is no best model."
+        first.best_sentence() if first is not None else "No run has finished yet, so there is no best model."
     )
+    json_path = out / "report.json"
+    json_path.write_text(json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    report.files.append(json_path)
     readme = out / "README.md"
-    readme.write_text(_readme(report, summary, group, metric), encoding="utf-8")
+    readme.write_text(_readme(report, group, TEST_SELECTION_SENTENCE, BAND_NOTE), encoding="utf-8")
     report.files.append(readme)
     return report
 
 
-def _readme(report: Report, summary: pd.DataFrame, group: str | None, metric: str) -> str:
+def save_charts(chart: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
+    """`seglab.charts.save_chart` with Altair's 5000-row guard lifted on purpose: report
+    charts are drawn from per-cell aggregates, so a big one is a big study, not a mistake."""
+    import altair as alt
+
+    from seglab import charts
+
+    with alt.data_transformers.disable_max_rows():
+        return charts.save_chart(chart, stem, formats)
+
+
+def _readme(report: Report, group: str | None, why: str, band: str) -> str:
+    from seglab.compare import PAIRED_RULE
+
     lines = [f"# SegLab report{f' — study {group}' if group else ''}", ""]
-    lines += [f"{report.n_runs} run(s).", "", f"**{report.best_sentence}**", ""]
-    if not summary.empty:
-        lines += [f"| rank | model | {metric} mean | std | seeds |", "|---:|---|---:|---:|---:|"]
-        for rank, row in enumerate(summary.itertuples(index=False), start=1):
-            lines.append(f"| {rank} | {row.model} | {row.mean:.4f} | {row.std:.4f} | {row.n_seeds} |")
+    lines += [f"{report.n_runs} run(s), {len(report.comparisons)} comparison(s).", ""]
+    lines += [f"**{report.best_sentence}**", "", why, ""]
+    for warning in report.warnings:
+        lines += [f"> Warning: {warning}", ""]
+    for number, comparison in enumerate(report.comparisons, start=1):
+        lines += [f"## Comparison {number}: {comparison.title()}", ""]
+        lines += [f"Shared settings: {comparison.settings_text()}", ""]
+        lines += ["| rank | model | val IoU (mean ± std, n) | test IoU |", "|---:|---|---|---|"]
+        for row in comparison.cells_frame().itertuples(index=False):
+            rank = "" if row.rank is None or row.rank != row.rank else int(row.rank)
+            lines.append(f"| {rank} | {row.model} | {row.val_iou} | {row.test_iou} |")
         lines.append("")
+        paired = comparison.paired()
+        if paired is not None:
+            lines += [paired.sentence(), "", f"Rule: {PAIRED_RULE}", ""]
+    lines += [f"Curves: {band}.", ""]
     lines += ["Files:", ""] + [f"- `{p.name}`" for p in report.files if p.name != "README.md"]
     return "\n".join(lines) + "\n"

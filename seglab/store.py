@@ -684,8 +684,19 @@ class RunStore:
         return model.to(device).eval()
 
     # sharing -------------------------------------------------------------------------
-    def export_runs(self, run_ids: Iterable[str], zip_path: str | os.PathLike[str]) -> Path:
-        """Write the given runs (all their files) into one zip, folders named by run id."""
+    def export_runs(
+        self,
+        run_ids: Iterable[str],
+        zip_path: str | os.PathLike[str],
+        *,
+        weights: bool = True,
+        previews: int | None = None,
+    ) -> Path:
+        """Write the given runs (all their files) into one zip, folders named by run id.
+
+        ``weights=False`` leaves out the checkpoints (``*.pt``): histories, summaries and
+        predictions only, a small zip for sharing results. ``previews=N`` keeps only the
+        first N preview images per split in the predictions, without the probability maps."""
         zip_path = Path(zip_path)
         ids = list(run_ids)
         paths = [self.files(i).path for i in ids]
@@ -694,8 +705,14 @@ class RunStore:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for run_id, path in zip(ids, paths, strict=True):
                     for file in sorted(path.rglob("*")):
+                        if not weights and file.suffix == ".pt":
+                            continue
                         if file.is_file() and not file.is_symlink() and not file.name.startswith("."):
-                            zf.write(file, f"{run_id}/{file.relative_to(path).as_posix()}")
+                            name = f"{run_id}/{file.relative_to(path).as_posix()}"
+                            if previews is not None and file.name == PREDICTIONS:
+                                zf.writestr(name, _fewer_previews(file, previews))
+                            else:
+                                zf.write(file, name)
 
         return atomic_write_with(zip_path, write_zip)
 
@@ -810,6 +827,19 @@ def _import_problem(
     except SegLabError as exc:
         return f"its config.json is not usable: {exc}"
     return None
+
+
+def _fewer_previews(path: Path, keep: int) -> bytes:
+    """predictions.npz with the first ``keep`` images per split and no probability maps."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {
+            k: (npz[k][:keep] if k.startswith(("val_", "test_")) and not k.endswith("_confusion") else npz[k])
+            for k in npz.files
+            if not k.endswith("_probs")
+        }
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath:

@@ -51,10 +51,11 @@ def test_train_page_study_then_results_page(tmp_path) -> None:
 
             open_page(page, f"{url}/results")
             main = page.locator("[data-testid=stMain]")
-            assert "Best:" in main.locator("[data-testid=stAlert]").first.inner_text()
+            alerts = main.locator("[data-testid=stAlert]").all_inner_texts()
+            assert any("Best by validation IoU" in text for text in alerts)
             page.wait_for_selector("[data-testid=stVegaLiteChart]", timeout=60_000)
             assert page.locator("[data-testid=stVegaLiteChart]").count() >= 2  # per arch and per loss
-            page.get_by_role("tab", name=re.compile("Test comparison")).click()
+            page.get_by_role("tab", name=re.compile("Validation comparison")).click()
             page.get_by_role("tab", name=re.compile("Predicted masks")).click()
             page.wait_for_selector("[data-testid=stImage]", timeout=60_000)
             assert page.locator("[data-testid=stImage]").count() >= 3  # image, truth, predictions

@@ -102,19 +102,19 @@ def test_report_writes_charts_and_tables(
     out_dir = tmp_path / "report"
     assert main(["report", "--group", lab["group"], "-o", str(out_dir), "--home", str(lab["home"])]) == 0
     written = {Path(p).name for p in capsys.readouterr().out.split()}
-    for stem in ("iou_by_arch", "iou_by_loss", "test_iou_heatmap", "ranking"):
+    for stem in ("iou_by_arch", "iou_by_loss", "val_iou_heatmap", "test_iou_heatmap", "ranking"):
         assert f"{stem}.png" in written and f"{stem}.svg" in written
         assert (out_dir / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (out_dir / f"{stem}.svg").read_text()[:500]
-    for table in ("runs.csv", "summary.csv", "history.csv", "arch_loss_test_iou.csv"):
+    for table in ("runs.csv", "summary.csv", "history.csv", "report.json"):
         assert (out_dir / table).stat().st_size > 0
     import pandas as pd
 
     summary = pd.read_csv(out_dir / "summary.csv")
     assert len(summary) == 2 and set(summary["arch"]) == {"unet", "segnet"}
-    best = summary.iloc[0]
-    assert best["mean"] == summary["mean"].max()
-    assert f"Best: {best['model']}" in (out_dir / "README.md").read_text()
+    best = summary.iloc[0]  # ranked by mean validation IoU: the best is chosen on validation
+    assert best["val_iou_mean"] == summary["val_iou_mean"].max() and bool(best["best"])
+    assert f"Best by validation IoU: {best['model']}" in (out_dir / "README.md").read_text()
     runs = pd.read_csv(out_dir / "runs.csv")
     assert len(runs) == 2  # only the study's runs, not the separate `train` run
 

@@ -54,8 +54,8 @@ def test_tables_charts_and_masks_are_shown(trained_home):
     runs_table = at.dataframe[0].value
     assert len(runs_table) == 4
     assert set(runs_table["arch"]) == set(ARCHS)
-    # two learning-curve charts, the heatmap and the ranking
-    assert len(charts(at)) == 4
+    # two learning-curve charts, the validation and test heatmaps and the test ranking
+    assert len(charts(at)) == 5
     # mask grid: for each shown test image, the image, its ground truth and one tile per run (4)
     images = at.get("image")
     assert len(images) == 4 * (2 + 4)
@@ -66,17 +66,18 @@ def test_tables_charts_and_masks_are_shown(trained_home):
     assert "Download CSV" in labels and "PNG" in labels and "SVG" in labels
 
 
-def test_best_model_sentence_matches_the_store(trained_home):
+def test_best_model_is_chosen_on_validation(trained_home):
     records = [r for r in RunStore(trained_home).list_runs() if r.status == "done"]
-    best_value = max(r.metrics["test_iou"] for r in records)
-    winners = {f"{r.config.arch} + {r.config.loss}" for r in records if r.metrics["test_iou"] == best_value}
+    best = max(records, key=lambda r: r.metrics["val_iou"])  # one seed each: the best run
     at = run_page()
-    sentences = [s.value for s in at.success if "Best:" in s.value]
+    sentences = [s.value for s in at.success if "Best by validation IoU" in s.value]
     assert len(sentences) == 1
     sentence = sentences[0]
-    assert f"test IoU {best_value:.2f}" in sentence
-    named = sentence.split("Best: ", 1)[1].split(",")[0]
-    assert named in winners
+    assert f"{best.config.arch} + {best.config.loss}" in sentence
+    assert f"validation IoU {best.metrics['val_iou']:.3f} (1 seed)" in sentence
+    assert f"its test IoU {best.metrics['test_iou']:.3f} (1 seed)" in sentence
+    assert "±" not in sentence  # one seed has no spread to show
+    assert any("optimistic" in c.value for c in at.caption)
 
 
 def test_filter_by_architecture_shrinks_the_table(trained_home):
@@ -94,7 +95,12 @@ def test_metric_selector_redraws_curves(trained_home):
     at = run_page()
     at.selectbox(key="rs_metric").select("val_dice").run()
     assert not at.exception
+    assert len(charts(at)) == 5
+    # a loss gets one panel per loss (each on its own axis), said in words
+    at.selectbox(key="rs_metric").select("val_loss").run()
+    assert not at.exception
     assert len(charts(at)) == 4
+    assert any("own y axis" in c.value for c in at.caption)
 
 
 def test_delete_needs_confirmation(trained_home, tmp_path, monkeypatch):
@@ -118,4 +124,5 @@ def test_empty_store_explains_what_to_do(seglab_home):
     text = " ".join(m.value for m in at.markdown)
     assert "No runs yet" in text and "Train" in text
     assert at.button(key="rs_quick").label.endswith("Run the quick study")
+    assert at.button(key="rs_reference").label.endswith("Load the reference study")
     assert not at.dataframe

@@ -28,7 +28,9 @@ def test_page_renders_the_form_with_a_preset(seglab_home):
     assert len(start) == 1 and not start[0].disabled
     runs_line = [m.value for m in at.markdown if "runs**" in m.value]
     n_archs, n_losses = len(at.multiselect(key="tr_archs").value), len(at.multiselect(key="tr_losses").value)
-    assert runs_line and runs_line[0].startswith(f"**{n_archs * n_losses} runs**")
+    n_seeds = 3  # the quick preset's study repeats every model with seeds 0, 1, 2
+    assert at.text_input(key="tr_seeds").value == "0, 1, 2"
+    assert runs_line and runs_line[0].startswith(f"**{n_archs * n_losses * n_seeds} runs**")
     assert any("No jobs yet" in i.value for i in at.info)
 
 
@@ -116,7 +118,8 @@ def test_changed_params_keeps_only_non_defaults():
 
 def test_quick_study_plan_is_the_seed_study():
     plan = tv.quick_study_plan()
-    assert plan.n_runs == len(plan.expand()) == len(plan.axes["arch"]) * len(plan.axes["loss"])
+    assert plan.n_runs == len(plan.expand()) == len(plan.axes["arch"]) * len(plan.axes["loss"]) * 3
+    assert plan.run_seeds == [0, 1, 2]
     assert {"unet_strided", "focal"} <= set(plan.axes["arch"]) | set(plan.axes["loss"])
     assert all(isinstance(c, TrainConfig) and c.epochs == PRESETS["quick"]["epochs"] for c in plan.expand())
 

@@ -157,6 +157,9 @@ class JobReporter:
             k: v for k, v in dict(record).items() if isinstance(v, (int, float)) and not isinstance(v, bool)
         }
         self.progress.update(epoch=epoch, metrics=metrics, epochs_done=epoch)
+        # best-so-far validation IoU (the checkpoint the run will keep) beside the last epoch's
+        if (val := _finite_or_none(metrics.get("val_iou"))) is not None:
+            self.progress["best_val_iou"] = max(val, self.progress.get("best_val_iou") or val)
         self._write(force=True)
 
     def on_end(self, result: Any) -> None:

@@ -161,12 +161,83 @@ def curves_by_loss(
     )
 
 
+def band_curves(
+    curves: pd.DataFrame,
+    metric: str,
+    *,
+    facet: str,
+    color: str,
+    domain: Sequence[str],
+    columns: int = 3,
+    facet_order: Sequence[str] | None = None,
+) -> alt.FacetChart:
+    """Mean over seeds (line) with the lowest-to-highest seed band, one panel per ``facet``.
+
+    ``curves`` comes from `seglab.compare.seed_curves` (one row per cell and epoch, so the chart
+    stays small for any number of runs). For a loss metric each panel gets its own y axis and
+    the panels are per loss when ``facet`` is the loss: values of different losses are on
+    different scales and must not be read against one axis.
+    """
+    titles = {"arch": "Architecture", "loss_label": "Loss"}
+    palette = LOSS_COLORS if color == "loss_label" else ARCH_COLORS
+    present = set(curves[facet]) if facet in curves else set()
+    facet_sort = [v for v in facet_order if v in present] if facet_order else "ascending"
+    is_loss = metric in LOWER_IS_BETTER
+    y_scale = alt.Scale(zero=False) if is_loss else alt.Scale(domain=[0, 1])
+    pick = alt.selection_point(fields=[color], bind="legend")
+    title = metric_title(metric)
+    tooltip = [
+        alt.Tooltip("model:N", title="Model"),
+        alt.Tooltip("epoch:Q", title="Epoch"),
+        alt.Tooltip("mean:Q", title=f"{title} (mean over seeds)", format=".3f"),
+        alt.Tooltip("low:Q", title="lowest seed", format=".3f"),
+        alt.Tooltip("high:Q", title="highest seed", format=".3f"),
+        alt.Tooltip("n:Q", title="Seeds"),
+    ]
+    base = alt.Chart(curves).encode(
+        x=alt.X("epoch:Q", title="Epoch", axis=epoch_axis(curves["epoch"])),
+        color=alt.Color(
+            f"{color}:N",
+            title=titles.get(color, color),
+            scale=_scale(domain, palette),
+            legend=alt.Legend(orient="top", labelLimit=240),
+        ),
+        detail="model:N",
+    )
+    band = base.mark_area(opacity=0.18).encode(
+        y=alt.Y("low:Q", title=f"{title} (mean, min–max over seeds)", scale=y_scale),
+        y2="high:Q",
+        opacity=alt.condition(pick, alt.value(0.22), alt.value(0.04)),
+    )
+    line = base.mark_line(strokeWidth=2, point=True).encode(
+        y=alt.Y("mean:Q", scale=y_scale),
+        opacity=alt.condition(pick, alt.value(0.95), alt.value(0.12)),
+        tooltip=tooltip,
+    )
+    chart = (
+        alt.layer(band, line)
+        .add_params(pick)
+        .properties(width=FACET_WIDTH, height=FACET_HEIGHT)
+        .facet(
+            facet=alt.Facet(
+                f"{facet}:N",
+                sort=facet_sort,
+                title=titles.get(facet, facet),
+                header=alt.Header(labelFontSize=13, labelFontWeight="bold"),
+            ),
+            columns=columns,
+        )
+    )
+    return chart.resolve_scale(y="independent") if is_loss else chart
+
+
 def arch_loss_heatmap(
     grid: pd.DataFrame,
     metric: str = "test_iou",
     *,
     loss_order: Sequence[str] | None = None,
     arch_order: Sequence[str] | None = None,
+    title: str | None = None,
 ) -> alt.LayerChart:
     """Architecture × loss heatmap of the seed-averaged test metric.
 
@@ -175,11 +246,11 @@ def arch_loss_heatmap(
     """
     data = grid.copy()
     data["text"] = [
-        (f"{m:.3f} ± {s:.3f}" if n > 1 else f"{m:.3f}") + (" ★" if b else "")
+        (f"{m:.3f} ± {s:.3f}" if n > 1 else f"{m:.3f} (1 seed)") + (" ★" if b else "")
         for m, s, n, b in zip(data["mean"], data["std"], data["n_seeds"], data["best"], strict=True)
     ]
     lower = metric in LOWER_IS_BETTER
-    title = metric_title(metric)
+    chart_title, title = title, metric_title(metric)
     low, high = data["mean"].min(), data["mean"].max()
     bright = (data["mean"] - low) / (high - low) > 0.5 if high > low else data["mean"] == data["mean"]
     data["ink"] = ["white" if b == lower else "black" for b in bright]
@@ -220,7 +291,9 @@ def arch_loss_heatmap(
         alt.layer(cells, labels, outline)
         .resolve_scale(color="independent")
         .properties(
-            width=min(760, 140 * n_cols), height=min(480, 64 * n_rows), title=f"{title} — architecture × loss"
+            width=min(760, 140 * n_cols),
+            height=min(480, 64 * n_rows),
+            title=chart_title or f"{title} — architecture × loss",
         )
     )
 

@@ -18,13 +18,15 @@ import streamlit as st
 
 from seglab.config import TrainConfig
 from seglab.errors import SegLabError
+from seglab.presets import PRESET_SEEDS as _PRESET_SEEDS
 from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.registry import ParamSpec
 from seglab.status import RunStatus, is_active
 from seglab.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.ui.common import URL
 
-PRESET_SEEDS = {"quick": "0", "study": "0, 1, 2", "smoke": "0"}
+# the study form's default seeds per preset (3 seeds for quick and study: `seglab.presets`)
+PRESET_SEEDS = {name: ", ".join(map(str, seeds)) for name, seeds in _PRESET_SEEDS.items()}
 PATH_CHOICE = "Folder or .zip on this computer"
 STATUS_ICONS = {
     RunStatus.QUEUED: "⏳ queued",
@@ -71,11 +73,13 @@ def quick_study_plan() -> Study:
     """The one-click classroom study: the `quick` preset over the study's archs and losses."""
     from seglab.losses import list_losses
     from seglab.models import list_models
-    from seglab.presets import preset
+    from seglab.presets import preset, preset_seeds
 
     archs = [a for a in STUDY_ARCHS if a in list_models()]
     losses: dict[str, dict[str, Any]] = {loss: {} for loss in STUDY_LOSSES if loss in list_losses()}
-    return study_from_form(preset("quick"), archs, losses, [0], name="Quick study (quick preset)")
+    return study_from_form(
+        preset("quick"), archs, losses, preset_seeds("quick"), name="Quick study (quick preset, 3 seeds)"
+    )
 
 
 def start_plan(study: Study) -> str:
@@ -347,9 +351,11 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
         done_fraction = 1.0
     else:
         done_fraction = epoch_done / epochs if epochs else 0.0
-    val_iou = metrics.get("val_iou")
-    if val_iou is None and job.result:
-        val_iou = job.result.get("val_iou")
+    # last epoch's val IoU, and the best so far (= the checkpoint the run keeps and Results shows)
+    last_iou = metrics.get("val_iou")
+    best_iou = (job.result or {}).get("val_iou") if job.status == "done" else progress.get("best_val_iou")
+    if best_iou is None:
+        best_iou = last_iou
     return {
         "job": job.id,
         "status": STATUS_ICONS.get(job.status, job.status),
@@ -357,7 +363,8 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
         "seed": job.config.seed,
         "epoch": f"{epoch_done}/{epochs}",
         "progress": done_fraction,
-        "val IoU": float(val_iou) if isinstance(val_iou, (int, float)) else None,
+        "best val IoU": float(best_iou) if isinstance(best_iou, (int, float)) else None,
+        "last val IoU": float(last_iou) if isinstance(last_iou, (int, float)) else None,
         "test IoU": (job.result or {}).get("test_iou"),
         "ETA": format_eta(progress.get("eta_seconds")) if job.status == RunStatus.RUNNING else "",
         "message": job.message or "",
@@ -385,7 +392,14 @@ def queue_table(jobs: list[Any], group_names: dict[str, str]) -> pd.DataFrame:
 QUEUE_COLUMNS = {
     "job": st.column_config.NumberColumn("Job", width="small"),
     "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
-    "val IoU": st.column_config.NumberColumn("Val IoU", format="%.3f"),
+    "best val IoU": st.column_config.NumberColumn(
+        "Best val IoU so far",
+        format="%.3f",
+        help="Validation IoU of the best epoch so far: the checkpoint the run keeps, tests and Results shows.",
+    ),
+    "last val IoU": st.column_config.NumberColumn(
+        "Last epoch's val IoU", format="%.3f", help="Validation IoU of the most recent epoch."
+    ),
     "test IoU": st.column_config.NumberColumn("Test IoU", format="%.3f"),
     "message": st.column_config.TextColumn("Message", width="large"),
 }

@@ -1,0 +1,76 @@
+"""AppTest: the Results page compares like with like (synthesised runs, no training)."""
+
+from __future__ import annotations
+
+import pytest
+from synth_runs import OTHER_GROUP, STUDY_GROUP, must_show_store
+
+from seglab import reference
+from seglab.store import RunStore
+from tests.page_support import page_runner
+
+run_page = page_runner("results", timeout=90)
+
+
+@pytest.fixture
+def store(seglab_home):
+    return must_show_store(seglab_home)
+
+
+def warnings_of(at) -> list[str]:
+    return [w.value for w in at.warning if "different settings" in w.value]
+
+
+def test_latest_study_is_shown_by_default_without_a_warning(store):
+    at = run_page()
+    assert at.selectbox(key="rs_study").value == STUDY_GROUP
+    assert len(at.dataframe[0].value) == 8  # the 2 × 2 × 2 seeds study, not the newer lone run
+    assert warnings_of(at) == []
+    (best,) = [s.value for s in at.success if "Best by validation IoU" in s.value]
+    # unet + focal has the best mean validation IoU; segnet + bce the best test IoU
+    assert best.startswith("Best by validation IoU: unet + focal")
+    assert "0.790 ± 0.014 (n=2)" in best
+    texts = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert "Shared settings" in texts and "epochs=3" in texts
+    assert "varied: arch, loss" in texts
+    cells = at.dataframe[1].value
+    assert list(cells["model"])[:2] == ["unet + focal", "segnet + bce"]  # ranked by val IoU
+    assert set(cells["seeds"]) == {2}
+
+
+def test_mixing_settings_warns_and_names_the_differing_fields(store):
+    at = run_page()
+    at.selectbox(key="rs_study").select("__all__").run()
+    assert not at.exception
+    (warning,) = warnings_of(at)
+    assert "epochs: 3 / 5" in warning and "dataset: shapes / cells" in warning
+    picker = at.selectbox(key="rs_comparison")
+    assert len(picker.options) == 3
+    # still the latest study by default, never a mixed heatmap
+    (best,) = [s.value for s in at.success if "Best by validation IoU" in s.value]
+    assert best.startswith("Best by validation IoU: unet + focal")
+    picker.select(1).run()
+    assert not at.exception
+    (best,) = [s.value for s in at.success if "Best by validation IoU" in s.value]
+    assert "(1 seed)" in best and "±" not in best.split("—")[1]
+
+
+def test_a_study_with_one_setting_has_no_warning(store):
+    at = run_page()
+    at.selectbox(key="rs_study").select(OTHER_GROUP).run()
+    assert warnings_of(at) == [] and len(at.dataframe[0].value) == 2
+
+
+def test_reference_study_loads_with_one_click_and_can_be_deleted(seglab_home):
+    assert reference.reference_available(), "assets/reference_study.zip is missing"
+    at = run_page()
+    at.button(key="rs_reference").click().run()
+    assert not at.exception
+    runs = RunStore(seglab_home).list_runs()
+    assert len(runs) == 48 and {r.group for r in runs} == {reference.REFERENCE_GROUP}
+    assert at.selectbox(key="rs_study").value == reference.REFERENCE_GROUP
+    (best,) = [s.value for s in at.success if "Best by validation IoU" in s.value]
+    assert "(n=3)" in best
+    at.button(key="rs_reference_delete").click().run()
+    assert not at.exception
+    assert RunStore(seglab_home).list_runs() == []
