@@ -60,6 +60,7 @@ from seglab.errors import ConfigError, SegLabError
 from seglab.models.build import build_model  # noqa: F401  (part of the engine's API)
 from seglab.runwriter import RunWriter, folder_writer
 from seglab.status import RunStatus
+from seglab.threads import effective_threads
 
 PREVIEW_IMAGES = 8  # images per split kept in predictions.npz for the visual comparison
 EVAL_BATCH_MIN = 64  # evaluation batches are at least this large (no gradients kept)
@@ -129,10 +130,12 @@ def data_seed(config: TrainConfig) -> int:
 
 def load_data(config: TrainConfig, device: torch.device | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
     """``(dataset, {"train": idx, "val": idx, "test": idx})`` with the dataset on ``device``."""
-    from seglab.data import make_dataset, split_indices
+    from seglab.data import split_indices
+
+    from seglab.data.cache import cached_dataset  # generated once per data settings, then reused
 
     params = {k: v for k, v in config.dataset_params.items() if k != "seed"}
-    ds = make_dataset(config.dataset, size=config.size, n=config.n, seed=data_seed(config), **params)
+    ds = cached_dataset(config.dataset, size=config.size, n=config.n, seed=data_seed(config), **params)
     splits = split_indices(
         len(ds), val=config.val_fraction, test=config.test_fraction, seed=config.split_seed
     )
@@ -355,14 +358,15 @@ def train(
     if resume:
         check_resumable(config, writer)
     previous_threads = torch.get_num_threads()
-    if config.num_threads is not None:
-        torch.set_num_threads(max(1, config.num_threads))
+    threads = effective_threads(config.num_threads)  # a worker slot's cap lowers the request
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
     # Tiny float values (denormals) are many times slower on CPUs; treat them as zero.
     torch.set_flush_denormal(True)
     try:
         return _Run(config, _Callbacks(callbacks), writer, should_stop).execute(resume)
     finally:
-        if config.num_threads is not None:
+        if threads is not None:
             torch.set_num_threads(previous_threads)
 
 
