@@ -405,7 +405,9 @@ def _add_slot_options(p: argparse.ArgumentParser, study: bool = False) -> None:
             default="local",
             help="local: the job queue and its workers (default); ray: one Ray task per run",
         )
-        p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to use (default: start a local one)")
+        p.add_argument(
+            "--ray-address", metavar="ADDR", help="Ray cluster to use (default: start a local one)"
+        )
         p.add_argument(
             "--gpus-per-run", type=_positive_float, help="Ray: fraction of a GPU per run (default 1/8)"
         )

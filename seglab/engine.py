@@ -59,6 +59,7 @@ from seglab.device import device_label, resolve_device
 from seglab.errors import ConfigError, SegLabError
 from seglab.models.build import build_model  # noqa: F401  (part of the engine's API)
 from seglab.runwriter import RunWriter, folder_writer
+from seglab.speed import eval_batch_size
 from seglab.status import RunStatus
 from seglab.threads import effective_threads
 
@@ -131,7 +132,6 @@ def data_seed(config: TrainConfig) -> int:
 def load_data(config: TrainConfig, device: torch.device | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
     """``(dataset, {"train": idx, "val": idx, "test": idx})`` with the dataset on ``device``."""
     from seglab.data import split_indices
-
     from seglab.data.cache import cached_dataset  # generated once per data settings, then reused
 
     params = {k: v for k, v in config.dataset_params.items() if k != "seed"}
@@ -482,6 +482,10 @@ class _Run:
 
         torch.manual_seed(config.seed)
         self.model = build_model(config, self.num_classes).to(device, memory_format=torch.channels_last)
+        from seglab.speed import prepare_model, training_forward  # layout fixes, optional compile
+
+        prepare_model(self.model, device)
+        self.forward = training_forward(self.model, device)
         self.loss_fn, self.uses_aux = build_loss(config, self.num_classes)
         self.loss_fn = self.loss_fn.to(device)
         from seglab.losses import fit_loss_to_training_set  # focal α = "auto": once, from the training set
@@ -566,7 +570,7 @@ class _Run:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             with _autocast(device, config.precision):
-                out = model(x, return_aux=True) if self.uses_aux else model(x)
+                out = self.forward(x, return_aux=True) if self.uses_aux else self.forward(x)
             if self.uses_aux:
                 logits, aux = out
                 loss = self.loss_fn(logits.float(), y, aux=[t.float() for t in aux])
@@ -644,7 +648,7 @@ class _Run:
             y,
             self.num_classes,
             loss_fn=self.loss_fn,
-            batch_size=max(self.config.batch_size, EVAL_BATCH_MIN),
+            batch_size=max(eval_batch_size(self.config.batch_size, self.device), EVAL_BATCH_MIN),
             precision=self.config.precision,
         )
 

@@ -12,6 +12,7 @@ the OpenMP / MKL / OpenBLAS environment variables, which they read at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 _CAP: int | None = None
@@ -47,10 +48,8 @@ def set_thread_cap(threads: int | None) -> None:
     import torch
 
     torch.set_num_threads(_CAP)
-    try:  # only possible before the first inter-op parallel work of the process
+    with contextlib.suppress(RuntimeError):  # only before the process's first inter-op work
         torch.set_num_interop_threads(_CAP)
-    except RuntimeError:
-        pass
 
 
 def thread_cap() -> int | None:

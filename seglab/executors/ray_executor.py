@@ -74,7 +74,12 @@ def _train_one(config_json: str, home: str, run_id: str, threads: int) -> dict[s
     set_thread_cap(threads)
     outcome = run_config(TrainConfig.from_json(config_json), home=home, run_id=run_id, resume=False)
     metrics = _metrics_of(outcome.result) if outcome.result is not None else {}
-    return {"run_id": outcome.run_id, "status": str(outcome.status), "message": outcome.message, "metrics": metrics}
+    return {
+        "run_id": outcome.run_id,
+        "status": str(outcome.status),
+        "message": outcome.message,
+        "metrics": metrics,
+    }
 
 
 def _wants_gpu(config: TrainConfig, cluster_gpus: float) -> bool:
@@ -129,7 +134,7 @@ def run_study_on_ray(
         cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
         fraction = gpus_per_run or DEFAULT_GPUS_PER_RUN
         task = ray.remote(_train_one)
-        say(f"study {group}: {len(configs)} run(s) to Ray ({'local' if not address else address})")
+        say(f"study {group}: {len(configs)} run(s) to Ray ({address if address else 'local'})")
         pending: dict[Any, int] = {}
         run_ids: list[str] = []
         for i, config in enumerate(configs):

@@ -268,10 +268,9 @@ def run_config(
     same way. Errors the user caused (bad dataset path, bad parameter) become a ``failed``
     run with the message; internal errors are recorded as failed too and then re-raised.
     """
+    from seglab.data.cache import set_cache_home
     from seglab.engine import train
     from seglab.store import RunStore
-
-    from seglab.data.cache import set_cache_home
 
     store = RunStore(resolve_home(home))
     set_cache_home(store.home)
