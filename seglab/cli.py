@@ -390,7 +390,7 @@ def _add_slot_options(p: argparse.ArgumentParser, study: bool = False) -> None:
     p.add_argument(
         "--slots",
         type=_positive_int,
-        help="jobs side by side per device (default: 2 on CPU, 8 per GPU, at most one per core)",
+        help="jobs side by side per device (study: 2 on CPU, 8 per GPU, at most one per core; worker: 1)",
     )
     p.add_argument(
         "--slot-threads" if study else "--threads",
@@ -549,10 +549,6 @@ def _print_group(home: str | None, group: str) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from seglab.jobs import run_worker
-    from seglab.jobs.worker import _device_type, default_slot_count
-
-    if args.slots is None and args.slot is None and args.cpu_workers is None:
-        args.slots = default_slot_count(_device_type(args.device))  # the device's usual slots
 
     n = run_worker(
         args.home,

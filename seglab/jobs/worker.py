@@ -579,6 +579,15 @@ def _slot_env(home: Path, threads: int, extra_env: dict[str, str]) -> dict[str, 
     return env
 
 
+def _stop_with_parent() -> None:
+    """In a slot process (Linux): get SIGTERM when the parent worker dies, so a killed
+    ``worker --slots N`` leaves no slot running on alone (its jobs become ``interrupted``)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _run_slot_processes(
     home: Path,
     device_type: str,
@@ -600,6 +609,7 @@ def _run_slot_processes(
             stdin=subprocess.DEVNULL,
             env=_slot_env(home, per_job, env),
             cwd=str(Path(__file__).resolve().parents[2]),
+            preexec_fn=_stop_with_parent,
         )
         for name, env in plans
     ]
