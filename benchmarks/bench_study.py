@@ -16,9 +16,15 @@ own home, so each pays for drawing its data once, as a real study does). For eac
   warm-up epoch) ÷ the study's wall time. Above 1: the study beats running bare loops in
   sequence; it includes everything a study does (evaluation, checkpoints, predictions).
 
-    python benchmarks/bench_study.py                          # CPU: quick preset, 4 runs
-    python benchmarks/bench_study.py --device cuda --preset study --seeds 0,1,2 --slots 1,8
-    python benchmarks/bench_study.py --device cuda --compile   # also try torch.compile
+    python benchmarks/bench_study.py                          # CPU: quick preset, 4 runs, slots 1 and 2
+    python benchmarks/bench_study.py --device cuda --seeds 0,1,2   # GPU: the 48-run study, default slots
+    python benchmarks/bench_study.py --device cuda --epochs 10 --slots 1,4,8,16   # choose the GPU default
+    python benchmarks/bench_study.py --device cuda --epochs 10 --compile          # does torch.compile pay?
+
+On a GPU the default is the study preset (4 archs × 4 losses, 40 epochs, 128 px) at the
+default slot count only: one-at-a-time would take ~11 min (issue 10's H200 figure), so compare
+slot counts with fewer ``--epochs``. Time budget of a device session: the 48-run study aims at
+≤ 6 min; the bare loops and FLOP counts add about a minute.
 
 Uses only the CLI/library paths that need no Streamlit or Altair (checked at the end).
 """
@@ -51,6 +57,7 @@ from seglab.study import Study, parse_seeds  # noqa: E402
 PEAK_BF16_TFLOPS = {
     "H200": 989.0,
     "H100 SXM": 989.0,
+    "H100 80GB HBM3": 989.0,  # how the SXM part names itself
     "H100 NVL": 835.0,
     "H100 PCIe": 756.0,
     "H100": 756.0,  # an H100 of unknown form factor: the lower (PCIe) figure
@@ -156,7 +163,10 @@ def main() -> None:
     study = Study(base, {"arch": archs, "loss": losses}, seeds=seeds if len(seeds) > 1 else [], name="bench")
     if len(seeds) == 1:
         study = Study(base.replace(seed=seeds[0]), {"arch": archs, "loss": losses}, name="bench")
-    slot_values = [int(s) for s in (args.slots or f"1,{default_slot_count(device.type)}").split(",")]
+    default_slots = (
+        f"1,{default_slot_count(device.type)}" if not gpu else str(default_slot_count(device.type))
+    )
+    slot_values = [int(s) for s in (args.slots or default_slots).split(",")]
     slot_values = list(dict.fromkeys(slot_values))
     peak = device_peak_tflops(device, args.peak_tflops)
 
