@@ -41,9 +41,20 @@ def is_depthwise(conv: nn.Module) -> bool:
     )
 
 
+def nchw_strides(shape: torch.Size | tuple[int, ...]) -> tuple[int, ...]:
+    """Row-major (NCHW) strides of ``shape``, size-1 dimensions included."""
+    strides, step = [], 1
+    for size in reversed(tuple(shape)):
+        strides.append(step)
+        step *= max(1, int(size))
+    return tuple(reversed(strides))
+
+
 def _to_nchw(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
     x = args[0]
-    return (x.contiguous(), *args[1:])
+    if x.stride() != nchw_strides(x.shape):  # also when only size-1 dims make it "contiguous"
+        x = torch.empty_strided(x.shape, nchw_strides(x.shape), dtype=x.dtype, device=x.device).copy_(x)
+    return (x, *args[1:])
 
 
 def _to_channels_last(module: nn.Module, args: tuple[Any, ...], out: torch.Tensor) -> torch.Tensor:
@@ -58,6 +69,12 @@ def prepare_model(model: nn.Module, device: torch.device) -> int:
     count = 0
     for module in model.modules():
         if is_depthwise(module) and not getattr(module, "_seglab_nchw", False):
+            # cuDNN is chosen when the input *or* the weight looks channels-last: give the
+            # weight plain NCHW strides too (a (C,1,k,k) weight is ambiguous otherwise)
+            w = module.weight.data
+            module.weight.data = torch.empty_strided(
+                w.shape, nchw_strides(w.shape), dtype=w.dtype, device=w.device
+            ).copy_(w)
             module.register_forward_pre_hook(_to_nchw)
             module.register_forward_hook(_to_channels_last)
             module._seglab_nchw = True  # type: ignore[attr-defined]

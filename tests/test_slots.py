@@ -20,7 +20,7 @@ from seglab.data import cache as cache_mod
 from seglab.data import make_dataset
 from seglab.jobs.worker import slot_names, slot_plans
 from seglab.models import create_model
-from seglab.speed import TrainingForward, eval_batch_size, is_depthwise, prepare_model
+from seglab.speed import TrainingForward, eval_batch_size, is_depthwise, nchw_strides, prepare_model
 from seglab.store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,10 +211,14 @@ def test_depthwise_convs_run_nchw_on_cuda_with_identical_results() -> None:
     assert prepare_model(model, torch.device("cuda")) == len(depthwise)
     assert prepare_model(model, torch.device("cuda")) == 0  # not twice
     for m in depthwise:
-        m.register_forward_pre_hook(lambda mod, args: seen.append(args[0].is_contiguous()))
+        m.register_forward_pre_hook(
+            lambda mod, args: seen.append(args[0].stride() == nchw_strides(args[0].shape))
+        )
     with torch.no_grad():
         got = model(x)
     assert seen and all(seen)
+    for m in depthwise:  # the weights too: cuDNN would be picked for a channels-last weight
+        assert m.weight.stride() == nchw_strides(m.weight.shape)
     assert torch.allclose(got, expected, atol=1e-6)
     assert prepare_model(create_model("fpn", num_classes=1, width=8, depth=2), torch.device("cpu")) == 0
 
