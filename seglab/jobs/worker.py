@@ -45,8 +45,9 @@ PROGRESS_INTERVAL = 0.25  # at most four progress writes per second
 LOCK_RETRY_SECONDS = 3.0  # a starting worker retries this long (a liveness probe may hold the lock)
 SPAWN_GRACE_SECONDS = 60.0  # a worker spawned this recently is still starting up
 DEFAULT_IDLE_TIMEOUT = 900.0  # workers started by ensure_worker exit after this long with nothing to do
-# Jobs side by side per device by default. CPU: measured on the 2-core machine (README's
-# speed section): the quick study ran faster with 2 slots of 1 thread than 1 slot of 2 threads.
+# Jobs side by side per device by default. CPU: one job per core with one thread each. On the
+# shared 2-core machine (README's speed section) a job with 2 threads collapsed under load while
+# 1-thread jobs did not; 2 × 1 against 1 × 1 swung both ways between repeats there.
 CPU_DEFAULT_SLOTS = 2
 # GPU: not measured here (no GPU was lent); issue 10's H200 figures: 8 processes with 2 CPU
 # threads each trained fine, 16 with 1 thread reached 74 % mean SM use. 8 fits a large GPU's
