@@ -6,7 +6,8 @@ What one run does, top to bottom:
    seed is ``config.split_seed`` (or ``dataset_params["seed"]`` when given), so runs with
    the same data settings see exactly the same images *and* the same train/val/test split,
    whatever their model seed. The whole dataset moves to the device once; batches are
-   taken by index tensors, never by a per-sample Python loop.
+   taken by index tensors, never by a per-sample Python loop. Procedural data is drawn once
+   per data settings and reused by later runs (``seglab.data.cache``).
 2. Build the model (``create_model``; a 1-channel head for binary datasets), the loss
    (``get_loss``) and the optimiser (Adam, AdamW, or SGD with momentum 0.9). The learning
    rate follows ``config.lr_schedule`` (cosine decay to 0 by default), step by step.
