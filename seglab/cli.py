@@ -455,8 +455,79 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
     return Study(base, axes, loss_params=loss_params, seeds=seeds, name=args.name, model_params=model_params)
 
 
+# ---- slots and executors (issue 10: studies at GPU speed) ----------------------------------------
+def _add_slot_options(p: argparse.ArgumentParser, study: bool = False) -> None:
+    p.add_argument(
+        "--slots",
+        type=_positive_int,
+        help="jobs side by side per device (study: 2 on CPU, 8 per GPU, at most one per core; worker: 1)",
+    )
+    p.add_argument(
+        "--slot-threads" if study else "--threads",
+        dest="slot_threads",
+        type=_positive_int,
+        help="CPU threads per job (default: cores // slots)",
+    )
+    if study:
+        p.add_argument(
+            "--executor",
+            choices=("local", "ray"),
+            default="local",
+            help="local: the job queue and its workers (default); ray: one Ray task per run",
+        )
+        p.add_argument(
+            "--ray-address", metavar="ADDR", help="Ray cluster to use (default: start a local one)"
+        )
+        p.add_argument(
+            "--gpus-per-run", type=_positive_float, help="Ray: fraction of a GPU per run (default 1/8)"
+        )
+
+
+def _run_study_jobs(args: argparse.Namespace, group: str, progress: Any) -> None:
+    """Run a queued study here: one slot in this process (with a progress bar), or several slot
+    processes while this one prints the study's progress."""
+    from seglab.jobs import run_worker
+    from seglab.jobs.worker import _device_type, default_slot_count
+
+    device = getattr(args, "device", None) or "auto"
+    slots = args.slots or default_slot_count(_device_type(device))
+    if slots <= 1:
+        run_worker(
+            args.home,
+            once=True,
+            group=group,
+            job_callbacks=progress,
+            verbose=False,
+            device=device,
+            slots=1,
+            threads=args.slot_threads,
+        )
+        return
+    last = [""]
+
+    def monitor() -> None:
+        from seglab.jobs import JobQueue
+
+        with JobQueue(args.home) as q:
+            counts = q.group(group).counts
+        text = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        if text != last[0]:
+            print(f"study {group}: {text}", file=sys.stderr)
+            last[0] = text
+
+    run_worker(
+        args.home,
+        once=True,
+        group=group,
+        device=device,
+        slots=slots,
+        threads=args.slot_threads,
+        monitor=monitor,
+    )
+
+
 def cmd_study(args: argparse.Namespace) -> int:
-    from seglab.jobs import JobQueue, ensure_worker, run_worker
+    from seglab.jobs import JobQueue, ensure_worker
     from seglab.jobs.worker import WorkerBusyError
 
     base = config_from_args(args)
@@ -464,6 +535,17 @@ def cmd_study(args: argparse.Namespace) -> int:
     for key in ("arch", "loss"):
         for value in study.axes.get(key, []):
             check_names(base.replace(**{key: value, "model_params": {}, "loss_params": {}}))
+    if args.executor == "ray":
+        from seglab.executors.ray_executor import run_study_on_ray
+
+        run_study_on_ray(
+            study,
+            home=args.home,
+            address=args.ray_address,
+            gpus_per_run=args.gpus_per_run,
+            threads=args.slot_threads,
+        )
+        return 0
     with JobQueue(args.home) as q:
         group = q.enqueue_study(study)
         total = len(q.jobs(group=group))
@@ -481,7 +563,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         return TextProgress(prefix=f"[job {job_id} · {config.label()}]")
 
     try:
-        run_worker(args.home, once=True, group=group, job_callbacks=progress, verbose=False)
+        _run_study_jobs(args, group, progress)
     except WorkerBusyError:
         print(
             "a background worker is running; it will run the study — following its progress", file=sys.stderr
@@ -626,6 +708,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         cpu_workers=args.cpu_workers,
         slot=args.slot,
+        slots=args.slots,
+        threads=args.slot_threads,
+        group=args.group,
     )
     print(f"worker ran {n} job(s)", file=sys.stderr)
     return 0
@@ -887,6 +972,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--background", action="store_true", help="queue and return; a background worker runs the jobs"
     )
+    _add_slot_options(p, study=True)
     _add_home(p)
     p.set_defaults(func=cmd_study)
 
@@ -921,6 +1007,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-timeout", type=_positive_float, help="exit after this many idle seconds")
     p.add_argument("--cpu-workers", type=_positive_int, help="CPU workers allowed side by side (default 1)")
     p.add_argument("--slot", help=argparse.SUPPRESS)
+    _add_slot_options(p)
+    p.add_argument("--group", help="only run jobs of this study")
     _add_home(p)
     p.set_defaults(func=cmd_worker)
 

@@ -7,7 +7,8 @@ What one run does, top to bottom:
    the same data settings see exactly the same images *and* the same train/val/test split,
    whatever their model seed (``config.folds`` / ``fold`` pick a cross-validation fold of
    the train+val pool instead, see `run_splits`). The whole dataset moves to the device once;
-   batches are taken by index tensors, never by a per-sample Python loop.
+   batches are taken by index tensors, never by a per-sample Python loop. Procedural data is
+   drawn once per data settings and reused by later runs (``seglab.data.cache``).
 2. Build the model (``create_model``; a 1-channel head for binary datasets), the loss
    (``get_loss``) and the optimiser (Adam, AdamW, or SGD with momentum 0.9). Borrowed
    weights (``encoder_weights``, ``init_from``) are loaded into the fresh model, and the
@@ -63,7 +64,9 @@ from seglab.device import device_label, resolve_device
 from seglab.errors import ConfigError, SegLabError
 from seglab.models.build import build_model  # noqa: F401  (part of the engine's API)
 from seglab.runwriter import RunWriter, folder_writer
+from seglab.speed import eval_batch_size
 from seglab.status import RunStatus
+from seglab.threads import effective_threads
 
 PREVIEW_IMAGES = 8  # images per split kept in predictions.npz for the visual comparison
 TEST_PREVIEW_IMAGES = 32  # test images kept there too, for the per-image error analysis
@@ -134,10 +137,10 @@ def data_seed(config: TrainConfig) -> int:
 
 def load_data(config: TrainConfig, device: torch.device | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
     """``(dataset, {"train": idx, "val": idx, "test": idx})`` with the dataset on ``device``."""
-    from seglab.data import make_dataset
+    from seglab.data.cache import cached_dataset  # generated once per data settings, then reused
 
     params = {k: v for k, v in config.dataset_params.items() if k != "seed"}
-    ds = make_dataset(config.dataset, size=config.size, n=config.n, seed=data_seed(config), **params)
+    ds = cached_dataset(config.dataset, size=config.size, n=config.n, seed=data_seed(config), **params)
     splits = run_splits(config, len(ds))
     idx = {
         name: torch.as_tensor(np.asarray(s), dtype=torch.long)
@@ -387,14 +390,15 @@ def train(
     if resume:
         check_resumable(config, writer)
     previous_threads = torch.get_num_threads()
-    if config.num_threads is not None:
-        torch.set_num_threads(max(1, config.num_threads))
+    threads = effective_threads(config.num_threads)  # a worker slot's cap lowers the request
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
     # Tiny float values (denormals) are many times slower on CPUs; treat them as zero.
     torch.set_flush_denormal(True)
     try:
         return _Run(config, _Callbacks(callbacks), writer, should_stop).execute(resume)
     finally:
-        if config.num_threads is not None:
+        if threads is not None:
             torch.set_num_threads(previous_threads)
 
 
@@ -516,6 +520,10 @@ class _Run:
         if not (resume and self.files is not None and self.files.checkpoint_path("last").is_file()):
             self._transfer_setup()  # --encoder-weights / --init-from (seglab.models.transfer)
         self.model = self.model.to(device, memory_format=torch.channels_last)
+        from seglab.speed import prepare_model, training_forward  # layout fixes, optional compile
+
+        prepare_model(self.model, device)
+        self.forward = training_forward(self.model, device)
         self.loss_fn, self.uses_aux = build_loss(config, self.num_classes)
         self.loss_fn = self.loss_fn.to(device)
         from seglab.losses import fit_loss_to_training_set  # focal α = "auto": once, from the training set
@@ -636,7 +644,7 @@ class _Run:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             with _autocast(device, config.precision):
-                out = model(x, return_aux=True) if self.uses_aux else model(x)
+                out = self.forward(x, return_aux=True) if self.uses_aux else self.forward(x)
             if self.uses_aux:
                 logits, aux = out
                 loss = self.loss_fn(logits.float(), y, aux=[t.float() for t in aux])
@@ -718,7 +726,7 @@ class _Run:
             y,
             self.num_classes,
             loss_fn=self.loss_fn,
-            batch_size=max(self.config.batch_size, EVAL_BATCH_MIN),
+            batch_size=max(eval_batch_size(self.config.batch_size, self.device), EVAL_BATCH_MIN),
             precision=self.config.precision,
             confusion=confusion,
             uses_aux=self.uses_aux,

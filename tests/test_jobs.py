@@ -207,6 +207,7 @@ def test_sigkilled_worker_leaves_job_interrupted_and_resume_continues(seglab_hom
 
 def test_ensure_worker_starts_one_worker_only(seglab_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(worker_mod, "LOCK_RETRY_SECONDS", 0.2)
+    monkeypatch.setenv("SEGLAB_SLOTS", "1")  # one slot: a second worker would have nowhere to go
     assert ensure_worker(seglab_home, device="cpu", idle_timeout=60) is True
     spawned = worker_mod._SPAWNED[-1]
     try:

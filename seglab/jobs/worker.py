@@ -41,11 +41,20 @@ from seglab.jobs.queue import (
     transaction,
 )
 from seglab.status import RunStatus
+from seglab.threads import cpu_cores, set_thread_cap, thread_env, threads_per_slot
 
 PROGRESS_INTERVAL = 0.25  # at most four progress writes per second
 LOCK_RETRY_SECONDS = 3.0  # a starting worker retries this long (a liveness probe may hold the lock)
 SPAWN_GRACE_SECONDS = 60.0  # a worker spawned this recently is still starting up
 DEFAULT_IDLE_TIMEOUT = 900.0  # workers started by ensure_worker exit after this long with nothing to do
+# Jobs side by side per device by default. CPU: one job per core with one thread each. On the
+# shared 2-core machine (README's speed section) a job with 2 threads collapsed under load while
+# 1-thread jobs did not; 2 × 1 against 1 × 1 swung both ways between repeats there.
+CPU_DEFAULT_SLOTS = 2
+# GPU: not measured here (no GPU was lent); issue 10's H200 figures: 8 processes with 2 CPU
+# threads each trained fine, 16 with 1 thread reached 74 % mean SM use. 8 fits a large GPU's
+# memory many times over at classroom sizes.
+GPU_DEFAULT_SLOTS = 8
 
 
 class WorkerBusyError(SegLabError):
@@ -71,6 +80,23 @@ def _cpu_slot_count(cpu_workers: int | None) -> int:
     return max(1, cpu_workers)
 
 
+def default_slot_count(device_type: str) -> int:
+    """How many jobs run side by side on one device when nobody says (``$SEGLAB_SLOTS`` overrides).
+
+    CPU: ``CPU_DEFAULT_SLOTS`` (see its comment for the measurement), never more than the
+    cores. GPU: ``GPU_DEFAULT_SLOTS`` per GPU, at most one per CPU core; small classroom models
+    leave a large GPU mostly idle, so several jobs share it (see the README's speed section).
+    """
+    env = os.environ.get("SEGLAB_SLOTS", "").strip()
+    if env:
+        return max(1, int(env))
+    cores = cpu_cores()
+    if device_type == "cpu":
+        legacy = os.environ.get("SEGLAB_CPU_WORKERS", "").strip()
+        return max(1, int(legacy)) if legacy else max(1, min(CPU_DEFAULT_SLOTS, cores))
+    return max(1, min(GPU_DEFAULT_SLOTS, cores))
+
+
 def _device_type(device: str) -> str:
     """Resolve ``auto`` to the device a worker would train on (imports torch)."""
     from seglab.device import resolve_device
@@ -83,13 +109,20 @@ def _gpu_index() -> str:
     return visible if visible and "," not in visible else "0"
 
 
+def slot_names(device_type: str, count: int, gpu: str | None = None) -> list[str]:
+    """Names of ``count`` slots: ``cpu-0``, ``cpu-1``, …; ``cuda-0``, ``cuda-0.1``, … on GPU 0."""
+    count = max(1, count)
+    if device_type == "cpu":
+        return [f"cpu-{i}" for i in range(count)]
+    base = f"{device_type}-{gpu if gpu is not None else _gpu_index() if device_type == 'cuda' else '0'}"
+    return [base] + [f"{base}.{i}" for i in range(1, count)]
+
+
 def default_slots(device_type: str, cpu_workers: int | None = None) -> list[str]:
     """The slots a worker on this device may take, in order of preference."""
-    if device_type == "cpu":
-        return [f"cpu-{i}" for i in range(_cpu_slot_count(cpu_workers))]
-    if device_type == "cuda":
-        return [f"cuda-{_gpu_index()}"]
-    return [f"{device_type}-0"]
+    if device_type == "cpu" and cpu_workers is not None:
+        return slot_names("cpu", _cpu_slot_count(cpu_workers))
+    return slot_names(device_type, default_slot_count(device_type))
 
 
 class _SlotLock:
@@ -248,10 +281,12 @@ def run_config(
     same way. Errors the user caused (bad dataset path, bad parameter) become a ``failed``
     run with the message; internal errors are recorded as failed too and then re-raised.
     """
+    from seglab.data.cache import set_cache_home
     from seglab.engine import train
     from seglab.store import RunDeletedError, RunStore
 
     store = RunStore(resolve_home(home))
+    set_cache_home(store.home)
     if run_id is None:
         run_id = _create_run(store, config, group)
         resume = False
@@ -417,26 +452,51 @@ def run_worker(
     idle_timeout: float | None = None,
     cpu_workers: int | None = None,
     slot: str | None = None,
+    slots: int | None = None,
+    threads: int | None = None,
     verbose: bool = True,
     job_callbacks: Callable[[int, TrainConfig], Any] | None = None,
+    monitor: Callable[[], None] | None = None,
 ) -> int:
-    """Run queued jobs one after another; returns how many jobs it ran.
+    """Run queued jobs; returns how many jobs it ran.
 
     ``once``: stop when nothing is left to claim (instead of polling every ``poll`` seconds).
-    ``max_jobs``: stop after that many jobs. ``group``: only take jobs of that study.
+    ``max_jobs``: stop after that many jobs (per slot). ``group``: only take jobs of that study.
     ``idle_timeout``: stop after that many seconds with nothing to do.
     ``job_callbacks(job_id, config)``: returns extra engine callbacks for each job (the CLI's
-    progress bar). ``cpu_workers``/``slot``: how many CPU workers may run side by side / which
-    slot to take (default: ``$SEGLAB_CPU_WORKERS`` or 1 on CPU, one per GPU).
+    progress bar; single-slot only). ``slots``: jobs side by side on the device: more than one
+    starts that many slot processes (one per GPU and slot on CUDA), each running job after job
+    with imports, CUDA set-up and the study's data done once, and waits for them (``monitor()``
+    is called about once a second meanwhile). ``threads``: CPU threads per job (default
+    ``cores // slots``, so slots × threads ≤ cores). ``cpu_workers``/``slot``: older knobs: how
+    many CPU slots a single worker may choose from / exactly which slot to take.
     Raises ``WorkerBusyError`` when a live worker already holds every slot for the device.
     """
     home_path = resolve_home(home)
     device_type = _device_type(device)
-    slots = [slot] if slot else default_slots(device_type, cpu_workers)
-    acquired = _SlotLock.acquire(home_path, slots, LOCK_RETRY_SECONDS)
+    if slot is None and slots is not None and slots > 1:
+        return _run_slot_processes(
+            home_path,
+            device_type,
+            slots,
+            threads,
+            once=once,
+            poll=poll,
+            max_jobs=max_jobs,
+            group=group,
+            idle_timeout=idle_timeout,
+            monitor=monitor,
+        )
+    if slot:
+        candidates = [slot]
+    elif slots is not None:
+        candidates = slot_names(device_type, slots)
+    else:
+        candidates = default_slots(device_type, cpu_workers)
+    acquired = _SlotLock.acquire(home_path, candidates, LOCK_RETRY_SECONDS)
     if acquired is None:
         raise WorkerBusyError(
-            f"a worker is already running for {device_type} in {home_path} (slots {', '.join(slots)})."
+            f"a worker is already running for {device_type} in {home_path} (slots {', '.join(candidates)})."
         )
     slot_name, lock = acquired
 
@@ -444,10 +504,15 @@ def run_worker(
         if verbose:
             print(f"[seglab worker {os.getpid()} {slot_name}] {text}", file=sys.stderr, flush=True)
 
-    if device_type == "cpu":
-        import torch
+    # Cap this slot's CPU threads: slots side by side must never oversubscribe the cores.
+    import torch
 
-        torch.set_num_threads(max(1, ((os.cpu_count() or 1) - 1) // len(slots) or 1))
+    from seglab.data.cache import set_cache_home
+    from seglab.threads import thread_cap
+
+    previous_threads, previous_cap = torch.get_num_threads(), thread_cap()
+    set_thread_cap(threads or threads_per_slot(len(candidates)))
+    set_cache_home(home_path)  # the study's data is drawn once, then read by every slot
 
     q = JobQueue(home_path)
     worker_id = f"{socket.gethostname()}-{os.getpid()}-{int(time.time() * 1000)}"
@@ -466,7 +531,7 @@ def run_worker(
     stop_event = threading.Event()
     previous_handlers = _install_signal_handlers(stop_event)
     q.recover_stale()  # jobs left running by a dead predecessor become interrupted
-    log(f"started on {device_type}")
+    log(f"started on {device_type} ({torch.get_num_threads()} CPU thread(s) per job)")
     ran, idle_since = 0, time.monotonic()
     try:
         while not stop_event.is_set():
@@ -503,8 +568,113 @@ def run_worker(
         )
         q.close()
         lock.release()
+        set_thread_cap(previous_cap)
+        torch.set_num_threads(previous_threads)
         log(f"stopped after {ran} job(s)")
     return ran
+
+
+def slot_plans(device_type: str, count: int | None = None) -> list[tuple[str, dict[str, str]]]:
+    """``(slot name, extra environment)`` for ``count`` slots per device (default
+    `default_slot_count`): on CUDA, ``count`` per visible GPU, each pinned to its GPU."""
+    count = count or default_slot_count(device_type)
+    if device_type != "cuda":
+        return [(name, {}) for name in slot_names(device_type, count)]
+    import torch
+
+    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    gpus = visible or [str(i) for i in range(max(1, torch.cuda.device_count()))]
+    return [(name, {"CUDA_VISIBLE_DEVICES": gpu}) for gpu in gpus for name in slot_names("cuda", count, gpu)]
+
+
+def _slot_command(home: Path, device_type: str, slot: str, threads: int, **options: Any) -> list[str]:
+    cmd = [sys.executable, "-m", "seglab", "worker", "--home", str(home), "--device", device_type]
+    cmd += ["--slot", slot, "--threads", str(threads)]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            cmd.append(flag)
+        elif value not in (None, False):
+            cmd += [flag, str(value)]
+    return cmd
+
+
+def _slot_env(home: Path, threads: int, extra_env: dict[str, str]) -> dict[str, str]:
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ) | extra_env | thread_env(threads)
+    env["SEGLAB_HOME"] = str(home)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _stop_with_parent() -> None:
+    """In a slot process (Linux): get SIGTERM when the parent worker dies, so a killed
+    ``worker --slots N`` leaves no slot running on alone (its jobs become ``interrupted``)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _run_slot_processes(
+    home: Path,
+    device_type: str,
+    slots: int,
+    threads: int | None,
+    *,
+    monitor: Callable[[], None] | None,
+    **options: Any,
+) -> int:
+    """Start one worker process per free slot, wait for all of them, return the jobs they ran."""
+    plans = [(name, env) for name, env in slot_plans(device_type, slots) if not worker_alive(home, name)]
+    if not plans:
+        raise WorkerBusyError(f"every {device_type} slot in {home} is held by a running worker.")
+    per_job = threads or threads_per_slot(len(slot_plans(device_type, slots)))
+    started = time.time()
+    procs = [
+        subprocess.Popen(
+            _slot_command(home, device_type, name, per_job, **options),
+            stdin=subprocess.DEVNULL,
+            env=_slot_env(home, per_job, env),
+            cwd=str(Path(__file__).resolve().parents[2]),
+            preexec_fn=_stop_with_parent,
+        )
+        for name, env in plans
+    ]
+    stop_event = threading.Event()
+    previous = _install_signal_handlers(stop_event)
+    forwarded = False
+    try:
+        while any(p.poll() is None for p in procs):
+            if stop_event.is_set() and not forwarded:
+                for p in procs:  # each slot stops after its current batch; jobs become interrupted
+                    if p.poll() is None:
+                        p.send_signal(signal.SIGTERM)
+                forwarded = True
+            if monitor is not None:
+                monitor()
+            time.sleep(0.5)
+        if monitor is not None:
+            monitor()
+    finally:
+        _restore_signal_handlers(previous)
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(30)
+    pids = [p.pid for p in procs]
+    with JobQueue(home) as q:
+        marks = ",".join("?" * len(pids))
+        row = q.conn.execute(
+            f"SELECT COUNT(*) FROM jobs WHERE worker_id IN (SELECT id FROM workers WHERE pid IN ({marks})"
+            " AND started >= ?) AND started >= ?",
+            (*pids, started - 1, started - 1),
+        ).fetchone()
+    failed = [p.returncode for p in procs if p.returncode not in (0, None)]
+    if failed:
+        print(f"[seglab worker] {len(failed)} slot process(es) exited with an error", file=sys.stderr)
+    return int(row[0])
 
 
 def _install_signal_handlers(stop_event: threading.Event) -> dict[int, Any]:
@@ -583,45 +753,28 @@ def ensure_worker(
     with JobQueue(home_path) as q:
         q.recover_stale()
     device_type = _device_type(device)
-    plans: list[tuple[str, dict[str, str]]] = []
-    if device_type == "cuda":
-        import torch
-
-        visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
-        ids = visible or [str(i) for i in range(torch.cuda.device_count())]
-        plans = [(f"cuda-{gpu}", {"CUDA_VISIBLE_DEVICES": gpu}) for gpu in ids]
-    else:
-        plans = [(s, {}) for s in default_slots(device_type, cpu_workers)]
+    count = _cpu_slot_count(cpu_workers) if device_type == "cpu" and cpu_workers is not None else None
+    plans = slot_plans(device_type, count)
+    threads = threads_per_slot(len(plans))
     started = False
     for slot, extra_env in plans:
         if worker_alive(home_path, slot):
             continue
-        _spawn(home_path, slot, device_type, extra_env, idle_timeout)
+        _spawn(home_path, slot, device_type, extra_env, idle_timeout, threads)
         started = True
     return started
 
 
 def _spawn(
-    home: Path, slot: str, device_type: str, extra_env: dict[str, str], idle_timeout: float | None
+    home: Path,
+    slot: str,
+    device_type: str,
+    extra_env: dict[str, str],
+    idle_timeout: float | None,
+    threads: int | None = None,
 ) -> None:
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ) | extra_env
-    env["SEGLAB_HOME"] = str(home)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-    cmd = [
-        sys.executable,
-        "-m",
-        "seglab",
-        "worker",
-        "--home",
-        str(home),
-        "--device",
-        device_type,
-        "--slot",
-        slot,
-    ]
-    if idle_timeout is not None:
-        cmd += ["--idle-timeout", str(idle_timeout)]
+    threads = threads or threads_per_slot(1)
+    cmd = _slot_command(home, device_type, slot, threads, idle_timeout=idle_timeout)
     log_path = lock_dir(home) / f"worker-{slot}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -630,8 +783,8 @@ def _spawn(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=env,
-            cwd=package_root,
+            env=_slot_env(home, threads, extra_env),
+            cwd=str(Path(__file__).resolve().parents[2]),
         )
     _SPAWNED.append(proc)
     (lock_dir(home) / f"{slot}.spawn").write_text(json.dumps({"pid": proc.pid, "time": time.time()}))
