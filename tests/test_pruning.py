@@ -28,8 +28,10 @@ def test_report_columns_levels_and_sanity(tiny):
     assert report["params"].is_monotonic_increasing and report["params"].nunique() == 3
     assert report["macs"].is_monotonic_increasing and report["macs"].nunique() == 3
     assert (report["ms_per_image"] > 0).all()
-    # L1 runs 3 of the 10 nodes: it must be faster than the full network (a generous margin)
-    assert report["ms_per_image"].iloc[0] < report["ms_per_image"].iloc[-1]
+    # times are measured, so no ordering is asserted here (a busy machine reorders them; the
+    # MACs above are the stable cost); speedup is the full network's time over each level's
+    ms = report["ms_per_image"]
+    assert report["speedup"].to_numpy() == pytest.approx((ms.iloc[-1] / ms).to_numpy(), rel=1e-6)
     assert report["speedup"].iloc[-1] == pytest.approx(1.0)
     assert model.prune_level is None and model.training
 
