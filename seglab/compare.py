@@ -333,7 +333,12 @@ class Comparison:
 
     def settings_text(self) -> str:
         """'dataset=shapes, size=64, n=384, …' — the shared settings, named once."""
-        return ", ".join(f"{k}={_short(v)}" for k, v in self.settings.items() if not _empty(v))
+        settings = dict(self.settings)
+        if _empty(settings.get("init_from")):  # transfer options mean nothing without a source run
+            settings.pop("init_scope", None)
+            if not settings.get("freeze_encoder_epochs") and _empty(settings.get("encoder_weights")):
+                settings.pop("freeze_encoder_epochs", None)
+        return ", ".join(f"{k}={_short(v)}" for k, v in settings.items() if not _empty(v))
 
     def title(self) -> str:
         return self.name or ("study " + ", ".join(self.groups) if self.groups else "runs outside a study")
