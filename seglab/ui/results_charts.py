@@ -161,6 +161,9 @@ def curves_by_loss(
     )
 
 
+HEATMAP_MIN_WIDTH, HEATMAP_MIN_HEIGHT = 280, 120  # px: fits "Test IoU — architecture × loss"
+
+
 def arch_loss_heatmap(
     grid: pd.DataFrame,
     metric: str = "test_iou",
@@ -220,7 +223,10 @@ def arch_loss_heatmap(
         alt.layer(cells, labels, outline)
         .resolve_scale(color="independent")
         .properties(
-            width=min(760, 140 * n_cols), height=min(480, 64 * n_rows), title=f"{title} — architecture × loss"
+            # A floor, so that one model's single cell still holds its title and axis titles.
+            width=min(760, max(HEATMAP_MIN_WIDTH, 140 * n_cols)),
+            height=min(480, max(HEATMAP_MIN_HEIGHT, 64 * n_rows)),
+            title=f"{title} — architecture × loss",
         )
     )
 
