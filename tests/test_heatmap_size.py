@@ -36,3 +36,10 @@ def test_bigger_grids_keep_their_cell_size_and_cap():
     assert (spec["width"], spec["height"]) == (4 * 140, 4 * 64)
     spec = rc.arch_loss_heatmap(grid(9, 9)).to_dict()
     assert (spec["width"], spec["height"]) == (760, 480)
+
+
+def test_one_model_ranking_has_room_for_the_four_entry_loss_legend():
+    summary = grid(1, 1).drop(columns="best").assign(loss="l0")
+    spec = rc.ranked_bars(summary, loss_domain=["bce", "dice", "focal", "bce_ds"]).to_dict()
+    # legend title plus four 16 px entries; one 28 px bar used to cut the last entry off
+    assert spec["height"] >= 16 * 5 + 28

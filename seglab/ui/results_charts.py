@@ -161,7 +161,7 @@ def curves_by_loss(
     )
 
 
-HEATMAP_MIN_WIDTH, HEATMAP_MIN_HEIGHT = 280, 120  # px: fits "Test IoU — architecture × loss"
+HEATMAP_MIN_WIDTH, HEATMAP_MIN_HEIGHT = 280, 150  # px: fits "Test IoU — architecture × loss"
 
 
 def arch_loss_heatmap(
@@ -280,7 +280,7 @@ def ranked_bars(
                 _seed_points(runs[runs["model"].isin(data.loc[data["n_seeds"] > 1, "model"])], y, metric)
             )
     return alt.layer(*layers).properties(
-        width=560, height=max(80, 28 * len(data)), title=f"Ranking by {title}"
+        width=560, height=max(120, 28 * len(data)), title=f"Ranking by {title}"
     )
 
 
