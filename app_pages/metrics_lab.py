@@ -179,6 +179,7 @@ def lab() -> None:
         )
 
     # ---------------------------------------------------------------------------------------
+    st.header("3 · Traps when reading a score")
     paradox, dice_tab, multi, avg = st.tabs(
         ["Accuracy paradox", "Dice ↔ IoU", "Many classes: mIoU", "Averaging & empty masks"]
     )

@@ -273,6 +273,8 @@ def test_results_error_analysis_worst_first_with_threshold(runs, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     table = next(d.value for d in at.dataframe if "mean" in d.value.columns)
     assert len(table) == 8 and table["mean"].is_monotonic_increasing
+    # Numbered from 1, like the Predicted masks tab's "test image N" captions of the same images.
+    assert sorted(table["image"]) == list(range(1, 9))
     worst = int(table["image"].iloc[0])
     assert f"test image {worst}" in captions(at)
     n_tiles = sum(c.startswith("IoU ") for c in captions(at)) - tiles_before

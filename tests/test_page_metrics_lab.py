@@ -55,6 +55,8 @@ def test_page_runs_and_shows_every_score() -> None:
     for label in ("IoU", "Dice", "Precision", "Recall", "F1", "Pixel accuracy", "mIoU"):
         shown(at, label)
     assert at.slider(key="shift_x").label == "Shift prediction right (pixels)"
+    # the tabs after the drawing canvas are a section of their own, not part of "Draw your own"
+    assert [h.value.split(" · ")[0] for h in at.header] == ["1", "2", "3"]
 
 
 def test_displayed_scores_equal_seglab_metrics_for_default_and_changed_widgets() -> None:

@@ -258,8 +258,9 @@ def error_analysis(store: RunStore, run_ids: list[str]) -> None:
             )
         )
     st.markdown(f"**Per-image IoU on {len(table)} test images, worst first**")
+    # Numbered from 1, as the Predicted masks tab numbers the same test images.
     st.dataframe(
-        table,
+        table.assign(image=table["image"] + 1),
         hide_index=True,
         key="ev_table",
         column_config={
@@ -279,7 +280,7 @@ def error_analysis(store: RunStore, run_ids: list[str]) -> None:
     for record in table.head(n_show).to_dict("records"):
         i = int(record["image"])
         tiles = [
-            (reference["test_images"][i], f"test image {i}"),
+            (reference["test_images"][i], f"test image {i + 1}"),
             (colorize_mask(reference["test_masks"][i]), "ground truth"),
         ]
         for run_id in kept:

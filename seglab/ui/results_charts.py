@@ -231,6 +231,9 @@ def band_curves(
     return chart.resolve_scale(y="independent") if is_loss else chart
 
 
+HEATMAP_MIN_WIDTH, HEATMAP_MIN_HEIGHT = 280, 150  # px: fits "Test IoU — architecture × loss"
+
+
 def arch_loss_heatmap(
     grid: pd.DataFrame,
     metric: str = "test_iou",
@@ -291,8 +294,9 @@ def arch_loss_heatmap(
         alt.layer(cells, labels, outline)
         .resolve_scale(color="independent")
         .properties(
-            width=min(760, 140 * n_cols),
-            height=min(480, 64 * n_rows),
+            # A floor, so that one model's single cell still holds its title and axis titles.
+            width=min(760, max(HEATMAP_MIN_WIDTH, 140 * n_cols)),
+            height=min(480, max(HEATMAP_MIN_HEIGHT, 64 * n_rows)),
             title=chart_title or f"{title} — architecture × loss",
         )
     )
@@ -347,7 +351,7 @@ def ranked_bars(
                 _seed_points(runs[runs["model"].isin(data.loc[data["n_seeds"] > 1, "model"])], y, metric)
             )
     return alt.layer(*layers).properties(
-        width=560, height=max(80, 28 * len(data)), title=f"Ranking by {title}"
+        width=560, height=max(120, 28 * len(data)), title=f"Ranking by {title}"
     )
 
 
