@@ -132,12 +132,18 @@ tour = [
         "app_pages/results.py",
         "Results",
         ":material/leaderboard:",
-        "IoU per epoch, the test table and predicted masks",
+        "like-with-like comparisons chosen on validation, seeds with spread, masks epoch by epoch",
+    ),
+    (
+        "app_pages/inside.py",
+        "Inside",
+        ":material/visibility:",
+        "feature maps of a trained model, your own photo, U-Net++ pruning",
     ),
 ]
 left, right = st.columns(2)
 for i, (path, label, icon, what) in enumerate(tour):
-    with left if i < 4 else right:
+    with left if i < (len(tour) + 1) // 2 else right:
         link(path, f"{label}: {what}", icon)
 
 st.header("A 45-minute lesson plan")
@@ -155,8 +161,9 @@ st.markdown(
 | 11–17 | Basics | Zoom into a patch: a mask is just a grid of numbers. Move the threshold slider. |
 | 17–26 | Loss lab | Raise γ from 0 to 5 and watch the easy pixels' share of the loss collapse; shrink the foreground and compare BCE with Dice. |
 | 26–32 | Metrics lab | Why 99 % pixel accuracy can still be a useless model: IoU against accuracy. |
-| 32–37 | Architectures | Follow the image down the encoder and back up: what do skip connections carry? |
-| 37–45 | Results | IoU curves per loss and per architecture: does the study's winner win here too? |
+| 32–36 | Architectures | Follow the image down the encoder and back up: what do skip connections carry? |
+| 36–42 | Results | Which model did validation choose, and is its lead bigger than the seed spread? Replay the masks epoch by epoch. (No runs yet? Load the reference study.) |
+| 42–45 | Inside | Open a trained U-Net: what do the first and the deepest stages respond to? |
 """
 )
 

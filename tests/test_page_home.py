@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -11,7 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PAGES = ["basics", "loss_lab", "metrics_lab", "architectures", "data", "train", "results"]
+# every page the app navigates to, in app.py's order, except Home itself
+PAGES = [
+    name
+    for name in re.findall(r'st\.Page\("app_pages/(\w+)\.py"', (ROOT / "app.py").read_text())
+    if name != "home"
+]
 
 
 def test_home_runs_alone() -> None:
