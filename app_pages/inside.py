@@ -6,7 +6,6 @@ import threading
 
 import numpy as np
 import streamlit as st
-import torch
 
 from seglab import inspect as ins
 from seglab.data import list_datasets, make_dataset
@@ -49,22 +48,14 @@ def stage_grids(home: str, run_id: str, stamp: float | None, image: np.ndarray, 
     """Per stage: name, shape (C, h, w), strongest channel indices and the grid picture."""
     model, lock = load_model(home, run_id, stamp)
     with lock:
-        maps = ins.feature_maps(model, torch.from_numpy(image), side_outputs=sides)
-    rows = []
-    for name, t in maps:
-        if name.startswith(ins.SIDE_PREFIX):
-            rows.append((name, tuple(t.shape), [], ins.probabilities(t).numpy()))
-        else:
-            idx, top = ins.top_channels(t, k)
-            rows.append((name, tuple(t.shape), idx, ins.channel_grid(top, cols=4)))
-    return rows
+        return ins.stage_rows(model, image, k, side_outputs=sides)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def prediction(home: str, run_id: str, stamp: float | None, image: np.ndarray) -> dict:
     model, lock = load_model(home, run_id, stamp)
     with lock:
-        return ins.predict_image(model, torch.from_numpy(image))
+        return ins.predict_image(model, image)
 
 
 @st.cache_data(show_spinner="Timing every prune level…", max_entries=8)
@@ -255,7 +246,7 @@ if config.arch == "unetpp":
             "cut after training: level $L$ keeps that sub-network and answers from its head. Here "
             "every level is measured on this run's validation images "
             f"(at most {VAL_LIMIT}; time = median of 5 passes on this machine's "
-            f"{'GPU' if torch.cuda.is_available() else 'CPU'})."
+            f"{ins.device_name(load_model(home, run_id, stamp)[0])})."
         )
         report = pruning(home, run_id, stamp)
         advice = recommend_prune_level(report, DEFAULT_TOLERANCE)

@@ -49,7 +49,7 @@ def _want_sides(model: SegModel, side_outputs: bool | None) -> bool:
 
 @torch.no_grad()
 def feature_maps(
-    model: SegModel, image: torch.Tensor, *, side_outputs: bool | None = None
+    model: SegModel, image: torch.Tensor | np.ndarray, *, side_outputs: bool | None = None
 ) -> list[tuple[str, torch.Tensor]]:
     """``[(stage name, tensor (C, h, w)), ...]`` for one image (3, H, W) float in [0, 1].
 
@@ -59,6 +59,8 @@ def feature_maps(
     (num_classes, H, W) at the input size. Tensors are float32 on the CPU. The model runs in
     eval mode (BatchNorm uses its stored statistics) and its mode is restored afterwards.
     """
+    if isinstance(image, np.ndarray):
+        image = torch.from_numpy(image)
     if not isinstance(image, torch.Tensor) or image.dim() != 3:
         shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
         raise ModelInputError(f"expected one image (3, H, W), got {shape}.")
@@ -168,11 +170,12 @@ def probabilities(logits: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_image(model: SegModel, image: torch.Tensor) -> dict[str, np.ndarray]:
+def predict_image(model: SegModel, image: torch.Tensor | np.ndarray) -> dict[str, np.ndarray]:
     """The model's answer on one image (3, H, W): ``probs`` float32 (C', H, W) from
     `probabilities` and ``confidence`` float32 (H, W), the probability of the class each
     pixel would get (for one sigmoid channel: ``max(p, 1 - p)``)."""
     device = next(model.parameters()).device
+    image = torch.as_tensor(image)
     was_training = model.training
     model.eval()
     try:
@@ -183,6 +186,27 @@ def predict_image(model: SegModel, image: torch.Tensor) -> dict[str, np.ndarray]
     # one sigmoid channel: the chosen class has probability p (object) or 1 - p (background)
     confidence = torch.maximum(probs[0], 1 - probs[0]) if probs.shape[0] == 1 else probs.max(dim=0).values
     return {"probs": probs.numpy(), "confidence": confidence.numpy()}
+
+
+def stage_rows(
+    model: SegModel, image: np.ndarray, k: int, *, side_outputs: bool | None = None
+) -> list[tuple[str, tuple[int, ...], list[int], np.ndarray]]:
+    """What the Inside page draws per stage: ``(name, shape (C, h, w), shown channel indices,
+    picture)``; the picture is the grid of the ``k`` strongest channels (`channel_grid`), or for
+    a side output its probabilities (C', H, W)."""
+    rows = []
+    for name, t in feature_maps(model, image, side_outputs=side_outputs):
+        if name.startswith(SIDE_PREFIX):
+            rows.append((name, tuple(t.shape), [], probabilities(t).numpy()))
+        else:
+            idx, top = top_channels(t, k)
+            rows.append((name, tuple(t.shape), idx, channel_grid(top, cols=4)))
+    return rows
+
+
+def device_name(model: nn.Module) -> str:
+    """ "GPU" or "CPU": where the model's weights are (the Inside page's timings run there)."""
+    return "GPU" if next(model.parameters()).device.type == "cuda" else "CPU"
 
 
 def threshold_mask(probs: np.ndarray, threshold: float) -> np.ndarray:
