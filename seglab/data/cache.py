@@ -30,13 +30,13 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from seglab.data.dataset import SegDataset
+from seglab.filelock import exclusive_lock
 
 CACHE_FORMAT = 1  # bump when the file layout changes
 MEMORY_ENTRIES = 2  # datasets kept in memory per process (a study uses one)
@@ -135,17 +135,8 @@ def clear_memory_cache() -> None:
 # ---- disk ----------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _key_lock(folder: Path, key: str) -> Iterator[None]:
-    import fcntl
-
-    fd = os.open(folder / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+def _key_lock(folder: Path, key: str) -> contextlib.AbstractContextManager[None]:
+    return exclusive_lock(folder / f"{key}.lock")
 
 
 def _from_disk_or_draw(folder: Path, key: str, draw: Any) -> SegDataset:

@@ -22,14 +22,14 @@ A missing file is not damage: deleting ``jobs.sqlite`` is a deliberate way to re
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from seglab.filelock import exclusive_lock
 
 DB_NAME = "jobs.sqlite"
 MARKER_NAME = ".jobs.sqlite.in-use"
@@ -85,16 +85,9 @@ def damage_reason(home: Path) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def repair_lock(home: Path) -> Iterator[None]:
+def repair_lock(home: Path) -> contextlib.AbstractContextManager[None]:
     """One process at a time checks and moves a damaged database."""
-    fd = os.open(home / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    return exclusive_lock(home / LOCK_NAME)
 
 
 def repair_if_damaged(home: Path) -> Path | None:
