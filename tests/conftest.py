@@ -32,3 +32,24 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory):
+    """Browser tests: the real app (`streamlit run app.py`) on a free port over an empty store,
+    one server per test module."""
+    from tests.browser_support import require_browser, streamlit_server
+
+    require_browser()
+    home = tmp_path_factory.mktemp("seglab-home")
+    with streamlit_server(home) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    """Browser tests: headless Debian chromium, after the module's app server is up."""
+    from tests.browser_support import chromium_browser
+
+    with chromium_browser() as b:
+        yield b

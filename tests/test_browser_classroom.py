@@ -12,25 +12,11 @@ from urllib.parse import urlparse
 import pytest
 
 from seglab.ui.common import FOOTER_KEY
-from tests.browser_support import chromium_browser, open_page, require_browser, streamlit_server, wait_idle
+from tests.browser_support import open_page, wait_idle
 
 pytestmark = pytest.mark.browser
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory):
-    require_browser()
-    home = tmp_path_factory.mktemp("seglab-home")
-    with streamlit_server(home) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    with chromium_browser() as b:
-        yield b
 
 
 @pytest.fixture

@@ -11,23 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import ARTIFACTS, chromium_browser, open_page, require_browser, streamlit_server
+from tests.browser_support import ARTIFACTS, open_page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory):
-    require_browser()
-    home = tmp_path_factory.mktemp("seglab-home")
-    with streamlit_server(home) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    with chromium_browser() as b:
-        yield b
 
 
 @pytest.fixture
