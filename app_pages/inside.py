@@ -89,9 +89,18 @@ st.markdown(
 
 home = str(seglab_home())
 store = RunStore(home)
-runs = [r for r in store.list_runs() if r.status == "done" and store.checkpoint_path(r.id).is_file()]
+finished = [r for r in store.list_runs() if r.status == "done"]
+runs = [r for r in finished if store.checkpoint_path(r.id).is_file()]
 if not runs:
-    st.info("No finished run yet. Train a model on the **Train** page (the quick preset takes a minute).")
+    st.info(
+        (
+            f"None of the {len(finished)} finished runs here has saved weights (runs imported "
+            "without weights, such as the reference study, cannot be looked inside). "
+            if finished
+            else "No finished run yet. "
+        )
+        + "Train a model on the **Train** page (the quick preset takes a minute)."
+    )
     stop_page()
 
 # ---------------------------------------------------------------------------------------

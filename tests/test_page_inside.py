@@ -126,3 +126,16 @@ def test_uploaded_photo_runs_through_the_model(trained_home):
     model = RunStore().load_model(trained_home["unet"])
     out = predict_image(model, image_from_bytes(buf.getvalue(), 32))
     assert out["probs"].shape == (1, 32, 32) and out["confidence"].min() >= 0.5
+
+
+def test_runs_without_weights_are_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finished runs imported without weights (the reference study) cannot be opened: say why."""
+    from synth_runs import must_show_store
+
+    store = must_show_store(tmp_path)
+    monkeypatch.setenv("SEGLAB_HOME", str(tmp_path))
+    at = run_page()
+    assert not at.exception, [e.value for e in at.exception]
+    n_done = sum(r.status == "done" for r in store.list_runs())
+    assert n_done > 0
+    assert any(f"None of the {n_done} finished runs here has saved weights" in i.value for i in at.info)
