@@ -4,10 +4,10 @@ import streamlit as st
 
 from seglab.models import list_models, model_info
 from seglab.teach import architectures as arch
-from seglab.ui.arch_diagram import graph_to_dot, legend_html
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, accept_url_name
-from seglab.ui.metric_charts import size_comparison_chart
+from seglab.viz.arch_diagram import graph_to_dot, legend_html
+from seglab.viz.metric_charts import size_comparison_chart
 
 WIDTHS = [4, 8, 16, 24, 32, 48, 64]
 SIZES = [32, 64, 128]

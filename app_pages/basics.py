@@ -7,10 +7,10 @@ import streamlit as st
 
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import basics as B
-from seglab.ui import loss_charts as C
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL
 from seglab.ui.images import as_rgb, image_row, upscale
+from seglab.viz import loss_charts as C
 
 SIZE = 96  # cells scene
 PATCH = 12  # zoomed window, pixels per side

@@ -11,7 +11,7 @@ from seglab.teach import data_page as dp
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, accept_url_name
 from seglab.ui.images import png_bytes
-from seglab.ui.metric_charts import class_balance_chart
+from seglab.viz.metric_charts import class_balance_chart
 
 SIZES = [32, 48, 64, 96, 128]
 TILES = 8

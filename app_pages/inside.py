@@ -7,19 +7,19 @@ import threading
 import numpy as np
 import streamlit as st
 
-from seglab import inspect as ins
+from seglab.analysis import inspect as ins
 from seglab.data import list_datasets, make_dataset
 from seglab.errors import SegLabError
 from seglab.losses import loss_info
 from seglab.models import model_info
 from seglab.models.link_kinds import link_kind
+from seglab.models.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
 from seglab.palette import colorize_mask, overlay
-from seglab.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
-from seglab.store import RunStore, seglab_home
+from seglab.store.run_store import RunStore, seglab_home
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import stop_page
 from seglab.ui.images import upscale
-from seglab.ui.inside_charts import prune_chart
+from seglab.viz.inside_charts import prune_chart
 
 #: validation images offered as inputs (and measured for pruning)
 VAL_LIMIT = 32

@@ -9,10 +9,10 @@ from seglab.losses import list_losses, loss_info
 from seglab.palette import error_overlay, overlay
 from seglab.teach import loss_lab as T
 from seglab.teach.basics import SCHEMES, colormap, load_scene, sigmoid
-from seglab.ui import loss_charts as C
 from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL, accept_url_name
 from seglab.ui.images import colour_bar_html, image_row, png_bytes
+from seglab.viz import loss_charts as C
 
 SIZE = 64
 

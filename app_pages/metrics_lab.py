@@ -11,7 +11,7 @@ from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL
 from seglab.ui.draw_canvas import draw_mask
 from seglab.ui.images import image_row
-from seglab.ui.metric_charts import (
+from seglab.viz.metric_charts import (
     averaging_chart,
     confusion_chart,
     dice_iou_chart,

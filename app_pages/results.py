@@ -1,26 +1,26 @@
 """Results: every saved run; like-with-like comparisons (best chosen on validation, seeds with
 spread), learning curves, a separate test view, masks, exports. Sections are functions below;
-the comparison logic is `seglab.compare`, its widgets `seglab.ui.comparison_view`."""
+the comparison logic is `seglab.analysis.compare`, its widgets `seglab.ui.comparison_view`."""
 
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from seglab import results_table as rt
-from seglab.charts import arch_domain, loss_domain
-from seglab.compare import build_comparisons
+from seglab.analysis import results_table as rt
+from seglab.analysis.compare import build_comparisons
+from seglab.analysis.report import queue_studies
 from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
-from seglab.report import queue_studies
 from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
-from seglab.store import RunStore, seglab_home
+from seglab.store.run_store import RunStore, seglab_home
 from seglab.ui import comparison_view as cv
-from seglab.ui import results_charts as rc
 from seglab.ui import train_views as tv
 from seglab.ui.common import URL, stop_page
 from seglab.ui.images import upscale
 from seglab.ui.store_health import queue_notice_banner, unreadable_runs_panel
+from seglab.viz import results_charts as rc
+from seglab.viz.charts import arch_domain, loss_domain
 
 st.title(":material/bar_chart: Results")
 store = RunStore()

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from seglab.config import TrainConfig
+from seglab.analysis.estimate import estimate_study, format_duration
 from seglab.data import model_out_channels
 from seglab.errors import SegLabError
-from seglab.estimate import estimate_study, format_duration
 from seglab.models import list_models, model_info
-from seglab.presets import PRESET_HELP, PRESETS
-from seglab.study import parse_seeds
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import PRESET_HELP, PRESETS
+from seglab.settings.study import parse_seeds
 from seglab.ui import train_views as tv
 from seglab.ui import tune_views  # issue 16: Tune tab, transfer learning
 from seglab.ui.common import URL

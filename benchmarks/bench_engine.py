@@ -1,4 +1,4 @@
-"""Training throughput of ``seglab.engine.train`` against a bare PyTorch loop.
+"""Training throughput of ``seglab.training.engine.train`` against a bare PyTorch loop.
 
 Both train the same model (same seed, same initial weights) on the same device-resident
 tensors with the same batch size, loss and optimiser; the bare loop does nothing else (no
@@ -27,9 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from seglab.device import device_label, resolve_device  # noqa: E402
-from seglab.engine import build_loss, build_model, build_optimizer, load_data, train  # noqa: E402
-from seglab.presets import preset  # noqa: E402
+from seglab.settings.presets import preset  # noqa: E402
+from seglab.training.device import device_label, resolve_device  # noqa: E402
+from seglab.training.engine import build_loss, build_model, build_optimizer, load_data, train  # noqa: E402
 
 
 def bare_loop(config, epochs: int, channels_last: bool = False) -> list[float]:  # noqa: ANN001

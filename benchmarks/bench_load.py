@@ -90,7 +90,7 @@ class Student:
 def start_training(home: Path) -> int:
     """Queue one long training job and start a worker for it; returns the job id."""
     from seglab.jobs import JobQueue, ensure_worker
-    from seglab.presets import preset
+    from seglab.settings.presets import preset
 
     with JobQueue(home) as queue:
         job_id = queue.enqueue(preset("quick", arch="unet", loss="bce", epochs=200))

@@ -45,13 +45,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from seglab.config import TrainConfig  # noqa: E402
-from seglab.device import device_label, resolve_device  # noqa: E402
 from seglab.jobs.queue import JobQueue  # noqa: E402
 from seglab.jobs.worker import default_slot_count, run_worker  # noqa: E402
-from seglab.presets import preset  # noqa: E402
-from seglab.store import RunStore  # noqa: E402
-from seglab.study import Study, parse_seeds  # noqa: E402
+from seglab.settings.config import TrainConfig  # noqa: E402
+from seglab.settings.presets import preset  # noqa: E402
+from seglab.settings.study import Study, parse_seeds  # noqa: E402
+from seglab.store.run_store import RunStore  # noqa: E402
+from seglab.training.device import device_label, resolve_device  # noqa: E402
 
 # bf16 dense tensor-core peak, TFLOP/s (vendor data sheets); matched by substring of the name.
 PEAK_BF16_TFLOPS = {
@@ -83,7 +83,7 @@ def train_flops_per_image(config: TrainConfig, num_classes: int, batch: int = 2)
     """FLOPs of one forward + backward pass per image (``torch.utils.flop_counter``, on the CPU)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from seglab.engine import build_loss, build_model
+    from seglab.training.engine import build_loss, build_model
 
     model = build_model(config, num_classes)
     loss_fn, uses_aux = build_loss(config, num_classes)
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--no-bare", action="store_true", help="skip the bare-loop measurement")
     args = parser.parse_args()
 
-    from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
+    from seglab.settings.presets import STUDY_ARCHS, STUDY_LOSSES
 
     device = resolve_device(args.device)
     gpu = device.type == "cuda"
@@ -177,7 +177,7 @@ def main() -> None:
         f"{base.epochs} epochs, precision {base.precision}, compile {'on' if args.compile else 'off'}"
     )
     from seglab.data.cache import cached_dataset
-    from seglab.engine import data_seed
+    from seglab.training.engine import data_seed
 
     num_classes = cached_dataset(base.dataset, size=base.size, n=base.n, seed=data_seed(base)).num_classes
     flops = {a: train_flops_per_image(base.replace(arch=a, loss=losses[0]), num_classes) for a in archs}

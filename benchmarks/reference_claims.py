@@ -2,7 +2,7 @@
 
     python benchmarks/reference_claims.py [assets/reference_study.zip]
 
-Loads the zip into a temporary store, builds the comparison (`seglab.compare`), prints the
+Loads the zip into a temporary store, builds the comparison (`seglab.analysis.compare`), prints the
 architecture × loss table (validation IoU mean ± std over seeds, the best chosen on validation,
 its test IoU) and judges the seed study's two claims with paired comparisons over seeds:
 
@@ -24,10 +24,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from seglab import compare as cmp
-from seglab.reference import REFERENCE_ZIP, load_reference_study
-from seglab.results_table import runs_frame
-from seglab.store import RunStore
+from seglab.analysis import compare as cmp
+from seglab.analysis.results_table import runs_frame
+from seglab.store.reference import REFERENCE_ZIP, load_reference_study
+from seglab.store.run_store import RunStore
 
 
 def _arch_cell(comparison: cmp.Comparison, arch: str) -> cmp.Cell:

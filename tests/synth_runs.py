@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from seglab.presets import preset
-from seglab.store import RunStore
+from seglab.settings.presets import preset
+from seglab.store.run_store import RunStore
 
 STUDY_GROUP = "study-20260101-000000-aaaa"
 OTHER_GROUP = "study-20260102-000000-bbbb"

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from seglab.cli import build_parser
+from seglab.cli.main import build_parser
 from seglab.models import MODELS, create_model, list_models, model_graph, model_info
 from seglab.models.link_kinds import LINK_KINDS, register_link_kind
 from seglab.models.registry import register_model
 from seglab.models.unet import UNet
-from seglab.ui.arch_diagram import _DEFAULT_LINK, graph_to_dot, legend_items
+from seglab.viz.arch_diagram import _DEFAULT_LINK, graph_to_dot, legend_items
 from tests.page_support import page_runner
 
 NAME, KIND, COLOUR = "throwaway_net", "bypass-add", "#123456"

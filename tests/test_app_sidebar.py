@@ -9,7 +9,7 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from seglab.jobs import JobQueue
-from seglab.presets import preset
+from seglab.settings.presets import preset
 from tests.conftest import ROOT
 
 

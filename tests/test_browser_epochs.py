@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from seglab.jobs import run_config
-from seglab.presets import preset
+from seglab.settings.presets import preset
 from tests.browser_support import (
     ARTIFACTS,
     chromium_browser,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from seglab.cli import main
-from seglab.store import RunStore
+from seglab.cli.main import main
+from seglab.store.run_store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--preset", "smoke", "--size", "32", "--n", "24", "--width", "4", "--epochs", "1", "--device", "cpu"]
@@ -167,7 +167,7 @@ def test_user_errors_in_process(
 def test_loss_params_and_config_file(tmp_path: Path) -> None:
     import argparse
 
-    from seglab.cli import build_parser, config_from_args
+    from seglab.cli.main import build_parser, config_from_args
 
     config_file = tmp_path / "c.json"
     config_file.write_text(json.dumps({"arch": "segnet", "loss": "focal", "epochs": 3}))

@@ -10,11 +10,11 @@ import pytest
 import torch
 from synth_runs import OTHER_GROUP, STUDY_GROUP, STUDY_SCORES, fake_run, must_show_store
 
-from seglab import compare
-from seglab.cli import main
-from seglab.presets import preset
-from seglab.results_table import runs_frame
-from seglab.store import RunStore
+from seglab.analysis import compare
+from seglab.analysis.results_table import runs_frame
+from seglab.cli.main import main
+from seglab.settings.presets import preset
+from seglab.store.run_store import RunStore
 
 
 def run_report_json(home, tmp_path, capsys, *extra: str, formats: str = "svg") -> dict:
@@ -161,7 +161,7 @@ def test_default_comparison_is_the_latest_study_not_a_newer_lone_run(tmp_path):
 
 
 def test_a_study_axis_stays_inside_its_comparison(tmp_path):
-    from seglab.study import Study
+    from seglab.settings.study import Study
 
     store = RunStore(tmp_path)
     for width, val in ((4, 0.5), (8, 0.7)):
@@ -225,7 +225,7 @@ def test_export_without_weights_keeps_histories_summaries_and_fewer_previews(tmp
 def test_reference_study_asset_is_small_complete_and_weightless():
     import zipfile
 
-    from seglab.reference import REFERENCE_GROUP, REFERENCE_ZIP, reference_summaries
+    from seglab.store.reference import REFERENCE_GROUP, REFERENCE_ZIP, reference_summaries
 
     assert REFERENCE_ZIP.stat().st_size <= 5 * 1024 * 1024
     with zipfile.ZipFile(REFERENCE_ZIP) as zf:

@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seglab.cli import build_parser, config_from_args, study_from_args
-from seglab.engine import evaluate
+from seglab.cli.main import build_parser, config_from_args, study_from_args
 from seglab.losses import get_loss
 from seglab.models.build import build_model
-from seglab.presets import preset, preset_seeds
+from seglab.settings.presets import preset, preset_seeds
+from seglab.training.engine import evaluate
 
 
 def test_bce_ds_validation_loss_is_the_training_loss_with_side_outputs():

@@ -19,7 +19,7 @@ from seglab.models import (
     model_graph,
     model_info,
 )
-from seglab.ui.arch_diagram import graph_to_dot
+from seglab.viz.arch_diagram import graph_to_dot
 
 ENCODED = [("fcn", "vgg16"), ("fpn", "mobilenet_v2")]
 BN_BUFFERS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from seglab import engine
-from seglab.config import TrainConfig
-from seglab.engine import TrainResult, train
 from seglab.errors import ConfigError
-from seglab.presets import PRESETS, preset
-from seglab.store import RunStore
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import PRESETS, preset
+from seglab.store.run_store import RunStore
+from seglab.training import engine
+from seglab.training.engine import TrainResult, train
 
 TINY = {
     "size": 32,
@@ -344,7 +344,7 @@ def test_engine_sets_and_restores_thread_count() -> None:
 
 
 def test_the_engine_writes_only_through_its_run_writer(tmp_path):
-    from seglab.store import RunFiles
+    from seglab.store.run_store import RunFiles
 
     class Recording(RunFiles):
         calls: list[str] = []

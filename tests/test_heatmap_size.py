@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from seglab.ui import results_charts as rc
+from seglab.viz import results_charts as rc
 
 
 def grid(n_arch: int, n_loss: int) -> pd.DataFrame:

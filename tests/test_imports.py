@@ -87,9 +87,14 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_seglab_has_no_import_cycles():
     graph = import_graph()
-    assert {"seglab.config", "seglab.presets", "seglab.engine", "seglab.store"} <= set(graph)
-    assert "seglab.config" in graph["seglab.presets"]  # presets build on the config ...
-    assert "seglab.models.build" in graph["seglab.store"]  # ... the store builds models via models/
+    assert {
+        "seglab.settings.config",
+        "seglab.settings.presets",
+        "seglab.training.engine",
+        "seglab.store.run_store",
+    } <= set(graph)
+    assert "seglab.settings.config" in graph["seglab.settings.presets"]  # presets build on the config ...
+    assert "seglab.models.build" in graph["seglab.store.run_store"]  # ... the store builds models via models/
     cycle = find_cycle(graph)
     assert cycle is None, " → ".join(cycle)
 
@@ -98,7 +103,7 @@ def test_light_modules_import_alone_in_a_fresh_interpreter():
     # config, presets, status and study must be importable first, on their own, without torch
     code = (
         "import sys\n"
-        "import seglab.presets, seglab.config, seglab.status, seglab.study\n"
+        "import seglab.settings.presets, seglab.settings.config, seglab.status, seglab.settings.study\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
 from seglab.jobs import JobQueue, ensure_worker, queue_summary, run_worker
 from seglab.jobs import worker as worker_mod
-from seglab.store import RunStore
+from seglab.settings.config import TrainConfig
+from seglab.store.run_store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from seglab.metrics import (
+from seglab.metrics.scores import (
     confusion_matrix,
     dice_from_iou,
     iou_from_dice,

@@ -8,12 +8,12 @@ import inspect
 
 import pytest
 
-from seglab.cli import build_parser, config_from_args, study_from_args
-from seglab.config import TrainConfig
-from seglab.engine import build_model
+from seglab.cli.main import build_parser, config_from_args, study_from_args
 from seglab.errors import ConfigError
 from seglab.models import list_models, model_info
-from seglab.presets import preset
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import preset
+from seglab.training.engine import build_model
 
 
 def test_registry_defaults_come_from_the_class_signature():

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from seglab.models import create_model, describe_model, list_models, model_graph, model_info
-from seglab.ui.arch_diagram import graph_to_dot, legend_items
+from seglab.viz.arch_diagram import graph_to_dot, legend_items
 from tests.page_support import page_runner
 
 run_page = page_runner("architectures", timeout=120)

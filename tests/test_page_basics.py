@@ -1,5 +1,5 @@
 """Basics page (AppTest): runs clean, shows the instance mask, and its numbers agree with
-independent computations (torch on the raw dataset, seglab.metrics, the sigmoid by hand)."""
+independent computations (torch on the raw dataset, seglab.metrics.scores, the sigmoid by hand)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from seglab.data import make_dataset  # noqa: E402
-from seglab.metrics import confusion_matrix, scores  # noqa: E402
+from seglab.metrics.scores import confusion_matrix, scores  # noqa: E402
 from seglab.teach.basics import threshold, toy_logits  # noqa: E402
 from tests.page_support import page_runner  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Metrics lab page: it runs, its numbers are seglab.metrics' numbers, and its URL round-trips."""
+"""Metrics lab page: it runs, its numbers are seglab.metrics.scores' numbers, and its URL round-trips."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from seglab import metrics
+from seglab.metrics import scores as metrics
 from seglab.teach import metrics_lab as ml
 from tests.page_support import page_runner
 

@@ -11,8 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from seglab.jobs import run_config
-from seglab.presets import preset
-from seglab.store import RunStore
+from seglab.settings.presets import preset
+from seglab.store.run_store import RunStore
 from tests.page_support import page_runner
 
 ARCHS = ("unet", "segnet")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from synth_runs import OTHER_GROUP, STUDY_GROUP, must_show_store
 
-from seglab import reference
-from seglab.store import RunStore
+from seglab.store import reference
+from seglab.store.run_store import RunStore
 from tests.page_support import page_runner
 
 run_page = page_runner("results", timeout=90)

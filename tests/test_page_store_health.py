@@ -14,8 +14,8 @@ import pytest
 
 from seglab.jobs import JobQueue, run_config
 from seglab.jobs.queue import DB_NAME
-from seglab.presets import preset
-from seglab.store import RunStore
+from seglab.settings.presets import preset
+from seglab.store.run_store import RunStore
 from tests.page_support import page_runner
 
 

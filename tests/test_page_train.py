@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from seglab.config import TrainConfig
 from seglab.jobs import JobQueue, run_worker
-from seglab.presets import PRESETS, preset
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import PRESETS, preset
 from seglab.ui import train_views as tv
 from tests.page_support import page_runner
 
@@ -135,7 +135,7 @@ def test_estimate_button_measures_and_shows_a_duration(seglab_home):
 
 
 def test_estimate_scales_with_epochs_and_seeds():
-    from seglab.estimate import estimate_study, expand_grid, format_duration
+    from seglab.analysis.estimate import estimate_study, expand_grid, format_duration
 
     base = preset("smoke", size=32, width=4)
     one = estimate_study([base])

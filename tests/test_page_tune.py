@@ -8,10 +8,10 @@ import statistics
 import pytest
 
 import seglab.jobs
+from seglab.analysis.tune import cv_study
 from seglab.jobs import JobQueue, run_config, run_worker
-from seglab.presets import preset
-from seglab.store import RunStore
-from seglab.tune import cv_study
+from seglab.settings.presets import preset
+from seglab.store.run_store import RunStore
 from tests.page_support import page_runner
 
 run_train = page_runner("train", timeout=90)

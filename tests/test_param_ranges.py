@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seglab.cli import main as cli_main
-from seglab.config import TrainConfig
+from seglab.cli.main import main as cli_main
 from seglab.data import make_dataset
 from seglab.data.registry import FOLDER_PARAMS, MAX_CLASSES, dataset_info, list_datasets
 from seglab.errors import ConfigError, LossParameterError, SegLabError
 from seglab.losses import get_loss, list_losses, loss_info
 from seglab.registry import ParamSpec, check_param
+from seglab.settings.config import TrainConfig
 
 BAD_VALUES: list[Any] = [1e9, 10**12, "abc", [2], -1, float("nan"), float("inf"), True, False, {"a": 1}]
 

@@ -15,8 +15,8 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-from seglab.metrics import confusion_matrix
-from seglab.per_class import PER_CLASS_COLUMNS, per_class_table, row_normalized_confusion
+from seglab.metrics.per_class import PER_CLASS_COLUMNS, per_class_table, row_normalized_confusion
+from seglab.metrics.scores import confusion_matrix
 
 # rows = truth, columns = prediction
 CM = np.array(

@@ -8,9 +8,9 @@ import torch
 
 from seglab.data import make_dataset
 from seglab.errors import ConfigError
-from seglab.metrics import confusion_matrix, predict_labels, scores
+from seglab.metrics.scores import confusion_matrix, predict_labels, scores
 from seglab.models import create_model
-from seglab.pruning import prune_report, recommend_prune_level
+from seglab.models.pruning import prune_report, recommend_prune_level
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from seglab.cli import main as cli_main
-from seglab.config import TrainConfig
+from seglab.cli.main import main as cli_main
 from seglab.jobs import JobQueue, db_retry, dbhealth, queue_summary
 from seglab.jobs.queue import DB_NAME, connect
 from seglab.jobs.worker import run_worker
-from seglab.store import RunStore
+from seglab.settings.config import TrainConfig
+from seglab.store.run_store import RunStore
 
 
 def tiny(**overrides: Any) -> TrainConfig:

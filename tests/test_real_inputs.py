@@ -23,7 +23,7 @@ from seglab.data.mask_rules import DatasetWarning, drawn_values, snap_to
 from seglab.errors import DatasetError
 from seglab.losses import fit_loss_to_training_set, get_loss, loss_info
 from seglab.losses import functional as LF
-from seglab.metrics import confusion_matrix, per_image_iou
+from seglab.metrics.scores import confusion_matrix, per_image_iou
 from seglab.models import create_model
 
 # --------------------------------------------------------------------------------------
@@ -398,8 +398,8 @@ def test_unfitted_auto_counts_classes_equally() -> None:
 def test_engine_records_the_resolved_alpha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from seglab.engine import train
-    from seglab.presets import preset
+    from seglab.settings.presets import preset
+    from seglab.training.engine import train
 
     monkeypatch.setenv("SEGLAB_HOME", str(tmp_path))
     config = preset("smoke", loss="focal", epochs=1)

@@ -1,4 +1,4 @@
-"""Unit tests for seglab.results_table on hand-made run records (no training, no store)."""
+"""Unit tests for seglab.analysis.results_table on hand-made run records (no training, no store)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from seglab import results_table as rt
-from seglab.config import TrainConfig
+from seglab.analysis import results_table as rt
+from seglab.settings.config import TrainConfig
 
 
 @dataclass

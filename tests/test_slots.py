@@ -14,14 +14,14 @@ import pytest
 import torch
 
 import seglab.jobs as jobs_pkg
-from seglab import threads as threads_mod
-from seglab.cli import main
+from seglab.cli.main import main
 from seglab.data import cache as cache_mod
 from seglab.data import make_dataset
 from seglab.jobs.worker import slot_names, slot_plans
 from seglab.models import create_model
-from seglab.speed import TrainingForward, eval_batch_size, is_depthwise, nchw_strides, prepare_model
-from seglab.store import RunStore
+from seglab.store.run_store import RunStore
+from seglab.training import threads as threads_mod
+from seglab.training.speed import TrainingForward, eval_batch_size, is_depthwise, nchw_strides, prepare_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE_STUDY = [
@@ -271,7 +271,7 @@ def test_study_on_ray_writes_four_done_runs_into_the_store(seglab_home: Path) ->
 
 
 def test_ray_missing_gives_a_plain_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    from seglab.executors import ray_executor
+    from seglab.jobs import ray_executor
 
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(ray_executor.RayMissingError, match="pip install"):

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from seglab.config import TrainConfig
 from seglab.jobs import JobQueue
-from seglab.presets import preset
-from seglab.store import RunFiles, RunStore
-from seglab.study import Study
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import preset
+from seglab.settings.study import Study
+from seglab.store.run_store import RunFiles, RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 CHURN_SECONDS = 30.0
@@ -27,8 +27,8 @@ CHURN = textwrap.dedent(
     """
     import json, sys, time, warnings
     from pathlib import Path
-    from seglab.cli import main
-    from seglab.store import RunStore
+    from seglab.cli.main import main
+    from seglab.store.run_store import RunStore
 
     home, share, out, stop, limit = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), float(sys.argv[5])
     warnings.simplefilter("ignore")

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from seglab.config import TrainConfig
 from seglab.errors import SegLabError
-from seglab.store import (
+from seglab.settings.config import TrainConfig
+from seglab.store.run_store import (
     STATUSES,
     RunFiles,
     RunNotFoundError,
@@ -23,7 +23,7 @@ from seglab.store import (
     StoreWarning,
     atomic_write_json,
 )
-from seglab.store import seglab_home as store_home
+from seglab.store.run_store import seglab_home as store_home
 
 
 def _fake_finished_run(store: RunStore, arch: str = "unet", iou: float = 0.5) -> str:

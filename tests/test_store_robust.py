@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from seglab import results_table as rt
-from seglab.cli import EXIT_USER_ERROR
-from seglab.cli import main as cli_main
-from seglab.config import TrainConfig
-from seglab.store import (
+from seglab.analysis import results_table as rt
+from seglab.cli.main import EXIT_USER_ERROR
+from seglab.cli.main import main as cli_main
+from seglab.settings.config import TrainConfig
+from seglab.store.checks import RESERVED_NAMES, run_id_problem
+from seglab.store.run_store import (
     RunDeletedError,
     RunFiles,
     RunNotFoundError,
@@ -33,7 +34,6 @@ from seglab.store import (
     StoreWarning,
     check_run_id,
 )
-from seglab.store_checks import RESERVED_NAMES, run_id_problem
 
 
 def _finished_run(store: RunStore, iou: float = 0.5) -> str:
@@ -319,7 +319,7 @@ def test_deleting_a_run_while_it_trains_stops_it_as_cancelled_without_recreating
     import shutil
 
     from seglab.jobs import run_config
-    from seglab.presets import preset
+    from seglab.settings.presets import preset
 
     class DeleteAfterFirstEpoch:
         def __init__(self) -> None:

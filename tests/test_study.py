@@ -1,14 +1,14 @@
-"""`seglab.study`: one Study (expand, params per loss / model, seeds) used by queue, CLI and page."""
+"""`seglab.settings.study`: one Study (expand, params per loss / model, seeds) used by queue, CLI and page."""
 
 from __future__ import annotations
 
 import pytest
 
-from seglab.config import TrainConfig
 from seglab.errors import ConfigError
 from seglab.jobs import JobQueue
-from seglab.presets import preset
-from seglab.study import Study, parse_seeds
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import preset
+from seglab.settings.study import Study, parse_seeds
 
 
 @pytest.mark.parametrize(

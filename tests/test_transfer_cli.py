@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from seglab.cli import build_parser, config_from_args, main
-from seglab.config import TrainConfig
-from seglab.engine import train
+from seglab.cli.main import build_parser, config_from_args, main
 from seglab.errors import ConfigError
 from seglab.jobs import run_config
 from seglab.models.build import build_model
 from seglab.models.transfer import encoder_prefixes
-from seglab.presets import preset
-from seglab.store import RunStore
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import preset
+from seglab.store.run_store import RunStore
+from seglab.training.engine import train
 
 
 def parse(*argv: str) -> TrainConfig:

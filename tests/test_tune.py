@@ -9,14 +9,14 @@ import statistics
 import numpy as np
 import pytest
 
-from seglab.cli import main
-from seglab.config import TrainConfig
+from seglab.analysis.tune import CVRow, best_row, cv_rows, cv_study, parse_grid
+from seglab.cli.main import main
 from seglab.data import split_indices
-from seglab.engine import run_splits
 from seglab.errors import ConfigError
-from seglab.presets import preset
-from seglab.store import RunStore
-from seglab.tune import CVRow, best_row, cv_rows, cv_study, parse_grid
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import preset
+from seglab.store.run_store import RunStore
+from seglab.training.engine import run_splits
 
 
 @pytest.mark.parametrize(("n", "k"), [(40, 2), (57, 3), (100, 5)])
@@ -113,7 +113,7 @@ def test_tune_json_schema_on_a_tiny_grid(seglab_home, capsys):
 
 def test_multiclass_test_confusion_is_stored_and_folds_store_none(seglab_home):
     from seglab.jobs import run_config
-    from seglab.per_class import per_class_table
+    from seglab.metrics.per_class import per_class_table
 
     config = preset("smoke", dataset="aerial", loss="ce", n=24)
     out = run_config(config, home=seglab_home)

@@ -28,7 +28,7 @@ class UploadedDataset:
 
 def datasets_dir(home: str | os.PathLike[str] | None = None) -> Path:
     """Where uploaded datasets live (created on demand)."""
-    from seglab.store import seglab_home
+    from seglab.store.run_store import seglab_home
 
     return Path(home) if home is not None else seglab_home()
 

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
 from seglab.jobs import dbhealth
+from seglab.settings.config import TrainConfig
+from seglab.settings.study import Study
 from seglab.status import ALL_STATUSES, RunStatus, is_active
-from seglab.study import Study
 
 STATES = tuple(s.value for s in ALL_STATUSES)  # the vocabulary lives in seglab.status
 FINAL_STATES = ("done", "failed", "diverged", "cancelled", "interrupted")
@@ -176,7 +176,7 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     if home is not None:
         return Path(home)
     try:
-        from seglab.store import seglab_home
+        from seglab.store.run_store import seglab_home
     except ImportError:  # the store is optional for the queue itself
         return Path(os.environ.get("SEGLAB_HOME") or "runs")
     return Path(seglab_home())
@@ -348,7 +348,7 @@ def _set_run_status(home: Path, run_id: str | None, status: str, message: str) -
     if not run_id:
         return
     try:
-        from seglab.store import RunStore
+        from seglab.store.run_store import RunStore
 
         RunStore(home).set_status(run_id, status, message)
     except (ImportError, SegLabError, FileNotFoundError, KeyError):
@@ -416,7 +416,7 @@ class JobQueue:
     def enqueue_study(
         self, study: Study | TrainConfig, grid: dict[str, list[Any]] | None = None, name: str | None = None
     ) -> str:
-        """Queue one job per run of ``study`` (see `seglab.study.Study`); returns the new group id.
+        """Queue one job per run of ``study`` (see `seglab.settings.study.Study`); returns the new group id.
 
         Every config is validated before anything is queued. The study itself is stored with
         the group (`group_study` reads it back). The older form ``enqueue_study(base, grid,
@@ -595,7 +595,7 @@ class JobQueue:
         """Queue a job that continues a stored run from its last checkpoint — a run left
         ``interrupted`` (its process died: a killed foreground ``train`` included) or
         ``cancelled``; returns the new job's id."""
-        from seglab.store import RunStore
+        from seglab.store.run_store import RunStore
 
         store = RunStore(self.home)
         store.mark_interrupted_if_dead(run_id)

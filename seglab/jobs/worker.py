@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seglab.config import TrainConfig
 from seglab.errors import SegLabError
 from seglab.jobs import db_retry
 from seglab.jobs.queue import (
@@ -40,8 +39,9 @@ from seglab.jobs.queue import (
     resolve_home,
     transaction,
 )
+from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
-from seglab.threads import cpu_cores, set_thread_cap, thread_env, threads_per_slot
+from seglab.training.threads import cpu_cores, set_thread_cap, thread_env, threads_per_slot
 
 PROGRESS_INTERVAL = 0.25  # at most four progress writes per second
 LOCK_RETRY_SECONDS = 3.0  # a starting worker retries this long (a liveness probe may hold the lock)
@@ -99,7 +99,7 @@ def default_slot_count(device_type: str) -> int:
 
 def _device_type(device: str) -> str:
     """Resolve ``auto`` to the device a worker would train on (imports torch)."""
-    from seglab.device import resolve_device
+    from seglab.training.device import resolve_device
 
     return resolve_device(device).type
 
@@ -282,8 +282,8 @@ def run_config(
     run with the message; internal errors are recorded as failed too and then re-raised.
     """
     from seglab.data.cache import set_cache_home
-    from seglab.engine import train
-    from seglab.store import RunDeletedError, RunStore
+    from seglab.store.run_store import RunDeletedError, RunStore
+    from seglab.training.engine import train
 
     store = RunStore(resolve_home(home))
     set_cache_home(store.home)
@@ -436,7 +436,7 @@ def _run_job(
 
 
 def _safe_set_status_home(home: Path, run_id: str, status: str, message: str) -> None:
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     _safe_set_status(RunStore(home), run_id, status, message)
 
@@ -508,7 +508,7 @@ def run_worker(
     import torch
 
     from seglab.data.cache import set_cache_home
-    from seglab.threads import thread_cap
+    from seglab.training.threads import thread_cap
 
     previous_threads, previous_cap = torch.get_num_threads(), thread_cap()
     set_thread_cap(threads or threads_per_slot(len(candidates)))

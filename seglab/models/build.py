@@ -13,7 +13,7 @@ from seglab.models.base import SegModel
 from seglab.models.registry import create_model
 
 if TYPE_CHECKING:
-    from seglab.config import TrainConfig
+    from seglab.settings.config import TrainConfig
 
 
 def build_model(config: TrainConfig, num_classes: int) -> SegModel:

@@ -2,7 +2,7 @@
 
 ONE vocabulary, used by the model registry (``register_model(link_kind=...)``), by every
 model's diagram links (``link(src, dst, kind)`` in ``model_graph``), by the diagram's colours
-(`seglab.ui.arch_diagram`) and by the Architectures page's topic tabs. Each kind carries its
+(`seglab.viz.arch_diagram`) and by the Architectures page's topic tabs. Each kind carries its
 drawing style and its teaching text, so a model with a new kind registers it here once
 (``register_link_kind``) and every view picks it up.
 """

@@ -2,7 +2,7 @@
 
 Everything is plain numpy in, numpy / dicts / DataFrames out, so the page stays a thin
 layout script and the tests can rebuild exactly the masks the page shows. The scores
-themselves always come from :mod:`seglab.metrics`, the same code that scores training runs.
+themselves always come from :mod:`seglab.metrics.scores`, the same code that scores training runs.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seglab import metrics
 from seglab.data import make_dataset
+from seglab.metrics import scores as metrics
 
 #: Side length of the binary teaching samples: small enough that a one-pixel shift is visible.
 SAMPLE_SIZE = 64
@@ -140,7 +140,7 @@ def lab_masks(index: int, settings: PredictionSettings) -> tuple[np.ndarray, np.
 
 
 def confusion(pred: np.ndarray, target: np.ndarray, num_classes: int = 2) -> np.ndarray:
-    """(K, K) confusion matrix from seglab.metrics, rows = truth, columns = prediction."""
+    """(K, K) confusion matrix from seglab.metrics.scores, rows = truth, columns = prediction."""
     cm = metrics.confusion_matrix(
         torch.from_numpy(np.asarray(pred, dtype=np.int64)),
         torch.from_numpy(np.asarray(target, dtype=np.int64)),
@@ -153,7 +153,7 @@ def binary_report(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     """Counts and every binary score for one mask pair.
 
     Keys: tp, fp, fn, tn (pixel counts) and iou, dice, precision, recall, f1, accuracy.
-    IoU, Dice, precision, recall and accuracy are seglab.metrics' own numbers for the
+    IoU, Dice, precision, recall and accuracy are seglab.metrics.scores' own numbers for the
     foreground class; F1 is recomputed from precision and recall, 2PR / (P + R), so the page
     can show that it lands on the Dice value.
     """
@@ -226,7 +226,7 @@ def paradox_report(fg_percent: float) -> dict[str, float]:
 
 
 def dice_iou_curve(points: int = 101) -> pd.DataFrame:
-    """Columns iou, dice along Dice = 2·IoU / (1 + IoU) for IoU in [0, 1] (seglab.metrics' map)."""
+    """Columns iou, dice along Dice = 2·IoU / (1 + IoU) for IoU in [0, 1] (seglab.metrics.scores' map)."""
     iou = np.linspace(0.0, 1.0, points)
     return pd.DataFrame({"iou": iou, "dice": [metrics.dice_from_iou(float(v)) for v in iou]})
 
@@ -295,7 +295,7 @@ def per_class_table(pred: np.ndarray, target: np.ndarray, class_names: list[str]
 
 
 def multiclass_summary(pred: np.ndarray, target: np.ndarray, num_classes: int) -> dict[str, float]:
-    """mIoU (NaN classes left out) and pixel accuracy from seglab.metrics."""
+    """mIoU (NaN classes left out) and pixel accuracy from seglab.metrics.scores."""
     s = metrics.scores(torch.from_numpy(confusion(pred, target, num_classes)))
     return {"miou": float(s["miou"]), "accuracy": float(s["accuracy"])}
 
@@ -334,7 +334,7 @@ def averaging_set(stray_pixels: int = 0) -> list[tuple[str, np.ndarray, np.ndarr
     return items
 
 
-#: label → `empty=` rule of `seglab.metrics.per_image_iou` for an image where IoU is 0/0.
+#: label → `empty=` rule of `seglab.metrics.scores.per_image_iou` for an image where IoU is 0/0.
 EMPTY_CONVENTIONS = {
     "empty = 1": "one",
     "empty = 0": "zero",

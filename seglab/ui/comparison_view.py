@@ -1,4 +1,4 @@
-"""Results page sections for honest comparisons (Streamlit; the logic lives in `seglab.compare`).
+"""Results page sections for honest comparisons (Streamlit; the logic lives in `seglab.analysis.compare`).
 
 * `study_picker`: which study to look at, the latest one by default;
 * `pick_comparison`: splits the runs shown into like-with-like comparisons, warns (naming the
@@ -16,12 +16,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from seglab import compare as cmp
-from seglab import reference
-from seglab.results_table import LOWER_IS_BETTER, metric_title
-from seglab.ui import results_charts as rc
+from seglab.analysis import compare as cmp
+from seglab.analysis.results_table import LOWER_IS_BETTER, metric_title
+from seglab.store import reference
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL
+from seglab.viz import results_charts as rc
 
 ALL_RUNS = "__all__"
 NO_STUDY = "__none__"

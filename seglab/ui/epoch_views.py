@@ -1,9 +1,9 @@
 """Watching predictions grow: the Train page's live strip, and on Results an epoch scrubber
 with a play button plus a per-image error analysis.
 
-Data: `seglab.store.RunStore.epoch_predictions` (a few fixed validation images predicted after
-every epoch, `seglab.epoch_predictions`) and `RunStore.predictions` (test images kept at the
-end, `seglab.error_analysis`). Each row of tiles is drawn as one image (fast, works offline).
+Data: `seglab.store.run_store.RunStore.epoch_predictions` (a few fixed validation images predicted after
+every epoch, `seglab.training.epoch_predictions`) and `RunStore.predictions` (test images kept at the
+end, `seglab.analysis.error_analysis`). Each row of tiles is drawn as one image (fast, works offline).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from seglab import error_analysis as ea
-from seglab.epoch_predictions import stored_epochs
+from seglab.analysis import error_analysis as ea
 from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR, colorize_mask, error_overlay, hex_to_rgb, overlay
-from seglab.store import RunStore
+from seglab.store.run_store import RunStore
+from seglab.training.epoch_predictions import stored_epochs
 
 PLAY_SECONDS = 0.8  # one epoch per tick while the scrubber plays
 TILE = 96  # on-screen side of one tile, pixels

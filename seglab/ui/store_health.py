@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from seglab.jobs.dbhealth import dismiss_queue_notice, queue_notice
-from seglab.store import RunStore, seglab_home
+from seglab.store.run_store import RunStore, seglab_home
 
 
 def _home(home: str | Path | None) -> Path:

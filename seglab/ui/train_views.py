@@ -16,16 +16,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from seglab.config import TrainConfig
 from seglab.errors import SegLabError
-from seglab.presets import PRESET_SEEDS as _PRESET_SEEDS
-from seglab.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.registry import ParamSpec
+from seglab.settings.config import TrainConfig
+from seglab.settings.presets import PRESET_SEEDS as _PRESET_SEEDS
+from seglab.settings.presets import STUDY_ARCHS, STUDY_LOSSES
+from seglab.settings.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.status import RunStatus, is_active
-from seglab.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.ui.common import URL
 
-# the study form's default seeds per preset (3 seeds for quick and study: `seglab.presets`)
+# the study form's default seeds per preset (3 seeds for quick and study: `seglab.settings.presets`)
 PRESET_SEEDS = {name: ", ".join(map(str, seeds)) for name, seeds in _PRESET_SEEDS.items()}
 PATH_CHOICE = "Folder or .zip on this computer"
 STATUS_ICONS = {
@@ -39,7 +39,7 @@ STATUS_ICONS = {
 }
 
 
-# ---- the study: what "Start training" will queue (see seglab.study) ----------------------
+# ---- the study: what "Start training" will queue (see seglab.settings.study) ----------------------
 def study_from_form(
     base: TrainConfig,
     archs: list[str],
@@ -73,7 +73,7 @@ def quick_study_plan() -> Study:
     """The one-click classroom study: the `quick` preset over the study's archs and losses."""
     from seglab.losses import list_losses
     from seglab.models import list_models
-    from seglab.presets import preset, preset_seeds
+    from seglab.settings.presets import preset, preset_seeds
 
     archs = [a for a in STUDY_ARCHS if a in list_models()]
     losses: dict[str, dict[str, Any]] = {loss: {} for loss in STUDY_LOSSES if loss in list_losses()}
@@ -116,7 +116,7 @@ def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
     """Widget key → value for every field of the Train form, as the preset ``name`` sets them."""
     from seglab.losses import list_losses
     from seglab.models import list_models
-    from seglab.presets import PRESETS
+    from seglab.settings.presets import PRESETS
 
     values = PRESETS[name]
     defaults = TrainConfig()
@@ -407,9 +407,9 @@ QUEUE_COLUMNS = {
 
 def show_live_run(job: Any) -> None:
     """Epoch/batch progress and live loss/IoU curves of one running job."""
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
     from seglab.ui.chart_view import show_chart
-    from seglab.ui.results_charts import live_curves
+    from seglab.viz.results_charts import live_curves
 
     progress = job.progress or {}
     epoch, epochs = int(progress.get("epoch") or 0), job.config.epochs

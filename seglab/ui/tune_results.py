@@ -1,6 +1,6 @@
 """Results-page sections for issue 16: the cross-validation table of tuning studies, and the
 per-class report (precision, recall, F1/Dice, IoU, row-normalised confusion matrix) of one
-multi-class run. The numbers come from `seglab.tune` and `seglab.per_class`."""
+multi-class run. The numbers come from `seglab.analysis.tune` and `seglab.metrics.per_class`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from seglab.per_class import per_class_table, row_normalized_confusion
-from seglab.store import RunStore
-from seglab.tune import cv_table_rows
+from seglab.analysis.tune import cv_table_rows
+from seglab.metrics.per_class import per_class_table, row_normalized_confusion
+from seglab.store.run_store import RunStore
 from seglab.ui.chart_view import show_chart
 
 

@@ -1,7 +1,7 @@
 """Train-page pieces for issue 16: the Tune tab (k-fold cross-validation through the queue) and
 the "Transfer learning" expander (start from a stored run, encoder weights file, freezing).
 
-The orchestration lives in `seglab.tune`; this module only lays out widgets and queues jobs.
+The orchestration lives in `seglab.analysis.tune`; this module only lays out widgets and queues jobs.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from seglab.config import TrainConfig
-from seglab.errors import SegLabError
-from seglab.tune import (
+from seglab.analysis.tune import (
     cv_rows,
     cv_study,
     enqueue_final,
@@ -24,6 +22,8 @@ from seglab.tune import (
     parse_grid,
     tuned_keys,
 )
+from seglab.errors import SegLabError
+from seglab.settings.config import TrainConfig
 
 #: how many tuning studies the Tune tab lists (newest first)
 SHOWN_TUNINGS = 3
@@ -32,7 +32,7 @@ SHOWN_TUNINGS = 3
 # ---- transfer learning -------------------------------------------------------------------------
 def transfer_section(archs: list[str]) -> dict[str, Any]:
     """The "Transfer learning" expander; returns the TrainConfig fields it sets (none by default)."""
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     out: dict[str, Any] = {}
     with st.expander("Transfer learning"):
@@ -103,7 +103,7 @@ def tune_panel(base: TrainConfig | None) -> None:
         folds = int(c4.number_input("Folds (K)", min_value=2, max_value=10, value=3, key="tu_folds"))
         seeds = c5.text_input("Seeds", "0", key="tu_seeds")
         try:
-            from seglab.study import parse_seeds
+            from seglab.settings.study import parse_seeds
 
             grid = {k: v for k, v in (("lr", _values(lrs, "lr")), ("width", _values(widths, "width")),
                                       ("depth", _values(depths, "depth"))) if v}  # fmt: skip

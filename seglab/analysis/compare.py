@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from seglab.config import TrainConfig
-from seglab.results_table import _hashable, loss_label
+from seglab.analysis.results_table import _hashable, loss_label
+from seglab.settings.config import TrainConfig
 
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
 #: settings that change how fast a run trains, not what it learns; never split a comparison
@@ -114,7 +114,7 @@ def _clean(value: Any) -> Any:
 def study_axes(runs: pd.DataFrame, studies: Mapping[str, Any] | None = None) -> dict[str, tuple[str, ...]]:
     """Group id → the config fields its study varied (besides arch, loss and seed).
 
-    Taken from the stored `seglab.study.Study` when the queue knows it; for a group the queue
+    Taken from the stored `seglab.settings.study.Study` when the queue knows it; for a group the queue
     does not know (an imported study), the fields that differ between the group's runs.
     """
     studies = studies or {}
@@ -231,7 +231,7 @@ class PairedComparison:
         return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
 
     def sentence(self) -> str:
-        from seglab.results_table import metric_title
+        from seglab.analysis.results_table import metric_title
 
         what = metric_title(self.metric)
         if self.n == 0:
@@ -432,7 +432,7 @@ def _created_ts(value: Any) -> float:
 
 
 def _arch_label(row: Mapping[str, Any]) -> str:
-    from seglab.results_table import format_params
+    from seglab.analysis.results_table import format_params
 
     params = _clean(row.get("model_params"))
     text = format_params(params) if isinstance(params, Mapping) else ""
@@ -444,9 +444,9 @@ def build_comparisons(
     studies: Mapping[str, Any] | None = None,
     names: Mapping[str, str] | None = None,
 ) -> list[Comparison]:
-    """Split runs (a `seglab.results_table.runs_frame`) into like-with-like comparisons.
+    """Split runs (a `seglab.analysis.results_table.runs_frame`) into like-with-like comparisons.
 
-    ``studies`` maps group id → `seglab.study.Study` (from ``JobQueue.group_study``) so a
+    ``studies`` maps group id → `seglab.settings.study.Study` (from ``JobQueue.group_study``) so a
     study's own axes (say width) may vary inside its comparison; ``names`` maps group id → a
     readable study name. Order: comparisons with two or more cells (studies) before lone
     models, newest first — so the first one is the latest study.
@@ -646,7 +646,7 @@ def comparison_seed_runs(comparison: Comparison) -> pd.DataFrame:
 
 
 def summary_frame(comparison: Comparison, metric: str) -> pd.DataFrame:
-    """Cells as the table `seglab.ui.results_charts.ranked_bars` draws (``model, arch,
+    """Cells as the table `seglab.viz.results_charts.ranked_bars` draws (``model, arch,
     loss_label, mean, std, n_seeds``), ranked by ``metric``'s mean, best first."""
     grid = comparison_grid(comparison, metric)
     grid["std"] = grid["std"].fillna(0.0)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from seglab.errors import SegLabError
 
-REFERENCE_ZIP = Path(__file__).resolve().parent.parent / "assets" / "reference_study.zip"
+REFERENCE_ZIP = Path(__file__).resolve().parents[2] / "assets" / "reference_study.zip"
 REFERENCE_GROUP = "reference-quick-3-seeds"
 REFERENCE_NAME = "Reference study: quick preset, 4 archs × 4 losses × 3 seeds (trained on a CPU)"
 
@@ -26,7 +26,7 @@ def reference_available(path: str | os.PathLike[str] = REFERENCE_ZIP) -> bool:
 
 def reference_run_ids(home: str | os.PathLike[str] | None = None) -> list[str]:
     """Ids of the reference study's runs already in the store."""
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     return [r.id for r in RunStore(home).list_runs() if r.group == REFERENCE_GROUP]
 
@@ -38,7 +38,7 @@ def load_reference_study(
     the ids added."""
     import warnings
 
-    from seglab.store import RunStore, StoreWarning
+    from seglab.store.run_store import RunStore, StoreWarning
 
     if not reference_available(path):
         raise SegLabError(f"the reference study {path} is missing from this installation.")
@@ -49,7 +49,7 @@ def load_reference_study(
 
 def delete_reference_study(home: str | os.PathLike[str] | None = None) -> int:
     """Remove every run of the reference study from the store; returns how many."""
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     store = RunStore(home)
     ids = reference_run_ids(home)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from seglab.config import TrainConfig
 from seglab.errors import ConfigError
+from seglab.settings.config import TrainConfig
 
 # The comparison grid of the study the lab reproduces (seed 000): its three networks (SegNet,
 # U-Net and the strided "UNet2") plus U-Net++, whose nested outputs are what deep supervision

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from seglab.errors import ConfigError
-from seglab.metrics import confusion_matrix, predict_labels, scores
+from seglab.metrics.scores import confusion_matrix, predict_labels, scores
 from seglab.models.describe import describe_model
 
 #: default tolerance of `recommend_prune_level`: one IoU point (0.01)

@@ -256,7 +256,7 @@ def heatmap_rgb(values: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndar
 def run_split(config: Any, split: str = "val", limit: int | None = None) -> Any:
     """The images of a stored run's ``split`` ("train" | "val" | "test"), rebuilt exactly as
     training built them (same dataset, size, seeds and split), on the CPU; at most ``limit``."""
-    from seglab.engine import load_data
+    from seglab.training.engine import load_data
 
     ds, idx = load_data(config)
     chosen = idx[split] if limit is None else idx[split][:limit]

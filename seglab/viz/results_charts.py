@@ -1,6 +1,6 @@
 """Altair charts of saved experiments: learning curves, test heatmap, ranked bars, exports.
 
-Every builder takes a pandas table from :mod:`seglab.results_table` and returns an Altair
+Every builder takes a pandas table from :mod:`seglab.analysis.results_table` and returns an Altair
 chart; nothing here calls Streamlit, so the same charts are exported as PNG/SVG and tested.
 
 Colour language: losses always use :data:`LOSS_COLORS` and architectures
@@ -17,8 +17,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from seglab.analysis.results_table import LOWER_IS_BETTER, metric_title
 from seglab.palette import CATEGORICAL, categorical, colorize_mask, error_overlay
-from seglab.results_table import LOWER_IS_BETTER, metric_title
 
 # Colour-blind-friendly categorical palettes (Okabe–Ito first, then Tableau hues).
 LOSS_COLORS: list[str] = [
@@ -173,7 +173,7 @@ def band_curves(
 ) -> alt.FacetChart:
     """Mean over seeds (line) with the lowest-to-highest seed band, one panel per ``facet``.
 
-    ``curves`` comes from `seglab.compare.seed_curves` (one row per cell and epoch, so the chart
+    ``curves`` comes from `seglab.analysis.compare.seed_curves` (one row per cell and epoch, so the chart
     stays small for any number of runs). For a loss metric each panel gets its own y axis and
     the panels are per loss when ``facet`` is the loss: values of different losses are on
     different scales and must not be read against one axis.
@@ -244,7 +244,7 @@ def arch_loss_heatmap(
 ) -> alt.LayerChart:
     """Architecture × loss heatmap of the seed-averaged test metric.
 
-    ``grid`` comes from :func:`seglab.results_table.arch_loss_grid`. Each cell shows the mean
+    ``grid`` comes from :func:`seglab.analysis.results_table.arch_loss_grid`. Each cell shows the mean
     (and ± std when there are several seeds); the best cell gets a thick outline and a star.
     """
     data = grid.copy()

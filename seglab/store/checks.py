@@ -132,8 +132,8 @@ def check_summary(summary: Any) -> None:
     null or finite Unix seconds; whole epoch counts in range; flat, finite metrics; a config
     that `TrainConfig` accepts; text where text is expected.
     """
-    from seglab.config import TrainConfig
     from seglab.errors import SegLabError
+    from seglab.settings.config import TrainConfig
     from seglab.status import is_status
 
     if not isinstance(summary, dict):

@@ -45,7 +45,7 @@ class TrainConfig:
     device: str = "auto"  # auto → CUDA, then MPS, then CPU
     precision: str = "auto"  # auto → bf16 autocast on CUDA, fp32 elsewhere; or fp32 | bf16
     num_threads: int | None = None  # CPU threads for torch; None = engine default
-    # cross-validation (see seglab.data.folds.fold_splits and seglab.tune): with ``folds`` = K,
+    # cross-validation (see seglab.data.folds.fold_splits and seglab.analysis.tune): with ``folds`` = K,
     # the train+validation pool is cut into K folds; ``fold`` = k trains on the other folds and
     # validates on fold k (no test evaluation); ``fold`` = None trains on the whole pool (the
     # final run of a tuning) and is evaluated once on the test split, which CV never touches.
@@ -73,7 +73,7 @@ class TrainConfig:
         if self.dataset_params or self.loss_params:
             # Range-checked before anything is built; only configs with such parameters import
             # the registries (and torch) that hold their ParamSpecs.
-            from seglab.param_checks import check_config_params
+            from seglab.settings.param_checks import check_config_params
 
             check_config_params(self)
         positive = {"size": self.size, "width": self.width, "depth": self.depth}

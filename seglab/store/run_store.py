@@ -9,7 +9,7 @@ Layout of a run folder ``<home>/<run_id>/``::
     best.pt          model ``state_dict`` of the best validation epoch
     last.pt          model + optimiser + RNG states + history, for ``resume``
     predictions.npz  a few fixed val/test images with masks, predicted labels, per-image IoU
-    epoch_predictions/  a few fixed val images predicted after every epoch (seglab.epoch_predictions)
+    epoch_predictions/  a few fixed val images predicted after every epoch (seglab.training.epoch_predictions)
 
 Every JSON file is written atomically (temporary file in the same folder, then
 ``os.replace``), so a crash leaves either the old or the new file, never half of one.
@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from seglab import store_checks
-from seglab.config import TrainConfig
 from seglab.errors import SegLabError
+from seglab.settings.config import TrainConfig
 from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, is_active, is_status
+from seglab.store import checks as store_checks
 
 # kept as names for older imports; the vocabulary itself lives in seglab.status
 STATUSES = tuple(s.value for s in ALL_STATUSES)
@@ -158,7 +158,7 @@ def new_run_id(config: TrainConfig, now: float | None = None) -> str:
 
 
 def check_run_id(run_id: str) -> str:
-    """Refuse ids that break the run-id rule (`seglab.store_checks.RUN_ID_PATTERN`): paths
+    """Refuse ids that break the run-id rule (`seglab.store.checks.RUN_ID_PATTERN`): paths
     outside the store, and the names of the store's own files and folders."""
     problem = store_checks.run_id_problem(run_id)
     if problem is not None:
@@ -317,8 +317,8 @@ class RunFiles:
     def save_epoch_predictions(
         self, epoch: int, preview: dict[str, np.ndarray], indices: np.ndarray, num_classes: int
     ) -> Path:
-        """Keep one epoch's predictions of the watched validation images (`seglab.epoch_predictions`)."""
-        from seglab import epoch_predictions
+        """Keep one epoch's predictions of the watched validation images (`seglab.training.epoch_predictions`)."""
+        from seglab.training import epoch_predictions
 
         return epoch_predictions.write_epoch(self.path, epoch, preview, indices, num_classes)
 
@@ -656,8 +656,8 @@ class RunStore:
     def epoch_predictions(self, run_id: str, *, latest_only: bool = False) -> dict[str, Any] | None:
         """Predictions of the watched validation images after each epoch, or None if the run
         kept none (older or imported runs): ``epochs`` [1..E], ``images`` (K,3,H,W),
-        ``targets`` (K,H,W), ``pred`` (E,K,H,W) and more; see `seglab.epoch_predictions.read`."""
-        from seglab import epoch_predictions
+        ``targets`` (K,H,W), ``pred`` (E,K,H,W) and more; see `seglab.training.epoch_predictions.read`."""
+        from seglab.training import epoch_predictions
 
         files = self.files(run_id)
         epochs = [int(r["epoch"]) for r in files.read_history() if isinstance(r.get("epoch"), int)]
@@ -721,7 +721,7 @@ class RunStore:
 
         Every run is checked before anything of it is written (`_import_problem`: its id may
         not name one of the store's own files, its summary, config, history and predictions
-        must pass `seglab.store_checks`). A bad run is skipped with a plain reason — appended
+        must pass `seglab.store.checks`). A bad run is skipped with a plain reason — appended
         to ``skipped`` when given, else a `StoreWarning` — and the others are imported.
 
         Safe extraction: every member must be a plain file inside ``<run_id>/``; absolute

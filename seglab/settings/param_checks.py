@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from seglab.errors import ConfigError, SegLabError
 
 if TYPE_CHECKING:
-    from seglab.config import TrainConfig
+    from seglab.settings.config import TrainConfig
 
 MAX_SEED = 2**63 - 1
 

@@ -12,7 +12,7 @@ Looking at each class on its own shows them. For class c, counting pixels over a
 - :math:`IoU_c = TP / (TP + FP + FN)`;
 - support: pixels that truly are c (the row sum).
 
-Undefined quotients (denominator 0) are NaN, as in `seglab.metrics.scores`, which computes
+Undefined quotients (denominator 0) are NaN, as in `seglab.metrics.scores.scores`, which computes
 them. The row-normalised matrix divides each row by its support, so entry [t, p] is the share
 of class-t pixels predicted as p and each row of a class present in the data sums to 1.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from torch import Tensor
 
-from seglab.metrics import scores
+from seglab.metrics.scores import scores
 
 PER_CLASS_COLUMNS = ("class", "precision", "recall", "f1", "iou", "support")
 
@@ -49,7 +49,7 @@ def per_class_table(cm: Tensor | np.ndarray, class_names: Sequence[str] | None =
     """One row per class with columns ``class, precision, recall, f1, iou, support``.
 
     ``cm`` is a ``(K, K)`` pixel confusion matrix (rows = truth, columns = prediction), e.g.
-    from `seglab.metrics.confusion_matrix` summed over a dataset. ``f1`` equals Dice.
+    from `seglab.metrics.scores.confusion_matrix` summed over a dataset. ``f1`` equals Dice.
     ``support`` is the number of true pixels of the class (int). NaN marks undefined values.
     """
     m = _matrix(cm)

@@ -3,15 +3,15 @@
 The four figures of the study — IoU vs epoch per architecture (coloured by loss), per loss
 (coloured by architecture), the architecture × loss test-IoU heatmap with the best cell
 marked, and the ranked bar chart — used by ``python -m seglab report`` and reusable by the
-Results page. They accept the tables of :mod:`seglab.results_table` and delegate drawing to
-:mod:`seglab.ui.results_charts`, so the app and the exported report share one colour
+Results page. They accept the tables of :mod:`seglab.analysis.results_table` and delegate drawing to
+:mod:`seglab.viz.results_charts`, so the app and the exported report share one colour
 language (a loss has the same colour everywhere).
 
 Inputs:
 
-* ``history``: the long table of :func:`seglab.results_table.histories_frame`
+* ``history``: the long table of :func:`seglab.analysis.results_table.histories_frame`
   (``run_id, run, epoch, metric, value, arch, loss_label, seed, …``);
-* ``runs``: :func:`seglab.results_table.runs_frame` (one row per run), or an already
+* ``runs``: :func:`seglab.analysis.results_table.runs_frame` (one row per run), or an already
   aggregated table (:func:`aggregate_seeds` / :func:`arch_loss_grid`, recognised by its
   ``mean`` column).
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from seglab.results_table import aggregate_seeds, arch_loss_grid
-from seglab.ui import results_charts as rc
+from seglab.analysis.results_table import aggregate_seeds, arch_loss_grid
+from seglab.viz import results_charts as rc
 
 
 def _registry_order(kind: str) -> list[str]:
@@ -67,14 +67,14 @@ def test_iou_heatmap(
     runs: pd.DataFrame, metric: str = "test_iou", title: str | None = None
 ) -> alt.LayerChart:
     """Architecture × loss heatmap of the seed-averaged ``metric``; the best cell (as ``best``
-    marks it: `seglab.compare.comparison_grid` marks the one chosen on validation) is outlined
+    marks it: `seglab.analysis.compare.comparison_grid` marks the one chosen on validation) is outlined
     and starred."""
     grid = runs if "mean" in runs else arch_loss_grid(runs, metric)
     return rc.arch_loss_heatmap(grid, metric, title=title)
 
 
 def band_curves_by_arch(curves: pd.DataFrame, metric: str = "val_iou", columns: int = 3) -> alt.FacetChart:
-    """Mean over seeds with a min–max band (`seglab.compare.seed_curves`), a panel per
+    """Mean over seeds with a min–max band (`seglab.analysis.compare.seed_curves`), a panel per
     architecture, coloured by loss."""
     return rc.band_curves(
         curves, metric, facet="arch", color="loss_label", domain=loss_domain(curves), columns=columns

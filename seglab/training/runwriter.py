@@ -5,7 +5,7 @@ at the start, ``update_summary`` as the status and metrics change, ``append_hist
 each epoch (and ``save_epoch_predictions``, if the writer has it), ``save_checkpoint`` for
 ``best`` / ``last``, ``save_predictions`` at the end (and
 ``load_checkpoint`` / ``write_history`` to resume). ``folder_writer(run_dir)`` gives the usual
-one, `seglab.store.RunFiles`, which keeps a run folder of the experiment store; tests or other
+one, `seglab.store.run_store.RunFiles`, which keeps a run folder of the experiment store; tests or other
 front ends may pass their own object with the same methods to ``engine.train(writer=...)``.
 """
 
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
-    from seglab.config import TrainConfig
+    from seglab.settings.config import TrainConfig
 
 
 class RunWriter(Protocol):
-    """The methods the engine calls to record a run (see `seglab.store.RunFiles`)."""
+    """The methods the engine calls to record a run (see `seglab.store.run_store.RunFiles`)."""
 
     path: Path
 
@@ -44,6 +44,6 @@ class RunWriter(Protocol):
 
 def folder_writer(run_dir: str | os.PathLike[str]) -> RunWriter:
     """The writer of one run folder of the experiment store."""
-    from seglab.store import RunFiles
+    from seglab.store.run_store import RunFiles
 
     return RunFiles(run_dir)

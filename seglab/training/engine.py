@@ -57,16 +57,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from seglab import epoch_predictions
-from seglab.config import TrainConfig
 from seglab.data.registry import model_out_channels  # noqa: F401  (part of the engine's API)
-from seglab.device import device_label, resolve_device
 from seglab.errors import ConfigError, SegLabError
 from seglab.models.build import build_model  # noqa: F401  (part of the engine's API)
-from seglab.runwriter import RunWriter, folder_writer
-from seglab.speed import eval_batch_size
+from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
-from seglab.threads import effective_threads
+from seglab.training import epoch_predictions
+from seglab.training.device import device_label, resolve_device
+from seglab.training.runwriter import RunWriter, folder_writer
+from seglab.training.speed import eval_batch_size
+from seglab.training.threads import effective_threads
 
 PREVIEW_IMAGES = 8  # images per split kept in predictions.npz for the visual comparison
 TEST_PREVIEW_IMAGES = 32  # test images kept there too, for the per-image error analysis
@@ -177,7 +177,7 @@ def summarize(cm: torch.Tensor) -> dict[str, Any]:
     For binary data ``iou``/``dice``/``precision``/``recall`` are the foreground class's;
     for K > 2 they are means over the classes present (``iou`` = mIoU).
     """
-    from seglab.metrics import scores
+    from seglab.metrics.scores import scores
 
     s = scores(cm.cpu())
     binary = cm.shape[0] == 2
@@ -253,7 +253,7 @@ def evaluate(
     training, from the main output *and* the auxiliary outputs, so that training and validation
     loss curves measure the same thing; the metrics always use the main output only.
     """
-    from seglab.metrics import confusion_matrix, predict_labels
+    from seglab.metrics.scores import confusion_matrix, predict_labels
 
     was_training = model.training
     model.eval()
@@ -288,7 +288,7 @@ def predict_preview(
     precision: str = "auto",
 ) -> dict[str, np.ndarray]:
     """uint8 images (N,H,W,3), masks and predicted labels (N,H,W), per-image IoU (N,)."""
-    from seglab.metrics import per_image_iou, predict_labels
+    from seglab.metrics.scores import per_image_iou, predict_labels
 
     was_training = model.training
     model.eval()
@@ -381,7 +381,7 @@ def train(
     checkpoints and predictions into. ``resume=True`` continues from its ``last.pt`` (a
     fresh start if there is none); ``config.epochs`` may be raised to train longer.
     The engine writes nothing itself: a run writer (``writer``, else
-    ``seglab.runwriter.folder_writer(run_dir)``) records everything.
+    ``seglab.training.runwriter.folder_writer(run_dir)``) records everything.
     """
     if writer is None and run_dir is not None:
         writer = folder_writer(run_dir)
@@ -520,7 +520,7 @@ class _Run:
         if not (resume and self.files is not None and self.files.checkpoint_path("last").is_file()):
             self._transfer_setup()  # --encoder-weights / --init-from (seglab.models.transfer)
         self.model = self.model.to(device, memory_format=torch.channels_last)
-        from seglab.speed import prepare_model, training_forward  # layout fixes, optional compile
+        from seglab.training.speed import prepare_model, training_forward  # layout fixes, optional compile
 
         prepare_model(self.model, device)
         self.forward = training_forward(self.model, device)
@@ -567,7 +567,7 @@ class _Run:
             notes["encoder_weights_loaded"] = len(load_encoder_weights(self.model, config.encoder_weights))
         if config.init_from is not None:
             from seglab.models.transfer import init_from_file
-            from seglab.store import RunStore
+            from seglab.store.run_store import RunStore
 
             home = self.files.path.parent if self.files is not None else None
             store = RunStore(home)
@@ -697,7 +697,7 @@ class _Run:
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if self.files is not None:
             self.files.append_history(record)
-            if hasattr(self.files, "save_epoch_predictions"):  # see seglab.epoch_predictions
+            if hasattr(self.files, "save_epoch_predictions"):  # see seglab.training.epoch_predictions
                 x, y = (t.index_select(0, self.watch) for t in self.splits["val"])
                 preview = predict_preview(self.model, x, y, self.num_classes, self.config.precision)
                 self.files.save_epoch_predictions(epoch, preview, self.watch_indices, self.num_classes)
@@ -762,7 +762,7 @@ class _Run:
         ):
             self.model.load_state_dict(self.best_state)
             arrays: dict[str, np.ndarray] = {"class_names": np.asarray(list(self.ds.class_names), dtype=str)}
-            if test_cm is not None:  # for the per-class report (seglab.per_class)
+            if test_cm is not None:  # for the per-class report (seglab.metrics.per_class)
                 arrays["test_confusion"] = test_cm.numpy()
             for split in ("val",) if cv_fold else ("val", "test"):
                 x, y = self.splits[split]

@@ -61,7 +61,7 @@ def stride_for(height: int, width: int, max_side: int = MAX_SIDE) -> int:
 
 
 def compact(preview: dict[str, np.ndarray], stride: int = 1) -> dict[str, np.ndarray]:
-    """The per-epoch arrays to keep from ``seglab.engine.predict_preview``'s output:
+    """The per-epoch arrays to keep from ``seglab.training.engine.predict_preview``'s output:
     ``pred`` uint8 (K, H/s, W/s) (probability × 255 when there is ``probs``, else class ids)
     and ``iou`` float32 (K,) (measured at full resolution by the engine)."""
     if "probs" in preview:
@@ -94,7 +94,7 @@ def write_epoch(
 ) -> Path:
     """Keep one epoch's predictions (and, the first time, the images, targets and indices).
 
-    ``preview`` is ``seglab.engine.predict_preview``'s output for the watched images;
+    ``preview`` is ``seglab.training.engine.predict_preview``'s output for the watched images;
     ``indices`` their positions in the dataset. Returns the epoch's file.
     """
     folder = Path(run_dir) / FOLDER

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from seglab.config import TrainConfig
-from seglab.epoch_predictions import EPOCH_IMAGES
+from seglab.settings.config import TrainConfig
+from seglab.training.epoch_predictions import EPOCH_IMAGES
 
 RUN_OVERHEAD_SECONDS = 0.5  # data generation, model build, checkpoints, previews per run
 
@@ -96,8 +96,8 @@ def worker_threads() -> int:
 
 def expand_grid(base: TrainConfig, grid: Mapping[str, Sequence[Any]]) -> list[TrainConfig]:
     """Every combination of the grid's values applied to ``base`` (the queue's order: see
-    `seglab.study.Study.expand`, which this is a shorthand for)."""
-    from seglab.study import Study
+    `seglab.settings.study.Study.expand`, which this is a shorthand for)."""
+    from seglab.settings.study import Study
 
     if not grid:
         return [base]
@@ -187,8 +187,8 @@ def _time_step(
         return _MEASURED[key]
     import torch
 
-    from seglab.device import resolve_device
     from seglab.models import create_model
+    from seglab.training.device import resolve_device
 
     device = resolve_device(device_name)
     previous = torch.get_num_threads()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seglab.metrics import per_image_iou
+from seglab.metrics.scores import per_image_iou
 
 
 def threshold_labels(probs: np.ndarray, threshold: float) -> np.ndarray:
@@ -47,7 +47,7 @@ def image_ious(
     arrays: dict[str, np.ndarray], threshold: float | None = None, split: str = "test"
 ) -> np.ndarray:
     """IoU of each stored image, float64 (N,): foreground IoU (binary) or mean IoU over the
-    classes present (multi-class), from `seglab.metrics.per_image_iou`. An image with nothing to
+    classes present (multi-class), from `seglab.metrics.scores.per_image_iou`. An image with nothing to
     find and nothing predicted scores 1 (``empty="one"``): it was answered perfectly."""
     labels = labels_at(arrays, threshold, split)
     masks = np.asarray(arrays[f"{split}_masks"]).astype(np.int64)

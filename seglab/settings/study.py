@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from seglab.config import TrainConfig
 from seglab.errors import ConfigError
+from seglab.settings.config import TrainConfig
 
 #: the most seeds one range may hold (a typo like 0-1000 should not queue a thousand runs)
 MAX_SEED_RANGE = 100

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seglab.config import TrainConfig
 from seglab.errors import SegLabError
-from seglab.study import Study
-from seglab.threads import cpu_cores, thread_env
+from seglab.settings.config import TrainConfig
+from seglab.settings.study import Study
+from seglab.training.threads import cpu_cores, thread_env
 
 DEFAULT_GPUS_PER_RUN = 1 / 8
 RAY_HINT = "pip install 'ray>=2.9' (or: pip install -r requirements-dev.txt)"
@@ -69,7 +69,7 @@ def import_ray() -> Any:
 def _train_one(config_json: str, home: str, run_id: str, threads: int) -> dict[str, Any]:
     """The body of one Ray task (runs in a Ray worker process)."""
     from seglab.jobs.worker import _metrics_of, run_config
-    from seglab.threads import set_thread_cap
+    from seglab.training.threads import set_thread_cap
 
     set_thread_cap(threads)
     outcome = run_config(TrainConfig.from_json(config_json), home=home, run_id=run_id, resume=False)
@@ -101,7 +101,7 @@ def run_study_on_ray(
     run (default 1). ``num_cpus``: CPUs of a local Ray instance (default: this machine's cores).
     """
     from seglab.jobs.queue import resolve_home
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     ray = import_ray()
     configs = study.expand()

@@ -1,6 +1,6 @@
 """Write a study's comparison to a folder: charts (PNG + SVG), CSV tables and a summary.
 
-The runs are first split into like-with-like comparisons (`seglab.compare`): only runs whose
+The runs are first split into like-with-like comparisons (`seglab.analysis.compare`): only runs whose
 settings agree except the compared axes are compared. The charts show the *first* comparison
 (the latest study, or the one ``group`` names); the tables and ``report.json`` hold them all.
 ``write_report(out_dir, group=...)`` (or ``run_ids=...``) produces:
@@ -39,9 +39,9 @@ class Report:
     out_dir: Path
     n_runs: int
     files: list[Path] = field(default_factory=list)
-    best: Any = None  # the first comparison's best `seglab.compare.Cell`, or None
+    best: Any = None  # the first comparison's best `seglab.analysis.compare.Cell`, or None
     best_sentence: str = ""
-    comparisons: list[Any] = field(default_factory=list)  # seglab.compare.Comparison
+    comparisons: list[Any] = field(default_factory=list)  # seglab.analysis.compare.Comparison
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def select_records(
     run_ids: list[str] | None = None,
 ) -> list[Any]:
     """Run records of a study (``group``), of explicit ``run_ids``, or every run in the store."""
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     store = RunStore(home)
     records = store.list_runs()
@@ -87,7 +87,7 @@ def _group_run_ids(home: Path, group: str) -> set[str]:
 def queue_studies(home: str | os.PathLike[str] | None) -> tuple[dict[str, Any], dict[str, str]]:
     """``(group → Study, group → name)`` for every study the queue knows (empty without a queue)."""
     from seglab.jobs.queue import DB_NAME, JobQueue
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     path = RunStore(home).home
     if not (path / DB_NAME).exists():
@@ -114,8 +114,7 @@ def write_report(
 
     ``metric`` orders the ranking chart; the best model is always chosen on validation IoU.
     """
-    from seglab import charts
-    from seglab.compare import (
+    from seglab.analysis.compare import (
         BAND_NOTE,
         TEST_SELECTION_SENTENCE,
         build_comparisons,
@@ -125,8 +124,9 @@ def write_report(
         seed_curves,
         summary_frame,
     )
-    from seglab.results_table import display_table, histories_frame, runs_frame
-    from seglab.store import RunStore
+    from seglab.analysis.results_table import display_table, histories_frame, runs_frame
+    from seglab.store.run_store import RunStore
+    from seglab.viz import charts
 
     records = select_records(home, group=group, run_ids=run_ids)
     if not records:
@@ -208,18 +208,18 @@ def write_report(
 
 
 def save_charts(chart: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
-    """`seglab.charts.save_chart` with Altair's 5000-row guard lifted on purpose: report
+    """`seglab.viz.charts.save_chart` with Altair's 5000-row guard lifted on purpose: report
     charts are drawn from per-cell aggregates, so a big one is a big study, not a mistake."""
     import altair as alt
 
-    from seglab import charts
+    from seglab.viz import charts
 
     with alt.data_transformers.disable_max_rows():
         return charts.save_chart(chart, stem, formats)
 
 
 def _readme(report: Report, group: str | None, why: str, band: str) -> str:
-    from seglab.compare import PAIRED_RULE
+    from seglab.analysis.compare import PAIRED_RULE
 
     lines = [f"# SegLab report{f' — study {group}' if group else ''}", ""]
     lines += [f"{report.n_runs} run(s), {len(report.comparisons)} comparison(s).", ""]

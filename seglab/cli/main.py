@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from seglab.config import TrainConfig
 from seglab.errors import ConfigError, SegLabError
+from seglab.settings.config import TrainConfig
+from seglab.settings.study import Study, parse_seeds
 from seglab.status import RunStatus
-from seglab.study import Study, parse_seeds
 
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -199,7 +199,7 @@ def check_init_from(config: TrainConfig, home: str | None) -> None:
         raise ConfigError(f"the encoder weights file {config.encoder_weights!r} does not exist.")
     if config.init_from is None:
         return
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     store = RunStore(home)
     if not store.exists(config.init_from):
@@ -212,7 +212,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig the flags describe: preset or config file, then each given flag."""
     base: dict[str, Any] = {}
     if args.preset:
-        from seglab.presets import preset
+        from seglab.settings.presets import preset
 
         base = preset(args.preset).to_dict()
     elif args.config:
@@ -423,7 +423,7 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
         axes["loss"] = _csv(args.losses)
     seeds = parse_seeds(args.seeds) if args.seeds else []
     if not seeds and getattr(args, "preset", None):  # a preset's study repeats each model (3 seeds)
-        from seglab.presets import preset_seeds
+        from seglab.settings.presets import preset_seeds
 
         if len(found := preset_seeds(args.preset)) > 1:
             seeds = found
@@ -536,7 +536,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         for value in study.axes.get(key, []):
             check_names(base.replace(**{key: value, "model_params": {}, "loss_params": {}}))
     if args.executor == "ray":
-        from seglab.executors.ray_executor import run_study_on_ray
+        from seglab.jobs.ray_executor import run_study_on_ray
 
         run_study_on_ray(
             study,
@@ -596,8 +596,16 @@ def _run_group(home: str | None, group: str) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    from seglab.analysis.tune import (
+        best_row,
+        cv_rows,
+        cv_study,
+        enqueue_final,
+        job_results,
+        parse_grid,
+        tuned_keys,
+    )
     from seglab.jobs import JobQueue
-    from seglab.tune import best_row, cv_rows, cv_study, enqueue_final, job_results, parse_grid, tuned_keys
 
     base = config_from_args(args)
     study = cv_study(
@@ -686,9 +694,9 @@ def _print_group(home: str | None, group: str) -> None:
     ]
     print_table(rows, ["job", "arch", "loss", "seed", "status", "val IoU", "test IoU"], file=sys.stderr)
     # the best is chosen on validation (mean over seeds); its test IoU is reported beside it
-    from seglab.compare import build_comparisons
-    from seglab.results_table import runs_frame
-    from seglab.store import RunStore
+    from seglab.analysis.compare import build_comparisons
+    from seglab.analysis.results_table import runs_frame
+    from seglab.store.run_store import RunStore
 
     runs = runs_frame([r for r in RunStore(home).list_runs() if r.group == group])
     comparisons = build_comparisons(runs, {group: study} if study is not None else None)
@@ -741,7 +749,7 @@ def run_to_dict(record: Any) -> dict[str, Any]:
 def cmd_runs(args: argparse.Namespace) -> int:
     import warnings
 
-    from seglab.store import RunStore, StoreWarning
+    from seglab.store.run_store import RunStore, StoreWarning
 
     store = RunStore(args.home)
     with warnings.catch_warnings():  # unreadable runs are listed below, with their reason
@@ -859,7 +867,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     from seglab.jobs.queue import DB_NAME, JobQueue, resolve_home
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     home = resolve_home(args.home)
     store = RunStore(home)
@@ -879,7 +887,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     store = RunStore(args.home)
     ids = [r.id for r in store.list_runs()] if args.all else list(args.run_ids)
@@ -895,7 +903,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from seglab.store import RunStore
+    from seglab.store.run_store import RunStore
 
     if not Path(args.zip).is_file():
         raise SegLabError(f"there is no file {args.zip}.")
@@ -912,8 +920,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import warnings
 
-    from seglab.report import write_report
-    from seglab.store import RunStore, StoreWarning
+    from seglab.analysis.report import write_report
+    from seglab.store.run_store import RunStore, StoreWarning
 
     with warnings.catch_warnings():  # unreadable runs are named below instead
         warnings.simplefilter("ignore", StoreWarning)

@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from seglab.config import TrainConfig
 from seglab.errors import ConfigError
-from seglab.study import Study
+from seglab.settings.config import TrainConfig
+from seglab.settings.study import Study
 
 #: config fields a tuning grid may not vary: they define the data, its split or the folds
 #: (changing them would change which images are test images) or are handled separately

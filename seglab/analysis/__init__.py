@@ -1,0 +1,1 @@
+"""Analysis of stored runs: comparisons, tables, reports, tuning, estimates, inspection."""

@@ -1,0 +1,1 @@
+"""``python -m seglab``: the command-line interface."""

@@ -1,0 +1,1 @@
+"""Metrics: scores from a confusion matrix, per-class reports."""

@@ -1,0 +1,1 @@
+"""Settings: the one typed run configuration, its checks, presets and studies."""

@@ -1,0 +1,1 @@
+"""The experiment store: run folders, their schema, the shipped reference study."""

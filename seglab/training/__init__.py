@@ -1,0 +1,1 @@
+"""Training: the engine, what it writes through, speed settings, devices and threads."""

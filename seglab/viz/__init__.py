@@ -1,0 +1,1 @@
+"""Charts as plain functions returning Altair charts or SVG (no Streamlit)."""
