@@ -9,6 +9,7 @@ import streamlit as st
 
 from seglab.analysis import inspect as ins
 from seglab.data import list_datasets, make_dataset
+from seglab.data.images import SUPPORTED_SUFFIXES
 from seglab.errors import SegLabError
 from seglab.losses import loss_info
 from seglab.models import model_info
@@ -143,9 +144,13 @@ with pick_col:
             k = b.slider("Sample", 0, SAMPLES - 1, 0, key="in_sample")
             image = builtin_images(name, config.size)[k]
         else:
-            upload = st.file_uploader("A photo (PNG or JPEG)", type=["png", "jpg", "jpeg"], key="in_upload")
+            upload = st.file_uploader(
+                "A photo (PNG, JPEG, TIFF or BMP)",
+                type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
+                key="in_upload",
+            )
             if upload is not None:
-                image = ins.image_from_bytes(upload.getvalue(), config.size).numpy()
+                image = ins.image_from_bytes(upload.getvalue(), config.size, upload.name).numpy()
                 st.caption(
                     f"Centre-cropped to a square and resized to {config.size}×{config.size}, the size the model learned on."
                 )

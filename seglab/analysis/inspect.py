@@ -16,14 +16,13 @@ No Streamlit here; the Inside page lays these out.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from seglab.errors import SegLabError
+from seglab.data.images import ImageFileError, picture_for_model
 from seglab.models.base import ModelInputError, SegModel
 from seglab.models.stages import FeatureStage
 
@@ -31,8 +30,8 @@ from seglab.models.stages import FeatureStage
 SIDE_PREFIX = "side "
 
 
-class ImageInputError(SegLabError):
-    """An uploaded picture could not be read as an image."""
+#: an uploaded picture could not be used (the one error of `seglab.data.images`)
+ImageInputError = ImageFileError
 
 
 def stages_of(model: SegModel, side_outputs: bool | None = None) -> list[str]:
@@ -72,12 +71,12 @@ def feature_maps(
         if stage.capture == "input":
 
             def pre_hook(_module: nn.Module, args: tuple[Any, ...]) -> None:
-                captured[stage.name].append(args[0].detach())
+                captured[stage.name].append(args[0].detach().clone())
 
             return pre_hook
 
         def hook(_module: nn.Module, _args: Any, output: torch.Tensor) -> None:
-            captured[stage.name].append(output.detach())
+            captured[stage.name].append(output.detach().clone())  # safe from in-place ops
 
         return hook
 
@@ -217,22 +216,12 @@ def threshold_mask(probs: np.ndarray, threshold: float) -> np.ndarray:
     return probs.argmax(axis=0).astype(np.int64)
 
 
-def image_from_bytes(data: bytes, size: int) -> torch.Tensor:
-    """An uploaded picture as a float tensor (3, size, size) in [0, 1]: centre-cropped to a
-    square, then resized (bilinear) to the size the model was trained on."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img = img.convert("RGB")
-            w, h = img.size
-            side = min(w, h)
-            left, top = (w - side) // 2, (h - side) // 2
-            img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
-            array = np.asarray(img, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageInputError(f"this file could not be read as a picture (PNG or JPEG): {exc}") from None
-    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+def image_from_bytes(data: bytes, size: int, name: str = "the picture") -> torch.Tensor:
+    """An uploaded picture as a float tensor (3, size, size) in [0, 1], read exactly as the
+    folder loader reads a file (`seglab.data.images`: upright, 16-bit and decimal pictures at
+    their brightness, size limits), centre-cropped to a square, then resized to the size the
+    model was trained on. Unusable files raise `ImageInputError` naming ``name``."""
+    return picture_for_model(data, size, name)
 
 
 #: colour stops of `heatmap_rgb` (dark blue → teal → yellow), chosen to stay readable on

@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,15 +31,15 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from seglab.data import mask_rules
 from seglab.data.dataset import SegDataset, default_class_names
+from seglab.data.images import SUPPORTED_SUFFIXES, ImageFileError, open_image, resize_image
+from seglab.data.images import read_image as read_picture
 from seglab.errors import ConfigError, DatasetError
 
-SUPPORTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 LOSSY_SUFFIXES = (".jpg", ".jpeg")
-MAX_IMAGE_PIXELS = 40_000_000  # refuse larger images (decompression-bomb guard)
 MAX_ARCHIVE_BYTES = 2 * 1024**3  # total uncompressed size of a zip
 MAX_ARCHIVE_ENTRIES = 50_000
 MAX_INFERRED_CLASSES = 64  # without num_classes=, larger mask values are treated as a mistake
@@ -72,8 +71,8 @@ def _fail(header: str, problems: list[str]) -> DatasetProblemsError:
     return DatasetProblemsError(header, problems)
 
 
-class _FileProblem(Exception):
-    """A single file cannot be used; the message is already in plain words."""
+#: a single file cannot be used; the message is already in plain words (it names the file)
+_FileProblem = ImageFileError
 
 
 # ---- finding files --------------------------------------------------------------------------
@@ -168,46 +167,15 @@ def pair_files(path: Path, display_name: str | None = None) -> tuple[_Pairs, lis
 
 # ---- reading one file -----------------------------------------------------------------------
 def _open_checked(path: Path, rel: str) -> Image.Image:
-    """Open and decode an image, refusing anything over the pixel limit or unreadable."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as im:
-                width, height = im.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    raise _FileProblem(
-                        f"{rel}: {width}×{height} pixels is more than the limit of "
-                        f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels; shrink it first."
-                    )
-                im.load()
-                turned = mask_rules.upright(im)  # EXIF orientations 1-8, as every viewer shows it
-                if turned is im:
-                    turned = im.copy()
-                turned.format = im.format
-                turned.info = dict(im.info)
-                return turned
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _FileProblem(
-                f"{rel}: the image is too large to open safely (decompression-bomb guard)."
-            ) from None
-        except _FileProblem:
-            raise
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-            raise _FileProblem(f"{rel}: cannot be read — the file is damaged or not an image.") from None
+    """Open and decode a file upright, refusing anything over the pixel limit or unreadable
+    (`seglab.data.images.open_image`: the one road every picture takes)."""
+    return open_image(path, rel)
 
 
 def read_image(path: Path, rel: str) -> np.ndarray:
-    """Image file → float32 (H, W, 3) in [0, 1]; grayscale repeated, alpha dropped, 16-bit scaled."""
-    im = _open_checked(path, rel)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        reason = mask_rules.check_finite(np.asarray(im))
-        if reason:
-            raise _FileProblem(f"{rel}: {reason}.")
-        arr = np.asarray(im, dtype=np.float32)
-        top = 65535.0 if im.mode.startswith("I;16") else max(float(arr.max()), 1.0)
-        gray = np.clip(arr / (255.0 if top <= 255 else top), 0, 1)
-        return np.repeat(gray[..., None], 3, axis=2)
-    return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    """Image file → float32 (H, W, 3) in [0, 1] by the rules of `seglab.data.images` (grayscale
+    repeated, alpha dropped, 16-bit ÷ 65535, decimal pictures kept as they are in [0, 1])."""
+    return read_picture(path, rel)
 
 
 def read_mask(path: Path, rel: str) -> np.ndarray:
@@ -304,7 +272,7 @@ def _scan(
     if num_classes is None and names is not None and len(names) >= 2:
         num_classes = len(names)
     stems = pairs.stems if limit is None else pairs.stems[:limit]
-    images: list[torch.Tensor] = []
+    pictures: list[torch.Tensor] = []
     masks: list[torch.Tensor] = []
     mask_values: list[tuple[str, np.ndarray]] = []  # (file, its distinct values): cheap to keep
     lossy_files: list[int] = []  # indices into mask_values (and masks) of lossy (JPEG) masks
@@ -339,13 +307,9 @@ def _scan(
             drawn.update(int(v) for v in mask_rules.drawn_values(mask))
         mask_values.append((mask_rel, np.unique(mask)))
         if size is not None:
-            img_t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0)
-            img_t = F.interpolate(
-                img_t, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-            )
             mask_t = torch.from_numpy(mask).to(torch.float32)[None, None]
             mask_t = F.interpolate(mask_t, size=(size, size), mode="nearest-exact")
-            images.append(img_t[0].clamp(0, 1))
+            pictures.append(resize_image(image, size))
             masks.append(mask_t[0, 0].round().to(torch.int64))
 
     if lossy_files and drawn:
@@ -378,7 +342,7 @@ def _scan(
                     )
     if names is None or len(names) != k:
         names = default_class_names(k)
-    return _Loaded(pairs.root, list(stems), images, masks, k, names), problems
+    return _Loaded(pairs.root, list(stems), pictures, masks, k, names), problems
 
 
 def _snap_lossy(
