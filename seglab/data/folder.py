@@ -20,6 +20,7 @@ extraction folder.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -37,6 +38,7 @@ from seglab.data import mask_rules
 from seglab.data.dataset import SegDataset, default_class_names
 from seglab.data.images import SUPPORTED_SUFFIXES, ImageFileError, open_image, resize_image
 from seglab.data.images import read_image as read_picture
+from seglab.data.text_files import TextFileError, read_class_names
 from seglab.errors import ConfigError, DatasetError
 
 LOSSY_SUFFIXES = (".jpg", ".jpeg")
@@ -165,6 +167,50 @@ def pair_files(path: Path, display_name: str | None = None) -> tuple[_Pairs, lis
     return _Pairs(root, stems, images, masks), problems
 
 
+def content_stamp(path: str | Path) -> str:
+    """A fingerprint of everything a check of ``path`` reads: for a folder, the name, size and
+    modification time (ns) of every entry of the folder, of the dataset root `find_root`
+    picks, of its ``images/`` and ``masks/`` and of ``classes.txt``; for a .zip, its own size
+    and time. Any edit, addition, removal or rename there gives another stamp, so a cache
+    keyed on it (the Data page's) sees a fix at the next look. Cost: one ``stat`` per file.
+    """
+    path = Path(path).expanduser()
+    digest = hashlib.sha256(str(path).encode())
+
+    def add(entry: Path) -> None:
+        try:
+            st = entry.stat()
+        except OSError:
+            digest.update(f"{entry}:gone;".encode())
+            return
+        digest.update(f"{entry}:{entry.is_dir()}:{st.st_size}:{st.st_mtime_ns};".encode())
+
+    def add_folder(folder: Path) -> None:
+        add(folder)
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            add(entry)
+
+    if not path.is_dir():
+        add(path)
+        return digest.hexdigest()[:32]
+    add_folder(path)
+    try:
+        root = find_root(path)
+    except OSError:
+        root = None
+    if root is not None:
+        if root != path:
+            add_folder(root)
+        for sub in ("images", "masks"):
+            if (root / sub).is_dir():
+                add_folder(root / sub)
+    return digest.hexdigest()[:32]
+
+
 # ---- reading one file -----------------------------------------------------------------------
 def _open_checked(path: Path, rel: str) -> Image.Image:
     """Open and decode a file upright, refusing anything over the pixel limit or unreadable
@@ -245,11 +291,12 @@ def normalise_mask_values(
 
 
 def _read_class_names(root: Path) -> list[str] | None:
+    """The names in ``root/classes.txt`` (any common encoding, names checked: see
+    `seglab.data.text_files`), None without one; a broken file raises `TextFileError`."""
     file = root / "classes.txt"
     if not file.is_file():
         return None
-    names = [line.strip() for line in file.read_text(encoding="utf-8", errors="replace").splitlines()]
-    return [name for name in names if name] or None
+    return read_class_names(file) or None
 
 
 # ---- whole folders --------------------------------------------------------------------------
@@ -268,7 +315,11 @@ def _scan(
 ) -> tuple[_Loaded, list[str]]:
     """Pair, read, check and (if ``size``) resize the first ``limit`` pairs; collect all problems."""
     pairs, problems = pair_files(path, display_name)
-    names = _read_class_names(pairs.root)
+    try:
+        names = _read_class_names(pairs.root)
+    except TextFileError as exc:
+        names = None
+        problems.append(str(exc))
     if num_classes is None and names is not None and len(names) >= 2:
         num_classes = len(names)
     stems = pairs.stems if limit is None else pairs.stems[:limit]
@@ -340,7 +391,13 @@ def _scan(
                         f"{rel}: holds value {int(values[-1])}. Masks should hold class ids 0, 1, 2 … "
                         "(or 0/255 for binary masks); declare num_classes if you really have that many classes."
                     )
-    if names is None or len(names) != k:
+    if names is not None and len(names) != k:
+        mask_rules.warn(
+            f"classes.txt names {len(names)} class(es) but the dataset has {k} classes; "
+            "its names were not used (write one name per class id, 0 to the largest id)."
+        )
+        names = None
+    if names is None:
         names = default_class_names(k)
     return _Loaded(pairs.root, list(stems), pictures, masks, k, names), problems
 
