@@ -7,8 +7,9 @@ Layout::
         masks/   cat_01.png  cat_02.png ...   (same file stems as the images)
         classes.txt                            (optional: one class name per line)
 
-Images may be grayscale, RGB or RGBA (alpha is dropped); masks hold class ids (0, 1, 2 …)
-or, for binary data, 0/255. Everything is resized to a square ``size``×``size`` (bilinear
+Images are read by `seglab.data.images` (the road every page takes: grey, RGB, palette,
+alpha dropped, 16-bit, decimal in [0, 1], size limits); masks hold class ids (0, 1, 2 …)
+or, for binary data, 0/255; ``classes.txt`` is read by `seglab.data.text_files`. Everything is resized to a square ``size``×``size`` (bilinear
 for images, nearest for masks).
 
 Nothing is trusted: every problem found — missing partner files, unreadable or oversized
