@@ -134,6 +134,40 @@ def test_huge_upload_on_the_inside_page_is_refused_in_plain_words(encoder_runs) 
     ]
 
 
+def encoded(array: np.ndarray, fmt: str, mode: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array, mode).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "error"),
+    [
+        ("scan16.png", encoded(np.full((40, 40), 30000, np.uint16), "PNG"), None),
+        ("scan.tif", encoded(np.full((40, 40), 0.25, np.float32), "TIFF", "F"), None),
+        (
+            "scan255.tif",
+            encoded(np.full((40, 40), 180.0, np.float32), "TIFF", "F"),
+            "scan255.tif: holds decimal values from 180 to 180, but decimal pictures are read as "
+            "brightness from 0 to 1 and their scale cannot be guessed; divide by the right maximum "
+            "(255 for 8-bit data, 65535 for 16-bit) and save it again.",
+        ),
+    ],
+)
+def test_inside_page_uploads_take_the_loaders_road(encoder_runs, name, data, error) -> None:
+    at = run_inside()
+    at.radio(key="in_source").set_value("Your photo").run()
+    at.file_uploader(key="in_upload").upload(
+        name, data, "image/png" if name.endswith("png") else "image/tiff"
+    )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if error is None:
+        assert not at.error and any(h.value.startswith("2 ·") for h in at.header)
+    else:
+        assert [e.value for e in at.error] == [error]
+
+
 # ---- float_tiff_image -----------------------------------------------------------------------
 def test_float_tiff_dataset_keeps_its_values(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()

@@ -9,8 +9,8 @@ Layout::
 
 Images are read by `seglab.data.images` (the road every page takes: grey, RGB, palette,
 alpha dropped, 16-bit, decimal in [0, 1], size limits); masks hold class ids (0, 1, 2 …)
-or, for binary data, 0/255; ``classes.txt`` is read by `seglab.data.text_files`. Everything is resized to a square ``size``×``size`` (bilinear
-for images, nearest for masks).
+or, for binary data, 0/255; ``classes.txt`` is read by `seglab.data.text_files`.
+Everything is resized to a square ``size``×``size`` (bilinear for images, nearest for masks).
 
 Nothing is trusted: every problem found — missing partner files, unreadable or oversized
 images, size mismatches, mask values beyond the classes, unsafe zip entries — is collected
