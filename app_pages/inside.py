@@ -52,6 +52,12 @@ def stage_grids(home: str, run_id: str, stamp: float | None, image: np.ndarray, 
         return ins.stage_rows(model, image, k, side_outputs=sides)
 
 
+@st.cache_data(show_spinner="Reading your picture…", max_entries=8)
+def uploaded_picture(data: bytes, size: int, name: str) -> np.ndarray:
+    """An upload read once (not on every slider move) by the loader's road."""
+    return ins.image_from_bytes(data, size, name).numpy()
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def prediction(home: str, run_id: str, stamp: float | None, image: np.ndarray) -> dict:
     model, lock = load_model(home, run_id, stamp)
@@ -150,7 +156,7 @@ with pick_col:
                 key="in_upload",
             )
             if upload is not None:
-                image = ins.image_from_bytes(upload.getvalue(), config.size, upload.name).numpy()
+                image = uploaded_picture(upload.getvalue(), config.size, upload.name)
                 st.caption(
                     f"Centre-cropped to a square and resized to {config.size}×{config.size}, the size the model learned on."
                 )

@@ -101,3 +101,17 @@ def test_a_hooked_encoder_stage_is_what_the_encoder_computes() -> None:
         pools = model.encoder(image[None])  # the encoder's own forward: pool1 … pool5
     for s, pooled in enumerate(pools, start=1):
         assert torch.allclose(maps[f"pool{s}"], pooled[0], atol=1e-6)
+
+
+def test_a_stage_naming_a_missing_module_is_a_bug_report_not_an_attribute_error() -> None:
+    from seglab.errors import InternalError, SegLabError
+    from seglab.models.stages import FeatureStage
+
+    model = build("unet", None)
+    wrong = [*model.feature_stages(), FeatureStage("ghost", "encoders.9", "encoder", 0, 4)]
+    model.feature_stages = lambda: wrong  # a description that does not match the model
+    with pytest.raises(InternalError, match=r"names stage 'ghost' at 'encoders\.9'") as info:
+        feature_maps(model, torch.rand(3, 32, 32))
+    assert not isinstance(info.value, SegLabError)  # a bug keeps its traceback
+    hooked = [m for m in model.modules() if m._forward_hooks or m._forward_pre_hooks]
+    assert hooked == []  # the hooks placed before the bad stage were removed again

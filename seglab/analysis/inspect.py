@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from seglab.data.images import ImageFileError, picture_for_model
+from seglab.errors import InternalError
 from seglab.models.base import ModelInputError, SegModel
 from seglab.models.stages import FeatureStage
 
@@ -81,7 +82,15 @@ def feature_maps(
         return hook
 
     for stage in stages:
-        module = model.get_submodule(stage.module)
+        try:
+            module = model.get_submodule(stage.module)
+        except AttributeError:  # the model's description of itself is wrong: a bug, not the user's
+            for handle in handles:
+                handle.remove()
+            raise InternalError(
+                f"{type(model).__name__}.feature_stages() names stage {stage.name!r} at "
+                f"{stage.module!r}, a module this model does not have"
+            ) from None
         if stage.capture == "input":
             handles.append(module.register_forward_pre_hook(make_hook(stage)))
         else:
@@ -100,13 +109,13 @@ def feature_maps(
     for stage in stages:
         seen = captured[stage.name]
         if len(seen) != 1:  # a stage list that does not match the forward pass is a bug
-            raise RuntimeError(f"stage {stage.name!r} ({stage.module}) ran {len(seen)} times, expected once")
+            raise InternalError(f"stage {stage.name!r} ({stage.module}) ran {len(seen)} times, expected once")
         result.append((stage.name, seen[0][0].float().cpu()))
     if want_sides:
         _, aux = out
         names = model.side_output_names()
         if len(names) != len(aux):
-            raise RuntimeError(
+            raise InternalError(
                 f"{type(model).__name__} names {len(names)} side outputs but returned {len(aux)}"
             )
         result += [(SIDE_PREFIX + n, a[0].float().cpu()) for n, a in zip(names, aux, strict=True)]
