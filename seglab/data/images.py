@@ -83,12 +83,11 @@ def open_image(source: str | Path | bytes, name: str) -> Image.Image:
                     raise ImageFileError(
                         f"{name}: {width}×{height} pixels is more than the limit of {limit}; shrink it first."
                     )
-                im.load()
+                im.load()  # the pixels stay in memory when the file is closed: no copy needed
                 turned = mask_rules.upright(im)
-                if turned is im:
-                    turned = im.copy()
-                turned.format = im.format
-                turned.info = dict(im.info)
+                if turned is not im:
+                    turned.format = im.format
+                    turned.info = dict(im.info)
                 return turned
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageFileError(
@@ -128,12 +127,14 @@ def image_pixels(im: Image.Image, name: str) -> np.ndarray:
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")  # palette transparency: look colours up, then drop alpha
     try:
-        rgb = im.convert("RGB")
+        rgb = im if im.mode == "RGB" else im.convert("RGB")
     except ValueError:
         raise ImageFileError(
             f"{name}: its colour mode {im.mode} cannot be read; save it as an RGB or grey image."
         ) from None
-    return np.asarray(rgb, dtype=np.float32) / 255.0
+    out = np.asarray(rgb, dtype=np.float32)
+    out /= 255.0  # in place: a 40-megapixel picture is 480 MB as float32, once is enough
+    return out
 
 
 def _grey_to_rgb(gray: np.ndarray) -> np.ndarray:
