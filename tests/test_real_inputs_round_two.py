@@ -21,9 +21,9 @@ from PIL import Image
 from seglab.analysis.inspect import image_from_bytes
 from seglab.data import make_dataset
 from seglab.data.folder import content_stamp
-from seglab.jobs import run_config
 from seglab.settings.presets import preset
 from seglab.store.run_store import RunStore
+from seglab.training.run import run_config
 from tests.page_support import page_runner
 
 run_inside = page_runner("inside", timeout=240)
