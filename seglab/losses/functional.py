@@ -240,7 +240,9 @@ def soft_counts(p: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def soft_dice(logits: Tensor, target: Tensor, smooth: float = 1.0) -> Tensor:
-    r"""Soft Dice loss (Milletari et al., "V-Net", 3DV 2016), batch-level.
+    r"""Soft Dice loss with a linear denominator, batch-level (as in Sudre et al., DLMIA 2017, for
+    one class with unit weight, and nnU-Net's batch Dice; Milletari et al., "V-Net", 3DV 2016,
+    square the denominator's terms: Σp² + Σy²).
 
     :math:`L = 1 - \frac{1}{K}\sum_c \frac{2\sum_i p_{ic} y_{ic} + s}{\sum_i p_{ic} + \sum_i y_{ic} + s}`
     with sums over the whole batch and all pixels (one ratio per class, not per image),
