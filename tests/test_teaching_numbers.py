@@ -82,3 +82,133 @@ def test_miou_drop_is_own_part_plus_the_receiving_class_and_can_exceed_one_over_
             assert part["receiver"] > 0, where  # beyond 1/K only through the receiving class
     # the old sentence ("at most 1/K") is false on the page's own settings
     assert above, "no setting drops mIoU by more than 1/K"
+
+
+# --------------------------------------------------------------------------------------
+# Dice: the push on p is the same for every pixel of a class (finding 5); the Loss lab map
+# is each pixel's share of the value, not that push (finding 6)
+# --------------------------------------------------------------------------------------
+
+
+def _binary_batch(seed: int = 0):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    target = (torch.rand(2, 8, 8, generator=g) < 0.3).long()
+    logits = torch.randn(2, 1, 8, 8, generator=g)
+    return logits, target
+
+
+def test_soft_dice_gradient_on_p_is_the_same_for_every_pixel_of_a_class_by_hand() -> None:
+    import torch
+
+    from seglab.losses import get_loss
+
+    logits, target = _binary_batch()
+    z = logits.clone().requires_grad_(True)
+    get_loss("dice", smooth=1.0)(z, target).backward()
+    p = torch.sigmoid(logits)[:, 0]
+    grad_p = z.grad[:, 0] / (p * (1 - p))  # chain rule: ∂L/∂z = ∂L/∂p · p(1 − p)
+    # by hand: L = 1 − N/D with N = 2Σpy + s, D = Σp + Σy + s, so
+    # ∂L/∂p_i = −(2 y_i D − N) / D²: one value for y = 1, another for y = 0, whatever p_i is
+    y = target.double()
+    n = 2 * (p.double() * y).sum() + 1.0
+    d = p.double().sum() + y.sum() + 1.0
+    hand_fg, hand_bg = float(-(2 * d - n) / d**2), float(n / d**2)
+    fg, bg = grad_p[target == 1].double(), grad_p[target == 0].double()
+    assert fg.numel() > 1 and bg.numel() > 1
+    assert fg.tolist() == pytest.approx([hand_fg] * fg.numel(), rel=1e-4)
+    assert bg.tolist() == pytest.approx([hand_bg] * bg.numel(), rel=1e-4)
+    # correct and wrong pixels of a class get the same push
+    right_fg, wrong_fg = fg[p[target == 1] >= 0.5], fg[p[target == 1] < 0.5]
+    assert right_fg.numel() and wrong_fg.numel()
+
+
+@pytest.mark.parametrize("name", ["bce", "dice", "focal", "tversky", "bce_dice"])
+def test_loss_lab_map_is_each_pixels_share_of_the_value(name: str) -> None:
+    import torch
+
+    from seglab.teach import loss_lab as T
+    from seglab.teach.basics import load_scene
+
+    scene = load_scene("shapes", size=64, seed=1)
+    mask = (scene.mask > 0).astype("int64")
+    logits = T.imperfect_logits(mask, 0.4, seed=1)
+    values, mean = T.pixel_loss(name, logits, mask, **T.loss_params(name, 0.8, 2.0))
+    assert values.mean() == pytest.approx(mean, rel=1e-5)  # shares that add up to the loss
+    if name in ("dice", "tversky"):
+        # ... and not the push: the map differs between foreground pixels, ∂L/∂p does not
+        from seglab.losses import get_loss
+
+        z = torch.as_tensor(logits, dtype=torch.float32)[None, None].requires_grad_(True)
+        y = torch.as_tensor(mask)[None]
+        get_loss(name, **T.loss_params(name, 0.8, 2.0))(z, y).backward()
+        p = torch.sigmoid(z.detach())[0, 0]
+        push = (z.grad[0, 0] / (p * (1 - p)))[y[0] == 1]
+        shown = torch.as_tensor(values)[y[0] == 1]
+        assert float(push.std() / push.abs().mean()) < 1e-3
+        assert float(shown.std() / shown.abs().mean()) > 0.1
+
+
+# --------------------------------------------------------------------------------------
+# Focal: how much weight a hard pixel keeps (finding 17)
+# --------------------------------------------------------------------------------------
+
+
+def test_focal_kept_weight_by_hand() -> None:
+    from seglab.teach import loss_lab as T
+
+    assert T.kept_weight(0.3, 5.0) == pytest.approx(0.7**5)
+    assert f"{T.kept_weight(0.3, 5.0):.0%}" == "17%"
+    assert f"{T.kept_weight(0.1, 5.0):.0%}" == "59%"
+    assert T.kept_weight(0.9, 2.0) == pytest.approx(0.01)
+
+
+def test_loss_lab_uses_one_alpha_under_the_auto_toggle() -> None:
+    import math
+
+    from tests.page_support import page_runner
+
+    at = page_runner("loss_lab")(auto_alpha="true", fg_share="0.2", loss="Focal loss")
+    alpha = next(s for s in at.slider if s.key == "alpha")
+    assert "0.80" in alpha.label  # the greyed slider says which α is used
+    share_labels = [s.label for s in at.slider if "share" in s.label.lower()]
+    share_labels += [s.label for s in at.select_slider if "share" in s.label.lower()]
+    assert len(share_labels) == len(set(share_labels)) == 2
+    # section 4's map uses the same α = 1 − 0.2 = 0.8, written out by hand on the page's sample
+    from seglab.teach import loss_lab as T
+    from seglab.teach.basics import load_scene
+
+    mask = (load_scene("shapes", size=64, seed=1).mask > 0).astype("int64")
+    z = T.imperfect_logits(mask, 0.4, seed=1)
+    p = 1 / (1 + np.exp(-z.astype(np.float64)))
+    hand = -np.mean(0.8 * mask * (1 - p) ** 2 * np.log(p) + 0.2 * (1 - mask) * p**2 * np.log(1 - p))
+    shown = next(m for m in at.metric if m.label.startswith("Mean "))
+    assert float(shown.value) == pytest.approx(hand, abs=6e-5)
+    assert math.isfinite(hand)
+
+
+# --------------------------------------------------------------------------------------
+# Multi-class α = auto hardly balances many classes (finding 21)
+# --------------------------------------------------------------------------------------
+
+
+def test_multiclass_auto_alpha_ratio_on_aerial_matches_the_text() -> None:
+    import re
+
+    from seglab.data import make_dataset
+    from seglab.losses import functional as LF
+    from seglab.losses import loss_info
+
+    ds = make_dataset("aerial", size=64, n=384, seed=0)
+    counts = LF.class_pixel_counts(ds.masks, ds.num_classes).double()
+    alpha = LF.alpha_from_counts(counts, binary=False)
+    share = (counts / counts.sum()).tolist()
+    assert alpha == pytest.approx([1 - s for s in share])  # α_c = 1 − n_c / Σn, by hand
+    ratio, inverse = max(alpha) / min(alpha), max(share) / min(share)
+    text = loss_info("focal").explanation
+    said_ratio = float(re.search(r"about ([\d.]+)× the", text).group(1))
+    said_inverse = float(re.search(r"give about (\d+)×", text).group(1))
+    assert round(ratio, 1) == said_ratio
+    assert abs(inverse - said_inverse) / said_inverse < 0.15
+    assert inverse > 10 * ratio  # far from class balancing
