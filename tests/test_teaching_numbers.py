@@ -212,3 +212,157 @@ def test_multiclass_auto_alpha_ratio_on_aerial_matches_the_text() -> None:
     assert round(ratio, 1) == said_ratio
     assert abs(inverse - said_inverse) / said_inverse < 0.15
     assert inverse > 10 * ratio  # far from class balancing
+
+
+# --------------------------------------------------------------------------------------
+# The reference study against the original study's claims (findings 3, 4, 8, 11)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reference_cells() -> pd.DataFrame:
+    """Mean val / test IoU per (arch, loss) over seeds, read straight from the shipped zip."""
+    import json
+    import zipfile
+
+    from seglab.store.reference import REFERENCE_ZIP
+
+    rows = []
+    with zipfile.ZipFile(REFERENCE_ZIP) as z:
+        for name in z.namelist():
+            if name.endswith("summary.json"):
+                d = json.loads(z.read(name))
+                c, m = d["config"], d["metrics"]
+                rows.append(
+                    {
+                        "arch": c["arch"],
+                        "loss": c["loss"],
+                        "seed": c["seed"],
+                        "val": m["val_iou"],
+                        "test": m["test_iou"],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_strided_unet_focal_rank_in_the_reference_study_matches_the_text(
+    reference_cells: pd.DataFrame,
+) -> None:
+    import re
+
+    from seglab.models import model_info
+
+    means = reference_cells.groupby(["arch", "loss"])[["val", "test"]].mean()
+    said = re.search(r"ranks (\d+)th of (\d+)", " ".join(model_info("unet_strided").summary.split()))
+    assert said, "the summary states the rank"
+    for metric in ("val", "test"):
+        order = list(means[metric].sort_values(ascending=False).index)
+        assert (order.index(("unet_strided", "focal")) + 1, len(order)) == (int(said[1]), int(said[2])), (
+            metric
+        )
+
+
+def test_focal_is_the_weakest_loss_for_every_architecture_and_below_bce_on_every_pair(
+    reference_cells: pd.DataFrame,
+) -> None:
+    means = reference_cells.groupby(["arch", "loss"])[["val", "test"]].mean()
+    for metric in ("val", "test"):
+        for arch, by_loss in means[metric].groupby(level="arch"):
+            assert by_loss.idxmin()[1] == "focal", (arch, metric)
+        wide = reference_cells.pivot_table(index=["arch", "seed"], columns="loss", values=metric)
+        diffs = wide["focal"] - wide["bce"]
+        assert len(diffs) == 12 and (diffs < 0).all(), metric  # "12 of 12 pairs"
+
+
+# --------------------------------------------------------------------------------------
+# bce_ds: the main output's weight depends on the architecture (finding 12)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arch", "heads", "weight"), [("unet", 3, "0.45"), ("segnet", 3, "0.45"), ("unetpp", 2, "0.56")]
+)
+def test_bce_ds_main_output_weight_by_architecture(arch: str, heads: int, weight: str) -> None:
+    import torch
+
+    from seglab.losses import get_loss, loss_info
+    from seglab.models import create_model
+
+    model = create_model(arch, in_channels=3, num_classes=1, width=4, depth=3)
+    assert len(model.side_output_names()) == heads
+    x = torch.rand(1, 3, 32, 32)
+    target = (torch.rand(1, 32, 32) < 0.3).long()
+    logits, aux = model(x, return_aux=True)
+    main = logits.detach().requires_grad_(True)
+    get_loss("bce_ds", aux_weight=0.4)(main, target, aux=[a.detach() for a in aux]).backward()
+    plain = logits.detach().requires_grad_(True)
+    get_loss("bce")(plain, target).backward()
+    ratio = (main.grad / plain.grad).flatten()
+    assert ratio.tolist() == pytest.approx([1 / (1 + 0.4 * heads)] * ratio.numel(), rel=1e-5)
+    assert f"{1 / (1 + 0.4 * heads):.2f}" == weight
+    assert (
+        f"({weight})" in loss_info("bce_ds").explanation or f"= {weight}" in loss_info("bce_ds").explanation
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Data page: ignoring the rare class gives *up to* 1 − share pixel accuracy (finding 19)
+# --------------------------------------------------------------------------------------
+
+
+def test_accuracy_when_ignoring_the_rare_class_is_an_upper_bound() -> None:
+    from seglab.teach.data_page import imbalance_note
+
+    balance = pd.DataFrame({"class": ["ground", "car"], "share": [0.9, 0.1]})
+    note = imbalance_note(balance)
+    assert "up to" in note and "90.0%" in note
+    target = np.array([0] * 9 + [1])
+    perfect_elsewhere = np.zeros(10, dtype=int)  # ignores the car, right everywhere else
+    assert (perfect_elsewhere == target).mean() == pytest.approx(0.9)
+    one_more_error = perfect_elsewhere.copy()
+    one_more_error[0] = 1
+    assert (one_more_error == target).mean() < 0.9  # below the bound as soon as anything else is wrong
+
+
+# --------------------------------------------------------------------------------------
+# Inside: the answer's caption in binary and multi-class words (finding 18, lesson walk 13)
+# --------------------------------------------------------------------------------------
+
+
+def test_inside_answer_caption_binary_by_hand() -> None:
+    from seglab.teach import inside_text as it
+
+    labels = np.zeros((8, 8), dtype=int)
+    labels[:, 4:] = 1  # right half called object; the border lies between columns 3 and 4
+    conf = np.ones((8, 8))
+    conf[:, 3:5] = 0.6  # unsure on the two columns at the border: 16 pixels, 8 of them object
+    conf[0, 7] = 0.6  # and one object pixel 3 columns from it
+    n = it.answer_numbers(labels, conf)
+    assert n["object"] == 0.5
+    assert n["unsure"] == pytest.approx(17 / 64)
+    assert n["unsure_of_object"] == pytest.approx(9 / 32)  # "of them" counts object pixels only
+    assert n["unsure_near_border"] == pytest.approx(16 / 17)
+    text = it.answer_caption(labels, conf, 2)
+    assert "50% of the pixels are called object" in text and "28% of the object pixels" in text
+    assert "94% of those unsure pixels" in text
+
+
+def test_inside_answer_caption_multiclass_has_no_object_wording() -> None:
+    from seglab.teach import inside_text as it
+
+    labels = np.repeat(np.arange(4), 16).reshape(8, 8)  # four bands of classes 0..3
+    conf = np.full((8, 8), 0.4)
+    text = it.answer_caption(labels, conf, 6)
+    assert "object" not in text and "6 classes" in text and "100% of the pixels" in text
+    assert "1/6" in it.confidence_caption(6) and "0.5 = unsure" in it.confidence_caption(2)
+
+
+def test_inside_side_output_text_fits_the_run() -> None:
+    from seglab.teach import inside_text as it
+
+    trained = it.side_outputs_text(True, True, "bce_ds", ["$X^{0,1}$", "$X^{0,2}$"])
+    untrained = it.side_outputs_text(True, False, "bce", ["$X^{0,1}$", "$X^{0,2}$"])
+    other = it.side_outputs_text(False, True, "bce_ds", ["`bottleneck`", "`dec3`"])
+    assert "usable mask" in trained and "$X^{0,1}$, $X^{0,2}$" in trained
+    assert "never trained" in untrained and "usable" not in untrained and "`bce`" in untrained
+    assert "X^{0" not in other and "`bottleneck`, `dec3`" in other
