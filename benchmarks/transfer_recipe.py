@@ -42,7 +42,7 @@ def zero_shot(home: str, run_id: str, config: TrainConfig) -> dict[str, float]:
 
 
 def train_both(
-    home: str, config: TrainConfig, pre_id: str, seeds: list[int]
+    home: str, config: TrainConfig, pre_id: str, seeds: list[int], starts: tuple[str, ...] = STARTS
 ) -> tuple[dict[str, list[list[float]]], dict[str, list[float]], float]:
     """Per start: each seed's validation curve and test IoU; and the CPU seconds spent."""
     curves: dict[str, list[list[float]]] = {s: [] for s in STARTS}
@@ -50,6 +50,8 @@ def train_both(
     spent = 0.0
     for seed in seeds:
         for name, changes in (("scratch", {}), ("pretrained", {"init_from": pre_id, "init_scope": "all"})):
+            if name not in starts:
+                continue
             t0, c0 = time.perf_counter(), time.process_time()
             out = run_config(config.replace(seed=seed, **changes), home=home)
             took = time.perf_counter() - t0
@@ -64,7 +66,7 @@ def train_both(
 
 
 def test_line(tests: dict[str, list[float]], epochs: int) -> None:
-    for name in STARTS:
+    for name in (s for s in STARTS if tests[s]):
         vals = ", ".join(f"{v:.3f}" for v in tests[name])
         print(f"test IoU {name}, {epochs} epochs: {vals} (mean {statistics.fmean(tests[name]):.3f})")
 
@@ -76,6 +78,7 @@ def main() -> None:
     ap.add_argument("--pre-epochs", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--long-epochs", type=int, default=60, help="the long runs' epochs (0: skip them)")
+    ap.add_argument("--long-starts", default="scratch,pretrained", help="which starts the long runs train")
     ap.add_argument("--window", type=int, default=10, help="epochs averaged to judge convergence")
     ap.add_argument("--n", type=int, default=40, help="cells images for fine-tuning (70% train)")
     args = ap.parse_args()
@@ -108,10 +111,14 @@ def main() -> None:
     if args.long_epochs:
         print()
         long_curves, long_tests, spent = train_both(
-            args.home, fine.replace(epochs=args.long_epochs), pre.run_id, seeds
+            args.home,
+            fine.replace(epochs=args.long_epochs),
+            pre.run_id,
+            seeds,
+            tuple(args.long_starts.split(",")),
         )
         w = args.window
-        for name in STARTS:
+        for name in (s for s in STARTS if long_curves[s]):
             for seed, curve in zip(seeds, long_curves[name], strict=True):
                 best = max(range(len(curve)), key=curve.__getitem__) + 1
                 last, previous = statistics.fmean(curve[-w:]), statistics.fmean(curve[-2 * w : -w])
