@@ -79,41 +79,46 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--long-epochs", type=int, default=60, help="the long runs' epochs (0: skip them)")
     ap.add_argument("--long-starts", default="scratch,pretrained", help="which starts the long runs train")
+    ap.add_argument("--pre-run", help="reuse this stored shapes run instead of pretraining again")
+    ap.add_argument("--skip-short", action="store_true", help="train only the long runs")
     ap.add_argument("--window", type=int, default=10, help="epochs averaged to judge convergence")
     ap.add_argument("--n", type=int, default=40, help="cells images for fine-tuning (70% train)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     common = {"arch": "unet", "width": 16, "depth": 3, "size": 64, "loss": "bce_dice", "num_threads": 1}
     t0 = time.perf_counter()
-    pre = run_config(
-        TrainConfig(dataset="shapes", n=400, epochs=args.pre_epochs, lr=3e-3, **common), home=args.home
-    )
-    print(
-        f"pretrained on shapes: run {pre.run_id}, test IoU {pre.result.test_metrics['iou']:.4f} "
-        f"({time.perf_counter() - t0:.0f} s)"
-    )
+    if args.pre_run:
+        pre_id = args.pre_run
+        pre_test = next(r.test_iou for r in RunStore(args.home).list_runs() if r.id == pre_id)
+    else:
+        pre = run_config(
+            TrainConfig(dataset="shapes", n=400, epochs=args.pre_epochs, lr=3e-3, **common), home=args.home
+        )
+        pre_id, pre_test = pre.run_id, pre.result.test_metrics["iou"]
+    print(f"pretrained on shapes: run {pre_id}, test IoU {pre_test:.4f} ({time.perf_counter() - t0:.0f} s)")
     fine = TrainConfig(dataset="cells", n=args.n, epochs=args.epochs, lr=1e-3, **common)
-    before = zero_shot(args.home, pre.run_id, fine)
+    before = zero_shot(args.home, pre_id, fine)
     print(
         f"shapes run on cells before fine-tuning: val IoU {before['val']:.4f}, test IoU {before['test']:.4f}"
     )
 
-    curves, tests, _ = train_both(args.home, fine, pre.run_id, seeds)
-    print()
-    print("| epoch | val IoU from scratch | val IoU from shapes |")
-    print("|---|---|---|")
-    for e in range(args.epochs):
-        a = statistics.fmean(c[e] for c in curves["scratch"])
-        b = statistics.fmean(c[e] for c in curves["pretrained"])
-        print(f"| {e + 1} | {a:.3f} | {b:.3f} |")
-    test_line(tests, args.epochs)
+    if not args.skip_short:
+        curves, tests, _ = train_both(args.home, fine, pre_id, seeds)
+        print()
+        print("| epoch | val IoU from scratch | val IoU from shapes |")
+        print("|---|---|---|")
+        for e in range(args.epochs):
+            a = statistics.fmean(c[e] for c in curves["scratch"])
+            b = statistics.fmean(c[e] for c in curves["pretrained"])
+            print(f"| {e + 1} | {a:.3f} | {b:.3f} |")
+        test_line(tests, args.epochs)
 
     if args.long_epochs:
         print()
         long_curves, long_tests, spent = train_both(
             args.home,
             fine.replace(epochs=args.long_epochs),
-            pre.run_id,
+            pre_id,
             seeds,
             tuple(args.long_starts.split(",")),
         )
