@@ -90,11 +90,15 @@ def main() -> None:
         n_steps = steps(len(idx["train"]), r.config.batch_size, r.config.epochs)
         print(f"; the final run {n_steps} ({len(idx['train'])} training images, {len(idx['test'])} test)")
         curve = [h["val_iou"] for h in store.history(r.id)]
-        print(f"final run {r.id}: best epoch {r.best_epoch} of {len(curve)} (curve {[round(v, 3) for v in curve]})")
+        print(
+            f"final run {r.id}: best epoch {r.best_epoch} of {len(curve)} (curve {[round(v, 3) for v in curve]})"
+        )
         x, y = ds.images[idx["test"]], ds.masks[idx["test"]]
         for which in ("best", "last"):
             score = evaluate(store.load_model(r.id, which), x, y, ds.num_classes)
-            print(f"  test mIoU from {which}.pt: {score['miou']:.4f} (pixel accuracy {score['accuracy']:.4f})")
+            print(
+                f"  test mIoU from {which}.pt: {score['miou']:.4f} (pixel accuracy {score['accuracy']:.4f})"
+            )
 
 
 if __name__ == "__main__":
