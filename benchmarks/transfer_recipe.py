@@ -23,10 +23,10 @@ import argparse
 import statistics
 import time
 
-from seglab.jobs.worker import run_config
 from seglab.settings.config import TrainConfig
 from seglab.store.run_store import RunStore
 from seglab.training.engine import evaluate, load_data
+from seglab.training.run import run_config
 
 STARTS = ("scratch", "pretrained")
 

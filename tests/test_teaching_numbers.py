@@ -25,8 +25,8 @@ def test_miou_drop_breakdown_by_hand() -> None:
     # target [0, 0, 1, 1]; the model finds both classes, then never predicts class 1 (all → 0):
     # IoU_0 = 2 / 4 = 0.5, IoU_1 = 0; mIoU 1 → 0.25, a drop of 0.75 > 1/K = 0.5
     target = np.array([[0, 0, 1, 1]])
-    before = ml.per_class_table(target.copy(), target, ["background", "thing"])
-    after = ml.per_class_table(np.zeros_like(target), target, ["background", "thing"])
+    before = ml.class_shares_table(target.copy(), target, ["background", "thing"])
+    after = ml.class_shares_table(np.zeros_like(target), target, ["background", "thing"])
     part = ml.miou_drop_breakdown(before, after, missed=1)
     assert part["k"] == 2
     assert part["total"] == pytest.approx(0.75)
@@ -49,14 +49,14 @@ def _page_settings():
         for noise in (0.0, 10.0, 30.0):
             for shift in (0, 1, 3):
                 pred = ml.corrupt_labels(target, k, noise_percent=noise, shift=shift, seed=index)
-                before = ml.per_class_table(pred, target, names)
+                before = ml.class_shares_table(pred, target, names)
                 for missed in range(1, k):
                     if np.isnan(before["iou"][missed]):
                         continue  # absent from both masks: nothing to lose
                     pred_m = ml.corrupt_labels(
                         target, k, noise_percent=noise, missed_class=missed, shift=shift, seed=index
                     )
-                    after = ml.per_class_table(pred_m, target, names)
+                    after = ml.class_shares_table(pred_m, target, names)
                     yield (
                         (index, noise, shift, missed),
                         before,
