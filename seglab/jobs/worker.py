@@ -34,6 +34,7 @@ from seglab.jobs.queue import (
     HEARTBEAT_INTERVAL,
     JobQueue,
     connect,
+    fair_next_job,
     lock_dir,
     lock_is_held,
     resolve_home,
@@ -352,28 +353,37 @@ class _Heartbeat(threading.Thread):
 
 
 def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> dict[str, Any] | None:
-    """Atomically take the oldest queued job this worker can run (``BEGIN IMMEDIATE``)."""
+    """Atomically take the next queued job this worker can run (``BEGIN IMMEDIATE``): round-robin
+    between owners (`fair_next_job`), oldest first within one owner's jobs."""
     devices = ("auto", device_type)
     with transaction(q.conn):
-        sql = "SELECT id, config FROM jobs WHERE status = 'queued'"
+        sql = "SELECT id, config, owner FROM jobs WHERE status = 'queued'"
         args: list[Any] = []
         if group is not None:
             sql += " AND grp = ?"
             args.append(group)
-        for row in q.conn.execute(sql + " ORDER BY id", args):
-            if json.loads(row["config"]).get("device", "auto") not in devices:
-                continue
-            now = time.time()
-            q.conn.execute(
-                "UPDATE jobs SET status = 'running', started = ?, finished = NULL, worker_id = ?,"
-                " message = '', progress = '{}' WHERE id = ?",
-                (now, worker_id, row["id"]),
+        candidates = [
+            (row["id"], row["owner"] or "")
+            for row in q.conn.execute(sql + " ORDER BY id", args)
+            if json.loads(row["config"]).get("device", "auto") in devices
+        ]
+        last_started = {
+            row["owner"] or "": row["last"]
+            for row in q.conn.execute(
+                "SELECT owner, MAX(started) AS last FROM jobs WHERE started IS NOT NULL GROUP BY owner"
             )
-            q.conn.execute(
-                "UPDATE workers SET job_id = ?, heartbeat = ? WHERE id = ?", (row["id"], now, worker_id)
-            )
-            return dict(q.conn.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
-    return None
+        }
+        chosen = fair_next_job(candidates, last_started)
+        if chosen is None:
+            return None
+        now = time.time()
+        q.conn.execute(
+            "UPDATE jobs SET status = 'running', started = ?, finished = NULL, worker_id = ?,"
+            " message = '', progress = '{}' WHERE id = ?",
+            (now, worker_id, chosen),
+        )
+        q.conn.execute("UPDATE workers SET job_id = ?, heartbeat = ? WHERE id = ?", (chosen, now, worker_id))
+        return dict(q.conn.execute("SELECT * FROM jobs WHERE id = ?", (chosen,)).fetchone())
 
 
 def _finish(q: JobQueue, job_id: int, status: str, message: str, result: dict[str, Any]) -> None:

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from seglab.errors import SegLabError
+from seglab.settings.classroom import Actor, Permission, require
 from seglab.settings.config import TrainConfig
 from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, is_active, is_status
 from seglab.store import checks as store_checks
@@ -565,7 +566,9 @@ class RunStore:
     def update_summary(self, run_id: str, **fields: Any) -> None:
         self.files(run_id).update_summary(**fields)
 
-    def delete_run(self, run_id: str) -> None:
+    def delete_run(self, run_id: str, *, actor: Actor | None = None) -> None:
+        """Remove a run folder (teacher only in classroom mode: `seglab.settings.classroom`)."""
+        require(actor, Permission.DELETE)
         path = self.run_dir(run_id)
         if not path.is_dir():
             raise RunNotFoundError(f"no run {run_id!r} in {self.home}.")
@@ -716,7 +719,13 @@ class RunStore:
 
         return atomic_write_with(zip_path, write_zip)
 
-    def import_runs(self, zip_path: str | os.PathLike[str], *, skipped: list[str] | None = None) -> list[str]:
+    def import_runs(
+        self,
+        zip_path: str | os.PathLike[str],
+        *,
+        skipped: list[str] | None = None,
+        actor: Actor | None = None,
+    ) -> list[str]:
         """Unpack runs from an exported zip; returns the ids added.
 
         Every run is checked before anything of it is written (`_import_problem`: its id may
@@ -728,7 +737,9 @@ class RunStore:
         paths, ``..``, links and oversized archives are refused. A run whose id already
         exists is skipped (ids carry a random suffix, so the same id means the same run).
         Runs that were queued or running when exported are marked ``interrupted``.
+        In classroom mode only the teacher may import (``actor``).
         """
+        require(actor, Permission.IMPORT)
         try:
             zf = zipfile.ZipFile(zip_path)
         except (OSError, zipfile.BadZipFile) as exc:

@@ -1,0 +1,131 @@
+"""Classroom mode in the app: who is using this browser, and the teacher's sidebar tools.
+
+The policy itself (roles, permissions, limits) lives in `seglab.settings.classroom` and
+`seglab.settings.limits` and is enforced by the queue and the store; this module only finds
+the current :class:`~seglab.settings.classroom.Actor` and draws the sidebar section.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from seglab.settings.classroom import (
+    LOCAL,
+    Actor,
+    Permission,
+    Role,
+    clean_owner_name,
+    env_passphrase,
+    passphrase_matches,
+)
+
+NAME_KEY = "who"  # the student's name, kept in the URL (?who=…) so a reload keeps it
+ROLE_KEY = "_classroom_teacher"  # True once this browser session unlocked with the passphrase
+SECRET_NAME = "teacher_passphrase"
+
+log = logging.getLogger("seglab.classroom")
+
+
+def classroom_passphrase() -> str | None:
+    """The teacher passphrase: ``$SEGLAB_TEACHER_PASSPHRASE``, else ``teacher_passphrase`` in
+    ``.streamlit/secrets.toml``; None (classroom mode off) when neither is set."""
+    value = env_passphrase()
+    if value:
+        return value
+    try:
+        secret = st.secrets.get(SECRET_NAME)
+    except Exception:  # no secrets file, or a damaged one: classroom mode stays off
+        return None
+    if secret is None:
+        return None
+    return str(secret).strip() or None
+
+
+def classroom_mode() -> bool:
+    return classroom_passphrase() is not None
+
+
+def current_actor() -> Actor:
+    """Who this browser session is: ``LOCAL`` outside classroom mode, else the teacher (after
+    unlocking) or a student under the name typed in the sidebar."""
+    if not classroom_mode():
+        return LOCAL
+    typed = st.session_state.get(NAME_KEY)
+    if typed is None:
+        typed = st.query_params.get(NAME_KEY, "")
+    name = clean_owner_name(typed or "")
+    if st.session_state.get(ROLE_KEY):
+        return Actor(name or "teacher", Role.TEACHER)
+    return Actor(name, Role.STUDENT)
+
+
+def can(permission: Permission) -> bool:
+    """True when this session may take ``permission`` (hide controls the library would refuse)."""
+    return current_actor().can(permission)
+
+
+def _unlock() -> None:
+    passphrase = classroom_passphrase()
+    typed = st.session_state.pop("_classroom_passphrase", "")
+    if passphrase and passphrase_matches(typed, passphrase):
+        st.session_state[ROLE_KEY] = True
+    else:
+        log.warning("a wrong teacher passphrase was typed")
+        st.session_state["_classroom_wrong"] = True
+
+
+def _lock() -> None:
+    st.session_state[ROLE_KEY] = False
+
+
+def classroom_sidebar() -> None:
+    """In classroom mode: the student's name box and the teacher's unlock (nothing otherwise)."""
+    if not classroom_mode():
+        return
+    from seglab.ui.common import URL
+
+    st.text_input(
+        "Your name",
+        key=NAME_KEY,
+        bind=URL,
+        max_chars=40,
+        placeholder="e.g. Ada L.",
+        help="Your training jobs are kept under this name; you can cancel only your own.",
+    )
+    actor = current_actor()
+    if actor.role == Role.TEACHER:
+        st.caption(":material/school: **Teacher** — every control is unlocked in this browser.")
+        st.button("Lock teacher controls", key="_classroom_lock", on_click=_lock)
+        limits_editor(actor)
+        return
+    with st.expander("Teacher"):
+        st.text_input("Passphrase", type="password", key="_classroom_passphrase")
+        st.button("Unlock", key="_classroom_unlock", on_click=_unlock)
+        if st.session_state.pop("_classroom_wrong", False):
+            st.error("That passphrase is not right.")
+
+
+def limits_editor(actor: Actor) -> None:
+    """The teacher's form for the class limits (`seglab.settings.limits.CAPS`)."""
+    from seglab.errors import SegLabError
+    from seglab.settings.limits import CAPS, load_limits, save_limits
+    from seglab.store.run_store import seglab_home
+
+    home = seglab_home()
+    current = load_limits(home)
+    with st.expander("Class limits"), st.form("_classroom_limits"):
+        typed = {
+            cap.key: st.number_input(
+                cap.label.capitalize(), min_value=1, max_value=cap.hard_max, value=current[cap.key], step=1
+            )
+            for cap in CAPS
+        }
+        if st.form_submit_button("Save limits"):
+            try:
+                save_limits(home, typed, actor)
+            except (SegLabError, OSError) as exc:
+                st.error(f"Not saved: {exc}")
+            else:
+                st.success("Saved; they apply to every new study.")
