@@ -443,6 +443,8 @@ class JobQueue:
         registered = frozenset(list_datasets())
         for dataset in {c.dataset for c in configs}:
             require_dataset(actor, dataset, registered, self.home)
+        if any(c.encoder_weights for c in configs):
+            require(actor, Permission.SERVER_PATHS)
         if actor.limited:
             waiting = self.conn.execute(
                 "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('queued', 'running')",

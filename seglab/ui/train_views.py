@@ -83,13 +83,15 @@ def quick_study_plan() -> Study:
 
 
 def start_plan(study: Study) -> str:
-    """Queue the study and make sure a background worker is running; returns the group id."""
+    """Queue the study (as this session's classroom actor: its name, its limits) and make sure a
+    background worker is running; returns the group id."""
     from seglab.jobs import JobQueue, ensure_worker
+    from seglab.ui.classroom import current_actor
 
     if study.name is None:
         study = dataclasses.replace(study, name=study.default_name())
     with JobQueue() as queue:
-        group = queue.enqueue_study(study)
+        group = queue.enqueue_study(study, actor=current_actor())
     ensure_worker()
     return group
 
@@ -235,10 +237,12 @@ def dataset_section() -> tuple[str, dict[str, Any], int | None]:
     """Dataset choice with its parameter widgets; returns (name or path, params, num_classes)."""
     from seglab.data import dataset_info, list_datasets
     from seglab.data.uploads import list_uploaded
+    from seglab.settings.classroom import Permission
+    from seglab.ui.classroom import can
 
     names = list_datasets()
     uploads = {str(ds.path): ds.name for ds in list_uploaded()}  # saved on the Data page
-    options = [*names, *uploads, PATH_CHOICE]
+    options = [*names, *uploads, *([PATH_CHOICE] if can(Permission.SERVER_PATHS) else [])]
     if "tr_dataset" in st.session_state and st.session_state["tr_dataset"] not in options:
         st.session_state["tr_dataset"] = names[0] if names else PATH_CHOICE  # e.g. an upload was deleted
     choice = st.selectbox(
@@ -457,9 +461,14 @@ def problem_messages(jobs: list[Any], limit: int = 5) -> list[tuple[str, str]]:
 
 def cancel_job(job_id: int) -> None:
     from seglab.jobs import JobQueue
+    from seglab.ui.classroom import current_actor
 
     with JobQueue() as queue:
-        state = queue.cancel(job_id)
+        try:
+            state = queue.cancel(job_id, actor=current_actor())
+        except SegLabError as exc:
+            st.session_state["tr_notice"] = f"Job {job_id} not cancelled: {exc}"
+            return
     st.session_state["tr_notice"] = (
         f"Job {job_id} cancelled."
         if state == "cancelled"
@@ -468,26 +477,45 @@ def cancel_job(job_id: int) -> None:
 
 
 def cancel_all_queued() -> None:
+    """Cancel every queued job this session may cancel (a student: their own)."""
     from seglab.jobs import JobQueue
+    from seglab.ui.classroom import current_actor
 
+    actor = current_actor()
     with JobQueue() as queue:
-        ids = [j.id for j in queue.jobs(status=RunStatus.QUEUED)]
+        ids = [j.id for j in queue.jobs(status=RunStatus.QUEUED) if may_control(j)]
         for job_id in ids:
-            queue.cancel(job_id)
+            queue.cancel(job_id, actor=actor)
     st.session_state["tr_notice"] = f"Cancelled {len(ids)} queued job(s)."
 
 
 def resume_job(job_id: int) -> None:
     from seglab.jobs import JobQueue, ensure_worker
+    from seglab.ui.classroom import current_actor
 
     with JobQueue() as queue:
-        queue.resume(job_id)
+        try:
+            queue.resume(job_id, actor=current_actor())
+        except SegLabError as exc:
+            st.session_state["tr_notice"] = f"Job {job_id} not resumed: {exc}"
+            return
     ensure_worker()
     st.session_state["tr_notice"] = f"Job {job_id} queued again; it continues from its last checkpoint."
 
 
+def may_control(job: Any) -> bool:
+    """True when this session may cancel or resume ``job`` (classroom mode: a student, their own)."""
+    from seglab.settings.classroom import Permission
+    from seglab.ui.classroom import current_actor
+
+    actor = current_actor()
+    return actor.can(Permission.CANCEL_OTHERS) or (bool(actor.name) and job.owner == actor.name)
+
+
 def job_controls(jobs: list[Any]) -> None:
-    """Cancel buttons for active jobs, resume buttons for interrupted ones."""
+    """Cancel buttons for active jobs, resume buttons for interrupted ones (those this session
+    may control)."""
+    jobs = [j for j in jobs if may_control(j)]
     active = [j for j in jobs if is_active(j.status)]
     resumable = [j for j in jobs if j.status == "interrupted"]
     queued = sum(j.status == RunStatus.QUEUED for j in jobs)

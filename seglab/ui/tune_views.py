@@ -23,7 +23,9 @@ from seglab.analysis.tune import (
     tuned_keys,
 )
 from seglab.errors import SegLabError
+from seglab.settings.classroom import Permission
 from seglab.settings.config import TrainConfig
+from seglab.ui import classroom
 
 #: how many tuning studies the Tune tab lists (newest first)
 SHOWN_TUNINGS = 3
@@ -58,9 +60,13 @@ def transfer_section(archs: list[str]) -> dict[str, Any]:
                 key="tr_init_scope",
                 format_func=lambda s: "the encoder" if s == "encoder" else "all layers whose shapes match",
             )
-        weights = st.text_input(
-            "Encoder weights file (.pt / .pth, torchvision layout)", key="tr_encoder_weights"
-        ).strip()
+        weights = (
+            st.text_input(
+                "Encoder weights file (.pt / .pth, torchvision layout)", key="tr_encoder_weights"
+            ).strip()
+            if classroom.can(Permission.SERVER_PATHS)
+            else ""
+        )
         if weights:
             out["encoder_weights"] = weights
             if not Path(weights).expanduser().is_file():

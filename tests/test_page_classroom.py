@@ -1,0 +1,83 @@
+"""Classroom mode on the pages (AppTest): a student session sees no delete, import, server path or
+other people's cancel buttons; the teacher, after unlocking, sees them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seglab.jobs import JobQueue
+from seglab.settings.classroom import PASSPHRASE_ENV, Actor, Role
+from seglab.settings.config import TrainConfig
+from seglab.store.run_store import RunStore
+from seglab.ui.classroom import NAME_KEY, ROLE_KEY
+from seglab.ui.train_views import PATH_CHOICE
+from tests.page_support import PAGES
+
+
+@pytest.fixture
+def classroom(seglab_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(PASSPHRASE_ENV, "open sesame")
+    return seglab_home
+
+
+def run(page: str, *, who: str = "ann", teacher: bool = False, **query: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=120)
+    at.session_state[NAME_KEY] = who
+    if teacher:
+        at.session_state[ROLE_KEY] = True
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def tiny(**overrides) -> TrainConfig:
+    return TrainConfig(dataset="shapes", size=32, n=24, width=4, depth=2, epochs=1, **overrides)
+
+
+def finished_run(home: Path) -> str:
+    store = RunStore(home)
+    run_id = store.create_run(tiny())
+    store.set_status(run_id, "done")
+    return run_id
+
+
+def button_keys(at: AppTest) -> set[str]:
+    return {b.key for b in at.button if b.key}
+
+
+def test_a_student_cannot_delete_or_import_on_results(classroom: Path) -> None:
+    finished_run(classroom)
+    at = run("results")
+    assert "rs_delete" not in button_keys(at)
+    assert not any("Delete selected runs" in e.label for e in at.expander)
+    teacher = run("results", teacher=True)
+    assert "rs_delete" in button_keys(teacher)
+
+
+def test_a_student_sees_only_their_own_cancel_buttons(classroom: Path) -> None:
+    with JobQueue(classroom) as q:
+        mine = q.enqueue(tiny(), actor=Actor("ann", Role.STUDENT))
+        theirs = q.enqueue(tiny(), actor=Actor("bob", Role.STUDENT))
+    at = run("train")
+    keys = button_keys(at)
+    assert f"tr_cancel_{mine}" in keys and f"tr_cancel_{theirs}" not in keys
+    assert PATH_CHOICE not in at.selectbox(key="tr_dataset").options
+    teacher = run("train", teacher=True)
+    assert {f"tr_cancel_{mine}", f"tr_cancel_{theirs}"} <= button_keys(teacher)
+    assert PATH_CHOICE in teacher.selectbox(key="tr_dataset").options
+
+
+def test_a_student_cannot_read_a_server_folder_on_the_data_page(classroom: Path, tmp_path: Path) -> None:
+    from tests.test_page_data import write_folder
+
+    folder = write_folder(tmp_path / "private", ["a", "b", "c"])
+    at = run("data", path=str(folder))
+    assert not [t for t in at.text_input if t.key == "path"]
+    assert not any("image–mask pairs" in s.value for s in at.success)
+    teacher = run("data", teacher=True, path=str(folder))
+    assert any("image–mask pairs" in s.value for s in teacher.success)
