@@ -175,6 +175,7 @@ try:
     plan = tv.study_from_form(base, list(archs), losses, parse_seeds(seeds_text), model_params)
     if not archs or not losses:
         raise SegLabError("choose at least one architecture and one loss.")
+    tv.check_class_limits(plan)  # classroom mode: a student's study must fit the class limits
 except SegLabError as exc:
     problem = str(exc)
 
@@ -193,7 +194,10 @@ elif plan is not None:
         estimate = estimate_study(plan.expand(), out_channels=out_channels, measure=False)
         if estimate is None and st.button(":material/timer: Estimate time on this device", key="tr_estimate"):
             with st.spinner("Timing a few training steps of each architecture…"):
-                estimate = estimate_study(plan.expand(), out_channels=out_channels)
+                try:
+                    estimate = estimate_study(plan.expand(), out_channels=out_channels)
+                except SegLabError as exc:
+                    st.warning(str(exc)[0].upper() + str(exc)[1:])
         if estimate is not None:
             st.markdown(f"Estimated time: **{format_duration(estimate.seconds)}** ({estimate.text()}).")
             st.caption("Measured from a few real training steps; other work on this computer slows it down.")

@@ -163,3 +163,15 @@ def test_owner_names_are_cleaned() -> None:
     assert clean_owner_name("  Ada \n\t Lovelace\x00 ") == "Ada Lovelace"
     assert len(clean_owner_name("x" * 500)) == 40
     assert Permission.DELETE not in {p for p in Permission if Actor("s", Role.STUDENT).can(p)}
+
+
+def test_estimate_time_refuses_to_time_a_huge_model_before_building_it() -> None:
+    import time
+
+    from seglab.analysis.estimate import EstimateTooLargeError, estimate_study
+
+    huge = TrainConfig(arch="unetpp", size=512, width=128, depth=6, batch_size=512, epochs=1)
+    start = time.perf_counter()
+    with pytest.raises(EstimateTooLargeError, match="too large to time safely"):
+        estimate_study([huge])
+    assert time.perf_counter() - start < 1.0

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from seglab.jobs import JobQueue
 from seglab.settings.classroom import PASSPHRASE_ENV, Actor, Role
 from seglab.settings.config import TrainConfig
+from seglab.settings.limits import save_limits
 from seglab.store.run_store import RunStore
 from seglab.ui.classroom import NAME_KEY, ROLE_KEY
 from seglab.ui.train_views import PATH_CHOICE
@@ -81,3 +82,16 @@ def test_a_student_cannot_read_a_server_folder_on_the_data_page(classroom: Path,
     assert not any("image–mask pairs" in s.value for s in at.success)
     teacher = run("data", teacher=True, path=str(folder))
     assert any("image–mask pairs" in s.value for s in teacher.success)
+
+
+def test_the_train_form_says_why_a_study_is_over_the_class_limits(classroom: Path) -> None:
+    at = run("train")  # the quick preset: 48 runs
+    errors = [e.value for e in at.error if "Cannot start yet" in e.value]
+    assert errors and "class limit for runs in one study is 12, and this asks for 48" in errors[0]
+    save_limits(classroom, {"runs_per_study": 100, "queued_runs_per_student": 100}, Actor("t", Role.TEACHER))
+    at = run("train", tr_epochs="100")
+    errors = [e.value for e in at.error if "Cannot start yet" in e.value]
+    assert errors and "class limit for epochs per run is 30" in errors[0] and "100" in errors[0]
+    assert [b for b in at.button if b.label == "Start training"][0].disabled
+    nameless = run("train", who="")
+    assert any("type your name" in e.value for e in nameless.error)

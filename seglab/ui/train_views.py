@@ -96,6 +96,21 @@ def start_plan(study: Study) -> str:
     return group
 
 
+def check_class_limits(study: Study) -> None:
+    """Classroom mode: raise the queue's own plain refusal now if this session could not queue
+    ``study`` (over a class limit, no name, a server path), so the form says why before Start."""
+    from seglab.jobs import JobQueue
+    from seglab.settings.limits import check_study_size, load_limits
+    from seglab.ui.classroom import current_actor
+
+    actor = current_actor()
+    if not actor.limited:
+        return
+    with JobQueue() as queue:
+        check_study_size(study.n_runs, load_limits(queue.home))
+        queue.admit(study.expand(), actor)
+
+
 # ---- form widgets -------------------------------------------------------------------------
 FORM_KEYS = {
     "dataset": "tr_dataset",
