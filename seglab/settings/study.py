@@ -40,6 +40,8 @@ def parse_seeds(text: str) -> list[int]:
         part = part.strip()
         if not part:
             continue
+        if len(seeds) > MAX_SEED_RANGE:  # a long list of ranges is refused before it is expanded
+            raise ConfigError(f"give at most {MAX_SEED_RANGE} seeds in all.")
         span = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
         if span:
             low, high = int(span[1]), int(span[2])
@@ -60,7 +62,10 @@ def parse_seeds(text: str) -> list[int]:
         raise ConfigError("give at least one seed, e.g. 0.")
     if any(s < 0 for s in seeds):
         raise ConfigError("seeds must be 0 or larger.")
-    return list(dict.fromkeys(seeds))
+    seeds = list(dict.fromkeys(seeds))
+    if len(seeds) > MAX_SEED_RANGE:
+        raise ConfigError(f"give at most {MAX_SEED_RANGE} seeds in all, not {len(seeds)}.")
+    return seeds
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))

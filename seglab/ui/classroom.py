@@ -61,6 +61,28 @@ def current_actor() -> Actor:
     return Actor(name, Role.STUDENT)
 
 
+def report_page_error(page: str) -> None:
+    """Classroom mode: a page raised. Log the traceback for the teacher (the server's log and
+    ``$SEGLAB_HOME/classroom-errors.log``) and show the student one plain sentence."""
+    import secrets
+    import traceback
+
+    from seglab.store.run_store import seglab_home
+
+    ref = secrets.token_hex(3)
+    text = f"[{ref}] page {page!r}:\n{traceback.format_exc()}"
+    log.error(text)
+    try:
+        with open(seglab_home() / "classroom-errors.log", "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError:
+        pass  # a full or read-only disk: the server's log still has it
+    st.error(
+        f"Something went wrong on this page (reference {ref}). Your work is safe; try another "
+        "value or reload. The teacher can look the reference up in the server's log."
+    )
+
+
 def can(permission: Permission) -> bool:
     """True when this session may take ``permission`` (hide controls the library would refuse)."""
     return current_actor().can(permission)

@@ -281,8 +281,12 @@ def dataset_section() -> tuple[str, dict[str, Any], int | None]:
             placeholder="/home/me/my-images",
             help="A folder (or zip) with images/ and masks/ side by side; see the Data page.",
         ).strip()
-        if path and not Path(path).expanduser().exists():
-            st.warning(f"Nothing found at {path!r}; check the path.")
+        try:
+            found = not path or Path(path).expanduser().exists()
+        except (OSError, ValueError):  # a name the file system refuses (too long, a NUL)
+            found = False
+        if not found:
+            st.warning(f"Nothing found at {path[:120]!r}; check the path.")
         return path, {}, None
     info = dataset_info(choice)
     st.caption(info.description)
