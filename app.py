@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from seglab.errors import DiskFullError
 from seglab.ui.browser import install_history_policy
 from seglab.ui.classroom import classroom_mode, report_page_error
 from seglab.ui.common import render_footer, render_sidebar
@@ -45,6 +46,8 @@ render_sidebar()
 install_history_policy()
 try:
     page.run()
+except DiskFullError as exc:  # not a bug: one plain sentence for everyone, in every mode
+    st.error(str(exc)[:1].upper() + str(exc)[1:])
 except Exception:  # Streamlit's stop/rerun signals are BaseExceptions and pass through
     if not classroom:
         raise

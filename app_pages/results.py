@@ -18,7 +18,7 @@ from seglab.store.run_store import RunStore, seglab_home
 from seglab.ui import classroom
 from seglab.ui import comparison_view as cv
 from seglab.ui import train_views as tv
-from seglab.ui.common import URL, stop_page
+from seglab.ui.common import URL, plain_disk_full, stop_page
 from seglab.ui.images import upscale
 from seglab.ui.store_health import queue_notice_banner, unreadable_runs_panel
 from seglab.viz import results_charts as rc
@@ -39,6 +39,7 @@ def load_predictions(home: str, run_id: str, stamp: tuple) -> dict:
 
 
 @st.fragment(run_every=5)
+@plain_disk_full
 def watch_for_new_runs() -> None:
     """While a study trains, refresh the page whenever another run finishes."""
     from seglab.jobs import queue_summary

@@ -23,6 +23,7 @@ import functools
 import json
 import os
 import secrets
+import shutil
 import socket
 import sqlite3
 import time
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seglab.errors import ConfigError, SegLabError
+from seglab.errors import ConfigError, DiskFullError, SegLabError, disk_full_message, is_disk_full
 from seglab.jobs import dbhealth
 from seglab.settings.classroom import Actor, NotAllowedError, Permission, require, require_dataset
 from seglab.settings.config import TrainConfig
@@ -244,11 +245,15 @@ def survives_damage(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(disk_full_message(self.home)) from exc
             if dbhealth.is_busy(exc) or not self.reopen_if_damaged():
                 raise
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(disk_full_message(self.home)) from exc
             if dbhealth.is_busy(exc):
                 raise
             raise QueueDamagedError(
@@ -364,6 +369,21 @@ def _set_run_status(home: Path, run_id: str | None, status: str, message: str) -
         pass
 
 
+LOW_DISK_BYTES = 64 * 2**20  # below this much free space, a dead worker probably died of it
+
+
+def low_disk_note(home: Path) -> str:
+    """', probably because the disk is full (N MB free)' when the disk holding ``home`` is
+    nearly full, else ''."""
+    try:
+        free = shutil.disk_usage(home).free
+    except OSError:
+        return ""
+    return (
+        f", probably because the disk is full ({free / 2**20:.0f} MB free)" if free < LOW_DISK_BYTES else ""
+    )
+
+
 def _require_own(actor: Actor | None, owner: str | None) -> None:
     """Refuse a student acting on a job that someone else queued."""
     if actor is None or actor.can(Permission.CANCEL_OTHERS):
@@ -387,7 +407,12 @@ class JobQueue:
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = resolve_home(home)
-        self.conn = connect(self.home)
+        try:
+            self.conn = connect(self.home)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(disk_full_message(self.home)) from exc
+            raise
         self._inode = _inode(self.home / DB_NAME)
 
     def reopen_if_damaged(self) -> bool:
@@ -709,9 +734,10 @@ class JobQueue:
         now = time.time()
         dead = [r for r in running if r["pid"] is None or not _worker_alive(r, now)]
         recovered = []
+        low = low_disk_note(self.home)
         for r in dead:
             message = (
-                f"the worker (pid {r['pid']}) stopped unexpectedly; resume the job to continue "
+                f"the worker (pid {r['pid']}) stopped unexpectedly{low}; resume the job to continue "
                 "from its last checkpoint"
             )
             with transaction(self.conn):

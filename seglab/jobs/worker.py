@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seglab.errors import SegLabError
+from seglab.errors import SegLabError, disk_full_message, is_disk_full
 from seglab.jobs import db_retry
 from seglab.jobs.queue import (
     HEARTBEAT_INTERVAL,
@@ -307,15 +307,15 @@ def run_config(
         _safe_set_status(store, run_id, RunStatus.FAILED, str(exc))
         return RunOutcome(run_id, None, RunStatus.FAILED, str(exc))
     except BaseException as exc:
+        if is_disk_full(exc):  # not a bug: say so, leave the run resumable once space is freed
+            message = f"interrupted: {disk_full_message(store.home)} Then resume it."
+            _safe_set_status(store, run_id, RunStatus.INTERRUPTED, message)
+            return RunOutcome(run_id, None, RunStatus.INTERRUPTED, message)
         message = f"internal error: {type(exc).__name__}: {exc}"
-        if isinstance(exc, KeyboardInterrupt):
-            message = "interrupted from the keyboard"
-        _safe_set_status(
-            store,
-            run_id,
-            RunStatus.FAILED if not isinstance(exc, KeyboardInterrupt) else RunStatus.INTERRUPTED,
-            message,
-        )
+        stopped = isinstance(exc, (KeyboardInterrupt, SystemExit))  # Ctrl-C, or a Ray worker shut down
+        if stopped:
+            message = "interrupted from the keyboard" if isinstance(exc, KeyboardInterrupt) else "stopped"
+        _safe_set_status(store, run_id, RunStatus.INTERRUPTED if stopped else RunStatus.FAILED, message)
         raise
     status = getattr(result, "status", RunStatus.DONE)
     message = getattr(result, "message", "") or ""
@@ -562,6 +562,9 @@ def run_worker(
                 _run_job(q, row, worker_id, stop_event, log, job_callbacks)
                 q.conn.execute("UPDATE workers SET job_id = NULL WHERE id = ?", (worker_id,))
             except sqlite3.DatabaseError as exc:  # the run folder already holds the outcome
+                if is_disk_full(exc):  # the job cannot be recorded: stop, so readers see it interrupted
+                    log(f"the disk is full ({exc}); stopping this worker so its job shows as interrupted")
+                    break
                 stop_event.wait(db_retry.recover_worker_db(q, exc, registration, log))
             ran += 1
             idle_since = time.monotonic()

@@ -58,9 +58,14 @@ def sidebar_queue_status() -> None:
     """Job counts, re-read every few seconds. Queued jobs outlive the app: when it finds jobs
     waiting and no worker (e.g. after a restart), it starts one (``ensure_worker`` never starts
     a second)."""
+    from seglab.errors import DiskFullError
     from seglab.jobs import ensure_worker, queue_summary
 
-    summary = queue_summary()
+    try:
+        summary = queue_summary()
+    except DiskFullError as exc:
+        st.caption(f":material/warning: Job queue unavailable: {exc}")
+        return
     state = worker_state() if any(summary.get(s) for s in ACTIVE_STATUSES) else None
     if summary.get(RunStatus.QUEUED) and state == "none":
         ensure_worker()

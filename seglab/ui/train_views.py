@@ -571,10 +571,14 @@ def queue_panel() -> None:
     notice = st.session_state.pop("tr_notice", None)
     if notice:
         st.toast(notice)
-    with JobQueue() as queue:
-        jobs = queue.jobs()
-        groups = queue.groups()  # newest first
-        workers = queue.live_workers()
+    try:
+        with JobQueue() as queue:
+            jobs = queue.jobs()
+            groups = queue.groups()  # newest first
+            workers = queue.live_workers()
+    except SegLabError as exc:  # a full disk: say so, keep the page
+        st.error(f"The job queue cannot be read: {exc}")
+        return
     if not jobs:
         st.info("No jobs yet. Set up a study above and press **Start training**.")
         return
