@@ -31,7 +31,7 @@ def save_for_training(upload) -> None:
     name = name_col.text_input("Name on the Train page", value=clean_name(upload.name), key="upload_name")
     if button_col.button("Save for training", key="upload_save", type="primary"):
         try:
-            saved = save_dataset(upload.getvalue(), name)
+            saved = save_dataset(None, name, source=dp.save_upload(upload.getvalue(), upload.name))
         except SegLabError as exc:
             st.error(f"Not saved: {exc}")
         else:

@@ -191,3 +191,48 @@ def test_a_ray_client_killed_mid_study_leaves_every_run_resumable(seglab_home: P
     with JobQueue(seglab_home) as q:
         job_id = q.enqueue_resume(runs[0].id)
         assert q.job(job_id).status == RunStatus.QUEUED
+
+
+# ---- uploads --------------------------------------------------------------------------------------
+
+
+def test_two_sessions_saving_one_name_at_once_one_wins_the_other_is_refused(tmp_path: Path) -> None:
+    import threading
+
+    from seglab.data.uploads import save_dataset
+    from seglab.errors import SegLabError
+
+    for trial in range(40):
+        home = tmp_path / f"h{trial}"
+        contents = [b"zip of ann" * 1000, b"zip of bob" * 1000]
+        outcome: dict[int, str] = {}
+        barrier = threading.Barrier(2)
+
+        def save(i: int) -> None:
+            barrier.wait()
+            try:
+                save_dataset(contents[i], "cells", home)
+                outcome[i] = "saved"
+            except SegLabError:
+                outcome[i] = "refused"
+
+        threads = [threading.Thread(target=save, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcome.values()) == ["refused", "saved"], outcome
+        winner = next(i for i, v in outcome.items() if v == "saved")
+        assert (home / "datasets" / "cells.zip").read_bytes() == contents[winner]
+        assert [p.name for p in (home / "datasets").iterdir()] == ["cells.zip"]  # no temporary left
+
+
+def test_a_checked_upload_is_stored_once(tmp_path: Path) -> None:
+    from seglab.data.uploads import save_dataset
+    from seglab.teach import data_page as dp
+
+    checked = dp.save_upload(b"zip bytes" * 100, "My cells.zip", tmp_path)
+    saved = save_dataset(None, "cells", tmp_path, source=checked)
+    assert saved.path.read_bytes() == checked.read_bytes()
+    assert saved.path.stat().st_ino == checked.stat().st_ino  # one copy on disk, two names
+    assert checked.is_relative_to(tmp_path)  # nothing left in the system's temp folder
