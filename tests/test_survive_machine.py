@@ -8,6 +8,7 @@ import errno
 import functools
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -202,21 +203,22 @@ def test_two_sessions_saving_one_name_at_once_one_wins_the_other_is_refused(tmp_
     from seglab.data.uploads import save_dataset
     from seglab.errors import SegLabError
 
+    def save(i: int, home: Path, contents: list[bytes], outcome: dict, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        try:
+            save_dataset(contents[i], "cells", home)
+            outcome[i] = "saved"
+        except SegLabError:
+            outcome[i] = "refused"
+
     for trial in range(40):
         home = tmp_path / f"h{trial}"
         contents = [b"zip of ann" * 1000, b"zip of bob" * 1000]
         outcome: dict[int, str] = {}
         barrier = threading.Barrier(2)
-
-        def save(i: int) -> None:
-            barrier.wait()
-            try:
-                save_dataset(contents[i], "cells", home)
-                outcome[i] = "saved"
-            except SegLabError:
-                outcome[i] = "refused"
-
-        threads = [threading.Thread(target=save, args=(i,)) for i in range(2)]
+        threads = [
+            threading.Thread(target=save, args=(i, home, contents, outcome, barrier)) for i in range(2)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -236,3 +238,44 @@ def test_a_checked_upload_is_stored_once(tmp_path: Path) -> None:
     assert saved.path.read_bytes() == checked.read_bytes()
     assert saved.path.stat().st_ino == checked.stat().st_ino  # one copy on disk, two names
     assert checked.is_relative_to(tmp_path)  # nothing left in the system's temp folder
+
+
+# ---- charts below the chart library's row limit -----------------------------------------------------
+
+
+def _long(runs: int, epochs: int) -> Any:
+    import pandas as pd
+
+    rows = [
+        {
+            "run_id": f"r{r}",
+            "run": f"r{r}",
+            "arch": "unet",
+            "loss_label": "BCE",
+            "seed": r,
+            "epoch": e,
+            "metric": "val_iou",
+            "value": e / epochs,
+            "status": "done",
+            "model": "unet · bce",
+        }  # fmt: skip
+        for r in range(runs)
+        for e in range(1, epochs + 1)
+    ]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("runs", "epochs"), [(16, 400), (1, 10_000)])
+def test_learning_curves_of_long_studies_draw(runs: int, epochs: int) -> None:
+    from seglab.viz import results_charts as rc
+
+    long = _long(runs, epochs)
+    assert len(long) > 5000  # over Altair's limit before thinning
+    spec = rc.curves_by_arch(long, "val_iou", loss_domain=["BCE"]).to_dict()  # raised MaxRowsError
+    (values,) = [v for v in spec["datasets"].values()]
+    assert len(values) <= rc.MAX_CHART_ROWS
+    last = {(v["run_id"], v["epoch"]) for v in values}
+    assert all((f"r{r}", epochs) in last for r in range(runs))  # every curve keeps its final value
+    history = long[long["run_id"] == "r0"][["epoch", "value"]].rename(columns={"value": "val_iou"})
+    history["train_loss"] = 1.0
+    rc.live_curves(history).to_dict()
