@@ -121,6 +121,11 @@ with pick_col:
     record = by_id[run_id]
     config = record.config
     stamp = record.finished
+    try:  # a damaged or crafted run: one plain message, the other runs stay selectable
+        load_model(home, run_id, stamp)
+    except SegLabError as exc:
+        st.error(f"This run cannot be opened: {exc} Pick another run.")
+        stop_page()
     source = st.radio(
         "Picture", ["Validation image", "Built-in sample", "Your photo"], horizontal=True, key="in_source"
     )

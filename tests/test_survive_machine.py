@@ -279,3 +279,18 @@ def test_learning_curves_of_long_studies_draw(runs: int, epochs: int) -> None:
     history = long[long["run_id"] == "r0"][["epoch", "value"]].rename(columns={"value": "val_iou"})
     history["train_loss"] = 1.0
     rc.live_curves(history).to_dict()
+
+
+# ---- the Inside page on a damaged run -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weights", [b"", b"PK\x03\x04 truncated", b"\x80\x04garbage pickle"])
+def test_inside_opens_a_damaged_run_with_a_message(seglab_home: Path, weights: bytes) -> None:
+    store = RunStore(seglab_home)
+    run_id = store.create_run(tiny())
+    store.set_status(run_id, "done")
+    store.checkpoint_path(run_id, "best").write_bytes(weights)
+    at = app_on("inside")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("cannot be opened" in e.value for e in at.error)

@@ -24,6 +24,7 @@ import io
 import json
 import math
 import os
+import pickle
 import re
 import secrets
 import shutil
@@ -679,11 +680,27 @@ class RunStore:
         path = files.checkpoint_path(which)
         if not path.is_file():
             raise SegLabError(f"run {run_id!r} has no {which} checkpoint yet.")
-        state = files.load_checkpoint(which, map_location=device)
-        if which == "last":
-            state = state["model"]
-        model = build_model(config, int(summary.get("num_classes") or 2))
-        model.load_state_dict(state)
+        try:  # a damaged or crafted run (truncated weights, absurd sizes) is a plain refusal
+            state = files.load_checkpoint(which, map_location=device)
+            if which == "last":
+                state = state["model"]
+            model = build_model(config, int(summary.get("num_classes") or 2))
+            model.load_state_dict(state)
+        except SegLabError as exc:
+            raise SegLabError(f"run {run_id!r} cannot be opened: {exc}") from None
+        except (
+            OSError,
+            RuntimeError,
+            ValueError,
+            TypeError,
+            KeyError,
+            EOFError,
+            pickle.UnpicklingError,
+        ) as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise SegLabError(
+                f"run {run_id!r} cannot be opened: its saved weights are damaged ({reason})."
+            ) from None
         return model.to(device).eval()
 
     # sharing -------------------------------------------------------------------------
