@@ -294,3 +294,25 @@ def test_inside_opens_a_damaged_run_with_a_message(seglab_home: Path, weights: b
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("cannot be opened" in e.value for e in at.error)
+
+
+# ---- tune bounds ------------------------------------------------------------------------------------------
+
+
+def test_tune_refuses_huge_grids_too_many_folds_and_more_folds_than_images() -> None:
+    import time
+
+    from seglab.analysis.tune import MAX_FOLDS, cv_study
+    from seglab.errors import ConfigError
+
+    base = tiny(n=12)
+    start = time.perf_counter()
+    huge = {"lr": [1e-4 * (i + 1) for i in range(1000)], "width": list(range(2, 1002))}
+    with pytest.raises(ConfigError, match="1,000,000 runs|3,000,000 runs"):
+        cv_study(base.replace(n=None), huge, 3)
+    assert time.perf_counter() - start < 2.0  # refused before anything is expanded
+    with pytest.raises(ConfigError, match=f"at most {MAX_FOLDS} folds"):
+        cv_study(base, {"lr": [1e-3]}, 1_000_000)
+    with pytest.raises(ConfigError, match="cannot be cut into 15 folds"):
+        cv_study(base, {"lr": [1e-3]}, 15)
+    assert cv_study(base, {"lr": [1e-3, 3e-3]}, 3).n_runs == 6
