@@ -316,3 +316,44 @@ def test_tune_refuses_huge_grids_too_many_folds_and_more_folds_than_images() -> 
     with pytest.raises(ConfigError, match="cannot be cut into 15 folds"):
         cv_study(base, {"lr": [1e-3]}, 15)
     assert cv_study(base, {"lr": [1e-3, 3e-3]}, 3).n_runs == 6
+
+
+# ---- PNG rendering cannot take the server down ----------------------------------------------------------
+
+_RENDER_UNDER_A_MEMORY_LIMIT = """
+import resource, altair as alt, pandas as pd
+from seglab.errors import SegLabError
+from seglab.viz import results_charts as rc
+chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_line().encode(x="x", y="y")
+resource.setrlimit(resource.RLIMIT_AS, (8_000_000 * 1024, resource.RLIM_INFINITY))  # ulimit -v 8000000
+try:
+    print("png" if rc.chart_png(chart)[:4] == b"\\x89PNG" else "not a png")
+except SegLabError as exc:
+    print("plain:", exc)
+"""
+
+
+def test_png_rendering_under_a_memory_limit_never_kills_the_caller() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _RENDER_UNDER_A_MEMORY_LIMIT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]  # vl-convert in-process was killed by SIGABRT here
+    assert done.stdout.startswith(("png", "plain: the PNG picture could not be drawn")), done.stdout
+
+
+def test_png_rendering_works() -> None:
+    import altair as alt
+    import pandas as pd
+
+    from seglab.viz import results_charts as rc
+
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_line().encode(x="x", y="y")
+    assert rc.chart_png(chart)[:4] == b"\x89PNG"
+    assert rc.chart_svg(chart).lstrip().startswith("<svg")

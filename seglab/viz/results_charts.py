@@ -433,17 +433,18 @@ def live_curves(history: pd.DataFrame) -> alt.HConcatChart | None:
 
 
 def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
-    """Render a chart to PNG bytes with vl-convert (no browser needed)."""
-    import vl_convert
+    """Render a chart to PNG bytes with vl-convert (no browser needed), in a child process
+    (`seglab.viz.render`: a crash of the renderer cannot take the caller down)."""
+    from seglab.viz.render import render_chart
 
-    return vl_convert.vegalite_to_png(chart.to_json(), scale=scale)
+    return render_chart(chart.to_json(), "png", scale)
 
 
 def chart_svg(chart: alt.TopLevelMixin) -> str:
-    """Render a chart to SVG text with vl-convert."""
-    import vl_convert
+    """Render a chart to SVG text with vl-convert, in a child process."""
+    from seglab.viz.render import render_chart
 
-    return vl_convert.vegalite_to_svg(chart.to_json())
+    return render_chart(chart.to_json(), "svg").decode("utf-8")
 
 
 # ---- mask grids (numpy only; the page shows them with st.image) ---------------------------
