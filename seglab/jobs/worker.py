@@ -482,6 +482,7 @@ def run_worker(
     many CPU slots a single worker may choose from / exactly which slot to take.
     Raises ``WorkerBusyError`` when a live worker already holds every slot for the device.
     """
+    lower_priority_if_asked()  # a background worker of the app yields the CPU to the pages
     home_path = resolve_home(home)
     device_type = _device_type(device)
     if slot is None and slots is not None and slots > 1:
@@ -610,6 +611,24 @@ def _slot_command(home: Path, device_type: str, slot: str, threads: int, **optio
         elif value not in (None, False):
             cmd += [flag, str(value)]
     return cmd
+
+
+#: Background workers started by the app run at a lower CPU priority, so that on a shared
+#: machine a training job uses the idle CPU but never delays a student's slider move.
+BACKGROUND_NICENESS = 10
+NICE_ENV = "SEGLAB_WORKER_NICE"
+
+
+def lower_priority_if_asked() -> None:
+    """Apply ``$SEGLAB_WORKER_NICE`` (set for the workers the app spawns) to this process."""
+    try:
+        step = int(os.environ.get(NICE_ENV, "0"))
+    except ValueError:
+        return
+    if step > 0:
+        with contextlib.suppress(OSError):
+            os.nice(step)
+        os.environ.pop(NICE_ENV, None)  # slot processes inherit the niceness, not a second step
 
 
 def _slot_env(home: Path, threads: int, extra_env: dict[str, str]) -> dict[str, str]:
@@ -796,7 +815,7 @@ def _spawn(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=_slot_env(home, threads, extra_env),
+            env=_slot_env(home, threads, extra_env) | {NICE_ENV: str(BACKGROUND_NICENESS)},
             cwd=str(Path(__file__).resolve().parents[2]),
         )
     _SPAWNED.append(proc)
