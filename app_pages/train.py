@@ -11,6 +11,7 @@ from seglab.settings.presets import PRESET_HELP, PRESETS
 from seglab.settings.study import parse_seeds
 from seglab.ui import train_views as tv
 from seglab.ui import tune_views  # issue 16: Tune tab, transfer learning
+from seglab.ui.class_study_view import class_study_panel  # issue 22: the class study tab
 from seglab.ui.common import URL
 from seglab.ui.store_health import queue_notice_banner
 
@@ -215,8 +216,10 @@ if start and plan is not None:
         )
         st.session_state["tr_last_group"] = group
 
-queue_tab, tune_tab = st.tabs(["Queue", "Tune (cross-validation)"])
+queue_tab, tune_tab, class_tab = st.tabs(["Queue", "Tune (cross-validation)", "Class study"])
 with queue_tab:
     tv.queue_panel()
 with tune_tab:
     tune_views.tune_panel(plan.base if plan is not None and problem is None else None)
+with class_tab:
+    class_study_panel(plan)

@@ -95,3 +95,22 @@ def test_the_train_form_says_why_a_study_is_over_the_class_limits(classroom: Pat
     assert [b for b in at.button if b.label == "Start training"][0].disabled
     nameless = run("train", who="")
     assert any("type your name" in e.value for e in nameless.error)
+
+
+def test_a_student_claims_a_class_study_cell_on_the_train_page(classroom: Path, monkeypatch) -> None:
+    import seglab.jobs
+    from seglab.jobs import class_study
+    from seglab.settings.study import Study
+
+    monkeypatch.setattr(seglab.jobs, "ensure_worker", lambda *a, **k: False)  # no training here
+
+    with JobQueue(classroom) as q:
+        class_study.publish(q, Study(tiny(), {"loss": ["bce", "dice"]}), Actor("t", Role.TEACHER))
+    at = run("train")
+    assert "cs_publish" not in button_keys(at)  # students do not publish
+    at.button(key="cs_claim").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with JobQueue(classroom) as q:
+        assert [(c.owner, c.status) for c in class_study.cells(q)][0] == ("ann", "queued")
+    teacher = run("train", teacher=True)
+    assert "cs_publish" in button_keys(teacher)
