@@ -12,6 +12,7 @@ import streamlit as st
 from seglab.errors import DiskFullError
 from seglab.ui.browser import install_history_policy
 from seglab.ui.classroom import classroom_mode, report_page_error
+from seglab.ui.classroom_sidebar import classroom_sidebar
 from seglab.ui.common import render_footer, render_sidebar
 from seglab.ui.url_guard import guard_query_params
 
@@ -42,6 +43,8 @@ guard_query_params()  # junk values in a link are dropped before any widget read
 classroom = classroom_mode()
 if classroom:
     st.set_option("client.showErrorDetails", "none")  # students never see a traceback
+with st.sidebar:
+    classroom_sidebar()  # classroom mode only: the student's name, the teacher's unlock
 render_sidebar()
 install_history_policy()
 try:

@@ -114,3 +114,25 @@ def test_a_student_claims_a_class_study_cell_on_the_train_page(classroom: Path, 
         assert [(c.owner, c.status) for c in class_study.cells(q)][0] == ("ann", "queued")
     teacher = run("train", teacher=True)
     assert "cs_publish" in button_keys(teacher)
+
+
+def test_the_teacher_unlocks_with_the_passphrase_in_the_sidebar(classroom: Path) -> None:
+    root = PAGES.parent
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    at.sidebar.text_input(key=NAME_KEY).set_value("Ada").run()
+    at.sidebar.text_input(key="_classroom_passphrase").set_value("wrong").run()
+    at.sidebar.button(key="_classroom_unlock").click().run()
+    assert any("not right" in e.value for e in at.sidebar.error)
+    assert not at.session_state[ROLE_KEY] if ROLE_KEY in at.session_state else True
+    at.sidebar.text_input(key="_classroom_passphrase").set_value("open sesame").run()
+    at.sidebar.button(key="_classroom_unlock").click().run()
+    assert at.session_state[ROLE_KEY] is True
+    assert any("Teacher" in c.value for c in at.sidebar.caption)
+
+
+def test_outside_classroom_mode_there_is_no_name_box(seglab_home: Path) -> None:
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception and not [t for t in at.sidebar.text_input if t.key == NAME_KEY]

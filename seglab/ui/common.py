@@ -19,11 +19,9 @@ def _cached_device_label() -> str:
 def render_sidebar() -> None:
     """Presenter switch, compute device and the live job-queue line, shown on every page
     (the queue line refreshes itself: :func:`seglab.ui.live_status.sidebar_queue_status`)."""
-    from seglab.ui.classroom import classroom_sidebar
     from seglab.ui.live_status import sidebar_queue_status
 
     with st.sidebar:
-        classroom_sidebar()
         presenter_toggle()
         st.caption(f"Compute device: **{_cached_device_label()}**")
         sidebar_queue_status()
