@@ -43,6 +43,7 @@ def tiny(**overrides) -> TrainConfig:
 def finished_run(home: Path) -> str:
     store = RunStore(home)
     run_id = store.create_run(tiny())
+    store.set_status(run_id, "running")
     store.set_status(run_id, "done")
     return run_id
 

@@ -288,6 +288,7 @@ def test_learning_curves_of_long_studies_draw(runs: int, epochs: int) -> None:
 def test_inside_opens_a_damaged_run_with_a_message(seglab_home: Path, weights: bytes) -> None:
     store = RunStore(seglab_home)
     run_id = store.create_run(tiny())
+    store.set_status(run_id, "running")
     store.set_status(run_id, "done")
     store.checkpoint_path(run_id, "best").write_bytes(weights)
     at = app_on("inside")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seglab.errors import DiskFullError, SegLabError, disk_full_message
+from seglab.paths import seglab_home
 
 FOLDER = "datasets"
 MAX_NAME = 60
@@ -30,9 +31,7 @@ class UploadedDataset:
 
 def datasets_dir(home: str | os.PathLike[str] | None = None) -> Path:
     """Where uploaded datasets live (created on demand)."""
-    from seglab.store.run_store import seglab_home
-
-    return Path(home) if home is not None else seglab_home()
+    return seglab_home(home)
 
 
 def _folder(home: str | os.PathLike[str] | None) -> Path:

@@ -139,7 +139,7 @@ def load_user_dataset(path: str | Path, *, size: int = 64, n: int | None = None)
 
 
 def upload_dir(home: str | Path | None = None) -> Path:
-    from seglab.store.run_store import seglab_home
+    from seglab.paths import seglab_home
 
     return Path(home if home is not None else seglab_home()) / UPLOAD_FOLDER
 

@@ -66,7 +66,7 @@ def report_page_error(page: str) -> None:
     import secrets
     import traceback
 
-    from seglab.store.run_store import seglab_home
+    from seglab.paths import seglab_home
 
     ref = secrets.token_hex(3)
     text = f"[{ref}] page {page!r}:\n{traceback.format_exc()}"
@@ -90,8 +90,8 @@ def can(permission: Permission) -> bool:
 def limits_editor(actor: Actor) -> None:
     """The teacher's form for the class limits (`seglab.settings.limits.CAPS`)."""
     from seglab.errors import SegLabError
+    from seglab.paths import seglab_home
     from seglab.settings.limits import CAPS, load_limits, save_limits
-    from seglab.store.run_store import seglab_home
 
     home = seglab_home()
     current = load_limits(home)
