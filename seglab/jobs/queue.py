@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seglab.errors import ConfigError, DiskFullError, SegLabError, disk_full_message, is_disk_full
+from seglab.errors import (
+    ConfigError,
+    DiskFullError,
+    InternalError,
+    SegLabError,
+    disk_full_message,
+    is_disk_full,
+)
 from seglab.jobs import dbhealth
 from seglab.paths import seglab_home
 from seglab.settings.classroom import Actor, NotAllowedError, Permission, require, require_dataset
@@ -348,14 +355,16 @@ def headline_iou(metrics: dict[str, Any] | None) -> float | None:
 
 
 def _set_run_status(home: Path, run_id: str | None, status: str, message: str) -> None:
-    """Mirror a job's final state onto its stored run (best effort: the store may be absent)."""
+    """Mirror a job's final state onto its stored run (best effort: the store may be absent, and
+    a run that already reached its own final state, e.g. done before its worker died while
+    recording the job, keeps it: the run folder is the record of what was trained)."""
     if not run_id:
         return
     try:
         from seglab.store.run_store import RunStore
 
         RunStore(home).set_status(run_id, status, message)
-    except (ImportError, SegLabError, FileNotFoundError, KeyError):
+    except (ImportError, SegLabError, FileNotFoundError, KeyError, OSError, InternalError):
         pass
 
 

@@ -59,7 +59,7 @@ import torch
 
 from seglab.data.registry import model_out_channels  # noqa: F401  (part of the engine's API)
 from seglab.device import device_label, resolve_device
-from seglab.errors import ConfigError, InternalError, SegLabError
+from seglab.errors import ConfigError, InternalError, SegLabError, disk_full_message, is_disk_full
 from seglab.settings.build import build_model  # noqa: F401  (part of the engine's API)
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
@@ -482,6 +482,12 @@ class _Run:
             self._finish(RunStatus.INTERRUPTED, f"interrupted during epoch {self.epoch}", fire=False)
             raise
         except BaseException as exc:
+            if is_disk_full(exc):  # not a bug: the run stops resumable and says why (issue 22)
+                with contextlib.suppress(OSError, InternalError):
+                    self._finish(
+                        RunStatus.INTERRUPTED, f"interrupted: {disk_full_message('its run')}", fire=False
+                    )
+                raise
             if _is_oom(exc):
                 status, message = RunStatus.FAILED, _oom_message(self.epoch, config, self.device)
                 self.best_state = None  # nothing more is computed after running out of memory
