@@ -113,9 +113,9 @@ def claim(queue: JobQueue, index: int, actor: Actor | None) -> int:
     config = configs[index]
     if actor is not None and actor.limited and not actor.name:
         raise NotAllowedError("type your name in the sidebar first, so your runs are kept under it.")
-    queue.admit([config], actor)
     text = config.to_json(indent=None)
     with transaction(queue.conn):
+        queue.admit([config], actor)
         rows = queue.conn.execute(
             "SELECT status, owner FROM jobs WHERE grp = ? AND config = ? ORDER BY id DESC LIMIT 1",
             (group_id, text),

@@ -448,11 +448,12 @@ class JobQueue:
         if not isinstance(config, TrainConfig):
             raise ConfigError(f"enqueue needs a TrainConfig, got {type(config).__name__}.")
         config.validate()
-        self.admit([config], actor)
-        cur = self.conn.execute(
-            "INSERT INTO jobs (grp, status, config, created, owner) VALUES (?, 'queued', ?, ?, ?)",
-            (group, config.to_json(indent=None), time.time(), actor.name if actor else ""),
-        )
+        with transaction(self.conn):  # the quota is counted and used in one write transaction
+            self.admit([config], actor)
+            cur = self.conn.execute(
+                "INSERT INTO jobs (grp, status, config, created, owner) VALUES (?, 'queued', ?, ?, ?)",
+                (group, config.to_json(indent=None), time.time(), actor.name if actor else ""),
+            )
         return int(cur.lastrowid)
 
     def admit(self, configs: list[TrainConfig], actor: Actor | None) -> None:
@@ -502,11 +503,11 @@ class JobQueue:
         if actor is not None and actor.limited:  # refuse a huge grid before expanding it
             check_study_size(study.n_runs, load_limits(self.home))
         configs = study.expand()
-        self.admit(configs, actor)
         now = time.time()
         group_id = time.strftime("study-%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(2)
         name = study.name or " × ".join(study.grid()) + f" ({len(configs)} runs)"
         with transaction(self.conn):
+            self.admit(configs, actor)  # inside the transaction: two tabs cannot both use the quota
             self.conn.execute(
                 "INSERT INTO groups (id, name, created, base_config, grid, study) VALUES (?, ?, ?, ?, ?, ?)",
                 (
