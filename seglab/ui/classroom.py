@@ -7,6 +7,7 @@ the current :class:`~seglab.settings.classroom.Actor` and draws the sidebar sect
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import streamlit as st
@@ -30,9 +31,13 @@ log = logging.getLogger("seglab.classroom")
 def classroom_passphrase() -> str | None:
     """The teacher passphrase: ``$SEGLAB_TEACHER_PASSPHRASE``, else ``teacher_passphrase`` in
     ``.streamlit/secrets.toml``; None (classroom mode off) when neither is set."""
-    value = env_passphrase()
-    if value:
-        return value
+    return env_passphrase() or _secret_passphrase()
+
+
+@functools.lru_cache(maxsize=1)
+def _secret_passphrase() -> str | None:
+    """``teacher_passphrase`` from ``.streamlit/secrets.toml``, read once per server process
+    (looking it up costs ~0.5 ms, and every permission check asks; restart after changing it)."""
     try:
         secret = st.secrets.get(SECRET_NAME)
     except Exception:  # no secrets file, or a damaged one: classroom mode stays off
