@@ -456,24 +456,7 @@ class _Run:
     def execute(self, resume: bool) -> TrainResult:
         config = self.config
         try:
-            self.device = resolve_device(config.device)
-            self.device_text = device_label(self.device)
-            if self.files is not None:
-                self.files.path.mkdir(parents=True, exist_ok=True)
-                if not self.files.file("summary.json").is_file():
-                    self.files.init(config, status=RunStatus.RUNNING)
-                self.files.write_config(config)
-                self._summary(
-                    status=RunStatus.RUNNING,
-                    message="",
-                    started=time.time(),
-                    finished=None,
-                    epochs=config.epochs,
-                    device=self.device_text,
-                    pid=os.getpid(),
-                    config=config.to_dict(),
-                    label=config.label(),
-                )
+            self._open()
             self._setup(resume)
             self._loop()
             status, message = RunStatus.DONE, ""
@@ -502,6 +485,28 @@ class _Run:
                         status=RunStatus.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
                     )
             raise
+
+    def _open(self) -> None:
+        """Resolve the device and mark the run folder as running (before any data or model)."""
+        config = self.config
+        self.device = resolve_device(config.device)
+        self.device_text = device_label(self.device)
+        if self.files is not None:
+            self.files.path.mkdir(parents=True, exist_ok=True)
+            if not self.files.file("summary.json").is_file():
+                self.files.init(config, status=RunStatus.RUNNING)
+            self.files.write_config(config)
+            self._summary(
+                status=RunStatus.RUNNING,
+                message="",
+                started=time.time(),
+                finished=None,
+                epochs=config.epochs,
+                device=self.device_text,
+                pid=os.getpid(),
+                config=config.to_dict(),
+                label=config.label(),
+            )
 
     def _setup(self, resume: bool) -> None:
         config, device = self.config, self.device
