@@ -252,3 +252,34 @@ def test_bad_settings_and_mixed_runs_are_refused(monkeypatch: pytest.MonkeyPatch
         packing_wanted("cuda")
     with pytest.raises(ConfigError, match="one pack"):
         train_packed([PackMember(MEMBERS[0]), PackMember(MEMBERS[0].replace(arch="segnet"))])
+
+
+# ---- the worker packs queued jobs --------------------------------------------------------------
+SMALL = TrainConfig(size=32, n=24, width=4, depth=2, batch_size=8, epochs=2, device="cpu", num_threads=1)
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_the_worker_packs_a_study_when_asked(
+    seglab_home: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    from seglab.jobs import JobQueue, run_worker
+
+    monkeypatch.setenv("SEGLAB_PACK", setting)
+    q = JobQueue()
+    group = q.enqueue_study(Study(SMALL, {"loss": ["bce", "dice"]}, seeds=[0, 1]))
+    other = q.enqueue(SMALL.replace(arch="fcn"))
+    wild = q.enqueue(SMALL.replace(optimizer="sgd", lr=1e35), group=group)
+    assert run_worker(once=True, verbose=False, device="cpu") == 6
+    jobs = {j.id: j for j in q.jobs()}
+    store = RunStore(seglab_home)
+    packed = {j.id: store.files(j.run_id).read_summary().get("packed_runs") for j in jobs.values()}
+    assert jobs[wild].status == "diverged" and jobs[other].status == "done"
+    assert all(j.status == "done" for i, j in jobs.items() if i not in (wild, other))
+    for job in jobs.values():
+        assert store.load_run(job.run_id).status == job.status
+        if job.status == "done":
+            assert job.result["test_iou"] == pytest.approx(store.load_run(job.run_id).metrics["test_iou"])
+    if setting == "on":  # the study's four runs and the wild one share a pack; fcn trains alone
+        assert packed[other] is None and {packed[i] for i in jobs if i != other} == {5}
+    else:
+        assert set(packed.values()) == {None}

@@ -376,6 +376,25 @@ def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> 
     return None
 
 
+def _claim_pack(
+    q: JobQueue,
+    worker_id: str,
+    row: dict[str, Any],
+    device_type: str,
+    size: int,
+    max_jobs: int | None,
+    ran: int,
+) -> list[dict[str, Any]]:
+    """Companions for ``row`` in one packed model (`seglab.jobs.packed_jobs`), within ``max_jobs``."""
+    if max_jobs is not None:
+        size = min(size, max_jobs - ran)
+    if size <= 1:
+        return []
+    from seglab.jobs.packed_jobs import claim_companions
+
+    return claim_companions(q, worker_id, row, device_type, size)
+
+
 def _finish(q: JobQueue, job_id: int, status: str, message: str, result: dict[str, Any]) -> None:
     with transaction(q.conn):
         q.conn.execute(
@@ -533,6 +552,9 @@ def run_worker(
     q.recover_stale()  # jobs left running by a dead predecessor become interrupted
     log(f"started on {device_type} ({torch.get_num_threads()} CPU thread(s) per job)")
     ran, idle_since = 0, time.monotonic()
+    from seglab.training.packed import pack_limit, packing_wanted  # see seglab.jobs.packed_jobs
+
+    pack_size = pack_limit() if packing_wanted(device_type) and job_callbacks is None else 1
     try:
         while not stop_event.is_set():
             try:
@@ -548,12 +570,19 @@ def run_worker(
                     break
                 stop_event.wait(poll)
                 continue
+            rows = [row]
             try:
-                _run_job(q, row, worker_id, stop_event, log, job_callbacks)
+                rows += _claim_pack(q, worker_id, row, device_type, pack_size, max_jobs, ran)
+                if len(rows) > 1:
+                    from seglab.jobs.packed_jobs import run_packed_jobs
+
+                    run_packed_jobs(q, rows, worker_id, stop_event, log)
+                else:
+                    _run_job(q, row, worker_id, stop_event, log, job_callbacks)
                 q.conn.execute("UPDATE workers SET job_id = NULL WHERE id = ?", (worker_id,))
             except sqlite3.DatabaseError as exc:  # the run folder already holds the outcome
                 stop_event.wait(db_retry.recover_worker_db(q, exc, registration, log))
-            ran += 1
+            ran += len(rows)
             idle_since = time.monotonic()
             if max_jobs is not None and ran >= max_jobs:
                 break

@@ -275,6 +275,13 @@ class _Pack:
         run = self.runs[i]
         try:
             self.results[i] = run._finish(status, message)
+        except SegLabError as exc:  # its run folder went away (deleted while training): this member only
+            self.results[i] = TrainResult(
+                status=RunStatus.CANCELLED,
+                message=str(exc),
+                epochs_run=len(run.history),
+                device=run.device_text,
+            )
         except BaseException as exc:  # a bug while finishing: record it, stay loud
             if run.files is not None:
                 with contextlib.suppress(OSError):
