@@ -454,6 +454,64 @@ def _run_job(
     return status
 
 
+def _run_packed_jobs(
+    q: JobQueue, rows: list[dict[str, Any]], worker_id: str, stop_event: threading.Event, log: Any
+) -> list[str]:
+    """Train the claimed ``rows`` as one pack; finish every job row; the jobs' statuses."""
+    from seglab.data.cache import set_cache_home
+    from seglab.store.run_store import RunStore
+    from seglab.training.packed import PackMember, train_packed
+
+    store = RunStore(q.home)
+    set_cache_home(store.home)
+    members: list[PackMember] = []
+    reporters: list[JobReporter] = []
+    run_ids: list[str] = []
+    for row in rows:
+        config = TrainConfig.from_json(row["config"])
+        reporter = JobReporter(q.home, row["id"], worker_id, stop_event)
+        run_id = store.create_run(config, group=row["grp"])
+        db_retry.best_effort(
+            lambda run_id=run_id, job_id=row["id"]: q.conn.execute(
+                "UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id)
+            )
+        )
+        _safe_set_status(store, run_id, RunStatus.RUNNING, "")
+        run_dir = store.run_dir(run_id)
+
+        def should_stop(run_dir: Any = run_dir, reporter: JobReporter = reporter) -> bool:
+            return not run_dir.is_dir() or reporter.should_stop()  # a deleted run folder stops its job
+
+        members.append(PackMember(config, [reporter], run_dir=run_dir, should_stop=should_stop))
+        reporters.append(reporter)
+        run_ids.append(run_id)
+    log(f"jobs {', '.join(str(r['id']) for r in rows)}: one pack of {len(rows)} ({members[0].config.arch})")
+    try:
+        results = train_packed(members)
+    except Exception as exc:  # an internal bug: record it on every job, keep the worker alive
+        traceback.print_exc()
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        for row, run_id in zip(rows, run_ids, strict=True):
+            _safe_set_status(store, run_id, RunStatus.FAILED, message)
+            _finish(q, row["id"], RunStatus.FAILED, message, {})
+        return [RunStatus.FAILED] * len(rows)
+    finally:
+        for reporter in reporters:
+            reporter.close()
+    statuses = []
+    for row, run_id, result in zip(rows, run_ids, results, strict=True):
+        status, message = result.status, result.message or ""
+        found = q.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+        cancel_requested = bool(found and found[0])
+        if status == RunStatus.CANCELLED and stop_event.is_set() and not cancel_requested:
+            status, message = RunStatus.INTERRUPTED, "the worker was stopped; resume the job to continue"
+        _safe_set_status(store, run_id, status, message)
+        _finish(q, row["id"], status, message, _metrics_of(result))
+        log(f"job {row['id']}: {status}" + (f" — {message}" if message else ""))
+        statuses.append(status)
+    return statuses
+
+
 def _safe_set_status_home(home: Path, run_id: str, status: str, message: str) -> None:
     from seglab.store.run_store import RunStore
 
@@ -574,9 +632,7 @@ def run_worker(
             try:
                 rows += _claim_pack(q, worker_id, row, device_type, pack_size, max_jobs, ran)
                 if len(rows) > 1:
-                    from seglab.jobs.packed_jobs import run_packed_jobs
-
-                    run_packed_jobs(q, rows, worker_id, stop_event, log)
+                    _run_packed_jobs(q, rows, worker_id, stop_event, log)
                 else:
                     _run_job(q, row, worker_id, stop_event, log, job_callbacks)
                 q.conn.execute("UPDATE workers SET job_id = NULL WHERE id = ?", (worker_id,))
