@@ -400,21 +400,20 @@ class _Pack:
                     group["lr"] = lr
             with _autocast(device, config.precision):
                 out = self.forward(self.params, self.buffers, torch.stack(xs))
+            losses = [self._member_loss(runs[i], out, j, ys[j]) for j, i in enumerate(going)]
+            syncing = [device.type != "cuda" or runs[i].cb.has_on_batch for i in going]
+            # one device sync for all members that need their loss now (the engine syncs once per batch)
+            values = torch.stack([v.detach() for v in losses]).tolist() if any(syncing) else []
             total: torch.Tensor | None = None
             stepping: list[tuple[int, int, torch.Tensor, float | None]] = []  # (i, slot, loss, value)
             diverged: list[tuple[int, str]] = []
             for j, i in enumerate(going):
-                run = runs[i]
-                loss = self._member_loss(run, out, j, ys[j])
-                value = None
-                if device.type != "cuda" or run.cb.has_on_batch:
-                    value = loss.item()
-                    if not math.isfinite(value):
-                        message = _divergence_message(
-                            epoch, b, value, run.config.lr, run.best_state is not None
-                        )
-                        diverged.append((i, message))
-                        continue
+                run, loss = runs[i], losses[j]
+                value = float(values[j]) if syncing[j] else None
+                if value is not None and not math.isfinite(value):
+                    message = _divergence_message(epoch, b, value, run.config.lr, run.best_state is not None)
+                    diverged.append((i, message))
+                    continue
                 stepping.append((i, j, loss, value))
                 total = loss if total is None else total + loss
             if total is not None:
