@@ -456,7 +456,7 @@ class _Run:
     def execute(self, resume: bool) -> TrainResult:
         config = self.config
         try:
-            self._open()
+            self._begin()
             self._setup(resume)
             self._loop()
             status, message = RunStatus.DONE, ""
@@ -486,7 +486,7 @@ class _Run:
                     )
             raise
 
-    def _open(self) -> None:
+    def _begin(self) -> None:
         """Resolve the device and mark the run folder as running (before any data or model)."""
         config = self.config
         self.device = resolve_device(config.device)

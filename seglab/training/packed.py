@@ -293,7 +293,7 @@ class _Pack:
     def _setup_all(self) -> None:
         leader: _Run | None = None
         for i, run in enumerate(self.runs):
-            self._guarded(i, lambda run=run, resume=self.resumes[i]: (run._open(), run._setup(resume)))
+            self._guarded(i, lambda run=run, resume=self.resumes[i]: (run._begin(), run._setup(resume)))
             if self.results[i] is not None:
                 continue
             if leader is None:
