@@ -283,3 +283,20 @@ def test_the_worker_packs_a_study_when_asked(
         assert packed[other] is None and {packed[i] for i in jobs if i != other} == {5}
     else:
         assert set(packed.values()) == {None}
+
+
+def test_running_out_of_memory_fails_every_member_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from seglab.training import packed
+
+    def out_of_memory(self: Any, epoch: int, active: list[int]) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(packed._Pack, "_train_epoch", out_of_memory)
+    store = RunStore(tmp_path / "home")
+    ids, results = _train_pack(store, [PackMember(SMALL), PackMember(SMALL.replace(seed=1))])
+    assert [r.status for r in results] == ["failed", "failed"]
+    for run_id, result in zip(ids, results, strict=True):
+        assert "ran out of memory" in result.message and "SEGLAB_PACK_MAX" in result.message
+        assert store.load_run(run_id).status == "failed"

@@ -255,7 +255,13 @@ class _Pack:
             for i in self._unfinished():
                 run = self.runs[i]
                 run.best_state = None  # nothing more is computed after running out of memory
-                self._finish(i, RunStatus.FAILED, _oom_message(run.epoch, run.config, run.device))
+                message = _oom_message(run.epoch, run.config, run.device)
+                if len(self.runs) > 1:
+                    message += (
+                        f" {len(self.runs)} runs were trained together as one packed model; "
+                        "set SEGLAB_PACK_MAX lower (or SEGLAB_PACK=off) to pack fewer."
+                    )
+                self._finish(i, RunStatus.FAILED, message)
         return [r for r in self.results if r is not None]
 
     def _unfinished(self) -> list[int]:
