@@ -104,6 +104,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def save_partial(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """Write what a step has measured so far, so a step stopped by its timeout keeps it."""
+    path = Path(args.out) / "steps" / f"{args.step}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**figures, "partial": True}, indent=2, default=str))
+
+
 # ---- steps ------------------------------------------------------------------------------
 @step("env")
 def env_step(args: argparse.Namespace) -> dict[str, Any]:
@@ -243,6 +250,7 @@ def compile_step(args: argparse.Namespace) -> dict[str, Any]:
             "compile_fell_back": "torch.compile failed" in err.getvalue(),
             "stderr_tail": err.getvalue()[-500:],
         }
+        save_partial(args, out)  # compiling may use up the step's time: keep "off"
     if "on" in out and out["off"]["later_images_per_second"] and out["on"]["later_images_per_second"]:
         out["speedup_on_over_off"] = (
             out["on"]["later_images_per_second"] / out["off"]["later_images_per_second"]
@@ -325,6 +333,7 @@ def packed_step(args: argparse.Namespace) -> dict[str, Any]:
     study = Study(base, {"loss": losses}, seeds=seeds, name="gpu-check packed")
     unpacked_slots = 2 if args.smoke else default_slot_count("cuda")
     packed = _run_study(args, study, 1, "on")
+    save_partial(args, {"packed": packed})
     unpacked = _run_study(args, study, unpacked_slots, "off")
     gaps = [
         abs(packed["test_iou"][k] - unpacked["test_iou"][k])
@@ -353,9 +362,12 @@ def collect(out_dir: Path) -> dict[str, Any]:
     for name in codes or {p.stem: None for p in steps_dir.glob("*.json")}:
         path = steps_dir / f"{name}.json"
         entry: dict[str, Any] = dict(codes.get(name, {}))
+        timed_out = entry.get("exit_code") in (124, 137)
         if path.is_file():
             entry.update(json.loads(path.read_text()))
-        elif entry.get("exit_code") in (124, 137):
+            if timed_out:
+                entry["error"] = f"timed out after {entry['limit_seconds']} s (partial figures kept)"
+        elif timed_out:
             entry["error"] = f"timed out after {entry['limit_seconds']} s"
         else:
             entry["error"] = f"no figures (exit code {entry.get('exit_code')}); see {name}.log"
@@ -383,7 +395,8 @@ def summary_text(figures: dict[str, Any]) -> str:
     )
     for name, entry in steps.items():
         if "error" in entry:
-            lines.append(f"{name}: NOT MEASURED ({entry['error']})")
+            what = "PARTLY MEASURED" if entry.get("partial") else "NOT MEASURED"
+            lines.append(f"{name}: {what} ({entry['error']}; see gpu_figures.json)")
             continue
         if name == "engine":
             lines.append(

@@ -35,18 +35,27 @@ def test_collect_marks_steps_that_timed_out_or_crashed(tmp_path: Path) -> None:
     (steps / "env.json").write_text(
         json.dumps({"device": "GPU: test", "torch": "x", "peak_bf16_tflops": 989.0})
     )
-    (steps / "_rc.txt").write_text("env 0 1500 20\nengine 124 40000 40\nfpn 1 2500 30\n")
+    (steps / "compile.json").write_text(
+        json.dumps({"off": {"later_images_per_second": 2000.0}, "partial": True})
+    )
+    (steps / "_rc.txt").write_text(
+        "env 0 1500 20\nengine 124 40000 40\nfpn 1 2500 30\ncompile 124 65000 65\n"
+    )
     subprocess.run(
         [sys.executable, str(SCRIPT), "collect", "--out", str(tmp_path)], check=True, env=_env(tmp_path)
     )
     figures = json.loads((tmp_path / "gpu_figures.json").read_text())
-    assert figures["total_seconds"] == pytest.approx(44.0)
+    assert figures["total_seconds"] == pytest.approx(109.0)
     assert figures["steps"]["env"]["device"] == "GPU: test" and "error" not in figures["steps"]["env"]
     assert figures["steps"]["engine"]["error"] == "timed out after 40 s"
     assert "exit code 1" in figures["steps"]["fpn"]["error"]
     summary = (tmp_path / "gpu_summary.txt").read_text()
-    assert "engine: NOT MEASURED (timed out after 40 s)" in summary
+    assert "engine: NOT MEASURED (timed out after 40 s;" in summary
     assert "fpn: NOT MEASURED" in summary
+    compile_step = figures["steps"]["compile"]
+    assert compile_step["off"]["later_images_per_second"] == 2000.0
+    assert compile_step["error"] == "timed out after 65 s (partial figures kept)"
+    assert "compile: PARTLY MEASURED" in summary
 
 
 def test_steps_refuse_streamlit_and_altair(tmp_path: Path) -> None:
