@@ -114,7 +114,7 @@ def save_partial(args: argparse.Namespace, figures: dict[str, Any]) -> None:
 # ---- steps ------------------------------------------------------------------------------
 @step("env")
 def env_step(args: argparse.Namespace) -> dict[str, Any]:
-    from seglab.training.device import device_label, resolve_device
+    from seglab.device import device_label, resolve_device
 
     config = base_config(args)
     device = resolve_device(config.device)

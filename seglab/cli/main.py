@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from seglab.errors import ConfigError, SegLabError
+from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.settings.study import Study, parse_seeds
 from seglab.status import RunStatus
+from seglab.units import format_duration
 
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -309,15 +311,6 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds:
-        return "-"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def print_table(rows: list[list[Any]], headers: list[str], file: Any = None) -> None:
     """A plain fixed-width text table."""
     file = file or sys.stdout
@@ -368,7 +361,7 @@ class TextProgress:
         bar = "#" * filled + "." * (width - filled)
         text = (
             f"\r{self.prefix}epoch {epoch}/{self.epochs} [{bar}] {batch}/{n_batches} "
-            f"loss {_fmt(loss)} ETA {_duration(eta)}"
+            f"loss {_fmt(loss)} ETA {format_duration(eta, unknown='-')}"
         )
         self.stream.write(text.ljust(90))
         self.stream.flush()
@@ -391,7 +384,7 @@ class TextProgress:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from seglab.jobs.worker import run_config
+    from seglab.training.run import run_config
 
     config = config_from_args(args)
     outcome = run_config(
@@ -818,7 +811,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             or (p.get("metrics") or {}).get("val_iou")
         )
         test = (j.result or {}).get("test_iou")
-        eta = _duration(p.get("eta_seconds")) if j.status == RunStatus.RUNNING else ""
+        eta = format_duration(p.get("eta_seconds"), unknown="-") if j.status == RunStatus.RUNNING else ""
         rows.append(
             [j.id, j.group or "", j.status, j.label, where, best, test, eta, j.run_id or "", j.message[:60]]
         )
@@ -866,10 +859,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from seglab.jobs.queue import DB_NAME, JobQueue, resolve_home
+    from seglab.jobs.queue import DB_NAME, JobQueue
     from seglab.store.run_store import RunStore
 
-    home = resolve_home(args.home)
+    home = seglab_home(args.home)
     store = RunStore(home)
     busy: dict[str, int] = {}
     if (home / DB_NAME).exists():
@@ -920,8 +913,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import warnings
 
-    from seglab.analysis.report import write_report
     from seglab.store.run_store import RunStore, StoreWarning
+    from seglab.viz.report import write_report
 
     with warnings.catch_warnings():  # unreadable runs are named below instead
         warnings.simplefilter("ignore", StoreWarning)
@@ -1129,9 +1122,8 @@ def _print_queue_notice(args: argparse.Namespace, started: float) -> None:
     if not hasattr(args, "home"):
         return
     from seglab.jobs.dbhealth import queue_notice
-    from seglab.jobs.queue import resolve_home
 
     max_age = 24 * 3600.0 if args.command == "jobs" else time.time() - started + 1.0
-    text = queue_notice(resolve_home(args.home), max_age=max_age)
+    text = queue_notice(seglab_home(args.home), max_age=max_age)
     if text:
         print(f"seglab {args.command}: note: {text}", file=sys.stderr)

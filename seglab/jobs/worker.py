@@ -24,23 +24,16 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seglab.errors import SegLabError
 from seglab.jobs import db_retry
-from seglab.jobs.queue import (
-    HEARTBEAT_INTERVAL,
-    JobQueue,
-    connect,
-    lock_dir,
-    lock_is_held,
-    resolve_home,
-    transaction,
-)
+from seglab.jobs.queue import HEARTBEAT_INTERVAL, JobQueue, connect, lock_dir, lock_is_held, transaction
+from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
+from seglab.training.run import metrics_of, run_config
 from seglab.training.threads import cpu_cores, set_thread_cap, thread_env, threads_per_slot
 
 PROGRESS_INTERVAL = 0.25  # at most four progress writes per second
@@ -59,16 +52,6 @@ GPU_DEFAULT_SLOTS = 8
 
 class WorkerBusyError(SegLabError):
     """Every worker slot for the device is taken by a live worker."""
-
-
-@dataclass
-class RunOutcome:
-    """What ``run_config`` returns: the stored run id and the engine's TrainResult."""
-
-    run_id: str
-    result: Any
-    status: str
-    message: str
 
 
 # ---- slots and locks ------------------------------------------------------------------------
@@ -99,7 +82,7 @@ def default_slot_count(device_type: str) -> int:
 
 def _device_type(device: str) -> str:
     """Resolve ``auto`` to the device a worker would train on (imports torch)."""
-    from seglab.training.device import resolve_device
+    from seglab.device import resolve_device
 
     return resolve_device(device).type
 
@@ -249,83 +232,6 @@ def _finite_or_none(x: Any) -> float | None:
     return x if x == x and abs(x) != float("inf") else None
 
 
-# ---- running one configuration ----------------------------------------------------------------
-
-
-def _metrics_of(result: Any) -> dict[str, Any]:
-    """Plain-number view of a TrainResult's metrics: ``val_iou``, ``test_iou``, ``test_dice``, …
-    (the engine's ``iou`` is the headline: foreground IoU if binary, mean IoU otherwise)."""
-    out: dict[str, Any] = {}
-    for split in ("val", "test"):
-        metrics = getattr(result, f"{split}_metrics", None) or {}
-        for key, value in metrics.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                out[f"{split}_{key}"] = float(value)
-    return out
-
-
-def run_config(
-    config: TrainConfig,
-    callbacks: Any = None,
-    *,
-    home: str | os.PathLike[str] | None = None,
-    should_stop: Any = None,
-    run_id: str | None = None,
-    resume: bool = False,
-    group: str | None = None,
-    on_run_created: Any = None,
-) -> RunOutcome:
-    """Create (or reopen, when resuming) a stored run for ``config`` and train it.
-
-    Used by the worker and by ``python -m seglab train``, so every run lands in the store the
-    same way. Errors the user caused (bad dataset path, bad parameter) become a ``failed``
-    run with the message; internal errors are recorded as failed too and then re-raised.
-    """
-    from seglab.data.cache import set_cache_home
-    from seglab.store.run_store import RunDeletedError, RunStore
-    from seglab.training.engine import train
-
-    store = RunStore(resolve_home(home))
-    set_cache_home(store.home)
-    if run_id is None:
-        run_id = _create_run(store, config, group)
-        resume = False
-    if on_run_created is not None:
-        on_run_created(run_id)
-    _safe_set_status(store, run_id, RunStatus.RUNNING, "")
-    run_dir = store.run_dir(run_id)
-
-    def stop_requested() -> bool:  # a run folder deleted while it trains stops the job
-        return not run_dir.is_dir() or bool(should_stop is not None and should_stop())
-
-    try:
-        result = train(config, callbacks, run_dir=run_dir, should_stop=stop_requested, resume=resume)
-    except RunDeletedError as exc:
-        return RunOutcome(run_id, None, RunStatus.CANCELLED, str(exc))
-    except SegLabError as exc:
-        _safe_set_status(store, run_id, RunStatus.FAILED, str(exc))
-        return RunOutcome(run_id, None, RunStatus.FAILED, str(exc))
-    except BaseException as exc:
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        if isinstance(exc, KeyboardInterrupt):
-            message = "interrupted from the keyboard"
-        _safe_set_status(
-            store,
-            run_id,
-            RunStatus.FAILED if not isinstance(exc, KeyboardInterrupt) else RunStatus.INTERRUPTED,
-            message,
-        )
-        raise
-    status = getattr(result, "status", RunStatus.DONE)
-    message = getattr(result, "message", "") or ""
-    _safe_set_status(store, run_id, status, message)
-    return RunOutcome(run_id, result, status, message)
-
-
-def _create_run(store: Any, config: TrainConfig, group: str | None) -> str:
-    return store.create_run(config, group=group)
-
-
 def _safe_set_status(store: Any, run_id: str, status: str, message: str) -> None:
     with contextlib.suppress(SegLabError, OSError, KeyError, ValueError):
         store.set_status(run_id, status, message)
@@ -449,7 +355,7 @@ def _run_job(
         # The worker itself is shutting down (SIGTERM): the job can be resumed later.
         status, message = RunStatus.INTERRUPTED, "the worker was stopped; resume the job to continue"
         _safe_set_status_home(q.home, outcome.run_id, status, message)
-    _finish(q, job_id, status, message, _metrics_of(outcome.result) if outcome.result is not None else {})
+    _finish(q, job_id, status, message, metrics_of(outcome.result) if outcome.result is not None else {})
     log(f"job {job_id}: {status}" + (f" — {message}" if message else ""))
     return status
 
@@ -476,8 +382,7 @@ def _run_packed_jobs(
                 "UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id)
             )
         )
-        _safe_set_status(store, run_id, RunStatus.RUNNING, "")
-        run_dir = store.run_dir(run_id)
+        run_dir = store.run_dir(run_id)  # the engine records the run's status (the one writer)
 
         def should_stop(run_dir: Any = run_dir, reporter: JobReporter = reporter) -> bool:
             return not run_dir.is_dir() or reporter.should_stop()  # a deleted run folder stops its job
@@ -491,8 +396,7 @@ def _run_packed_jobs(
     except Exception as exc:  # an internal bug: record it on every job, keep the worker alive
         traceback.print_exc()
         message = f"internal error: {type(exc).__name__}: {exc}"
-        for row, run_id in zip(rows, run_ids, strict=True):
-            _safe_set_status(store, run_id, RunStatus.FAILED, message)
+        for row in rows:  # the pack recorded "failed" in every run folder it had not finished
             _finish(q, row["id"], RunStatus.FAILED, message, {})
         return [RunStatus.FAILED] * len(rows)
     finally:
@@ -505,8 +409,8 @@ def _run_packed_jobs(
         cancel_requested = bool(found and found[0])
         if status == RunStatus.CANCELLED and stop_event.is_set() and not cancel_requested:
             status, message = RunStatus.INTERRUPTED, "the worker was stopped; resume the job to continue"
-        _safe_set_status(store, run_id, status, message)
-        _finish(q, row["id"], status, message, _metrics_of(result))
+            _safe_set_status(store, run_id, status, message)
+        _finish(q, row["id"], status, message, metrics_of(result))
         log(f"job {row['id']}: {status}" + (f" — {message}" if message else ""))
         statuses.append(status)
     return statuses
@@ -549,7 +453,7 @@ def run_worker(
     many CPU slots a single worker may choose from / exactly which slot to take.
     Raises ``WorkerBusyError`` when a live worker already holds every slot for the device.
     """
-    home_path = resolve_home(home)
+    home_path = seglab_home(home)
     device_type = _device_type(device)
     if slot is None and slots is not None and slots > 1:
         return _run_slot_processes(
@@ -804,7 +708,7 @@ def _pid_running(pid: int) -> bool:
 
 def worker_alive(home: str | os.PathLike[str] | None = None, slot: str = "cpu-0") -> bool:
     """Is a worker holding this slot (or starting up for it) right now?"""
-    home_path = resolve_home(home)
+    home_path = seglab_home(home)
     lock_path = lock_dir(home_path) / f"{slot}.lock"
     if lock_is_held(lock_path):
         return True
@@ -834,7 +738,7 @@ def ensure_worker(
     for proc in list(_SPAWNED):  # reap finished children so they do not linger as zombies
         if proc.poll() is not None:
             _SPAWNED.remove(proc)
-    home_path = resolve_home(home).resolve()
+    home_path = seglab_home(home).resolve()
     with JobQueue(home_path) as q:
         q.recover_stale()
     device_type = _device_type(device)

@@ -45,7 +45,7 @@ from typing import Any
 
 import torch
 
-from seglab.errors import ConfigError, SegLabError
+from seglab.errors import ConfigError, InternalError, SegLabError
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
 from seglab.training.engine import (
@@ -290,10 +290,9 @@ class _Pack:
             )
         except BaseException as exc:  # a bug while finishing: record it, stay loud
             if run.files is not None:
-                with contextlib.suppress(OSError):
-                    run._summary(
-                        status=RunStatus.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
-                    )
+                # OSError: the disk; InternalError: the run had already reached its final status
+                with contextlib.suppress(OSError, InternalError):
+                    run.files.set_status(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
             raise
 
     def _setup_all(self) -> None:
@@ -314,7 +313,7 @@ class _Pack:
         copy of a member's model giving the structure."""
         from torch.func import functional_call, vmap
 
-        from seglab.models.build import build_model
+        from seglab.settings.build import build_model
         from seglab.training.speed import training_forward
 
         run = self.runs[leader]
