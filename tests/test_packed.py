@@ -8,6 +8,7 @@ cancelled must leave the others exactly as they would be without it.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,14 @@ def _train_pack(store: RunStore, members: list[PackMember]) -> tuple[list[str], 
     for m, run_id in zip(members, ids, strict=True):
         m.run_dir = store.run_dir(run_id)
     return ids, train_packed(members)
+
+
+def _mark_interrupted(store: RunStore, run_id: str) -> None:
+    """As a worker killed after the run's last checkpoint leaves it (once the queue notices):
+    only an interrupted or cancelled run may be resumed."""
+    path = store.files(run_id).file("summary.json")
+    summary = json.loads(path.read_text())
+    path.write_text(json.dumps({**summary, "status": "interrupted", "finished": None}))
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +157,7 @@ def test_packed_run_folders_pass_the_store_checks_and_resume(
         assert store.load_model(run_id) is not None
     # the engine, alone, carries a packed run on for one more epoch
     run_id, _ = d["pack"][1]
+    _mark_interrupted(store, run_id)
     more = train(MEMBERS[1].replace(epochs=4), run_dir=store.run_dir(run_id), resume=True)
     assert more.status == "done" and [h["epoch"] for h in more.history] == [1, 2, 3, 4]
     assert len(store.history(run_id)) == 4
@@ -161,6 +171,7 @@ def test_a_pack_resumes_its_members_like_the_engine(solo_and_packed: dict[str, A
         dst.home.mkdir(parents=True, exist_ok=True)
         for i in picks:
             shutil.copytree(src.run_dir(runs[i][0]), dst.run_dir(runs[i][0]))
+            _mark_interrupted(dst, runs[i][0])
     longer = [MEMBERS[i].replace(epochs=5) for i in picks]
     solo = [
         (d["solo"][i][0], train(c, run_dir=alone.run_dir(d["solo"][i][0]), resume=True))
@@ -208,6 +219,9 @@ def test_a_cancelled_member_does_not_stop_the_others(solo_and_packed: dict[str, 
     assert results[1].epochs_run == 1 and store.load_run(ids[1]).status == "cancelled"
     _assert_same_run(d["alone"], d["solo"][0], store, (ids[0], results[0]))
     _assert_same_run(d["alone"], d["solo"][3], store, (ids[2], results[2]))
+    # resumed alone, the cancelled member ends as if it had never been packed or stopped
+    resumed = train(MEMBERS[2], run_dir=store.run_dir(ids[1]), resume=True)
+    _assert_same_run(d["alone"], d["solo"][2], store, (ids[1], resumed))
 
 
 def test_the_study_preset_packs_one_architecture_per_pack() -> None:
