@@ -70,6 +70,7 @@ def transfer_section(archs: list[str]) -> dict[str, Any]:
             min_value=-1,
             max_value=500,
             step=1,
+            value=0,
             key="tr_freeze_epochs",
         )
         if int(freeze):
