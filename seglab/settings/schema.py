@@ -112,6 +112,8 @@ class Setting:
 
 
 def _num(x: float) -> str:
+    if x == MAX_SEED:
+        return "2**63 - 1"
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return f"{x:g}" if isinstance(x, float) else str(x)
@@ -135,84 +137,353 @@ def register_setting(setting: Setting) -> Setting:
 
 _DECLARATIONS = (
     # data
-    Setting("dataset", str, "shapes", "data", "Dataset", "a built-in dataset, or a folder / .zip of images and masks",
-            names_of="datasets", flag="--dataset"),  # fmt: skip
-    Setting("dataset_params", dict, None, "data", "Dataset parameters", "dataset parameter (repeatable)",
-            optional=True, flag="--dataset-param", applies="built-in datasets that declare parameters"),  # fmt: skip
-    Setting("size", int, 64, "data", "Image size", "side of the square images the model sees",
-            min=8, max=2048, step=16, unit="pixels", form="main"),  # fmt: skip
-    Setting("n", int, None, "data", "Number of images", "images drawn or read, split into training, "
-            "validation and test", min=3, max=1_000_000, step=32, unit="images", optional=True,
-            none_label="all of the dataset (its default)", form="main"),  # fmt: skip
-    Setting("split_seed", int, 0, "data", "Split seed", "seed of the synthetic data and of the "
-            "train / validation / test split", min=0, max=MAX_SEED, form="more"),  # fmt: skip
-    Setting("val_fraction", float, 0.15, "data", "Validation share", "share of the images kept for "
-            "validation", min=0.01, max=0.9, step=0.05, form="more"),  # fmt: skip
-    Setting("test_fraction", float, 0.15, "data", "Test share", "share of the images kept for the "
-            "final test", min=0.01, max=0.9, step=0.05, form="more"),  # fmt: skip
+    Setting(
+        "dataset",
+        str,
+        "shapes",
+        "data",
+        "Dataset",
+        "a built-in dataset, or a folder / .zip of images and masks",
+        names_of="datasets",
+        flag="--dataset",
+    ),  # fmt: skip
+    Setting(
+        "dataset_params",
+        dict,
+        None,
+        "data",
+        "Dataset parameters",
+        "dataset parameter (repeatable)",
+        optional=True,
+        flag="--dataset-param",
+        applies="built-in datasets that declare parameters",
+    ),  # fmt: skip
+    Setting(
+        "size",
+        int,
+        64,
+        "data",
+        "Image size",
+        "side of the square images the model sees",
+        min=8,
+        max=2048,
+        step=16,
+        unit="pixels",
+        form="main",
+    ),  # fmt: skip
+    Setting(
+        "n",
+        int,
+        None,
+        "data",
+        "Number of images",
+        "images drawn or read, split into training, validation and test",
+        min=3,
+        max=1_000_000,
+        step=32,
+        unit="images",
+        optional=True,
+        none_label="all of the dataset (its default)",
+        form="main",
+    ),  # fmt: skip
+    Setting(
+        "split_seed",
+        int,
+        0,
+        "data",
+        "Split seed",
+        "seed of the synthetic data and of the train / validation / test split",
+        min=0,
+        max=MAX_SEED,
+        form="more",
+    ),  # fmt: skip
+    Setting(
+        "val_fraction",
+        float,
+        0.15,
+        "data",
+        "Validation share",
+        "share of the images kept for validation",
+        min=0.01,
+        max=0.9,
+        step=0.05,
+        form="more",
+    ),  # fmt: skip
+    Setting(
+        "test_fraction",
+        float,
+        0.15,
+        "data",
+        "Test share",
+        "share of the images kept for the final test",
+        min=0.01,
+        max=0.9,
+        step=0.05,
+        form="more",
+    ),  # fmt: skip
     # model
     Setting("arch", str, "unet", "model", "Architecture", "architecture", names_of="models"),
-    Setting("width", int, 16, "model", "Width", "channels of the first level", min=1, max=512, step=2,
-            unit="channels", form="main", tune_factors=(1,)),  # fmt: skip
-    Setting("depth", int, 3, "model", "Depth", "number of down-sampling steps; each halves the "
-            "resolution and doubles the channels", min=1, max=8, step=1, unit="levels", form="main",
-            tune_factors=(1,)),  # fmt: skip
-    Setting("model_params", dict, None, "model", "Architecture options", "architecture option, repeatable",
-            optional=True, flag="--model-param", applies="architectures that declare options"),  # fmt: skip
+    Setting(
+        "width",
+        int,
+        16,
+        "model",
+        "Width",
+        "channels of the first level",
+        min=1,
+        max=512,
+        step=2,
+        unit="channels",
+        form="main",
+        tune_factors=(1,),
+    ),  # fmt: skip
+    Setting(
+        "depth",
+        int,
+        3,
+        "model",
+        "Depth",
+        "number of down-sampling steps; each halves the resolution and doubles the channels",
+        min=1,
+        max=8,
+        step=1,
+        unit="levels",
+        form="main",
+        tune_factors=(1,),
+    ),  # fmt: skip
+    Setting(
+        "model_params",
+        dict,
+        None,
+        "model",
+        "Architecture options",
+        "architecture option, repeatable",
+        optional=True,
+        flag="--model-param",
+        applies="architectures that declare options",
+    ),  # fmt: skip
     # loss
     Setting("loss", str, "bce_dice", "loss", "Loss", "loss", names_of="losses"),
-    Setting("loss_params", dict, None, "loss", "Loss parameters", "loss parameter, repeatable, e.g. "
-            "alpha=auto gamma=2", optional=True, flag="--loss-param",
-            applies="losses that declare parameters (focal, Tversky, …)"),  # fmt: skip
+    Setting(
+        "loss_params",
+        dict,
+        None,
+        "loss",
+        "Loss parameters",
+        "loss parameter, repeatable, e.g. alpha=auto gamma=2",
+        optional=True,
+        flag="--loss-param",
+        applies="losses that declare parameters (focal, Tversky, …)",
+    ),  # fmt: skip
     # training
-    Setting("epochs", int, 10, "training", "Epochs", "passes over the training images", min=1, max=1000,
-            step=1, form="main"),  # fmt: skip
-    Setting("batch_size", int, 16, "training", "Batch size", "images per optimisation step", min=1,
-            max=4096, step=1, unit="images", form="main", key="tr_batch"),  # fmt: skip
-    Setting("lr", float, 1e-3, "training", "Learning rate", "step size of the optimiser (no upper "
-            "bound: a huge rate is how the lab shows a diverging run)", min=1e-12, step=1e-4, form="main", number_format="%.4g", tune_factors=(1, 3)),  # fmt: skip
-    Setting("optimizer", str, "adam", "training", "Optimiser", "the optimisation algorithm",
-            choices=("adam", "adamw", "sgd"), form="more"),  # fmt: skip
-    Setting("weight_decay", float, 0.0, "training", "Weight decay", "L2 penalty on the weights "
-            "(decoupled with adamw)", min=0.0, max=1.0, step=1e-4, form="more",
-            number_format="%.4g"),  # fmt: skip
-    Setting("lr_schedule", str, "cosine", "training", "Learning-rate schedule", "cosine: decays to 0 "
-            "over the run, step by step; constant: no decay", choices=("cosine", "constant"),
-            form="more"),  # fmt: skip
-    Setting("augment", bool, True, "training", "Augment training images", "random flips, rotations "
-            "and shifts of the training images", form="more"),  # fmt: skip
-    Setting("seed", int, 0, "training", "Seed", "seed of the model's first weights and of the "
-            "shuffling (a study repeats runs over its seeds)", min=0, max=MAX_SEED),  # fmt: skip
+    Setting(
+        "epochs",
+        int,
+        10,
+        "training",
+        "Epochs",
+        "passes over the training images",
+        min=1,
+        max=1000,
+        step=1,
+        form="main",
+    ),  # fmt: skip
+    Setting(
+        "batch_size",
+        int,
+        16,
+        "training",
+        "Batch size",
+        "images per optimisation step",
+        min=1,
+        max=4096,
+        step=1,
+        unit="images",
+        form="main",
+        key="tr_batch",
+    ),  # fmt: skip
+    Setting(
+        "lr",
+        float,
+        1e-3,
+        "training",
+        "Learning rate",
+        "step size of the optimiser (no upper bound: a huge rate is how the lab shows a diverging run)",
+        min=1e-12,
+        step=1e-4,
+        form="main",
+        number_format="%.4g",
+        tune_factors=(1, 3),
+    ),  # fmt: skip
+    Setting(
+        "optimizer",
+        str,
+        "adam",
+        "training",
+        "Optimiser",
+        "the optimisation algorithm",
+        choices=("adam", "adamw", "sgd"),
+        form="more",
+    ),  # fmt: skip
+    Setting(
+        "weight_decay",
+        float,
+        0.0,
+        "training",
+        "Weight decay",
+        "L2 penalty on the weights (decoupled with adamw)",
+        min=0.0,
+        max=1.0,
+        step=1e-4,
+        form="more",
+        number_format="%.4g",
+    ),  # fmt: skip
+    Setting(
+        "lr_schedule",
+        str,
+        "cosine",
+        "training",
+        "Learning-rate schedule",
+        "cosine: decays to 0 over the run, step by step; constant: no decay",
+        choices=("cosine", "constant"),
+        form="more",
+    ),  # fmt: skip
+    Setting(
+        "augment",
+        bool,
+        True,
+        "training",
+        "Augment training images",
+        "random flips, rotations and shifts of the training images",
+        form="more",
+    ),  # fmt: skip
+    Setting(
+        "seed",
+        int,
+        0,
+        "training",
+        "Seed",
+        "seed of the model's first weights and of the shuffling (a study repeats runs over its seeds)",
+        min=0,
+        max=MAX_SEED,
+    ),  # fmt: skip
     # execution (the worker's business: not on the form)
-    Setting("device", str, "auto", "execution", "Device", "auto: CUDA, then MPS, then CPU",
-            choices=("auto", "cpu", "cuda", "mps")),  # fmt: skip
-    Setting("precision", str, "auto", "execution", "Precision", "auto: bf16 autocast on CUDA, fp32 "
-            "elsewhere", choices=("auto", "fp32", "bf16")),  # fmt: skip
-    Setting("num_threads", int, None, "execution", "CPU threads", "CPU threads for torch", min=1,
-            max=1024, optional=True, none_label="the engine's choice", flag="--threads"),  # fmt: skip
+    Setting(
+        "device",
+        str,
+        "auto",
+        "execution",
+        "Device",
+        "auto: CUDA, then MPS, then CPU",
+        choices=("auto", "cpu", "cuda", "mps"),
+    ),  # fmt: skip
+    Setting(
+        "precision",
+        str,
+        "auto",
+        "execution",
+        "Precision",
+        "auto: bf16 autocast on CUDA, fp32 elsewhere",
+        choices=("auto", "fp32", "bf16"),
+    ),  # fmt: skip
+    Setting(
+        "num_threads",
+        int,
+        None,
+        "execution",
+        "CPU threads",
+        "CPU threads for torch",
+        min=1,
+        max=1024,
+        optional=True,
+        none_label="the engine's choice",
+        flag="--threads",
+    ),  # fmt: skip
     # cross-validation (set by `tune`, not by hand)
-    Setting("folds", int, None, "cross-validation", "Folds", "number of folds K the train + "
-            "validation pool is cut into", min=2, max=50, optional=True, none_label="no "
-            "cross-validation", flag="", applies="tuning runs (the tune command, the Tune tab)"),  # fmt: skip
-    Setting("fold", int, None, "cross-validation", "Fold", "the fold validated on (the others train); "
-            "none: the whole pool trains and the test split is scored", min=0, max=49, optional=True,
-            none_label="the whole pool", flag="", applies="tuning runs"),  # fmt: skip
+    Setting(
+        "folds",
+        int,
+        None,
+        "cross-validation",
+        "Folds",
+        "number of folds K the train + validation pool is cut into",
+        min=2,
+        max=50,
+        optional=True,
+        none_label="no cross-validation",
+        flag="",
+        applies="tuning runs (the tune command, the Tune tab)",
+    ),  # fmt: skip
+    Setting(
+        "fold",
+        int,
+        None,
+        "cross-validation",
+        "Fold",
+        "the fold validated on (the others train); none: the whole pool trains and the test split is scored",
+        min=0,
+        max=49,
+        optional=True,
+        none_label="the whole pool",
+        flag="",
+        applies="tuning runs",
+    ),  # fmt: skip
     # transfer learning
-    Setting("encoder_weights", str, None, "transfer", "Encoder weights file", "VGG16 / MobileNetV2 "
-            "encoder weights in torchvision's layout (.pt / .pth)", optional=True, form="transfer",
-            none_label="none", applies="architectures with a pretrained-style encoder (FCN vgg16, "
-            "FPN mobilenet_v2)", key="tr_encoder_weights"),  # fmt: skip
-    Setting("init_from", str, None, "transfer", "Start from run", "id of a stored run whose best "
-            "weights start this one", optional=True, none_label="random weights", form="transfer"),  # fmt: skip
-    Setting("init_scope", str, "encoder", "transfer", "Copy", "what --init-from copies: the encoder, "
-            "or all layers whose shapes match", choices=("encoder", "all"), form="transfer",
-            applies="with --init-from"),  # fmt: skip
-    Setting("freeze_encoder_epochs", int, 0, "transfer", "Freeze the encoder for the first … epochs",
-            "keep the encoder's weights fixed: 0 = never, N = the first N epochs, -1 = the whole run "
-            "(the flag without a number)", min=-1, max=1000, step=1, unit="epochs", form="transfer",
-            flag="--freeze-encoder", flag_const=-1, key="tr_freeze_epochs",
-            applies="architectures with an encoder"),  # fmt: skip
+    Setting(
+        "encoder_weights",
+        str,
+        None,
+        "transfer",
+        "Encoder weights file",
+        "VGG16 / MobileNetV2 encoder weights in torchvision's layout (.pt / .pth)",
+        optional=True,
+        form="transfer",
+        none_label="none",
+        applies="architectures with a pretrained-style encoder (FCN vgg16, FPN mobilenet_v2)",
+        key="tr_encoder_weights",
+    ),  # fmt: skip
+    Setting(
+        "init_from",
+        str,
+        None,
+        "transfer",
+        "Start from run",
+        "id of a stored run whose best weights start this one",
+        optional=True,
+        none_label="random weights",
+        form="transfer",
+    ),  # fmt: skip
+    Setting(
+        "init_scope",
+        str,
+        "encoder",
+        "transfer",
+        "Copy",
+        "what --init-from copies: the encoder, or all layers whose shapes match",
+        choices=("encoder", "all"),
+        form="transfer",
+        applies="runs started with --init-from",
+    ),  # fmt: skip
+    Setting(
+        "freeze_encoder_epochs",
+        int,
+        0,
+        "transfer",
+        "Freeze the encoder for the first … epochs",
+        "keep the encoder's weights fixed: 0 = never, N = the first N epochs, -1 = the whole run "
+        "(the flag without a number)",
+        min=-1,
+        max=1000,
+        step=1,
+        unit="epochs",
+        form="transfer",
+        flag="--freeze-encoder",
+        flag_const=-1,
+        key="tr_freeze_epochs",
+        applies="architectures with an encoder",
+    ),  # fmt: skip
 )
+
 
 def setting(name: str) -> Setting:
     try:
