@@ -146,7 +146,7 @@ _DECLARATIONS = (
         "a built-in dataset, or a folder / .zip of images and masks",
         names_of="datasets",
         flag="--dataset",
-    ),  # fmt: skip
+    ),
     Setting(
         "dataset_params",
         dict,
@@ -157,7 +157,7 @@ _DECLARATIONS = (
         optional=True,
         flag="--dataset-param",
         applies="built-in datasets that declare parameters",
-    ),  # fmt: skip
+    ),
     Setting(
         "size",
         int,
@@ -170,7 +170,7 @@ _DECLARATIONS = (
         step=16,
         unit="pixels",
         form="main",
-    ),  # fmt: skip
+    ),
     Setting(
         "n",
         int,
@@ -185,7 +185,7 @@ _DECLARATIONS = (
         optional=True,
         none_label="all of the dataset (its default)",
         form="main",
-    ),  # fmt: skip
+    ),
     Setting(
         "split_seed",
         int,
@@ -196,7 +196,7 @@ _DECLARATIONS = (
         min=0,
         max=MAX_SEED,
         form="more",
-    ),  # fmt: skip
+    ),
     Setting(
         "val_fraction",
         float,
@@ -208,7 +208,7 @@ _DECLARATIONS = (
         max=0.9,
         step=0.05,
         form="more",
-    ),  # fmt: skip
+    ),
     Setting(
         "test_fraction",
         float,
@@ -220,7 +220,7 @@ _DECLARATIONS = (
         max=0.9,
         step=0.05,
         form="more",
-    ),  # fmt: skip
+    ),
     # model
     Setting("arch", str, "unet", "model", "Architecture", "architecture", names_of="models"),
     Setting(
@@ -236,7 +236,7 @@ _DECLARATIONS = (
         unit="channels",
         form="main",
         tune_factors=(1,),
-    ),  # fmt: skip
+    ),
     Setting(
         "depth",
         int,
@@ -250,7 +250,7 @@ _DECLARATIONS = (
         unit="levels",
         form="main",
         tune_factors=(1,),
-    ),  # fmt: skip
+    ),
     Setting(
         "model_params",
         dict,
@@ -261,7 +261,7 @@ _DECLARATIONS = (
         optional=True,
         flag="--model-param",
         applies="architectures that declare options",
-    ),  # fmt: skip
+    ),
     # loss
     Setting("loss", str, "bce_dice", "loss", "Loss", "loss", names_of="losses"),
     Setting(
@@ -274,7 +274,7 @@ _DECLARATIONS = (
         optional=True,
         flag="--loss-param",
         applies="losses that declare parameters (focal, Tversky, …)",
-    ),  # fmt: skip
+    ),
     # training
     Setting(
         "epochs",
@@ -287,7 +287,7 @@ _DECLARATIONS = (
         max=1000,
         step=1,
         form="main",
-    ),  # fmt: skip
+    ),
     Setting(
         "batch_size",
         int,
@@ -301,7 +301,7 @@ _DECLARATIONS = (
         unit="images",
         form="main",
         key="tr_batch",
-    ),  # fmt: skip
+    ),
     Setting(
         "lr",
         float,
@@ -314,7 +314,7 @@ _DECLARATIONS = (
         form="main",
         number_format="%.4g",
         tune_factors=(1, 3),
-    ),  # fmt: skip
+    ),
     Setting(
         "optimizer",
         str,
@@ -324,7 +324,7 @@ _DECLARATIONS = (
         "the optimisation algorithm",
         choices=("adam", "adamw", "sgd"),
         form="more",
-    ),  # fmt: skip
+    ),
     Setting(
         "weight_decay",
         float,
@@ -337,7 +337,7 @@ _DECLARATIONS = (
         step=1e-4,
         form="more",
         number_format="%.4g",
-    ),  # fmt: skip
+    ),
     Setting(
         "lr_schedule",
         str,
@@ -347,7 +347,7 @@ _DECLARATIONS = (
         "cosine: decays to 0 over the run, step by step; constant: no decay",
         choices=("cosine", "constant"),
         form="more",
-    ),  # fmt: skip
+    ),
     Setting(
         "augment",
         bool,
@@ -356,7 +356,7 @@ _DECLARATIONS = (
         "Augment training images",
         "random flips, rotations and shifts of the training images",
         form="more",
-    ),  # fmt: skip
+    ),
     Setting(
         "seed",
         int,
@@ -366,7 +366,7 @@ _DECLARATIONS = (
         "seed of the model's first weights and of the shuffling (a study repeats runs over its seeds)",
         min=0,
         max=MAX_SEED,
-    ),  # fmt: skip
+    ),
     # execution (the worker's business: not on the form)
     Setting(
         "device",
@@ -376,7 +376,7 @@ _DECLARATIONS = (
         "Device",
         "auto: CUDA, then MPS, then CPU",
         choices=("auto", "cpu", "cuda", "mps"),
-    ),  # fmt: skip
+    ),
     Setting(
         "precision",
         str,
@@ -385,7 +385,7 @@ _DECLARATIONS = (
         "Precision",
         "auto: bf16 autocast on CUDA, fp32 elsewhere",
         choices=("auto", "fp32", "bf16"),
-    ),  # fmt: skip
+    ),
     Setting(
         "num_threads",
         int,
@@ -398,7 +398,7 @@ _DECLARATIONS = (
         optional=True,
         none_label="the engine's choice",
         flag="--threads",
-    ),  # fmt: skip
+    ),
     # cross-validation (set by `tune`, not by hand)
     Setting(
         "folds",
@@ -413,7 +413,7 @@ _DECLARATIONS = (
         none_label="no cross-validation",
         flag="",
         applies="tuning runs (the tune command, the Tune tab)",
-    ),  # fmt: skip
+    ),
     Setting(
         "fold",
         int,
@@ -427,7 +427,7 @@ _DECLARATIONS = (
         none_label="the whole pool",
         flag="",
         applies="tuning runs",
-    ),  # fmt: skip
+    ),
     # transfer learning
     Setting(
         "encoder_weights",
@@ -441,7 +441,7 @@ _DECLARATIONS = (
         none_label="none",
         applies="architectures with a pretrained-style encoder (FCN vgg16, FPN mobilenet_v2)",
         key="tr_encoder_weights",
-    ),  # fmt: skip
+    ),
     Setting(
         "init_from",
         str,
@@ -452,7 +452,7 @@ _DECLARATIONS = (
         optional=True,
         none_label="random weights",
         form="transfer",
-    ),  # fmt: skip
+    ),
     Setting(
         "init_scope",
         str,
@@ -463,7 +463,7 @@ _DECLARATIONS = (
         choices=("encoder", "all"),
         form="transfer",
         applies="runs started with --init-from",
-    ),  # fmt: skip
+    ),
     Setting(
         "freeze_encoder_epochs",
         int,
@@ -481,7 +481,7 @@ _DECLARATIONS = (
         flag_const=-1,
         key="tr_freeze_epochs",
         applies="architectures with an encoder",
-    ),  # fmt: skip
+    ),
 )
 
 

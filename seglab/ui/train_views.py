@@ -95,37 +95,35 @@ def start_plan(study: Study) -> str:
 
 
 # ---- form widgets -------------------------------------------------------------------------
-FORM_KEYS = {
-    "dataset": "tr_dataset",
-    "size": "tr_size",
-    "n": "tr_n",
-    "width": "tr_width",
-    "depth": "tr_depth",
-    "batch_size": "tr_batch",
-    "epochs": "tr_epochs",
-    "lr": "tr_lr",
-    "augment": "tr_augment",
-    "optimizer": "tr_optimizer",
-}
-
+#: where the schema's settings show on the Train form (see `seglab.settings.schema.Setting.form`)
+FORM_PLACES = ("main", "more", "transfer")
 
 DEFAULT_PRESET = "quick"
+
+
+def form_settings() -> list[Any]:
+    """The schema declarations the Train form draws a widget for."""
+    from seglab.settings.schema import SETTINGS
+
+    return [s for s in SETTINGS.values() if s.form in FORM_PLACES]
+
+
+def form_defaults(name: str = DEFAULT_PRESET) -> dict[str, Any]:
+    """Setting name → the value the form starts with under preset ``name`` (its values over the
+    schema's defaults)."""
+    from seglab.settings.presets import preset_settings
+
+    return preset_settings(name)
 
 
 def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
     """Widget key → value for every field of the Train form, as the preset ``name`` sets them."""
     from seglab.losses import list_losses
     from seglab.models import list_models
-    from seglab.settings.presets import PRESETS
+    from seglab.ui.settings_form import widget_value
 
-    values = PRESETS[name]
-    defaults = TrainConfig()
-    form: dict[str, Any] = {}
-    for field_name, key in FORM_KEYS.items():
-        value = values.get(field_name, getattr(defaults, field_name))
-        if field_name == "n" and value is None:
-            value = 0
-        form[key] = value
+    values = form_defaults(name)
+    form: dict[str, Any] = {s.widget_key: widget_value(s, values[s.name]) for s in form_settings()}
     form["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
     form["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
     form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
@@ -142,11 +140,30 @@ def form_default(key: str) -> Any:
     return preset_form_values()[key]
 
 
+#: what choosing a preset leaves alone (said in the preset selector's help)
+PRESET_KEEPS = ("tr_dataset", "tr_archs", "tr_losses")
+PRESET_HELP_TEXT = (
+    "Sets the image size and count, the model size, the training and transfer settings and the "
+    "seeds to the preset's values; keeps your dataset, architectures and losses."
+)
+
+
 def apply_preset(name: str | None = None) -> None:
-    """Fill the form's widgets from a preset (used as the preset selector's callback)."""
+    """Fill the form's settings and seeds from a preset (the preset selector's callback); the
+    chosen dataset, architectures and losses stay as they are."""
     name = name or st.session_state.get("tr_preset", DEFAULT_PRESET)
     for key, value in preset_form_values(name).items():
-        st.session_state[key] = value
+        if key not in PRESET_KEEPS:
+            st.session_state[key] = value
+
+
+def form_settings_section(place: str, group: str | None = None) -> dict[str, Any]:
+    """The widgets of the schema settings shown at ``place`` (and of ``group``); returns
+    {setting name: config value}."""
+    from seglab.ui.settings_form import settings_widgets
+
+    chosen = [s for s in form_settings() if s.form == place and (group is None or s.group == group)]
+    return settings_widgets(chosen, form_defaults())
 
 
 def param_widget(spec: ParamSpec, key: str) -> Any:

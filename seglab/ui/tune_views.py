@@ -31,9 +31,14 @@ SHOWN_TUNINGS = 3
 
 # ---- transfer learning -------------------------------------------------------------------------
 def transfer_section(archs: list[str]) -> dict[str, Any]:
-    """The "Transfer learning" expander; returns the TrainConfig fields it sets (none by default)."""
+    """The "Transfer learning" expander: the schema's transfer settings, bound to the URL;
+    returns their config values (the declared defaults: no transfer, nothing frozen)."""
+    from seglab.settings.schema import setting
     from seglab.store.run_store import RunStore
+    from seglab.ui.settings_form import setting_widget
+    from seglab.ui.train_views import form_defaults
 
+    defaults = form_defaults()
     out: dict[str, Any] = {}
     with st.expander("Transfer learning"):
         st.caption(
@@ -43,39 +48,28 @@ def transfer_section(archs: list[str]) -> dict[str, Any]:
         )
         runs = [r for r in RunStore().list_runs() if r.status == "done"]
         labels = {r.id: f"{r.id} · {r.config.label()}" for r in runs}
-        source = st.selectbox(
-            "Start from run",
-            ["", *labels],
+        out["init_from"] = setting_widget(
+            setting("init_from"),
+            defaults["init_from"],
+            options=["", *labels],
             format_func=lambda i: labels.get(i, "— random weights (no transfer) —"),
-            key="tr_init_from",
         )
-        if source:
-            out["init_from"] = source
-            out["init_scope"] = st.radio(
-                "Copy",
-                ["encoder", "all"],
-                horizontal=True,
-                key="tr_init_scope",
+        scope = setting("init_scope")
+        out["init_scope"] = defaults["init_scope"]
+        if out["init_from"]:
+            out["init_scope"] = setting_widget(
+                scope,
+                defaults["init_scope"],
                 format_func=lambda s: "the encoder" if s == "encoder" else "all layers whose shapes match",
             )
-        weights = st.text_input(
-            "Encoder weights file (.pt / .pth, torchvision layout)", key="tr_encoder_weights"
-        ).strip()
-        if weights:
-            out["encoder_weights"] = weights
-            if not Path(weights).expanduser().is_file():
-                st.warning(f"No file at {weights!r}; the run would fail. Check the path.")
-        freeze = st.number_input(
-            "Freeze the encoder for the first … epochs (0 = never, -1 = the whole run)",
-            min_value=-1,
-            max_value=500,
-            step=1,
-            value=0,
-            key="tr_freeze_epochs",
+        out["encoder_weights"] = setting_widget(setting("encoder_weights"), defaults["encoder_weights"])
+        weights = out["encoder_weights"]
+        if weights and not Path(weights).expanduser().is_file():
+            st.warning(f"No file at {weights!r}; the run would fail. Check the path.")
+        out["freeze_encoder_epochs"] = setting_widget(
+            setting("freeze_encoder_epochs"), defaults["freeze_encoder_epochs"]
         )
-        if int(freeze):
-            out["freeze_encoder_epochs"] = int(freeze)
-        if out and len(archs) > 1:
+        if len(archs) > 1 and any(out[k] != defaults[k] for k in out):
             st.caption("These settings apply to every architecture of the study.")
     return out
 
