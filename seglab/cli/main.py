@@ -16,7 +16,9 @@ from typing import Any
 
 from seglab.errors import ConfigError, SegLabError
 from seglab.settings.config import TrainConfig
+from seglab.settings.schema import DEFAULT_TUNE_FOLDS
 from seglab.settings.schema import check_value as setting_check
+from seglab.settings.schema import setting as _schema_setting
 from seglab.settings.study import Study, parse_seeds
 from seglab.status import RunStatus
 
@@ -992,7 +994,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=V1,V2",
         help="values to try, e.g. lr=0.001,0.003,width=8,16 (repeatable; any config field but the data's)",
     )
-    p.add_argument("--folds", type=_positive_int, default=3, help="number of folds K (default 3)")
+    p.add_argument(
+        "--folds",
+        type=_setting_type(_schema_setting("folds")),
+        default=DEFAULT_TUNE_FOLDS,
+        help=f"number of folds K (default {DEFAULT_TUNE_FOLDS})",
+    )
     p.add_argument("--seeds", metavar="0-2", help="repeat each fold with these seeds (averaged per fold)")
     p.add_argument("--name", help="a name for the tuning study")
     p.add_argument("--json", action="store_true", help="print the CV table and the final result as JSON")
