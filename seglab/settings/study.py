@@ -126,7 +126,7 @@ class Study:
                 self.model_params, arch, self.base.arch, "model_params"
             )
             for seed in self.run_seeds:
-                configs.append(TrainConfig.from_dict(base | changes | {"seed": seed}))
+                configs.append(type(self.base).from_dict(base | changes | {"seed": seed}))
         return configs
 
     def _params_for(
