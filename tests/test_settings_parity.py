@@ -11,10 +11,12 @@ import pytest
 
 import seglab.jobs
 from seglab.cli.main import main
+from seglab.errors import ConfigError
 from seglab.jobs import JobQueue
 from seglab.settings.config import TrainConfig
 from seglab.settings.presets import PRESETS, preset_seeds
 from seglab.settings.schema import DEFAULT_TUNE_FOLDS
+from seglab.settings.study import Study
 from tests.page_support import page_runner
 
 run_page = page_runner("train", timeout=90)
@@ -146,3 +148,49 @@ def test_a_setting_added_to_the_schema_reaches_the_cli_the_form_and_the_url(segl
     assert (
         not run_page(tr_label_smoothing="0.9").number_input(key="tr_label_smoothing").value
     )  # out of bounds
+
+
+# ---- one grid reader; parameters checked against the chosen losses / architectures -----------------
+def _study(argv: list[str]):
+    import seglab.cli.main as cli
+
+    args = cli.build_parser().parse_args(["study", "--preset", "smoke", *argv])
+    return cli.study_from_args(args, cli.config_from_args(args))
+
+
+def test_study_grid_reads_repeated_and_comma_forms_alike():
+    repeated = _study(["--grid", "lr=0.001,0.01", "--grid", "width=8,16"])
+    comma = _study(["--grid", "lr=0.001,0.01,width=8,16"])
+    assert repeated.axes == comma.axes == {"lr": [0.001, 0.01], "width": [8, 16]}
+    assert len(comma.expand()) == 4
+
+
+def test_loss_param_goes_to_the_chosen_losses_not_the_default_one():
+    study = _study(["--losses", "focal", "--loss-param", "alpha=0.5"])
+    assert [(c.loss, c.loss_params) for c in study.expand()] == [("focal", {"alpha": 0.5})]
+    with pytest.raises(ConfigError, match="no loss of --losses has the parameter 'alpha'"):
+        _study(["--losses", "bce", "--loss-param", "alpha=0.5"])
+
+
+def test_encoder_goes_to_the_chosen_architectures():
+    study = _study(["--archs", "fpn,unet", "--encoder", "mobilenet_v2"])
+    assert {(c.arch, c.model_params.get("encoder")) for c in study.expand()} == {
+        ("fpn", "mobilenet_v2"),
+        ("unet", None),
+    }
+
+
+def test_relative_dataset_and_weights_paths_are_queued_absolute(seglab_home, tmp_path, monkeypatch):
+    (tmp_path / "mydata").mkdir()
+    (tmp_path / "w.pt").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    config = TrainConfig(dataset="mydata", encoder_weights="w.pt")
+    with JobQueue(seglab_home) as queue:
+        job = queue.job(queue.enqueue(config))
+        group = queue.enqueue_study(Study(TrainConfig(dataset="mydata"), {"lr": [0.001, 0.01]}))
+        in_group = queue.jobs(group=group)
+    assert job.config.dataset == str(tmp_path / "mydata") and job.config.encoder_weights == str(
+        tmp_path / "w.pt"
+    )
+    assert {j.config.dataset for j in in_group} == {str(tmp_path / "mydata")}
+    assert TrainConfig(dataset="shapes").with_absolute_paths().dataset == "shapes"

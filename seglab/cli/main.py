@@ -198,7 +198,7 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
 def _transfer_overrides(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
     """The TrainConfig fields the transfer flags set (``--encoder`` goes into model_params)."""
     out: dict[str, Any] = {}
-    if getattr(args, "encoder", None):
+    if getattr(args, "encoder", None) and not getattr(args, "archs", None):  # a study spreads it
         out["model_params"] = {**base.get("model_params", {}), "encoder": args.encoder}
     return out
 
@@ -239,7 +239,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig.from_dict({**base, **overrides})
     check_names(config)
     check_init_from(config, getattr(args, "home", None))
-    return config
+    return config.with_absolute_paths()  # queued jobs run in another directory
 
 
 def _setting_overrides(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
@@ -255,6 +255,8 @@ def _setting_overrides(args: argparse.Namespace, base: dict[str, Any]) -> dict[s
         if setting.type is dict:
             if name == "model_params" and getattr(args, "archs", None):
                 continue  # a study spreads them per architecture (study_from_args)
+            if name == "loss_params" and getattr(args, "losses", None):
+                continue  # a study gives them to the losses of --losses (study_from_args)
             overrides[name] = {**base.get(name, {}), **_key_values(value, setting.cli_flag)}
         else:
             overrides[name] = value
@@ -411,7 +413,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
-    """The `Study` the ``study`` command's flags describe (seeds use `parse_seeds`: 0-4, 0,1,2)."""
+    """The `Study` the ``study`` command's flags describe (seeds use `parse_seeds`: 0-4, 0,1,2;
+    ``--grid`` uses `seglab.analysis.tune.parse_grid`, the same reader as ``tune``)."""
+    from seglab.analysis.tune import parse_grid
+
     axes: dict[str, list[Any]] = {}
     if args.archs:
         axes["arch"] = _csv(args.archs)
@@ -423,32 +428,52 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
 
         if len(found := preset_seeds(args.preset)) > 1:
             seeds = found
-    for item in args.grid or []:
-        key, sep, values = item.partition("=")
-        if not sep or not key.strip() or not _csv(values):
-            raise ConfigError(f"--grid expects KEY=V1,V2,..., got {item!r}.")
-        axes[key.strip()] = [_parse_value(v) for v in _csv(values)]
+    axes |= parse_grid(args.grid or [])
     if not axes and not seeds:
         raise ConfigError("a study needs something to vary: give --archs, --losses, --seeds or --grid.")
-    # --loss-param goes to every loss the study tries; each --model-param to every
-    # architecture of --archs that has that option (an option none of them has is an error)
-    loss_params = {loss: dict(base.loss_params) for loss in axes.get("loss", [])} if base.loss_params else {}
+    # --loss-param goes to every loss of --losses that has that parameter, each --model-param
+    # (and --encoder) to every architecture of --archs that has that option; one that none of
+    # them has is an error
+    loss_params: dict[str, dict[str, Any]] = {}
+    if args.loss_params and axes.get("loss"):
+        from seglab.losses import loss_info
+
+        wanted = _key_values(args.loss_params, "--loss-param")
+        loss_params = _spread(wanted, axes["loss"], lambda n: loss_info(n).params, "--losses", "parameter")
+    elif base.loss_params:
+        loss_params = {loss: dict(base.loss_params) for loss in axes.get("loss", [])}
     model_params: dict[str, dict[str, Any]] = {}
-    if args.model_params and axes.get("arch"):
+    wanted = _key_values(args.model_params, "--model-param") if args.model_params else {}
+    if getattr(args, "encoder", None):
+        wanted["encoder"] = args.encoder
+    if wanted and axes.get("arch"):
         from seglab.models import model_info
 
-        wanted = _key_values(args.model_params, "--model-param")
-        for arch in axes["arch"]:
-            options = {p.name for p in model_info(arch).params}
-            if mine := {k: v for k, v in wanted.items() if k in options}:
-                model_params[arch] = mine
-        unused = sorted(set(wanted) - {k for params in model_params.values() for k in params})
-        if unused:
-            raise ConfigError(
-                f"no architecture of --archs has the option {', '.join(map(repr, unused))}; "
-                "see 'python -m seglab train --help' for each architecture's options."
-            )
+        model_params = _spread(wanted, axes["arch"], lambda n: model_info(n).params, "--archs", "option")
     return Study(base, axes, loss_params=loss_params, seeds=seeds, name=args.name, model_params=model_params)
+
+
+def _spread(
+    wanted: dict[str, Any], names: list[str], specs_of: Any, option: str, what: str
+) -> dict[str, dict[str, Any]]:
+    """{name: the wanted values among its declared ones} for each of ``names``; a wanted key that
+    no name declares is refused in plain words."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            declared = {p.name for p in specs_of(name)}
+        except SegLabError:
+            continue  # an unknown name is reported by check_names
+        if mine := {k: v for k, v in wanted.items() if k in declared}:
+            out[name] = mine
+    unused = sorted(set(wanted) - {k for params in out.values() for k in params})
+    if unused:
+        noun = "architecture" if option == "--archs" else "loss"
+        raise ConfigError(
+            f"no {noun} of {option} has the {what} {', '.join(map(repr, unused))}; "
+            "see 'python -m seglab train --help'."
+        )
+    return out
 
 
 # ---- slots and executors (issue 10: studies at GPU speed) ----------------------------------------

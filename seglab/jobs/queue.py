@@ -406,6 +406,7 @@ class JobQueue:
         if not isinstance(config, TrainConfig):
             raise ConfigError(f"enqueue needs a TrainConfig, got {type(config).__name__}.")
         config.validate()
+        config = config.with_absolute_paths()  # the worker may run in another directory
         cur = self.conn.execute(
             "INSERT INTO jobs (grp, status, config, created) VALUES (?, 'queued', ?, ?)",
             (group, config.to_json(indent=None), time.time()),
@@ -430,7 +431,8 @@ class JobQueue:
             study = dataclasses.replace(study, name=name)
         if not study.axes and not study.seeds:
             raise ConfigError("a study needs at least one field to vary.")
-        configs = study.expand()
+        study = dataclasses.replace(study, base=study.base.with_absolute_paths())
+        configs = [c.with_absolute_paths() for c in study.expand()]  # workers run elsewhere
         now = time.time()
         group_id = time.strftime("study-%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(2)
         name = study.name or " × ".join(study.grid()) + f" ({len(configs)} runs)"

@@ -143,6 +143,27 @@ class TrainConfig:
         """A copy with some fields changed (validated); unknown names raise ConfigError."""
         return TrainConfig.from_dict(self.to_dict() | changes)
 
+    def with_absolute_paths(self) -> TrainConfig:
+        """A copy whose dataset folder / zip and encoder weights file are absolute paths, so a
+        worker running in another directory finds them (done when a job is queued). Registered
+        dataset names and paths that do not exist are left as they are."""
+        from pathlib import Path
+
+        changes: dict[str, Any] = {}
+        if self.encoder_weights and Path(self.encoder_weights).expanduser().exists():
+            changes["encoder_weights"] = str(Path(self.encoder_weights).expanduser().resolve())
+        path = Path(self.dataset).expanduser()
+        if not path.is_absolute() and path.exists():
+            from seglab.data import list_datasets  # a registered name wins over a same-named folder
+
+            if self.dataset not in list_datasets():
+                changes["dataset"] = str(path.resolve())
+        elif path.is_absolute() and str(path) != self.dataset:
+            changes["dataset"] = str(path)
+        if self.encoder_weights and changes.get("encoder_weights") == self.encoder_weights:
+            del changes["encoder_weights"]
+        return self.replace(**changes) if changes else self
+
     def label(self) -> str:
         """Short human name, e.g. 'unet · bce_dice · shapes'."""
         return f"{self.arch} · {self.loss} · {self.dataset}"
