@@ -15,6 +15,7 @@ from seglab.models import model_info
 from seglab.models.link_kinds import link_kind
 from seglab.models.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
 from seglab.palette import colorize_mask, overlay
+from seglab.settings.config import dataset_display_name
 from seglab.store.run_store import RunStore, seglab_home
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import stop_page
@@ -153,7 +154,7 @@ with pick_col:
         st.error(str(exc))
     info = model_info(config.arch)
     st.caption(
-        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{config.dataset}` for {record.epochs_done} epochs."
+        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{dataset_display_name(config.dataset)}` for {record.epochs_done} epochs."
     )
 if image is None:
     st.info("Upload a photo to continue, or pick a validation image or a built-in sample.")

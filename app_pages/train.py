@@ -57,6 +57,7 @@ with data_col:
     st.subheader("Data")
     dataset, dataset_params, num_classes = tv.dataset_section()
     settings = tv.form_settings_section("main", "data")
+    settings["n"] = tv.fit_n_to_dataset(dataset, settings["n"])
 
 with model_col:
     st.subheader("Model size")

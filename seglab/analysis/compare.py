@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from seglab.analysis.results_table import _hashable, loss_label
-from seglab.settings.config import TrainConfig
+from seglab.settings.config import TrainConfig, dataset_display_name
 
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
 #: settings that change how fast a run trains, not what it learns; never split a comparison
@@ -334,6 +334,8 @@ class Comparison:
     def settings_text(self) -> str:
         """'dataset=shapes, size=64, n=384, …' — the shared settings, named once."""
         settings = dict(self.settings)
+        if isinstance(settings.get("dataset"), str):  # a saved upload by its name, not its path
+            settings["dataset"] = dataset_display_name(settings["dataset"])
         if _empty(settings.get("init_from")):  # transfer options mean nothing without a source run
             settings.pop("init_scope", None)
             if not settings.get("freeze_encoder_epochs") and _empty(settings.get("encoder_weights")):

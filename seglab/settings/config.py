@@ -7,6 +7,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from seglab.errors import ConfigError
@@ -165,8 +166,19 @@ class TrainConfig:
         return self.replace(**changes) if changes else self
 
     def label(self) -> str:
-        """Short human name, e.g. 'unet · bce_dice · shapes'."""
-        return f"{self.arch} · {self.loss} · {self.dataset}"
+        """Short human name, e.g. 'unet · bce_dice · shapes' ('… · cells' for a saved upload)."""
+        return f"{self.arch} · {self.loss} · {dataset_display_name(self.dataset)}"
+
+
+def dataset_display_name(dataset: str) -> str:
+    """How pages, reports and warnings name a dataset: a registered name as it is, a folder or
+    .zip by its own name without the path (a saved upload ``…/datasets/cells.zip`` → ``cells``,
+    the name it was saved under)."""
+    text = str(dataset)
+    if "/" not in text and "\\" not in text and not text.lower().endswith(".zip"):
+        return text
+    path = PurePath(text.rstrip("/\\"))
+    return (path.stem if path.suffix.lower() == ".zip" else path.name) or text
 
 
 def _matches(value: Any, hint: Any) -> bool:

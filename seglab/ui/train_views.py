@@ -248,6 +248,45 @@ def chosen_num_classes() -> int | None:
     return dataset_info(name).num_classes if name in list_datasets() else None
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _pairs_in(path: str, modified: float) -> int | None:
+    from seglab.data.counting import count_pairs
+
+    return count_pairs(path)
+
+
+def dataset_image_count(dataset: str) -> int | None:
+    """Image / mask pairs in a folder or .zip dataset (None for built-in data or a bad path)."""
+    from seglab.data import list_datasets
+
+    if not dataset or dataset in list_datasets():
+        return None
+    path = Path(dataset).expanduser()
+    return _pairs_in(str(path), path.stat().st_mtime) if path.exists() else None
+
+
+def fit_n_to_dataset(dataset: str, n: int | None) -> int | None:
+    """The number of images a run of ``dataset`` really uses: all of a folder / zip's pairs when
+    the form asks for more (or for "all"), so the queue and Results report the true n."""
+    count = dataset_image_count(dataset)
+    if count is None or (n is not None and n <= count):
+        return n
+    st.caption(f"This dataset holds {plural(count, 'image pair')}: the runs use all {count}.")
+    return count
+
+
+def _follow_dataset() -> None:
+    """The dataset selector's callback: "Number of images" follows the new choice (a folder's or
+    an upload's own count; the preset's number for built-in data)."""
+    from seglab.settings.schema import setting
+    from seglab.ui.settings_form import widget_value
+
+    choice = st.session_state.get("tr_dataset", "")
+    count = dataset_image_count(choice) if choice != PATH_CHOICE else None
+    preset_n = form_defaults(st.session_state.get("tr_preset", DEFAULT_PRESET))["n"]
+    st.session_state["tr_n"] = count if count is not None else widget_value(setting("n"), preset_n)
+
+
 def dataset_section() -> tuple[str, dict[str, Any], int | None]:
     """Dataset choice with its parameter widgets; returns (name or path, params, num_classes)."""
     from seglab.data import dataset_info, list_datasets
@@ -263,13 +302,14 @@ def dataset_section() -> tuple[str, dict[str, Any], int | None]:
         options,
         key="tr_dataset",
         bind=URL,
+        on_change=_follow_dataset,
         format_func=lambda n: (
             dataset_info(n).title if n in names else f"{uploads[n]} (uploaded)" if n in uploads else n
         ),
         help="Built-in datasets, the uploads saved on the Data page, or a folder / .zip on this computer.",
     )
     if choice in uploads:
-        st.caption(f"Your upload “{uploads[choice]}”, stored at `{choice}`. Manage it on the Data page.")
+        st.caption(f"Your upload “{uploads[choice]}”, saved on the Data page (manage it there).")
         return choice, {}, None
     if choice == PATH_CHOICE:
         path = st.text_input(
@@ -309,7 +349,7 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
         key="tr_losses",
         wrap=True,
         bind=URL,
-        format_func=lambda n: loss_info(n).title,
+        format_func=lambda n: loss_info(n).title_for(num_classes),
         help="Every chosen loss is trained with every chosen architecture.",
     )
     losses: dict[str, dict[str, Any]] = {}
@@ -317,7 +357,7 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
     if with_params:
         with st.expander("Loss parameters (defaults are the usual choices)"):
             for name in with_params:
-                st.markdown(f"**{loss_info(name).title}**")
+                st.markdown(f"**{loss_info(name).title_for(num_classes)}**")
                 specs = loss_info(name).params
                 values = {spec.name: param_widget(spec, f"tr_loss_{name}_{spec.name}") for spec in specs}
                 losses[name] = changed_params(specs, values)
