@@ -242,8 +242,8 @@ if side_rows:
     st.caption("Binary models: object probability, blue 0 → yellow 1. Multi-class: the most likely class.")
 
 # ---------------------------------------------------------------------------------------
-if config.arch == "unetpp":
-    st.header("4 · Prune the trained U-Net++")
+if model_info(config.arch).prunable:
+    st.header(f"4 · Prune the trained {model_info(config.arch).title}")
     if not deep:
         st.info(
             f"This run was trained with `{config.loss}`, which supervises only the last head, so the "
