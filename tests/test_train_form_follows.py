@@ -81,3 +81,13 @@ def test_saved_datasets_are_named_by_their_saved_name(tmp_path):
     assert dataset_display_name(path) == "my cells"
     assert dataset_display_name("shapes") == "shapes"
     assert TrainConfig(dataset=path).label() == "unet · bce_dice · my cells"
+
+
+def test_results_table_shows_a_saved_upload_by_its_name(tmp_path):
+    import pandas as pd
+
+    from seglab.analysis.results_table import display_table
+
+    path = str(tmp_path / "datasets" / "my cells.zip")
+    frame = pd.DataFrame([{"dataset": path, "arch": "unet", "loss": "bce", "loss_label": "BCE"}])
+    assert list(display_table(frame)["dataset"]) == ["my cells"]

@@ -566,6 +566,8 @@ def mixing_warning(comparisons: Sequence[Comparison]) -> str | None:
     detail = []
     for f in differing_settings(comparisons):
         values = [c.settings[f] for c in comparisons if f in c.settings]
+        if f == "dataset":  # saved uploads by their saved name, not their path
+            values = [dataset_display_name(v) if isinstance(v, str) else v for v in values]
         detail.append(f"{f}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
     what = "; ".join(detail) if detail else "their studies varied different settings"
     return (
