@@ -35,7 +35,6 @@ SHOWN_TUNINGS = 3
 def transfer_section(archs: list[str]) -> dict[str, Any]:
     """The "Transfer learning" expander: the schema's transfer settings, bound to the URL;
     returns their config values (the declared defaults: no transfer, nothing frozen)."""
-    from seglab.settings.schema import setting
     from seglab.store.run_store import RunStore
     from seglab.ui.settings_form import setting_widget
     from seglab.ui.train_views import form_defaults
@@ -56,11 +55,10 @@ def transfer_section(archs: list[str]) -> dict[str, Any]:
             options=["", *labels],
             format_func=lambda i: labels.get(i, "— random weights (no transfer) —"),
         )
-        scope = setting("init_scope")
         out["init_scope"] = defaults["init_scope"]
-        if out["init_from"]:
+        if out["init_from"]:  # what to copy matters only with a source run
             out["init_scope"] = setting_widget(
-                scope,
+                setting("init_scope"),
                 defaults["init_scope"],
                 format_func=lambda s: "the encoder" if s == "encoder" else "all layers whose shapes match",
             )
