@@ -100,10 +100,6 @@ def _config_of(row: Mapping[str, Any]) -> dict[str, Any]:
     return {f: row.get(f) for f in CONFIG_FIELDS if f in row}
 
 
-def _same(a: Any, b: Any) -> bool:
-    return _hashable(_clean(a)) == _hashable(_clean(b))
-
-
 def _clean(value: Any) -> Any:
     """NaN (a column missing for some runs) and None mean the same thing: not set."""
     if isinstance(value, float) and math.isnan(value):
