@@ -282,6 +282,25 @@ def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> 
     return None
 
 
+def _claim_pack(
+    q: JobQueue,
+    worker_id: str,
+    row: dict[str, Any],
+    device_type: str,
+    size: int,
+    max_jobs: int | None,
+    ran: int,
+) -> list[dict[str, Any]]:
+    """Companions for ``row`` in one packed model (`seglab.jobs.packed_jobs`), within ``max_jobs``."""
+    if max_jobs is not None:
+        size = min(size, max_jobs - ran)
+    if size <= 1:
+        return []
+    from seglab.jobs.packed_jobs import claim_companions
+
+    return claim_companions(q, worker_id, row, device_type, size)
+
+
 def _finish(q: JobQueue, job_id: int, status: str, message: str, result: dict[str, Any]) -> None:
     with transaction(q.conn):
         q.conn.execute(
@@ -339,6 +358,62 @@ def _run_job(
     _finish(q, job_id, status, message, metrics_of(outcome.result) if outcome.result is not None else {})
     log(f"job {job_id}: {status}" + (f" — {message}" if message else ""))
     return status
+
+
+def _run_packed_jobs(
+    q: JobQueue, rows: list[dict[str, Any]], worker_id: str, stop_event: threading.Event, log: Any
+) -> list[str]:
+    """Train the claimed ``rows`` as one pack; finish every job row; the jobs' statuses."""
+    from seglab.data.cache import set_cache_home
+    from seglab.store.run_store import RunStore
+    from seglab.training.packed import PackMember, train_packed
+
+    store = RunStore(q.home)
+    set_cache_home(store.home)
+    members: list[PackMember] = []
+    reporters: list[JobReporter] = []
+    run_ids: list[str] = []
+    for row in rows:
+        config = TrainConfig.from_json(row["config"])
+        reporter = JobReporter(q.home, row["id"], worker_id, stop_event)
+        run_id = store.create_run(config, group=row["grp"])
+        db_retry.best_effort(
+            lambda run_id=run_id, job_id=row["id"]: q.conn.execute(
+                "UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id)
+            )
+        )
+        run_dir = store.run_dir(run_id)  # the engine records the run's status (the one writer)
+
+        def should_stop(run_dir: Any = run_dir, reporter: JobReporter = reporter) -> bool:
+            return not run_dir.is_dir() or reporter.should_stop()  # a deleted run folder stops its job
+
+        members.append(PackMember(config, [reporter], run_dir=run_dir, should_stop=should_stop))
+        reporters.append(reporter)
+        run_ids.append(run_id)
+    log(f"jobs {', '.join(str(r['id']) for r in rows)}: one pack of {len(rows)} ({members[0].config.arch})")
+    try:
+        results = train_packed(members)
+    except Exception as exc:  # an internal bug: record it on every job, keep the worker alive
+        traceback.print_exc()
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        for row in rows:  # the pack recorded "failed" in every run folder it had not finished
+            _finish(q, row["id"], RunStatus.FAILED, message, {})
+        return [RunStatus.FAILED] * len(rows)
+    finally:
+        for reporter in reporters:
+            reporter.close()
+    statuses = []
+    for row, run_id, result in zip(rows, run_ids, results, strict=True):
+        status, message = result.status, result.message or ""
+        found = q.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+        cancel_requested = bool(found and found[0])
+        if status == RunStatus.CANCELLED and stop_event.is_set() and not cancel_requested:
+            status, message = RunStatus.INTERRUPTED, "the worker was stopped; resume the job to continue"
+            _safe_set_status(store, run_id, status, message)
+        _finish(q, row["id"], status, message, metrics_of(result))
+        log(f"job {row['id']}: {status}" + (f" — {message}" if message else ""))
+        statuses.append(status)
+    return statuses
 
 
 def _safe_set_status_home(home: Path, run_id: str, status: str, message: str) -> None:
@@ -439,6 +514,9 @@ def run_worker(
     q.recover_stale()  # jobs left running by a dead predecessor become interrupted
     log(f"started on {device_type} ({torch.get_num_threads()} CPU thread(s) per job)")
     ran, idle_since = 0, time.monotonic()
+    from seglab.training.packed import pack_limit, packing_wanted  # see seglab.jobs.packed_jobs
+
+    pack_size = pack_limit() if packing_wanted(device_type) and job_callbacks is None else 1
     try:
         while not stop_event.is_set():
             try:
@@ -454,12 +532,17 @@ def run_worker(
                     break
                 stop_event.wait(poll)
                 continue
+            rows = [row]
             try:
-                _run_job(q, row, worker_id, stop_event, log, job_callbacks)
+                rows += _claim_pack(q, worker_id, row, device_type, pack_size, max_jobs, ran)
+                if len(rows) > 1:
+                    _run_packed_jobs(q, rows, worker_id, stop_event, log)
+                else:
+                    _run_job(q, row, worker_id, stop_event, log, job_callbacks)
                 q.conn.execute("UPDATE workers SET job_id = NULL WHERE id = ?", (worker_id,))
             except sqlite3.DatabaseError as exc:  # the run folder already holds the outcome
                 stop_event.wait(db_retry.recover_worker_db(q, exc, registration, log))
-            ran += 1
+            ran += len(rows)
             idle_since = time.monotonic()
             if max_jobs is not None and ran >= max_jobs:
                 break

@@ -198,8 +198,9 @@ def imbalance_note(balance: pd.DataFrame) -> str:
     ratio = shares.max() / shares.min()
     return (
         f"**{common}** covers {shares.max():.1%} of the pixels and **{rare}** only {shares.min():.1%}: "
-        f"a ratio of {ratio:.0f} : 1. A model that ignores **{rare}** still scores "
-        f"{1 - shares.min():.1%} pixel accuracy, which is why the study ranks models by IoU and "
+        f"a ratio of {ratio:.0f} : 1. A model that ignores **{rare}** can still score up to "
+        f"{1 - shares.min():.1%} pixel accuracy (if it gets every other pixel right), which is why "
+        "the study ranks models by IoU and "
         "why losses such as focal or Dice exist."
     )
 

@@ -456,21 +456,7 @@ class _Run:
     def execute(self, resume: bool) -> TrainResult:
         config = self.config
         try:
-            self.device = resolve_device(config.device)
-            self.device_text = device_label(self.device)
-            if self.files is not None:
-                self.files.prepare(config)
-                self.files.set_status(
-                    RunStatus.RUNNING,
-                    "",
-                    started=time.time(),
-                    finished=None,
-                    epochs=config.epochs,
-                    device=self.device_text,
-                    pid=os.getpid(),
-                    config=config.to_dict(),
-                    label=config.label(),
-                )
+            self._begin()
             self._setup(resume)
             self._loop()
             status, message = RunStatus.DONE, ""
@@ -498,6 +484,25 @@ class _Run:
                 with contextlib.suppress(OSError, InternalError):
                     self.files.set_status(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
             raise
+
+    def _begin(self) -> None:
+        """Resolve the device and mark the run folder as running (before any data or model)."""
+        config = self.config
+        self.device = resolve_device(config.device)
+        self.device_text = device_label(self.device)
+        if self.files is not None:
+            self.files.prepare(config)
+            self.files.set_status(
+                RunStatus.RUNNING,
+                "",
+                started=time.time(),
+                finished=None,
+                epochs=config.epochs,
+                device=self.device_text,
+                pid=os.getpid(),
+                config=config.to_dict(),
+                label=config.label(),
+            )
 
     def _setup(self, resume: bool) -> None:
         config, device = self.config, self.device
