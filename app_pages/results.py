@@ -13,6 +13,7 @@ from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
 from seglab.paths import seglab_home
 from seglab.settings.classroom import Permission
+from seglab.settings.config import dataset_display_name
 from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
 from seglab.store.run_store import RunStore
 from seglab.ui import classroom
@@ -128,7 +129,13 @@ def filters_and_table(all_runs):
     ):
         options = sorted(in_study[column].dropna().astype(str).unique())
         chosen[column] = col.multiselect(
-            label, options, key=f"rs_f_{column}", bind=URL, placeholder="all", wrap=True
+            label,
+            options,
+            key=f"rs_f_{column}",
+            bind=URL,
+            placeholder="all",
+            wrap=True,
+            format_func=dataset_display_name if column == "dataset" else str,  # uploads by saved name
         )
     sortable = ["created", "val_iou", "test_iou", "model", "arch", "loss", "status", "seed"]
     sort_col, order_col, _ = st.columns([1, 1, 2])

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seglab.errors import ConfigError
-from seglab.settings.config import TrainConfig
+from seglab.settings.config import TrainConfig, dataset_display_name
 from seglab.settings.study import Study
 
 #: config fields a tuning grid may not vary: they define the data, its split or the folds
@@ -136,7 +136,7 @@ def cv_study(
     axes = {**{k: list(v) for k, v in grid.items()}, "fold": list(range(folds))}
     if name is None:
         what = " × ".join(f"{k} {len(v)}" for k, v in grid.items())
-        name = f"tune · {what} · {folds} folds on {base.dataset}"
+        name = f"tune · {what} · {folds} folds on {dataset_display_name(base.dataset)}"
     return Study(cv_base, axes, seeds=list(seeds or []), name=name)
 
 

@@ -448,6 +448,7 @@ class JobQueue:
         if not isinstance(config, TrainConfig):
             raise ConfigError(f"enqueue needs a TrainConfig, got {type(config).__name__}.")
         config.validate()
+        config = config.with_absolute_paths()  # the worker may run in another directory
         with transaction(self.conn):  # the quota is counted and used in one write transaction
             self.admit([config], actor)
             cur = self.conn.execute(
@@ -502,7 +503,8 @@ class JobQueue:
             raise ConfigError("a study needs at least one field to vary.")
         if actor is not None and actor.limited:  # refuse a huge grid before expanding it
             check_study_size(study.n_runs, load_limits(self.home))
-        configs = study.expand()
+        study = dataclasses.replace(study, base=study.base.with_absolute_paths())
+        configs = [c.with_absolute_paths() for c in study.expand()]  # workers run elsewhere
         now = time.time()
         group_id = time.strftime("study-%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(2)
         name = study.name or " × ".join(study.grid()) + f" ({len(configs)} runs)"

@@ -131,7 +131,7 @@ class Study:
                 self.model_params, arch, self.base.arch, "model_params"
             )
             for seed in self.run_seeds:
-                configs.append(TrainConfig.from_dict(base | changes | {"seed": seed}))
+                configs.append(type(self.base).from_dict(base | changes | {"seed": seed}))
         return configs
 
     def _params_for(
@@ -163,9 +163,9 @@ class Study:
 
     def default_name(self) -> str:
         """'2 archs × 4 losses × 1 seed on shapes' for the usual arch × loss study, else the axes."""
-        from pathlib import Path
+        from seglab.settings.config import dataset_display_name
 
-        dataset = Path(self.base.dataset).name or self.base.dataset
+        dataset = dataset_display_name(self.base.dataset)
         parts = []
         keys = [k for k in ("arch", "loss") if k in self.axes] + [
             k for k in self.axes if k not in ("arch", "loss")

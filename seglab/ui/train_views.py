@@ -113,37 +113,35 @@ def check_class_limits(study: Study) -> None:
 
 
 # ---- form widgets -------------------------------------------------------------------------
-FORM_KEYS = {
-    "dataset": "tr_dataset",
-    "size": "tr_size",
-    "n": "tr_n",
-    "width": "tr_width",
-    "depth": "tr_depth",
-    "batch_size": "tr_batch",
-    "epochs": "tr_epochs",
-    "lr": "tr_lr",
-    "augment": "tr_augment",
-    "optimizer": "tr_optimizer",
-}
-
+#: where the schema's settings show on the Train form (see `seglab.settings.schema.Setting.form`)
+FORM_PLACES = ("main", "more", "transfer")
 
 DEFAULT_PRESET = "quick"
+
+
+def form_settings() -> list[Any]:
+    """The schema declarations the Train form draws a widget for."""
+    from seglab.settings.schema import SETTINGS
+
+    return [s for s in SETTINGS.values() if s.form in FORM_PLACES]
+
+
+def form_defaults(name: str = DEFAULT_PRESET) -> dict[str, Any]:
+    """Setting name → the value the form starts with under preset ``name`` (its values over the
+    schema's defaults)."""
+    from seglab.settings.presets import preset_settings
+
+    return preset_settings(name)
 
 
 def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
     """Widget key → value for every field of the Train form, as the preset ``name`` sets them."""
     from seglab.losses import list_losses
     from seglab.models import list_models
-    from seglab.settings.presets import PRESETS
+    from seglab.ui.settings_form import widget_value
 
-    values = PRESETS[name]
-    defaults = TrainConfig()
-    form: dict[str, Any] = {}
-    for field_name, key in FORM_KEYS.items():
-        value = values.get(field_name, getattr(defaults, field_name))
-        if field_name == "n" and value is None:
-            value = 0
-        form[key] = value
+    values = form_defaults(name)
+    form: dict[str, Any] = {s.widget_key: widget_value(s, values[s.name]) for s in form_settings()}
     form["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
     form["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
     form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
@@ -160,11 +158,30 @@ def form_default(key: str) -> Any:
     return preset_form_values()[key]
 
 
+#: what choosing a preset leaves alone (said in the preset selector's help)
+PRESET_KEEPS = ("tr_dataset", "tr_archs", "tr_losses")
+PRESET_HELP_TEXT = (
+    "Sets the image size and count, the model size, the training and transfer settings and the "
+    "seeds to the preset's values; keeps your dataset, architectures and losses."
+)
+
+
 def apply_preset(name: str | None = None) -> None:
-    """Fill the form's widgets from a preset (used as the preset selector's callback)."""
+    """Fill the form's settings and seeds from a preset (the preset selector's callback); the
+    chosen dataset, architectures and losses stay as they are."""
     name = name or st.session_state.get("tr_preset", DEFAULT_PRESET)
     for key, value in preset_form_values(name).items():
-        st.session_state[key] = value
+        if key not in PRESET_KEEPS:
+            st.session_state[key] = value
+
+
+def form_settings_section(place: str, group: str | None = None) -> dict[str, Any]:
+    """The widgets of the schema settings shown at ``place`` (and of ``group``); returns
+    {setting name: config value}."""
+    from seglab.ui.settings_form import settings_widgets
+
+    chosen = [s for s in form_settings() if s.form == place and (group is None or s.group == group)]
+    return settings_widgets(chosen, form_defaults())
 
 
 def param_widget(spec: ParamSpec, key: str) -> Any:
@@ -249,6 +266,45 @@ def chosen_num_classes() -> int | None:
     return dataset_info(name).num_classes if name in list_datasets() else None
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _pairs_in(path: str, modified: float) -> int | None:
+    from seglab.data.counting import count_pairs
+
+    return count_pairs(path)
+
+
+def dataset_image_count(dataset: str) -> int | None:
+    """Image / mask pairs in a folder or .zip dataset (None for built-in data or a bad path)."""
+    from seglab.data import list_datasets
+
+    if not dataset or dataset in list_datasets():
+        return None
+    path = Path(dataset).expanduser()
+    return _pairs_in(str(path), path.stat().st_mtime) if path.exists() else None
+
+
+def fit_n_to_dataset(dataset: str, n: int | None) -> int | None:
+    """The number of images a run of ``dataset`` really uses: all of a folder / zip's pairs when
+    the form asks for more (or for "all"), so the queue and Results report the true n."""
+    count = dataset_image_count(dataset)
+    if count is None or (n is not None and n <= count):
+        return n
+    st.caption(f"This dataset holds {plural(count, 'image pair')}: the runs use all {count}.")
+    return count
+
+
+def _follow_dataset() -> None:
+    """The dataset selector's callback: "Number of images" follows the new choice (a folder's or
+    an upload's own count; the preset's number for built-in data)."""
+    from seglab.settings.schema import setting
+    from seglab.ui.settings_form import widget_value
+
+    choice = st.session_state.get("tr_dataset", "")
+    count = dataset_image_count(choice) if choice != PATH_CHOICE else None
+    preset_n = form_defaults(st.session_state.get("tr_preset", DEFAULT_PRESET))["n"]
+    st.session_state["tr_n"] = count if count is not None else widget_value(setting("n"), preset_n)
+
+
 def dataset_section() -> tuple[str, dict[str, Any], int | None]:
     """Dataset choice with its parameter widgets; returns (name or path, params, num_classes)."""
     from seglab.data import dataset_info, list_datasets
@@ -266,13 +322,14 @@ def dataset_section() -> tuple[str, dict[str, Any], int | None]:
         options,
         key="tr_dataset",
         bind=URL,
+        on_change=_follow_dataset,
         format_func=lambda n: (
             dataset_info(n).title if n in names else f"{uploads[n]} (uploaded)" if n in uploads else n
         ),
         help="Built-in datasets, the uploads saved on the Data page, or a folder / .zip on this computer.",
     )
     if choice in uploads:
-        st.caption(f"Your upload “{uploads[choice]}”, stored at `{choice}`. Manage it on the Data page.")
+        st.caption(f"Your upload “{uploads[choice]}”, saved on the Data page (manage it there).")
         return choice, {}, None
     if choice == PATH_CHOICE:
         path = st.text_input(
@@ -316,7 +373,7 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
         key="tr_losses",
         wrap=True,
         bind=URL,
-        format_func=lambda n: loss_info(n).title,
+        format_func=lambda n: loss_info(n).title_for(num_classes),
         help="Every chosen loss is trained with every chosen architecture.",
     )
     losses: dict[str, dict[str, Any]] = {}
@@ -324,7 +381,7 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
     if with_params:
         with st.expander("Loss parameters (defaults are the usual choices)"):
             for name in with_params:
-                st.markdown(f"**{loss_info(name).title}**")
+                st.markdown(f"**{loss_info(name).title_for(num_classes)}**")
                 specs = loss_info(name).params
                 values = {spec.name: param_widget(spec, f"tr_loss_{name}_{spec.name}") for spec in specs}
                 losses[name] = changed_params(specs, values)
