@@ -123,11 +123,11 @@ def test_the_teacher_unlocks_with_the_passphrase_in_the_sidebar(classroom: Path)
     at.run()
     assert not at.exception
     at.sidebar.text_input(key=NAME_KEY).set_value("Ada").run()
-    at.sidebar.text_input(key="_classroom_passphrase").set_value("wrong").run()
+    at.sidebar.text_input(key="_classroom_passphrase").set_value("wrong")  # a form: sent with the click
     at.sidebar.button(key="_classroom_unlock").click().run()
     assert any("not right" in e.value for e in at.sidebar.error)
     assert not at.session_state[ROLE_KEY] if ROLE_KEY in at.session_state else True
-    at.sidebar.text_input(key="_classroom_passphrase").set_value("open sesame").run()
+    at.sidebar.text_input(key="_classroom_passphrase").set_value("open sesame")
     at.sidebar.button(key="_classroom_unlock").click().run()
     assert at.session_state[ROLE_KEY] is True
     assert any("Teacher" in c.value for c in at.sidebar.caption)

@@ -20,7 +20,7 @@ from seglab.ui.common import URL
 
 def _unlock() -> None:
     passphrase = classroom_passphrase()
-    typed = st.session_state.pop("_classroom_passphrase", "")
+    typed = st.session_state.get("_classroom_passphrase", "")
     if passphrase and passphrase_matches(typed, passphrase):
         st.session_state[ROLE_KEY] = True
     else:
@@ -50,8 +50,10 @@ def classroom_sidebar() -> None:
         st.button("Lock teacher controls", key="_classroom_lock", on_click=_lock)
         limits_editor(actor)
         return
-    with st.expander("Teacher"):
+    # A form sends the typed passphrase together with the click, and clears the box itself:
+    # popping the box's state in the callback left the browser re-sending the previous attempt.
+    with st.expander("Teacher"), st.form("_classroom_unlock_form", clear_on_submit=True, border=False):
         st.text_input("Passphrase", type="password", key="_classroom_passphrase")
-        st.button("Unlock", key="_classroom_unlock", on_click=_unlock)
+        st.form_submit_button("Unlock", key="_classroom_unlock", on_click=_unlock)
         if st.session_state.pop("_classroom_wrong", False):
             st.error("That passphrase is not right.")
