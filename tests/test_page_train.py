@@ -191,3 +191,11 @@ def test_architecture_options_come_from_the_registry_and_are_queued(seglab_home,
         ("fpn", (("merge", "concat"),)),
     }
     assert study is not None and study.model_params == {"fpn": {"merge": "concat"}}
+
+
+def test_the_queue_line_counts_one_job_in_the_singular(seglab_home):
+    with JobQueue(seglab_home) as queue:
+        queue.enqueue(preset("smoke", arch="unet", loss="dice"))
+    at = run_page()
+    lines = [c.value for c in at.caption if "queued" in c.value and "·" in c.value]
+    assert lines and lines[0].startswith("1 job: 1 queued"), lines

@@ -647,12 +647,14 @@ def queue_panel() -> None:
     parts = [f"{counts.get(s, 0)} {s}" for s in STATUS_ICONS if counts.get(s, 0)]
     state = worker_state(registered=len(workers))
     worker_text = {
-        "running": f"{len(workers)} worker(s) active",
+        "running": f"{plural(len(workers), 'worker')} active",
         "starting": "a worker is starting",
         "none": "no worker running",
     }[state]
     st.caption(
-        f"{len(jobs)} jobs: " + ", ".join(parts) + f" · {worker_text} · updated {time.strftime('%H:%M:%S')}"
+        f"{plural(len(jobs), 'job')}: "
+        + ", ".join(parts)
+        + f" · {worker_text} · updated {time.strftime('%H:%M:%S')}"
     )
     if state == "starting" and counts.get(RunStatus.QUEUED, 0):
         st.info("A background worker is starting; the first job begins in a few seconds.")
