@@ -620,27 +620,30 @@ def cmd_tune(args: argparse.Namespace) -> int:
     print(f"tune {cv_group}: {study.n_runs} cross-validation run(s) queued", file=sys.stderr)
     _run_group(args.home, cv_group)
     with JobQueue(args.home) as q:
-        rows = cv_rows(job_results(q.jobs(group=cv_group)), tuned_keys(study))
+        rows = cv_rows(job_results(q.jobs(group=cv_group), q.home), tuned_keys(study))
         best = best_row(rows)
         final = enqueue_final(q, cv_group) if best is not None else None
     print_table(
         [
             [
                 ", ".join(f"{k}={v}" for k, v in r.params.items()),
-                f"{len(r.fold_ious)}/{r.folds}",
+                f"{len(r.fold_curves)}/{r.folds}",
+                r.epoch,
                 r.mean,
                 r.std,
             ]
             for r in rows
         ],
-        ["configuration", "folds", "CV IoU mean", "CV IoU std"],
+        ["configuration", "folds", "epochs chosen", "CV IoU mean", "CV IoU std"],
         file=sys.stderr,
     )
     if best is None or final is None:
         raise SegLabError(f"no configuration finished all its folds (see 'seglab jobs --group {cv_group}').")
     final_group, final_cfg = final
     print(
-        f"best by CV mean: {best.params}; retraining on the whole pool (study {final_group})", file=sys.stderr
+        f"best by CV mean: {best.params} at {best.epoch} epoch(s); retraining on the whole pool for "
+        f"{final_cfg.epochs} epoch(s), keeping the last (study {final_group})",
+        file=sys.stderr,
     )
     _run_group(args.home, final_group)
     with JobQueue(args.home) as q:
@@ -649,7 +652,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.json:
         out = {
             "configs": [r.to_dict() for r in rows],
-            "best": {"params": dict(best.params), "test_iou": test_iou, "run_id": job.run_id},
+            "best": {
+                "params": dict(best.params),
+                "epochs": final_cfg.epochs,
+                "test_iou": test_iou,
+                "run_id": job.run_id,
+            },
         }
         print(json.dumps(out, indent=2))
     else:

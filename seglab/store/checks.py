@@ -151,6 +151,13 @@ def check_summary(summary: Any) -> None:
         whole_number(summary["best_epoch"], "best_epoch", low=0, high=MAX_EPOCHS)
     if summary.get("num_classes") is not None:
         whole_number(summary["num_classes"], "num_classes", low=1, high=256)
+    if summary.get("checkpoint") not in (None, "best", "last"):
+        raise ValueError(f"checkpoint should be 'best' or 'last', got {_short(summary.get('checkpoint'))}")
+    fingerprint = summary.get("data_fingerprint")
+    if fingerprint is not None and not (
+        isinstance(fingerprint, str) and re.fullmatch(r"[0-9a-f]{1,64}", fingerprint)
+    ):
+        raise ValueError(f"data_fingerprint should be hex digits, got {_short(fingerprint)}")
     for key in ("id", "message", "group", "label", "device"):
         if summary.get(key) is not None and not isinstance(summary[key], str):
             raise ValueError(f"{key} should be text, got {_short(summary[key])}")

@@ -25,8 +25,11 @@ def cv_section(records: list[Any]) -> None:
     st.subheader("Cross-validation (tuning)")
     st.caption(
         "Each configuration was trained once per fold of the training + validation images and "
-        "validated on the fold it did not see; the mean ± std of those IoUs ranks the configurations. "
-        "The best one was retrained on all of them and tested once (the final run)."
+        "validated after every epoch on the fold it did not see. The curves are averaged over the "
+        "folds; the highest point of that mean curve chooses the configuration and the number of "
+        "epochs, the same for every fold. The best one was retrained on all of them for that many "
+        "epochs, its last epoch kept, and tested once (the final run): its test IoU is the honest "
+        "number, the CV IoU a slightly optimistic one."
     )
     frame = pd.DataFrame(rows)
     st.dataframe(
