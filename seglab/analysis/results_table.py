@@ -5,48 +5,21 @@ Pure pandas, no Streamlit: the Results page and the tests call the same function
 Vocabulary used throughout:
 
 * a *run* is one trained model (one row of :func:`runs_frame`);
-* a *model* is what a study compares: an architecture with a loss (and its parameters),
-  plus any other setting that differs inside the selection (width, epochs, ...);
-* *seeds* are repeated runs of the same model; :func:`aggregate_seeds` turns them into
-  mean ± standard deviation so a comparison shows the spread, not one lucky draw.
+* a *model* is every setting except the seed and the speed-only ones, plus the data's content
+  (one definition: `seglab.analysis.compare.model_key`); its label names the architecture, the
+  loss and every other setting that differs inside the selection;
+* *seeds* are repeated runs of one model; `seglab.analysis.compare` turns them into cells with
+  mean ± standard deviation, counts and intervals, and chooses the best.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
-
-# Config fields that identify *what* was trained. `seed` is left out on purpose (seeds are
-# repeats of one model); device, precision and threads change speed, not the model.
-MODEL_FIELDS: tuple[str, ...] = (
-    "dataset",
-    "dataset_params",
-    "size",
-    "n",
-    "split_seed",
-    "val_fraction",
-    "test_fraction",
-    "arch",
-    "width",
-    "depth",
-    "loss",
-    "loss_params",
-    "optimizer",
-    "lr",
-    "weight_decay",
-    "batch_size",
-    "epochs",
-    "augment",
-)
-# Fields that may tell two models apart beyond arch and loss; shown when they differ.
-VARIANT_FIELDS: tuple[str, ...] = tuple(
-    f for f in MODEL_FIELDS if f not in ("dataset", "dataset_params", "arch", "loss", "loss_params")
-)
 
 # Human names for metrics found in run summaries and histories.
 METRIC_TITLES: dict[str, str] = {
@@ -60,6 +33,8 @@ METRIC_TITLES: dict[str, str] = {
     "val_recall": "Validation recall",
     "val_accuracy": "Validation pixel accuracy",
 }
+# Per-image test IoU lists kept in the runs table (for `seglab.analysis.stats`).
+PER_IMAGE_METRICS = frozenset({"test_iou_per_image", "last_test_iou_per_image"})
 # Metrics where lower is better; everything else is "higher is better".
 LOWER_IS_BETTER = frozenset({"val_loss", "train_loss", "test_loss", "loss"})
 
@@ -166,11 +141,11 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
 
     ``records`` are objects with ``id``, ``status``, ``config`` (a TrainConfig or a dict),
     ``metrics`` (dict), and optionally ``epochs_done``, ``message``, ``group``,
-    ``timestamps``. Config fields become columns, so do the metrics (``val_iou``,
-    ``test_iou``, ...). Extra columns: ``loss_label`` (loss with its parameters), ``model``
-    (arch + loss label, plus settings that differ between the runs, see
-    :func:`add_model_labels`), ``model_key`` (hashable identity of the model without the seed)
-    and ``created``. Rows keep the order given.
+    ``timestamps``. Config fields become columns, so do the numeric metrics (``val_iou``,
+    ``test_iou``, ...) and the per-image test IoU lists (`PER_IMAGE_METRICS`). Extra columns:
+    ``loss_label`` (loss with its parameters), ``model`` (see
+    `seglab.analysis.compare.label_models`), ``data_fingerprint``, ``checkpoint`` and
+    ``created``. Rows keep the order given.
     """
     rows = []
     for record in records:
@@ -183,6 +158,8 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
             "message": getattr(record, "message", "") or "",
             "group": getattr(record, "group", None) or "",
             "created": _created(record),
+            "data_fingerprint": getattr(record, "data_fingerprint", None),
+            "checkpoint": getattr(record, "checkpoint", None) or "best",
         }
         row.update(config)
         for key, value in metrics.items():
@@ -190,39 +167,19 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
                 row[key] = float(value)
             elif value is None:
                 row[key] = math.nan
+            elif key in PER_IMAGE_METRICS and isinstance(value, list):
+                row[key] = value
         row["loss_label"] = loss_label(config.get("loss", "?"), config.get("loss_params"))
-        row["model_key"] = tuple((f, _hashable(config.get(f))) for f in MODEL_FIELDS)
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=[*TABLE_COLUMNS, "loss_label", "model_key"])
+        return pd.DataFrame(columns=[*TABLE_COLUMNS, "loss_label", "data_fingerprint", "checkpoint"])
     for column in ("val_iou", "test_iou", "test_dice"):
         if column not in frame:
             frame[column] = math.nan
-    return add_model_labels(frame)
+    from seglab.analysis.compare import label_models  # one definition of "one model"
 
-
-def add_model_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    """Set ``model`` = 'arch + loss label', plus '· width=8' etc. for settings that vary.
-
-    Only fields that take more than one value among the given rows are named, so a plain
-    architecture × loss study reads 'unet_strided + focal (α=0.25, γ=2)'.
-    """
-    frame = frame.copy()
-    if frame.empty:
-        frame["model"] = pd.Series(dtype=str)
-        return frame
-    varying = [f for f in VARIANT_FIELDS if f in frame and frame[f].map(_hashable).nunique(dropna=False) > 1]
-    if "dataset" in frame and frame["dataset"].nunique() > 1:
-        varying = ["dataset", *varying]
-
-    def label(row: pd.Series) -> str:
-        text = f"{row.get('arch', '?')} + {row.get('loss_label', '?')}"
-        extras = [f"{f}={_short(row.get(f))}" for f in varying]
-        return text + (" · " + ", ".join(extras) if extras else "")
-
-    frame["model"] = frame.apply(label, axis=1)
-    return frame
+    return label_models(frame)
 
 
 def _short(value: Any) -> str:
@@ -328,93 +285,6 @@ def history_metrics(long: pd.DataFrame) -> list[str]:
     present = list(dict.fromkeys(long["metric"])) if not long.empty else []
     preferred = [m for m in ("val_iou", "val_dice", "val_loss", "train_loss") if m in present]
     return preferred + sorted(m for m in present if m not in preferred)
-
-
-def aggregate_seeds(frame: pd.DataFrame, metric: str = "test_iou") -> pd.DataFrame:
-    """Mean ± standard deviation of ``metric`` over runs of the same model (different seeds).
-
-    Uses finished runs only. Columns: ``model, dataset, arch, loss_label, mean, std, min, max,
-    n_seeds, run_ids``; ``std`` is the sample standard deviation (ddof=1) and 0 for a single
-    run. Sorted best first (highest mean, or lowest for losses).
-    """
-    done = finished(frame, metric)
-    columns = ["model", "dataset", "arch", "loss_label", "mean", "std", "min", "max", "n_seeds", "run_ids"]
-    if done.empty:
-        return pd.DataFrame(columns=columns)
-    grouped = done.groupby("model_key", sort=False)
-    table = grouped.agg(
-        model=("model", "first"),
-        dataset=("dataset", "first"),
-        arch=("arch", "first"),
-        loss_label=("loss_label", "first"),
-        mean=(metric, "mean"),
-        std=(metric, "std"),
-        min=(metric, "min"),
-        max=(metric, "max"),
-        n_seeds=(metric, "size"),
-        run_ids=("run_id", list),
-    ).reset_index(drop=True)
-    table["std"] = table["std"].fillna(0.0)
-    ascending = metric in LOWER_IS_BETTER
-    return table.sort_values("mean", ascending=ascending, kind="stable").reset_index(drop=True)[columns]
-
-
-def arch_loss_grid(frame: pd.DataFrame, metric: str = "test_iou") -> pd.DataFrame:
-    """Architecture × loss table of seed-averaged ``metric`` for a heatmap.
-
-    When several models share an (arch, loss) cell (say two widths), the best one fills the
-    cell and ``model`` names it. Column ``best`` marks the overall best cell.
-    """
-    summary = aggregate_seeds(frame, metric)
-    if summary.empty:
-        return summary.assign(best=pd.Series(dtype=bool))
-    ascending = metric in LOWER_IS_BETTER
-    ordered = summary.sort_values("mean", ascending=ascending, kind="stable")
-    cells = ordered.drop_duplicates(["arch", "loss_label"], keep="first").copy()
-    cells["best"] = False
-    cells.iloc[0, cells.columns.get_loc("best")] = True
-    return cells.reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class BestModel:
-    """The winner of a comparison, with enough detail to write a sentence about it."""
-
-    model: str
-    arch: str
-    loss_label: str
-    dataset: str
-    metric: str
-    mean: float
-    std: float
-    n_seeds: int
-    run_ids: tuple[str, ...]
-
-    def sentence(self) -> str:
-        """'Best: unet_strided + focal (α=0.25, γ=2), test IoU 0.83 (± 0.01 over 3 seeds).'"""
-        text = f"Best: {self.model}, {metric_title(self.metric).replace('Test', 'test')} {self.mean:.2f}"
-        if self.n_seeds > 1:
-            text += f" (± {self.std:.2f} over {self.n_seeds} seeds)"
-        return text + "."
-
-
-def best_model(frame: pd.DataFrame, metric: str = "test_iou") -> BestModel | None:
-    """The model with the best seed-averaged ``metric`` among finished runs, or None."""
-    summary = aggregate_seeds(frame, metric)
-    if summary.empty:
-        return None
-    top = summary.iloc[0]
-    return BestModel(
-        model=str(top["model"]),
-        arch=str(top["arch"]),
-        loss_label=str(top["loss_label"]),
-        dataset=str(top["dataset"]),
-        metric=metric,
-        mean=float(top["mean"]),
-        std=float(top["std"]),
-        n_seeds=int(top["n_seeds"]),
-        run_ids=tuple(top["run_ids"]),
-    )
 
 
 def display_table(frame: pd.DataFrame) -> pd.DataFrame:

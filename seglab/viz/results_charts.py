@@ -244,7 +244,7 @@ def arch_loss_heatmap(
 ) -> alt.LayerChart:
     """Architecture × loss heatmap of the seed-averaged test metric.
 
-    ``grid`` comes from :func:`seglab.analysis.results_table.arch_loss_grid`. Each cell shows the mean
+    ``grid`` comes from :func:`seglab.analysis.compare.comparison_grid`. Each cell shows the mean
     (and ± std when there are several seeds); the best cell gets a thick outline and a star.
     """
     data = grid.copy()

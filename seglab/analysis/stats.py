@@ -1,0 +1,245 @@
+"""Statistics for comparing trained models: bootstrap intervals, paired tests, Holm, seed planning.
+
+Two sources of noise make one model score differently from another by chance:
+
+* **seeds**: the same settings trained again with another seed give another model;
+* **test images**: the test set is one sample of images; other images would give other scores.
+
+Every run stores its IoU on each test image (``test_iou_per_image``, written by the engine), so
+the functions here resample *both*: a two-level bootstrap draws seeds with replacement, then
+test images with replacement (the same images for every seed: they are the same test images),
+and recomputes the statistic each time. Runs without per-image scores (imported from an older
+SegLab) fall back to seeds alone, and the sentences say so.
+
+The per-image statistic is the mean IoU over test images. An image with no object that the
+model also leaves empty has no IoU (0/0); it counts as 1 (a correct "nothing here"), for every
+model alike, so paired differences stay fair.
+
+* `bootstrap_interval`: a 95 % percentile interval of a cell's mean (seeds, or seeds × images);
+* `paired_test`: model A − model B over shared seeds (and images): mean, 95 % interval, a
+  two-sided bootstrap p-value;
+* `holm`: the Holm–Bonferroni step-down adjustment of several p-values (Holm 1979), so that
+  "A is better than B, C and D" keeps a 5 % chance of any false claim in total;
+* `seeds_needed`: how many seeds a paired comparison needs to resolve a gap with a given spread.
+
+All resampling uses a fixed random seed, so the same runs give the same intervals every time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: bootstrap resamples; the 2.5 % and 97.5 % percentiles of 2000 draws move by about ±0.002 IoU
+RESAMPLES = 2000
+LEVEL = 0.95
+ALPHA = 0.05
+POWER = 0.80
+RNG_SEED = 0
+#: two-sided 5 % and 80 % power quantiles of the standard normal distribution
+Z_ALPHA = 1.959964
+Z_POWER = 0.841621
+
+BOOTSTRAP_RULE = (
+    "Intervals are 95 % bootstrap intervals: the seeds (and, where runs stored their per-image "
+    "scores, the test images) are drawn again at random 2000 times and the mean recomputed; the "
+    "interval holds the middle 95 % of those means. With only 2 or 3 seeds it is rough and too "
+    "narrow rather than too wide."
+)
+HOLM_RULE = (
+    "A model is called better than another only when the difference on the test images holds up "
+    "after the Holm correction for comparing it with every other model at once (5 % chance, in "
+    "total, of any false 'better')."
+)
+
+
+def images_as_scores(values: Sequence[float | None]) -> np.ndarray:
+    """Per-image IoUs as floats, an undefined one (None or NaN: nothing there, nothing predicted) as 1."""
+    out = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return np.where(np.isnan(out), 1.0, out)
+
+
+def _image_weights(n_images: int, rng: np.random.Generator, resamples: int) -> np.ndarray:
+    """(resamples, n_images) counts of each image in a resample, each row summing to n_images."""
+    return rng.multinomial(n_images, np.full(n_images, 1.0 / n_images), size=resamples).astype(np.float64)
+
+
+def _resampled_means(
+    per_seed: np.ndarray | None, seed_values: np.ndarray, rng: np.random.Generator, resamples: int
+) -> np.ndarray:
+    """Bootstrap means: seeds drawn with replacement and, when ``per_seed`` (seeds × images) is
+    given, test images drawn with replacement too (the same draw for every seed)."""
+    n_seeds = len(seed_values)
+    seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
+    if per_seed is None:
+        return seed_values[seeds].mean(axis=1)
+    weights = _image_weights(per_seed.shape[1], rng, resamples)
+    by_seed = per_seed @ weights.T / per_seed.shape[1]  # (seeds, resamples)
+    return np.take_along_axis(by_seed.T, seeds, axis=1).mean(axis=1)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its 95 % bootstrap interval; ``basis`` names what was resampled."""
+
+    mean: float
+    low: float
+    high: float
+    basis: str  # "seeds and test images", "test images (one seed)", or "seeds"
+    n_seeds: int
+    n_images: int = 0
+
+    def text(self, digits: int = 3) -> str:
+        return f"{self.mean:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "mean": self.mean,
+            "low": self.low,
+            "high": self.high,
+            "basis": self.basis,
+            "n_seeds": self.n_seeds,
+            "n_images": self.n_images,
+        }
+
+
+def _basis(per_seed: np.ndarray | None, n_seeds: int) -> str:
+    if per_seed is None:
+        return "seeds"
+    return "seeds and test images" if n_seeds > 1 else "test images (one seed)"
+
+
+def _stack(images: Mapping[int, Sequence[float | None]], seeds: Sequence[int]) -> np.ndarray | None:
+    """Seeds × images array when every seed has per-image scores of one length, else None."""
+    if not seeds or any(s not in images or not images[s] for s in seeds):
+        return None
+    rows = [images_as_scores(images[s]) for s in seeds]
+    if len({len(r) for r in rows}) != 1:
+        return None
+    return np.vstack(rows)
+
+
+def bootstrap_interval(
+    values: Mapping[int, float],
+    images: Mapping[int, Sequence[float | None]] | None = None,
+    *,
+    resamples: int = RESAMPLES,
+) -> Interval | None:
+    """The 95 % percentile bootstrap interval of a cell's mean.
+
+    ``values``: seed → the run's score (used when per-image scores are missing); ``images``:
+    seed → per-image test IoUs. With per-image scores for every seed the statistic is the mean
+    per-image IoU and both seeds and images are resampled; otherwise seeds only (None with
+    fewer than two seeds: one number has no spread to resample).
+    """
+    seeds = sorted(values)
+    per_seed = _stack(images or {}, seeds)
+    if per_seed is None and len(seeds) < 2:
+        return None
+    rng = np.random.default_rng(RNG_SEED)
+    seed_values = np.array([values[s] for s in seeds], dtype=np.float64)
+    draws = _resampled_means(per_seed, seed_values, rng, resamples)
+    mean = float(per_seed.mean()) if per_seed is not None else float(seed_values.mean())
+    low, high = np.percentile(draws, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+    n_images = 0 if per_seed is None else per_seed.shape[1]
+    return Interval(mean, float(low), float(high), _basis(per_seed, len(seeds)), len(seeds), n_images)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A − B over the seeds both have (and their test images): mean gap, interval, p-value."""
+
+    interval: Interval | None
+    p_value: float | None  # two-sided bootstrap p-value of "no difference"
+    seeds: tuple[int, ...]
+    seed_diffs: tuple[float, ...]  # A − B per shared seed (the runs' own scores)
+
+    @property
+    def resolved(self) -> bool:
+        """True when the 95 % interval of the gap lies on one side of zero."""
+        i = self.interval
+        return i is not None and (i.low > 0 or i.high < 0)
+
+
+def paired_test(
+    a: Mapping[int, float],
+    b: Mapping[int, float],
+    a_images: Mapping[int, Sequence[float | None]] | None = None,
+    b_images: Mapping[int, Sequence[float | None]] | None = None,
+    *,
+    resamples: int = RESAMPLES,
+) -> PairedTest:
+    """Paired bootstrap of A − B: the same seeds and the same test images for both, so the noise
+    both share (a hard image, a lucky seed) cancels. p = 2 × the smaller share of resampled
+    gaps on either side of zero (with the usual +1 so it is never exactly 0)."""
+    seeds = sorted(set(a) & set(b))
+    diffs = tuple(float(a[s] - b[s]) for s in seeds)
+    pa, pb = _stack(a_images or {}, seeds), _stack(b_images or {}, seeds)
+    per_seed = pa - pb if pa is not None and pb is not None and pa.shape == pb.shape else None
+    if per_seed is None and len(seeds) < 2:
+        return PairedTest(None, None, tuple(seeds), diffs)
+    rng = np.random.default_rng(RNG_SEED)
+    draws = _resampled_means(per_seed, np.array(diffs), rng, resamples)
+    mean = float(per_seed.mean()) if per_seed is not None else float(np.mean(diffs))
+    low, high = np.percentile(draws, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+    below, above = int((draws <= 0).sum()), int((draws >= 0).sum())
+    p = min(1.0, 2 * (min(below, above) + 1) / (resamples + 1))
+    n_images = 0 if per_seed is None else per_seed.shape[1]
+    interval = Interval(mean, float(low), float(high), _basis(per_seed, len(seeds)), len(seeds), n_images)
+    return PairedTest(interval, p, tuple(seeds), diffs)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values, in the input order.
+
+    Sort the m p-values ascending; the i-th smallest (i = 0 … m−1) becomes
+    max over j ≤ i of min(1, (m − j) · p_(j)). A hypothesis is rejected at level α when its
+    adjusted p-value is ≤ α; the chance of any false rejection stays ≤ α (Holm 1979).
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def seeds_needed(gap: float, spread: float, *, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """Seeds per model for a paired comparison to resolve a true ``gap`` with ``power``.
+
+    ``spread``: the standard deviation of the per-seed differences A − B. For a two-sided
+    paired t-test at level 5 % and 80 % power, n ≈ ((z₀.₉₇₅ + z₀.₈₀) · spread / gap)² + z₀.₉₇₅² / 2
+    (the normal approximation plus Guenther's correction for the t distribution, 1981),
+    rounded up and at least 2. None when the gap is 0 or the spread unknown.
+    """
+    if alpha != ALPHA or power != POWER:
+        raise ValueError("seeds_needed is tabulated for a 5 % test with 80 % power")
+    if not gap or spread is None or not math.isfinite(spread) or not math.isfinite(gap):
+        return None
+    n = ((Z_ALPHA + Z_POWER) * spread / abs(gap)) ** 2 + Z_ALPHA**2 / 2
+    return max(2, math.ceil(n))
+
+
+def seed_plan_sentence(gap: float, spread: float | None, n_now: int) -> str:
+    """Plain words: how many seeds would resolve this gap with this spread."""
+    if spread is None or n_now < 2:
+        return (
+            "With one shared seed there is no seed-to-seed spread to plan with: train at least "
+            "3 seeds of the two best models first."
+        )
+    if spread == 0:
+        return "The per-seed differences do not vary at all here, so more seeds would not change the verdict."
+    n = seeds_needed(gap, spread)
+    if n is None:
+        return "The two best models score the same on average, so no number of seeds can separate them."
+    more = "" if n <= n_now else f" ({n - n_now} more than now)"
+    return (
+        f"Seed planner: to resolve a gap of {abs(gap):.3f} when the per-seed differences spread by "
+        f"{spread:.3f} (standard deviation), you need about {n} seeds of each model{more} for an 80 % "
+        "chance of a clear verdict (two-sided test at 5 %)."
+    )
