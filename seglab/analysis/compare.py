@@ -942,7 +942,8 @@ def mixing_warning(comparisons: Sequence[Comparison]) -> str | None:
     detail = []
     for f in differing_settings(comparisons):
         values = [c.settings[f] for c in comparisons if f in c.settings]
-        detail.append(f"{f}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
+        name = "data content (fingerprint)" if f == DATA_KEY else f
+        detail.append(f"{name}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
     what = "; ".join(detail) if detail else "their studies varied different settings"
     text = (
         f"These runs were trained with different settings ({what}), so they form "
