@@ -145,7 +145,10 @@ def filters_and_table(all_runs):
         key="rs_table",
         column_config={
             "val_iou": st.column_config.NumberColumn(
-                "Val IoU", format="%.3f", help="Validation IoU of the epoch kept (the best on validation)."
+                "Val IoU",
+                format="%.3f",
+                help="Validation IoU of the epoch kept (the best on validation; the last epoch for "
+                "the final run of a tuning). Picked on these images, so a little optimistic.",
             ),
             "test_iou": st.column_config.NumberColumn(
                 "Test IoU", format="%.3f", help="Test IoU of that same kept checkpoint."

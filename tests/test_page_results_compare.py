@@ -35,7 +35,7 @@ def test_latest_study_is_shown_by_default_without_a_warning(store):
     assert "varied: arch, loss" in texts
     cells = at.dataframe[1].value
     assert list(cells["model"])[:2] == ["unet + focal", "segnet + bce"]  # ranked by val IoU
-    assert set(cells["seeds"]) == {2}
+    assert set(cells["seeds finished / asked"]) == {"2/2"} and set(cells["diverged"]) == {0}
 
 
 def test_mixing_settings_warns_and_names_the_differing_fields(store):
@@ -74,3 +74,29 @@ def test_reference_study_loads_with_one_click_and_can_be_deleted(seglab_home):
     at.button(key="rs_reference_delete").click().run()
     assert not at.exception
     assert RunStore(seglab_home).list_runs() == []
+
+
+def test_flags_the_checkpoint_rule_and_the_last_epoch_view(seglab_home):
+    """A cell that diverged on 2 of 3 seeds is named, not crowned; the checkpoint rule is said,
+    and the page can score every run at its last epoch instead."""
+    from synth_runs import fake_run
+
+    store = RunStore(seglab_home)
+    for seed in (0, 1, 2):
+        fake_run(store, group=STUDY_GROUP, val=0.80, test=0.78, arch="unet", seed=seed)
+    fake_run(store, group=STUDY_GROUP, val=0.95, test=0.9, arch="segnet", seed=0)
+    for seed in (1, 2):
+        run_id = fake_run(store, group=STUDY_GROUP, val=0.9, test=0.9, arch="segnet", seed=seed)
+        store.files(run_id).update_summary(status="diverged")
+    at = run_page()
+    assert not at.exception
+    texts = " ".join(w.value for w in at.warning) + " ".join(s.value for s in at.success)
+    assert "Best by validation IoU: unet" in texts
+    assert "not crowned: only 1 of 3 seeds finished (2 diverged)" in texts
+    captions = " ".join(c.value for c in at.caption)
+    assert "best epoch on validation" in captions and "seeds only" in captions
+    cells = at.dataframe[1].value
+    assert dict(zip(cells["model"], cells["diverged"], strict=True)) == {"unet": 0, "segnet": 1 + 1}
+    at.radio(key="rs_checkpoint").set_value("last").run()
+    assert not at.exception
+    assert "last epoch: nothing was picked" in " ".join(c.value for c in at.caption)

@@ -109,10 +109,12 @@ def write_report(
     run_ids: list[str] | None = None,
     metric: str = "val_iou",
     formats: tuple[str, ...] = ("png", "svg"),
+    checkpoint: str = "best",
 ) -> Report:
     """Write the comparison charts and tables of the chosen runs into ``out_dir``.
 
     ``metric`` orders the ranking chart; the best model is always chosen on validation IoU.
+    ``checkpoint``: score runs at their kept epoch (``"best"``) or their last epoch (``"last"``).
     """
     from seglab.analysis.compare import (
         BAND_NOTE,
@@ -135,6 +137,8 @@ def write_report(
         raise SegLabError(f"chart formats must be png or svg, not {', '.join(unknown)}.")
     if metric not in ("val_iou", "test_iou"):
         raise SegLabError(f"--metric must be val_iou or test_iou, not {metric!r}.")
+    if checkpoint not in ("best", "last"):
+        raise SegLabError(f"--checkpoint must be best or last, not {checkpoint!r}.")
     store = RunStore(home)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,7 +146,7 @@ def write_report(
 
     runs = runs_frame(records)
     studies, names = queue_studies(home)
-    report.comparisons = build_comparisons(runs, studies, names)
+    report.comparisons = build_comparisons(runs, studies, names, checkpoint=checkpoint)
     if warning := mixing_warning(report.comparisons):
         report.warnings.append(
             warning + " Each is reported on its own; the charts show the first (the latest study)."
@@ -219,7 +223,8 @@ def save_charts(chart: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
 
 
 def _readme(report: Report, group: str | None, why: str, band: str) -> str:
-    from seglab.analysis.compare import PAIRED_RULE
+    from seglab.analysis.compare import COUNTING_RULE
+    from seglab.analysis.stats import BOOTSTRAP_RULE, HOLM_RULE
 
     lines = [f"# SegLab report{f' — study {group}' if group else ''}", ""]
     lines += [f"{report.n_runs} run(s), {len(report.comparisons)} comparison(s).", ""]
@@ -229,14 +234,29 @@ def _readme(report: Report, group: str | None, why: str, band: str) -> str:
     for number, comparison in enumerate(report.comparisons, start=1):
         lines += [f"## Comparison {number}: {comparison.title()}", ""]
         lines += [f"Shared settings: {comparison.settings_text()}", ""]
-        lines += ["| rank | model | val IoU (mean ± std, n) | test IoU |", "|---:|---|---|---|"]
+        lines += [comparison.checkpoint_sentence(), ""]
+        lines += [
+            "| rank | model | seeds finished | val IoU (mean ± std, n) | test IoU | test 95 % interval | flags |",
+            "|---:|---|---|---|---|---|---|",
+        ]
+        by_label = {c.label: c for c in comparison.cells}
         for row in comparison.cells_frame().itertuples(index=False):
             rank = "" if row.rank is None or row.rank != row.rank else int(row.rank)
-            lines.append(f"| {rank} | {row.model} | {row.val_iou} | {row.test_iou} |")
+            interval = by_label[row.model].test_interval()
+            ci = "–" if interval is None else interval.text()
+            lines.append(
+                f"| {rank} | {row.model} | {row.seeds} | {row.val_iou} | {row.test_iou} | {ci} | {row.flags} |"
+            )
         lines.append("")
-        paired = comparison.paired()
-        if paired is not None:
-            lines += [paired.sentence(), "", f"Rule: {PAIRED_RULE}", ""]
+        for sentence in (
+            comparison.runner_up_sentence(),
+            comparison.better_sentence(),
+            comparison.seed_plan_sentence(),
+            comparison.statistics_basis(),
+        ):
+            if sentence:
+                lines += [sentence, ""]
+        lines += [f"Rules: {COUNTING_RULE} {BOOTSTRAP_RULE} {HOLM_RULE}", ""]
     lines += [f"Curves: {band}.", ""]
     lines += ["Files:", ""] + [f"- `{p.name}`" for p in report.files if p.name != "README.md"]
     return "\n".join(lines) + "\n"

@@ -940,6 +940,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             run_ids=_csv(args.runs) if args.runs else None,
             metric=args.metric,
             formats=tuple(_csv(args.formats)),
+            checkpoint=args.checkpoint,
         )
     for bad in RunStore(args.home).unreadable_runs():
         print(f"seglab report: left out unreadable run {bad.id}: {bad.reason}", file=sys.stderr)
@@ -1100,9 +1101,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--formats", default="png,svg", metavar="png,svg", help="chart formats to write (default png,svg)"
     )
     p.add_argument(
+        "--checkpoint",
+        default="best",
+        choices=("best", "last"),
+        help="score each run at its kept epoch (best on validation, default) or at its last epoch",
+    )
+    p.add_argument(
         "--json",
         action="store_true",
-        help="print the comparisons (shared settings, cells mean ± std over seeds, best by validation) as JSON",
+        help="print the comparisons (shared settings, checkpoint rule, cells with seed counts and "
+        "bootstrap intervals, best by validation, tests) as JSON",
     )
     _add_home(p)
     p.set_defaults(func=cmd_report)

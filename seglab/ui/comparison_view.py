@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from seglab.analysis import compare as cmp
+from seglab.analysis import stats
 from seglab.analysis.results_table import LOWER_IS_BETTER, metric_title
 from seglab.store import reference
 from seglab.ui.chart_view import show_chart
@@ -25,6 +26,7 @@ from seglab.viz import results_charts as rc
 
 ALL_RUNS = "__all__"
 NO_STUDY = "__none__"
+CHECKPOINT_LABELS = {"best": "the kept epoch (best on validation)", "last": "the last epoch"}
 
 
 def study_names(names: Mapping[str, str]) -> dict[str, str]:
@@ -79,9 +81,20 @@ def runs_of_study(frame: pd.DataFrame, study: str) -> pd.DataFrame:
 def pick_comparison(
     runs: pd.DataFrame, studies: Mapping[str, Any], names: Mapping[str, str]
 ) -> cmp.Comparison | None:
-    """Split ``runs`` into comparisons; warn when they mix settings and let the user pick one
-    (default: the latest study); then name the shared settings once."""
-    comparisons = cmp.build_comparisons(runs, studies, names)
+    """Split ``runs`` into comparisons (scored at the checkpoint the user picks); warn when they
+    mix settings and let the user pick one (default: the latest study); then name the shared
+    settings once."""
+    checkpoint = st.radio(
+        "Score each run at",
+        list(cmp.CHECKPOINT_RULES),
+        horizontal=True,
+        key="rs_checkpoint",
+        bind=URL,
+        format_func=CHECKPOINT_LABELS.get,
+        help="The kept epoch was chosen on the validation images, which flatters its validation "
+        "score a little; the last epoch involves no choice.",
+    )
+    comparisons = cmp.build_comparisons(runs, studies, names, checkpoint=checkpoint or "best")
     if not comparisons:
         return None
     if warning := cmp.mixing_warning(comparisons):
@@ -114,15 +127,19 @@ def best_banner(comparison: cmp.Comparison) -> None:
     if comparison.best is None:
         st.info("No finished run among these yet: the comparison appears when the first run is done.")
         return
-    st.success(comparison.best_sentence(), icon=":material/trophy:")
-    st.caption(cmp.TEST_SELECTION_SENTENCE)
-    paired = comparison.paired()
-    if paired is not None:
-        st.markdown("**Best vs runner-up, seed by seed:** " + paired.sentence())
-        test = comparison.paired(cmp.REPORT_METRIC)
-        if test is not None and test.n:
-            st.caption("On the test set: " + test.sentence())
-        st.caption("Rule: " + cmp.PAIRED_RULE)
+    best = comparison.best
+    flagged = bool(best.flags()) or not best.complete or bool(comparison.passed_over)
+    (st.warning if flagged else st.success)(comparison.best_sentence(), icon=":material/trophy:")
+    st.caption(cmp.TEST_SELECTION_SENTENCE + " " + comparison.checkpoint_sentence())
+    statements = [
+        comparison.runner_up_sentence(),
+        comparison.better_sentence(),
+        comparison.seed_plan_sentence(),
+    ]
+    for sentence in filter(None, statements):
+        st.markdown(sentence)
+    st.caption(comparison.statistics_basis() + " " + stats.BOOTSTRAP_RULE)
+    st.caption("Rules: " + cmp.COUNTING_RULE + " " + stats.HOLM_RULE)
 
 
 def cells_table(comparison: cmp.Comparison) -> None:
@@ -130,15 +147,40 @@ def cells_table(comparison: cmp.Comparison) -> None:
     table = comparison.cells_frame()
     if table.empty:
         return
-    shown = table[["rank", "model", "val_iou", "test_iou", "n_seeds"]].rename(
+    by_label = {c.label: c for c in comparison.cells}
+
+    def interval(label: str, which: str) -> str:
+        cell = by_label[label]
+        ci = cell.val_interval() if which == "val" else cell.test_interval()
+        return "–" if ci is None else ci.text()
+
+    table["val_ci"] = [interval(m, "val") for m in table["model"]]
+    table["test_ci"] = [interval(m, "test") for m in table["model"]]
+    shown = table[
+        [
+            "rank",
+            "model",
+            "val_iou",
+            "val_ci",
+            "test_iou",
+            "test_ci",
+            "seeds",
+            "diverged",
+            "collapsed",
+            "flags",
+        ]
+    ].rename(
         columns={
             "rank": "rank (by val IoU)",
             "val_iou": "val IoU (mean ± std)",
+            "val_ci": "val IoU 95 % interval",
             "test_iou": "test IoU (mean ± std)",
-            "n_seeds": "seeds",
+            "test_ci": "test 95 % interval",
+            "seeds": "seeds finished / asked",
         }
     )
     st.dataframe(shown, hide_index=True, key="rs_cells")
+    st.caption("Complete cells (every seed finished) rank first. " + comparison.statistics_basis())
 
 
 def curves_section(
