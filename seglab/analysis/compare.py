@@ -250,6 +250,12 @@ class Cell:
     n_duplicates: int = 0  # extra runs of a counted seed, set aside by the newest-finished rule
     collapsed: list[int] = field(default_factory=list)  # seeds whose counted run is collapsed
     n_requested: int = 0  # seeds the study asked for (set by the comparison)
+    newest: dict[int, str] = field(default_factory=dict)  # seed → its newest run, whatever its status
+
+    @property
+    def curve_run_ids(self) -> list[str]:
+        """One run per seed for the curves: the counted run, else the seed's newest (still training)."""
+        return [self.counted.get(seed, run_id) for seed, run_id in sorted(self.newest.items())]
 
     @property
     def n_seeds(self) -> int:
@@ -864,6 +870,7 @@ def _comparison(
     for ckey, cell in cells.items():
         cell.n_requested = requested
         for seed, runs_of_seed in sorted(seeds_seen[ckey].items()):
+            cell.newest[seed] = str(runs_of_seed[-1]["run_id"])
             done = [r for r in runs_of_seed if r.get("status") == "done" and _num(r.get(val_col)) is not None]
             if not done:
                 if any(r.get("status") == "diverged" for r in runs_of_seed):
@@ -985,7 +992,7 @@ def seed_curves(
     """
     of_run = {}
     for cell in comparison.cells:
-        for run_id in cell.run_ids:
+        for run_id in cell.curve_run_ids:  # one run per seed (the newest-finished rule)
             of_run[run_id] = cell
     rows = []
     for run_id, records in histories.items():
@@ -1038,9 +1045,16 @@ def comparison_grid(comparison: Comparison, metric: str = SELECT_METRIC) -> pd.D
 
 
 def comparison_seed_runs(comparison: Comparison) -> pd.DataFrame:
-    """The finished runs of a comparison with their cell's label in ``model`` (for seed dots)."""
+    """The counted runs of a comparison (the newest finished run of each seed) with their cell's
+    label in ``model`` (for seed dots)."""
     runs = comparison.labelled_runs()
-    return runs[runs["status"] == "done"]
+    counted = {run_id for cell in comparison.cells for run_id in cell.counted.values()}
+    runs = runs[runs["run_id"].isin(counted)].copy()
+    val_col, test_col, _ = CHECKPOINT_RULES[comparison.checkpoint]
+    for shown, source in ((SELECT_METRIC, val_col), (REPORT_METRIC, test_col)):
+        if source != shown:  # dots at the same checkpoint as the bars
+            runs[shown] = runs.get(source, math.nan)
+    return runs
 
 
 def summary_frame(comparison: Comparison, metric: str) -> pd.DataFrame:
