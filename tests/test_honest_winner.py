@@ -340,3 +340,24 @@ def test_saved_upload_same_name_runs_are_not_ranked_together(seglab_home, tmp_pa
     assert len(doc["comparisons"]) == 2  # one per version of the data
     assert all(len(c["cells"]) == 1 for c in doc["comparisons"])
     assert "changed between runs" in doc["warnings"][0] and "cells.zip" in doc["warnings"][0]
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 7, 30])
+def test_t_p_values_match_scipy(df):
+    from scipy import stats as sp
+
+    for t in (0.0, 0.4, 1.5, 4.303, 12.0):
+        assert stats.t_two_sided_p(t, df) == pytest.approx(2 * sp.t.sf(t, df), abs=1e-12)
+
+
+def test_three_seeds_all_ahead_are_not_enough_without_a_clear_gap():
+    """Seeds only: a bootstrap over 3 seeds would call any 3-of-3 lead certain (p ≈ 0.001);
+    the paired t-test on 3 gaps does not. Gaps 0.01, 0.03, 0.05: t = 0.03 / (0.02/√3) = 2.598,
+    2 df → p = 0.1217 (independent: scipy)."""
+    from scipy import stats as sp
+
+    test = stats.paired_test({0: 0.81, 1: 0.83, 2: 0.85}, {0: 0.80, 1: 0.80, 2: 0.80})
+    assert test.p_value == pytest.approx(2 * sp.t.sf(0.03 / (0.02 / math.sqrt(3)), 2))
+    assert not test.resolved
+    one = stats.paired_test({0: 0.9}, {0: 0.1}, {0: [0.9] * 50}, {0: [0.1] * 50})
+    assert one.p_value is None and not one.resolved and one.interval.basis == "test images (one seed)"

@@ -583,11 +583,12 @@ class Comparison:
                 "the gap on the test images."
             )
         i = gap.interval
-        verdict = (
-            "the interval excludes 0: the gap is larger than the noise"
-            if gap.resolved
-            else "the interval includes 0: the test images cannot tell them apart"
-        )
+        if gap.p_value is None:
+            verdict = "one shared seed cannot tell a real gap from seed noise (not resolved)"
+        elif gap.resolved:
+            verdict = f"the gap holds up across seeds and images (p = {gap.p_value:.3f}, resolved)"
+        else:
+            verdict = f"the gap is within the noise (p = {gap.p_value:.2f}, not resolved)"
         return (
             f"Best − runner-up ({second.full_label}) on the test images: {i.mean:+.3f}, 95 % interval "
             f"[{i.low:+.3f}, {i.high:+.3f}] over {i.basis} ({i.n_seeds} seed(s)"

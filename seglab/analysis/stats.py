@@ -17,7 +17,7 @@ model alike, so paired differences stay fair.
 
 * `bootstrap_interval`: a 95 % percentile interval of a cell's mean (seeds, or seeds × images);
 * `paired_test`: model A − model B over shared seeds (and images): mean, 95 % interval, a
-  two-sided bootstrap p-value;
+  two-sided p-value that must hold across seeds (paired t-test) and images (bootstrap);
 * `holm`: the Holm–Bonferroni step-down adjustment of several p-values (Holm 1979), so that
   "A is better than B, C and D" keeps a 5 % chance of any false claim in total;
 * `seeds_needed`: how many seeds a paired comparison needs to resolve a gap with a given spread.
@@ -49,9 +49,10 @@ BOOTSTRAP_RULE = (
     "narrow rather than too wide."
 )
 HOLM_RULE = (
-    "A model is called better than another only when the difference on the test images holds up "
-    "after the Holm correction for comparing it with every other model at once (5 % chance, in "
-    "total, of any false 'better')."
+    "A model is called better than another only when its lead on the test images holds up across "
+    "seeds (paired t-test on the per-seed gaps) and, where per-image scores exist, across test "
+    "images (bootstrap), after the Holm correction for comparing it with every other model at once "
+    "(5 % chance, in total, of any false 'better'). One shared seed never supports 'better'."
 )
 
 
@@ -152,15 +153,14 @@ class PairedTest:
     """A − B over the seeds both have (and their test images): mean gap, interval, p-value."""
 
     interval: Interval | None
-    p_value: float | None  # two-sided bootstrap p-value of "no difference"
+    p_value: float | None  # two-sided p of "no difference" (see `paired_test`); None: cannot test
     seeds: tuple[int, ...]
     seed_diffs: tuple[float, ...]  # A − B per shared seed (the runs' own scores)
 
     @property
     def resolved(self) -> bool:
-        """True when the 95 % interval of the gap lies on one side of zero."""
-        i = self.interval
-        return i is not None and (i.low > 0 or i.high < 0)
+        """True when the gap holds up across seeds and images at 5 % (this one test alone)."""
+        return self.p_value is not None and self.p_value <= ALPHA
 
 
 def paired_test(
@@ -171,9 +171,16 @@ def paired_test(
     *,
     resamples: int = RESAMPLES,
 ) -> PairedTest:
-    """Paired bootstrap of A − B: the same seeds and the same test images for both, so the noise
-    both share (a hard image, a lucky seed) cancels. p = 2 × the smaller share of resampled
-    gaps on either side of zero (with the usual +1 so it is never exactly 0)."""
+    """Paired comparison of A − B: the same seeds and the same test images for both, so the
+    noise both share (a hard image, a lucky seed) cancels.
+
+    The interval is a paired bootstrap (seeds × images, or seeds alone). The p-value must hold
+    up at both levels: across seeds, the paired t-test on the per-seed gaps (a bootstrap over 2
+    or 3 seeds is far too sure of itself, so it never decides alone); across test images, where
+    per-image scores exist, the bootstrap's 2 × the smaller share of resampled gaps on either
+    side of zero (+1 so it is never 0). The larger of the two is reported. With one shared seed
+    there is no p-value: seed-to-seed noise is unknown, so nothing is called better.
+    """
     seeds = sorted(set(a) & set(b))
     diffs = tuple(float(a[s] - b[s]) for s in seeds)
     pa, pb = _stack(a_images or {}, seeds), _stack(b_images or {}, seeds)
@@ -184,11 +191,56 @@ def paired_test(
     draws = _resampled_means(per_seed, np.array(diffs), rng, resamples)
     mean = float(per_seed.mean()) if per_seed is not None else float(np.mean(diffs))
     low, high = np.percentile(draws, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
-    below, above = int((draws <= 0).sum()), int((draws >= 0).sum())
-    p = min(1.0, 2 * (min(below, above) + 1) / (resamples + 1))
     n_images = 0 if per_seed is None else per_seed.shape[1]
+    p: float | None = None
+    if len(seeds) >= 2:
+        seed_gaps = list(diffs) if per_seed is None else [float(v) for v in per_seed.mean(axis=1)]
+        p = paired_t_p(seed_gaps)
+        if per_seed is not None and p is not None:
+            below, above = int((draws <= 0).sum()), int((draws >= 0).sum())
+            p = max(p, min(1.0, 2 * (min(below, above) + 1) / (resamples + 1)))
     interval = Interval(mean, float(low), float(high), _basis(per_seed, len(seeds)), len(seeds), n_images)
     return PairedTest(interval, p, tuple(seeds), diffs)
+
+
+def t_two_sided_p(t: float, df: int) -> float:
+    """P(|T| ≥ |t|) for Student's t with ``df`` (whole, ≥ 1) degrees of freedom.
+
+    Closed forms for whole df (Abramowitz & Stegun 26.7.3–4): with θ = atan(|t| / √df),
+    P(|T| < |t|) = (2/π)(θ + sin θ cos θ Σ) for odd df and sin θ Σ' for even df, the sums
+    running over the even powers of cos θ with the coefficients below.
+    """
+    if df < 1:
+        raise ValueError("t needs at least one degree of freedom")
+    if math.isinf(t):
+        return 0.0
+    theta = math.atan(abs(t) / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    if df % 2 == 1:
+        total, term = 0.0, 1.0
+        for k in range(1, (df - 1) // 2 + 1):
+            total += term
+            term *= c2 * (2 * k) / (2 * k + 1)
+        inside = (2 / math.pi) * (theta + (math.sin(theta) * math.cos(theta) * total if df > 1 else 0.0))
+    else:
+        total, term = 0.0, 1.0
+        for k in range(1, df // 2 + 1):
+            total += term
+            term *= c2 * (2 * k - 1) / (2 * k)
+        inside = math.sin(theta) * total
+    return min(1.0, max(0.0, 1.0 - inside))
+
+
+def paired_t_p(diffs: Sequence[float]) -> float | None:
+    """Two-sided p-value of the paired t-test on per-seed differences (None below 2 seeds)."""
+    n = len(diffs)
+    if n < 2:
+        return None
+    mean = sum(diffs) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    if sd == 0:
+        return 0.0 if mean else 1.0
+    return t_two_sided_p(mean / (sd / math.sqrt(n)), n - 1)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
