@@ -35,9 +35,11 @@ def fake_run(
     epochs: int = 3,
     created: float | None = None,
     history: list[dict[str, Any]] | None = None,
+    status: str = "done",
     **overrides: Any,
 ) -> str:
-    """One finished run with best-checkpoint ``val`` IoU and ``test`` IoU."""
+    """One run (finished unless ``status`` says otherwise) with best-checkpoint ``val`` IoU and
+    ``test`` IoU; the status moves queued → running → ``status`` through the store's one writer."""
     config = preset("smoke", epochs=epochs, **overrides)
     run_id = store.create_run(config, group=group)
     files = store.files(run_id)
@@ -54,14 +56,14 @@ def fake_run(
         ]
     files.write_history(history)
     fields: dict[str, Any] = {
-        "status": "done",
         "epochs_done": epochs,
         "best_epoch": epochs,
         "metrics": {"val_iou": val, "test_iou": test, "last_val_iou": val},
     }
     if created is not None:
         fields["created"] = created
-    files.update_summary(**fields)
+    files.set_status("running")
+    files.set_status(status, **fields)
     return run_id
 
 

@@ -26,11 +26,9 @@ GROUP = "study-20260301-000000-cccc"
 
 
 def _run(store, *, status="done", seed=0, val=0.5, test=0.5, created=None, metrics=None, **kw) -> str:
-    run_id = fake_run(store, group=GROUP, val=val, test=test, seed=seed, created=created, **kw)
-    fields = {"status": status}
+    run_id = fake_run(store, group=GROUP, val=val, test=test, seed=seed, created=created, status=status, **kw)
     if metrics:
-        fields["metrics"] = metrics
-    store.files(run_id).update_summary(**fields)
+        store.files(run_id).update_summary(metrics=metrics)
     return run_id
 
 

@@ -28,7 +28,6 @@ the complete cells and is named, never silently crowned. Scores come from one ch
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +37,20 @@ import pandas as pd
 
 from seglab.analysis import stats
 from seglab.analysis.collapse import is_collapsed
-from seglab.analysis.results_table import _hashable, loss_label
-from seglab.settings.config import TrainConfig
+from seglab.analysis.results_table import (  # the one definition of "one model" lives there
+    CHECKPOINT_KEY,
+    CONFIG_FIELDS,
+    DATA_KEY,
+    RUNTIME_FIELDS,
+    _clean,
+    _hashable,
+    loss_label,
+)
+from seglab.analysis.results_table import arch_label as _arch_label
+from seglab.analysis.results_table import label_models as label_models  # re-exported
+from seglab.analysis.results_table import model_key as model_key  # re-exported
+from seglab.analysis.stats import t_quantile_975
 
-CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
-#: settings that change how fast a run trains, not what it learns; never split a comparison
-RUNTIME_FIELDS: frozenset[str] = frozenset({"device", "precision", "num_threads"})
 #: axes every comparison may vary: the model (with its options), the loss (with its
 #: parameters) and the seed
 ALWAYS_COMPARED: tuple[str, ...] = ("arch", "model_params", "loss", "loss_params", "seed")
@@ -52,9 +59,6 @@ ALWAYS_COMPARED: tuple[str, ...] = ("arch", "model_params", "loss", "loss_params
 DATA_FIELDS: frozenset[str] = frozenset(
     {"dataset", "dataset_params", "size", "n", "split_seed", "val_fraction", "test_fraction", "folds", "fold"}
 )
-#: run columns (not config fields) that must agree too: the data by content, the checkpoint rule
-DATA_KEY = "data_fingerprint"
-CHECKPOINT_KEY = "checkpoint"
 #: the metric that chooses the best cell, and the one reported beside it
 SELECT_METRIC = "val_iou"
 REPORT_METRIC = "test_iou"
@@ -91,26 +95,6 @@ PAIRED_RULE = (
 )
 BAND_NOTE = "lines: mean over seeds; band: lowest to highest seed (min–max)"
 
-# Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom.
-_T975: tuple[float, ...] = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
-def t_quantile_975(df: int) -> float:
-    """Two-sided 95 % critical value of Student's t with ``df`` degrees of freedom (df ≥ 1).
-
-    Exact table values up to 30; beyond that the normal value plus the usual 1/df correction
-    (within 0.003 of the true quantile).
-    """
-    if df < 1:
-        raise ValueError("t needs at least one degree of freedom")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    return 1.960 + 2.4 / df
-
 
 def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
     """(mean, sample standard deviation with ddof=1); std is None for fewer than two values."""
@@ -143,13 +127,6 @@ def _config_of(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _same(a: Any, b: Any) -> bool:
     return _hashable(_clean(a)) == _hashable(_clean(b))
-
-
-def _clean(value: Any) -> Any:
-    """NaN (a column missing for some runs) and None mean the same thing: not set."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def study_axes(runs: pd.DataFrame, studies: Mapping[str, Any] | None = None) -> dict[str, tuple[str, ...]]:
@@ -194,40 +171,6 @@ def signature(config: Mapping[str, Any], extra_axes: Iterable[str] = ()) -> tupl
     fixed = tuple((f, _hashable(_clean(config.get(f)))) for f in CONFIG_FIELDS if f not in skip)
     run = ((DATA_KEY, _clean(config.get(DATA_KEY))), (CHECKPOINT_KEY, config.get(CHECKPOINT_KEY) or "best"))
     return (tuple(sorted(set(extra))), fixed + run)
-
-
-def model_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The one definition of "one model": every setting except the seed and the speed-only
-    settings, plus the data's content fingerprint. Runs with equal keys are seeds of one model."""
-    return signature(_config_of(row), ("seed",)) + (
-        tuple((f, key_of(row.get(f))) for f in ALWAYS_COMPARED if f != "seed"),
-    )
-
-
-def label_models(frame: pd.DataFrame) -> pd.DataFrame:
-    """Set ``model`` = 'arch (options) + loss (parameters)', plus '· field=value' for every
-    other setting that differs among the rows (the data's fingerprint and the checkpoint rule
-    included), so two runs share a label exactly when they share a `model_key`."""
-    frame = frame.copy()
-    if frame.empty:
-        frame["model"] = pd.Series(dtype=str)
-        return frame
-    shown_elsewhere = {"arch", "model_params", "loss", "loss_params", "seed"}
-    fields = [
-        f
-        for f in (*CONFIG_FIELDS, DATA_KEY, CHECKPOINT_KEY)
-        if f in frame
-        and f not in shown_elsewhere
-        and f not in RUNTIME_FIELDS
-        and frame[f].map(key_of).nunique(dropna=False) > 1
-    ]
-    labels = []
-    for r in frame.to_dict("records"):
-        text = f"{_arch_label(r)} + {r.get('loss_label') or loss_label(r.get('loss'), r.get('loss_params'))}"
-        extras = [f"{'data' if f == DATA_KEY else f}={_short(_clean(r.get(f)))}" for f in fields]
-        labels.append(text + (" · " + ", ".join(extras) if extras else ""))
-    frame["model"] = labels
-    return frame
 
 
 # ---- cells and comparisons ---------------------------------------------------------------------
@@ -766,14 +709,6 @@ def _created_ts(value: Any) -> float:
         except (ValueError, OSError):
             return 0.0
     return _num(value) or 0.0
-
-
-def _arch_label(row: Mapping[str, Any]) -> str:
-    from seglab.analysis.results_table import format_params
-
-    params = _clean(row.get("model_params"))
-    text = format_params(params) if isinstance(params, Mapping) else ""
-    return f"{row.get('arch')} ({text})" if text else str(row.get("arch"))
 
 
 def build_comparisons(

@@ -14,12 +14,23 @@ Vocabulary used throughout:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
+
+from seglab.settings.config import TrainConfig
+
+CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
+#: settings that change how fast a run trains, not what it learns: never part of a model's identity
+RUNTIME_FIELDS: frozenset[str] = frozenset({"device", "precision", "num_threads"})
+#: run columns (not config fields) that identify a model too: the data by content
+#: (`seglab.data.fingerprint`) and the checkpoint its scores come from ("best" / "last")
+DATA_KEY = "data_fingerprint"
+CHECKPOINT_KEY = "checkpoint"
 
 # Human names for metrics found in run summaries and histories.
 METRIC_TITLES: dict[str, str] = {
@@ -177,9 +188,60 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
     for column in ("val_iou", "test_iou", "test_dice"):
         if column not in frame:
             frame[column] = math.nan
-    from seglab.analysis.compare import label_models  # one definition of "one model"
-
     return label_models(frame)
+
+
+def _clean(value: Any) -> Any:
+    """NaN (a column missing for some runs) and None mean the same thing: not set."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def model_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The one definition of "one model": every setting except the seed and the speed-only
+    settings, plus the data's content fingerprint and the checkpoint rule. Runs with equal
+    keys are seeds of one model (`seglab.analysis.compare` builds its cells inside this)."""
+    fixed = tuple(
+        (f, _hashable(_clean(row.get(f)))) for f in CONFIG_FIELDS if f != "seed" and f not in RUNTIME_FIELDS
+    )
+    return fixed + (
+        (DATA_KEY, _clean(row.get(DATA_KEY))),
+        (CHECKPOINT_KEY, row.get(CHECKPOINT_KEY) or "best"),
+    )
+
+
+def arch_label(row: Mapping[str, Any]) -> str:
+    """'fpn (merge=concat)': the architecture with its options, when it has any."""
+    params = _clean(row.get("model_params"))
+    text = format_params(params) if isinstance(params, Mapping) else ""
+    return f"{row.get('arch')} ({text})" if text else str(row.get("arch"))
+
+
+def label_models(frame: pd.DataFrame) -> pd.DataFrame:
+    """Set ``model`` = 'arch (options) + loss (parameters)', plus '· field=value' for every
+    other setting that differs among the rows (the data's fingerprint and the checkpoint rule
+    included), so two runs share a label exactly when they share a `model_key`."""
+    frame = frame.copy()
+    if frame.empty:
+        frame["model"] = pd.Series(dtype=str)
+        return frame
+    shown_elsewhere = {"arch", "model_params", "loss", "loss_params", "seed"}
+    fields = [
+        f
+        for f in (*CONFIG_FIELDS, DATA_KEY, CHECKPOINT_KEY)
+        if f in frame
+        and f not in shown_elsewhere
+        and f not in RUNTIME_FIELDS
+        and frame[f].map(lambda v: _hashable(_clean(v))).nunique(dropna=False) > 1
+    ]
+    labels = []
+    for r in frame.to_dict("records"):
+        text = f"{arch_label(r)} + {r.get('loss_label') or loss_label(r.get('loss'), r.get('loss_params'))}"
+        extras = [f"{'data' if f == DATA_KEY else f}={_short(_clean(r.get(f)))}" for f in fields]
+        labels.append(text + (" · " + ", ".join(extras) if extras else ""))
+    frame["model"] = labels
+    return frame
 
 
 def _short(value: Any) -> str:
