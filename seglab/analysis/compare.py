@@ -547,7 +547,7 @@ class Comparison:
         seeds = sorted(set(best.val) & set(second.val))
         diffs = [best.val[s] - second.val[s] for s in seeds]
         mean, std = mean_std(diffs)
-        return stats.seed_plan_sentence(mean or 0.0, std, len(diffs))
+        return stats.seed_plan_sentence(mean or 0.0, std, len(diffs), "the validation gap to the runner-up")
 
     def optimism(self) -> float | None:
         """Mean over the counted runs of (kept-epoch validation IoU − last-epoch validation IoU):

@@ -314,7 +314,7 @@ def seeds_needed(gap: float, spread: float, *, alpha: float = ALPHA, power: floa
     return MAX_SEEDS
 
 
-def seed_plan_sentence(gap: float, spread: float | None, n_now: int) -> str:
+def seed_plan_sentence(gap: float, spread: float | None, n_now: int, what: str = "a gap") -> str:
     """Plain words: how many seeds would resolve this gap with this spread."""
     if spread is None or n_now < 2:
         return (
@@ -328,7 +328,7 @@ def seed_plan_sentence(gap: float, spread: float | None, n_now: int) -> str:
         return "The two best models score the same on average, so no number of seeds can separate them."
     more = "" if n <= n_now else f" ({n - n_now} more than now)"
     return (
-        f"Seed planner: to resolve a gap of {abs(gap):.3f} when the per-seed differences spread by "
+        f"Seed planner: to resolve {what} of {abs(gap):.3f} when the per-seed differences spread by "
         f"{spread:.3f} (standard deviation), you need about {n} seeds of each model{more} for an 80 % "
         "chance of a clear verdict (two-sided test at 5 %)."
     )
