@@ -125,10 +125,6 @@ def _config_of(row: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def _same(a: Any, b: Any) -> bool:
-    return _hashable(_clean(a)) == _hashable(_clean(b))
-
-
 def study_axes(runs: pd.DataFrame, studies: Mapping[str, Any] | None = None) -> dict[str, tuple[str, ...]]:
     """Group id → the config fields its study varied (besides arch, loss and seed).
 
