@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seglab.jobs import run_config
 from seglab.settings.presets import preset
 from seglab.store import checks
 from seglab.store.run_store import RunStore
 from seglab.training.engine import run_splits
+from seglab.training.run import run_config
 
 
 @pytest.fixture(scope="module")
