@@ -767,7 +767,7 @@ class _Run:
                 parts.append(per_image_iou(predict_labels(logits), y[a:b], self.num_classes).cpu())
         self.model.train(was_training)
         values = [None if math.isnan(v) else round(float(v), 6) for v in torch.cat(parts).tolist()]
-        if len(values) > MAX_PER_IMAGE_SCORES:  # keep summary.json small (seglab.store.checks)
+        if len(values) > MAX_PER_IMAGE_SCORES:  # keep the run summary small (seglab.store.checks)
             values = []
         if which != "last":
             return {"test_iou_per_image": values}
