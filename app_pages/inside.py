@@ -16,6 +16,7 @@ from seglab.models.link_kinds import link_kind
 from seglab.models.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
 from seglab.palette import colorize_mask, overlay
 from seglab.paths import seglab_home
+from seglab.settings.config import dataset_display_name
 from seglab.store.run_store import RunStore
 from seglab.teach import inside_text
 from seglab.ui.chart_view import show_chart
@@ -123,6 +124,11 @@ with pick_col:
     record = by_id[run_id]
     config = record.config
     stamp = record.finished
+    try:  # a damaged or crafted run: one plain message, the other runs stay selectable
+        load_model(home, run_id, stamp)
+    except SegLabError as exc:
+        st.error(f"This run cannot be opened: {exc} Pick another run.")
+        stop_page()
     source = st.radio(
         "Picture", ["Validation image", "Built-in sample", "Your photo"], horizontal=True, key="in_source"
     )
@@ -155,7 +161,7 @@ with pick_col:
         st.error(str(exc))
     info = model_info(config.arch)
     st.caption(
-        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{config.dataset}` for {record.epochs_done} epochs."
+        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{dataset_display_name(config.dataset)}` for {record.epochs_done} epochs."
     )
 if image is None:
     st.info("Upload a photo to continue, or pick a validation image or a built-in sample.")
@@ -236,8 +242,8 @@ if side_rows:
     st.caption("Binary models: object probability, blue 0 → yellow 1. Multi-class: the most likely class.")
 
 # ---------------------------------------------------------------------------------------
-if config.arch == "unetpp":
-    st.header("4 · Prune the trained U-Net++")
+if model_info(config.arch).prunable:
+    st.header(f"4 · Prune the trained {model_info(config.arch).title}")
     if not deep:
         st.info(
             f"This run was trained with `{config.loss}`, which supervises only the last head, so the "

@@ -50,6 +50,7 @@ from seglab.analysis.results_table import arch_label as _arch_label
 from seglab.analysis.results_table import label_models as label_models  # re-exported
 from seglab.analysis.results_table import model_key as model_key  # re-exported
 from seglab.analysis.stats import t_quantile_975
+from seglab.settings.config import dataset_display_name
 
 #: axes every comparison may vary: the model (with its options), the loss (with its
 #: parameters) and the seed
@@ -575,6 +576,8 @@ class Comparison:
     def settings_text(self) -> str:
         """'dataset=shapes, size=64, n=384, …' — the shared settings, named once."""
         settings = dict(self.settings)
+        if isinstance(settings.get("dataset"), str):  # a saved upload by its name, not its path
+            settings["dataset"] = dataset_display_name(settings["dataset"])
         if _empty(settings.get("init_from")):  # transfer options mean nothing without a source run
             settings.pop("init_scope", None)
             if not settings.get("freeze_encoder_epochs") and _empty(settings.get("encoder_weights")):
@@ -881,6 +884,8 @@ def mixing_warning(comparisons: Sequence[Comparison]) -> str | None:
     detail = []
     for f in differing_settings(comparisons):
         values = [c.settings[f] for c in comparisons if f in c.settings]
+        if f == "dataset":  # saved uploads by their saved name, not their path
+            values = [dataset_display_name(v) if isinstance(v, str) else v for v in values]
         name = "data content (fingerprint)" if f == DATA_KEY else f
         detail.append(f"{name}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
     what = "; ".join(detail) if detail else "their studies varied different settings"

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from seglab.settings.config import TrainConfig
+from seglab.settings.config import TrainConfig, dataset_display_name
 
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
 #: settings that change how fast a run trains, not what it learns: never part of a model's identity
@@ -355,6 +355,10 @@ def display_table(frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame[columns].copy()
     if "loss_label" in frame:
         shown["loss"] = frame["loss_label"]
+    if "dataset" in shown:  # a saved upload by the name it was saved under, not its path
+        shown["dataset"] = shown["dataset"].map(
+            lambda d: dataset_display_name(d) if isinstance(d, str) else d
+        )
     return shown.reset_index(drop=True)
 
 

@@ -44,10 +44,18 @@ class LossInfo:
     multiclass: bool = True
     uses_aux: bool = False
     family: str = "pixel"  # "pixel" (per-pixel losses) | "region" (ratios of batch sums) | "mixed"
+    multiclass_title: str = ""  # the title with more than two classes, where the loss changes form
     defaults: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defaults", {p.name: p.default for p in self.params})
+
+    def title_for(self, num_classes: int | None) -> str:
+        """The title that fits the data: 'Binary cross-entropy (BCE)' for two classes (or unknown),
+        'Cross-entropy …' where a multi-class head turns BCE into its softmax form."""
+        if num_classes is not None and num_classes > 2 and self.multiclass_title:
+            return self.multiclass_title
+        return self.title
 
 
 LOSSES: Registry[LossInfo] = Registry("loss")
@@ -134,6 +142,7 @@ LOSSES.add(
     LossInfo(
         name="bce",
         title="Binary cross-entropy (BCE)",
+        multiclass_title="Cross-entropy (BCE's multi-class form)",
         latex=_BCE_LATEX,
         explanation=(
             "BCE treats every pixel as its own yes/no question and charges −log of the probability the "
@@ -219,6 +228,7 @@ LOSSES.add(
     LossInfo(
         name="bce_dice",
         title="BCE + Dice",
+        multiclass_title="Cross-entropy + Dice",
         latex=r"\mathcal{L} = \lambda_{\mathrm{BCE}}\,\mathcal{L}_{\mathrm{BCE}} + \lambda_{\mathrm{Dice}}\,\mathcal{L}_{\mathrm{Dice}}",
         explanation=(
             "A weighted sum of cross-entropy and Dice loss. Cross-entropy gives stable, pixel-level "
@@ -321,6 +331,7 @@ LOSSES.add(
     LossInfo(
         name="bce_ds",
         title="BCE with deep supervision",
+        multiclass_title="Cross-entropy with deep supervision",
         latex=(
             r"\mathcal{L}_{\mathrm{DS}} = \frac{\mathcal{L}_{\mathrm{BCE}}(z) + \lambda\sum_{k=1}^{M}"
             r"\mathcal{L}_{\mathrm{BCE}}(z^{(k)})}{1+\lambda M}"
