@@ -62,7 +62,7 @@ st.markdown(
 
 names = list_models()
 c1, c2, c3, c4 = st.columns([1.6, 1.2, 1, 1])
-accept_url_name("model", names)
+accept_url_name("model", names, lambda n: model_info(n).title)
 name = c1.selectbox(
     "Architecture",
     names,

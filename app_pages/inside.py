@@ -17,7 +17,7 @@ from seglab.models.pruning import DEFAULT_TOLERANCE, prune_report, recommend_pru
 from seglab.palette import colorize_mask, overlay
 from seglab.store.run_store import RunStore, seglab_home
 from seglab.ui.chart_view import show_chart
-from seglab.ui.common import stop_page
+from seglab.ui.common import URL, stop_page
 from seglab.ui.images import upscale
 from seglab.viz.inside_charts import prune_chart
 
@@ -117,12 +117,17 @@ with pick_col:
             + f" · {i}"
         ),
         key="in_run",
+        bind=URL,
     )
     record = by_id[run_id]
     config = record.config
     stamp = record.finished
     source = st.radio(
-        "Picture", ["Validation image", "Built-in sample", "Your photo"], horizontal=True, key="in_source"
+        "Picture",
+        ["Validation image", "Built-in sample", "Your photo"],
+        horizontal=True,
+        key="in_source",
+        bind=URL,
     )
     image = None
     target = None

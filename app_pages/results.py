@@ -342,7 +342,9 @@ curves, val_tab, test_tab, masks_tab, export_tab = st.tabs(
         ":material/visibility: Test IoU view",
         ":material/image: Predicted masks",
         ":material/download: Export & import",
-    ]
+    ],
+    key="rs_tab",
+    bind=URL,  # a shared link opens the same tab
 )
 if comparison is not None:
     with curves:

@@ -35,8 +35,8 @@ def study_names(names: Mapping[str, str]) -> dict[str, str]:
 def study_picker(
     all_runs: pd.DataFrame, comparisons: Sequence[cmp.Comparison], names: Mapping[str, str]
 ) -> str:
-    """A select box of studies, newest first, defaulting to the latest study (the first
-    comparison with two or more cells). Returns a group id, `NO_STUDY` or `ALL_RUNS`."""
+    """A select box of studies, newest first, defaulting to the latest study (the study
+    whose newest run is newest, even a single-run one, before runs outside any study). Returns a group id, `NO_STUDY` or `ALL_RUNS`."""
     latest: dict[str, float] = {}
     for c in comparisons:
         for g in c.groups or [NO_STUDY]:
@@ -44,7 +44,9 @@ def study_picker(
     if "group" in all_runs and (all_runs["group"] == "").any():
         latest.setdefault(NO_STUDY, 0.0)
     options = sorted(latest, key=lambda g: -latest[g])
-    default = (comparisons[0].groups or [NO_STUDY])[0] if comparisons else NO_STUDY
+    # The really latest study (by its newest run), even a single-run one; runs outside any study
+    # (command-line runs) are shown first only when there is no study at all.
+    default = next((o for o in options if o != NO_STUDY), NO_STUDY)
     options = [default, *[o for o in options if o != default], ALL_RUNS]
     if st.session_state.get("rs_study") not in options:
         st.session_state.pop("rs_study", None)
