@@ -139,4 +139,16 @@ def show_chart(
         width = "content"
     elif presenting():
         width = "stretch"
+        spec = _fit_width(spec)
     return where.vega_lite_chart(spec=spec, width=width, theme=theme, **kwargs)
+
+
+def _fit_width(spec: dict[str, Any]) -> dict[str, Any]:
+    """A chart sized by its content (``autosize`` "pad": width and height are the plot area) is
+    stretched to the page in presenter mode: then only its width fits the page ("fit-x"), its
+    height stays the plot's, so the enlarged text keeps its rows."""
+    autosize = spec.get("autosize")
+    if isinstance(autosize, dict) and autosize.get("type") == "pad" and "facet" not in spec:
+        spec = dict(spec)
+        spec["autosize"] = {**autosize, "type": "fit-x"}
+    return spec
