@@ -262,13 +262,15 @@ def test_section(
 
 # ---- the reference study ------------------------------------------------------------------------
 def reference_offer(home: str) -> None:
-    """On an empty Results page: load the saved reference study with one click."""
-    if not reference.reference_available():
+    """Load the saved reference study with one click: on an empty Results page, and under
+    Export & import whatever is queued or trained (until it is loaded)."""
+    if not reference.reference_available() or reference.reference_run_ids(home):
         return
     st.markdown(
         "**Compare saved experiments right away:** the reference study is the quick study "
-        "(4 architectures × 4 losses × 3 seeds) trained on a CPU and saved without weights. It loads "
-        "as its own study and can be deleted again."
+        "(4 architectures × 4 losses × 3 seeds) trained on a CPU. Every run keeps its scores; one "
+        "seed per cell also keeps its weights (the Inside page opens it), its predictions epoch by "
+        "epoch and its predicted test masks. It loads as its own study and can be deleted again."
     )
     if st.button(":material/folder_open: Load the reference study", type="primary", key="rs_reference"):
         added = reference.load_reference_study(home)
@@ -283,7 +285,10 @@ def reference_manage(home: str) -> None:
     if not ids:
         return
     with st.expander(f"Reference study loaded ({len(ids)} runs)"):
-        st.caption("Saved results shipped with SegLab (no weights: the Inside page cannot open them).")
+        st.caption(
+            "Saved results shipped with SegLab: one seed per cell kept its weights and predictions "
+            "(the Inside page and the epoch-by-epoch view open those)."
+        )
         if st.button("Delete the reference study", key="rs_reference_delete"):
             n = reference.delete_reference_study(home)
             for key in ("rs_study", "rs_comparison", "rs_pick", "rs_table"):
