@@ -108,3 +108,52 @@ def test_documented_links_survive_a_reload(page, app_url: str, link: str, kept: 
         boxes = page.locator("[data-testid=stMain] [data-testid=stSelectbox] input")
         values = [boxes.nth(i).input_value() for i in range(boxes.count())]
         assert any(v.startswith(shown) for v in values), values
+
+
+def wait_charts_drawn(page) -> None:
+    """Vega draws a chart after the script run ends: wait until every visible chart has its SVG."""
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stVegaLiteChart]')]
+            .filter(el => el.getBoundingClientRect().width > 0)
+            .every(el => el.querySelector('svg.marks, canvas.marks'))""",
+        timeout=30_000,
+    )
+
+
+def overflow(page) -> list[str]:
+    """What sticks out sideways: the page's own horizontal scroll, and charts or images wider
+    than the main column (Streamlit clips those inside their block, so the page may not scroll)."""
+    return page.evaluate(
+        """() => {
+            const out = [];
+            const doc = document.scrollingElement;
+            if (doc.scrollWidth > doc.clientWidth + 1) out.push(`page ${doc.scrollWidth} > ${doc.clientWidth}`);
+            const main = document.querySelector('[data-testid=stMain] [data-testid=stMainBlockContainer]')
+                || document.querySelector('[data-testid=stMain]');
+            const right = main.getBoundingClientRect().right;
+            for (const el of document.querySelectorAll(
+                    '[data-testid=stMain] svg.marks, [data-testid=stMain] canvas, [data-testid=stMain] img')) {
+                const r = el.getBoundingClientRect();
+                if (r.width > 0 && r.right > right + 2) out.push(`${el.tagName} right ${Math.round(r.right)} > ${Math.round(right)}`);
+            }
+            for (const el of document.querySelectorAll('[data-testid=stMain] *')) {
+                if (el.scrollWidth > el.clientWidth + 2 && getComputedStyle(el).overflowX === 'auto'
+                        && el.closest('[data-testid=stVegaLiteChart]')) out.push('chart scrolls sideways');
+            }
+            return out;
+        }"""
+    )
+
+
+def test_presenter_mode_at_1280x720_never_scrolls_sideways(page, app_url: str) -> None:
+    open_page(page, f"{app_url}/?present=true")
+    links = page.locator("[data-testid=stSidebarNav] a")
+    paths = [urlparse(links.nth(i).get_attribute("href")).path for i in range(links.count())]
+    assert len(paths) >= 9, paths
+    problems = {}
+    for path in paths:
+        open_page(page, f"{app_url}{path}?present=true")
+        wait_charts_drawn(page)
+        if found := overflow(page):
+            problems[path] = found
+    assert problems == {}, problems
