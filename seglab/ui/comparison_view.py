@@ -272,11 +272,21 @@ def reference_offer(home: str) -> None:
         "seed per cell also keeps its weights (the Inside page opens it), its predictions epoch by "
         "epoch and its predicted test masks. It loads as its own study and can be deleted again."
     )
-    if st.button(":material/folder_open: Load the reference study", type="primary", key="rs_reference"):
-        added = reference.load_reference_study(home)
-        st.session_state["rs_study"] = reference.REFERENCE_GROUP
-        st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."
-        st.rerun()
+    st.button(
+        ":material/folder_open: Load the reference study",
+        type="primary",
+        key="rs_reference",
+        on_click=_load_reference,
+        args=(home,),
+    )
+
+
+def _load_reference(home: str) -> None:
+    """Button callback: it runs before the page is drawn again, so it may switch the Study box
+    (drawn above the Export & import tab) to the reference study."""
+    added = reference.load_reference_study(home)
+    st.session_state["rs_study"] = reference.REFERENCE_GROUP
+    st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."
 
 
 def reference_manage(home: str) -> None:
