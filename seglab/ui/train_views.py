@@ -19,8 +19,8 @@ import streamlit as st
 from seglab.errors import SegLabError
 from seglab.registry import ParamSpec
 from seglab.settings.config import TrainConfig
+from seglab.settings.presets import CLASS_ARCHS, CLASS_LOSSES, CLASS_SEEDS, STUDY_ARCHS, STUDY_LOSSES
 from seglab.settings.presets import PRESET_SEEDS as _PRESET_SEEDS
-from seglab.settings.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.settings.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.status import RunStatus, is_active
 from seglab.ui.common import URL
@@ -126,9 +126,9 @@ def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
         if field_name == "n" and value is None:
             value = 0
         form[key] = value
-    form["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
-    form["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
-    form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
+    form["tr_archs"] = [a for a in CLASS_ARCHS if a in list_models()]  # a grid for a class hour
+    form["tr_losses"] = [loss for loss in CLASS_LOSSES if loss in list_losses()]
+    form["tr_seeds"] = ", ".join(map(str, CLASS_SEEDS.get(name, [0])))
     return form
 
 
