@@ -3,14 +3,14 @@
 Every builder takes a pandas table from :mod:`seglab.analysis.results_table` and returns an Altair
 chart; nothing here calls Streamlit, so the same charts are exported as PNG/SVG and tested.
 
-Colour language: losses always use :data:`LOSS_COLORS` and architectures
-:data:`ARCH_COLORS`, over a *fixed* domain (every loss / architecture in the store, in a
-stable order), so 'focal' has the same colour in every chart and after every filter.
+Colour language: every loss and every architecture has one colour, fixed by its name
+(`seglab.palette.loss_color` / `arch_color`), so 'focal' has the same colour in every chart,
+after every filter, and on the Loss lab too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import altair as alt
@@ -18,22 +18,11 @@ import numpy as np
 import pandas as pd
 
 from seglab.analysis.results_table import LOWER_IS_BETTER, metric_title
-from seglab.palette import CATEGORICAL, categorical, colorize_mask, error_overlay
+from seglab.palette import arch_color, categorical, colorize_mask, error_overlay, loss_color
 
-# Colour-blind-friendly categorical palettes (Okabe–Ito first, then Tableau hues).
-LOSS_COLORS: list[str] = [
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#D55E00",
-    "#56B4E9",
-    "#000000",
-    "#F0E442",
-    "#8c564b",
-    "#7f7f7f",
-]
-ARCH_COLORS: list[str] = [*CATEGORICAL[1:7], CATEGORICAL[0], "#8c564b", "#7f7f7f"]  # Okabe–Ito, shifted
+# One colour per loss and per architecture, fixed by name (`seglab.palette`).
+LOSS_COLORS = loss_color
+ARCH_COLORS = arch_color
 
 FACET_WIDTH = 215
 FACET_HEIGHT = 170
@@ -46,9 +35,9 @@ def color_domain(values: Sequence[str], preferred: Sequence[str] = ()) -> list[s
     return ordered + sorted(v for v in present if v not in ordered)
 
 
-def _scale(domain: Sequence[str], palette: Sequence[str]) -> alt.Scale:
-    colors = [palette[i % len(palette)] for i in range(len(domain))]
-    return alt.Scale(domain=list(domain), range=colors)
+def _scale(domain: Sequence[str], color_of: Callable[[str], str]) -> alt.Scale:
+    """A colour scale giving every name of ``domain`` its own colour from `seglab.palette`."""
+    return alt.Scale(domain=list(domain), range=[color_of(name) for name in domain])
 
 
 def epoch_axis(epochs: pd.Series) -> alt.Axis:
