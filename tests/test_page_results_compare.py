@@ -31,7 +31,9 @@ def test_latest_study_is_shown_by_default_without_a_warning(store):
     assert best.startswith("Best by validation IoU: unet + focal")
     assert "0.790 ± 0.014 (n=2)" in best
     texts = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
-    assert "Shared settings" in texts and "epochs=3" in texts
+    assert "Shared settings" in texts and "Epochs 3" in texts and "Augmentation off" in texts
+    (shared,) = [c.value for c in at.caption if "Shared settings" in c.value]
+    assert "Image size 32 px" in shared and "=" not in shared  # words, not key=value
     assert "varied: arch, loss" in texts
     cells = at.dataframe[1].value
     assert list(cells["model"])[:2] == ["unet + focal", "segnet + bce"]  # ranked by val IoU

@@ -107,8 +107,16 @@ def pick_comparison(
     st.markdown(
         f"**Comparing {len(chosen.cells)} model(s) over {len(chosen.runs)} run(s); varied: {varied}.**"
     )
-    st.caption(f"Shared settings (the same for every run below): {chosen.settings_text()}")
+    st.caption(f"**Shared settings** (the same for every run below): {shared_settings_words(chosen)}")
     return chosen
+
+
+def shared_settings_words(comparison: cmp.Comparison) -> str:
+    """The comparison's shared settings (those `Comparison.settings_text` keeps) in words."""
+    from seglab.analysis.settings_words import readable_settings
+
+    kept = {p.split("=", 1)[0] for p in comparison.settings_text().split(", ") if "=" in p}
+    return readable_settings({k: v for k, v in comparison.settings.items() if k in kept})
 
 
 def best_banner(comparison: cmp.Comparison) -> None:
