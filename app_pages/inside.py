@@ -16,6 +16,7 @@ from seglab.models.link_kinds import link_kind
 from seglab.models.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
 from seglab.palette import colorize_mask, overlay
 from seglab.store.run_store import RunStore, seglab_home
+from seglab.teach.architectures import human_count
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, stop_page
 from seglab.ui.images import upscale
@@ -265,13 +266,18 @@ if config.arch == "unetpp":
         report = pruning(home, run_id, stamp)
         advice = recommend_prune_level(report, DEFAULT_TOLERANCE)
         st.dataframe(
-            report.assign(level=["L" + str(v) for v in report["level"]]),
+            report.assign(
+                level=["L" + str(v) for v in report["level"]],
+                # the units of the Architectures page: "6.63 k", "14.4 M"
+                params=[human_count(v) for v in report["params"]],
+                macs=[human_count(v) for v in report["macs"]],
+            ),
             hide_index=True,
             column_config={
                 "iou": st.column_config.NumberColumn("IoU", format="%.3f"),
                 "ms_per_image": st.column_config.NumberColumn("ms / image", format="%.2f"),
-                "params": st.column_config.NumberColumn("parameters used", format="%d"),
-                "macs": st.column_config.NumberColumn("MACs / image", format="%d"),
+                "params": st.column_config.TextColumn("Parameters used"),
+                "macs": st.column_config.TextColumn("MACs per image"),
                 "speedup": st.column_config.NumberColumn("speed-up", format="%.1f×"),
             },
         )
