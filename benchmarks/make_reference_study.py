@@ -7,7 +7,8 @@ What it does, with the project's own command line only:
 1. trains the quick study (quick preset, 4 architectures × 4 losses × seeds 0, 1, 2 = 48 runs,
    one CPU thread per run, so every number is deterministic for its seed) with
    ``python -m seglab study`` into a work folder (``--work``; a folder that already holds the 48
-   finished runs is reused, so a second call only re-packs);
+   finished runs is reused, so a second call only re-packs; one whose generation was
+   interrupted is resumed with ``python -m seglab worker --once``);
 2. slims a copy of each run so the whole lesson fits the size budget (:data:`BUDGET_MB`):
    * every run keeps its history, summary and config (the numbers of every seed);
    * one seed per cell (:data:`KEEP_SEED`) keeps its best weights in fp16 (Inside opens it),
@@ -71,6 +72,14 @@ def train(home: Path, slots: int) -> list[Path]:
     expected = len(ARCHS) * len(LOSSES) * len(SEEDS)
     if len(runs) == expected:
         print(f"reusing the {expected} finished runs in {home}", file=sys.stderr)
+        return runs
+    if runs and (home / "jobs.sqlite").is_file():
+        # an interrupted generation: its queue still holds the missing runs
+        print(f"resuming: {len(runs)} of {expected} runs finished in {home}", file=sys.stderr)
+        seglab_cli("worker", "--once", "--slots", str(slots), "--slot-threads", "1", "--home", str(home))
+        runs = finished_runs(home)
+        if len(runs) != expected:
+            sys.exit(f"{home} holds {len(runs)} finished runs, not {expected}: use an empty --work folder")
         return runs
     if runs:
         sys.exit(f"{home} holds {len(runs)} finished runs, not {expected}: use an empty --work folder")
