@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from seglab.device import device_label
 from seglab.palette import overlay
 from seglab.teach.basics import load_scene
-from seglab.training.device import device_label
 from seglab.ui.images import image_row
 from seglab.ui.store_health import queue_notice_banner
 
@@ -90,11 +90,13 @@ st.markdown(
     "and the loss function change segmentation quality?** The original study trained "
     "**SegNet**, **U-Net** and a **strided U-Net** (down-sampling with strided convolutions "
     "instead of pooling), each with four losses: **binary cross-entropy**, **Dice**, "
-    "**focal loss** and **BCE with deep supervision** (extra loss terms on intermediate "
-    "outputs). It scored every model with **IoU** (intersection over union), compared IoU "
-    "curves over the epochs on validation data, and picked a winner on held-out test data. "
-    "Its headline: the strided U-Net trained with focal loss scored best, and focal loss "
-    "helped most where classes were unbalanced.\n\n"
+    '**focal loss** and a "BCE supervised regularisation", which SegLab reads as **BCE with '
+    "deep supervision** (extra loss terms on intermediate outputs). It scored every model with "
+    "**IoU** (intersection over union), compared IoU curves over the epochs on validation data, "
+    "and picked a winner on held-out test data. Its headline: the strided U-Net trained with "
+    "focal loss scored best, and focal loss helped most where classes were unbalanced. "
+    "SegLab's own reference study (Results page) does not reproduce that headline: there focal "
+    "is the weakest loss for every architecture.\n\n"
     "Here you can run the same grid on generated data in minutes and check whether that "
     "conclusion holds, and for which data. Treat the published finding as a hypothesis to "
     "test, not as a fact."

@@ -43,8 +43,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from seglab.store import epoch_predictions  # noqa: E402
 from seglab.store.reference import REFERENCE_GROUP, REFERENCE_ZIP  # noqa: E402
-from seglab.training import epoch_predictions  # noqa: E402
 
 ARCHS = ("segnet", "unet", "unet_strided", "unetpp")
 LOSSES = ("bce", "dice", "focal", "bce_ds")

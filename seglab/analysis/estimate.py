@@ -25,8 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from seglab.errors import SegLabError
 from seglab.settings.config import TrainConfig
-from seglab.training.epoch_predictions import EPOCH_IMAGES
+from seglab.store.epoch_predictions import EPOCH_IMAGES
 
 RUN_OVERHEAD_SECONDS = 0.5  # data generation, model build, checkpoints, previews per run
 
@@ -80,20 +81,6 @@ class StudyEstimate:
         return f"{runs}{at_once}{where}"
 
 
-def format_duration(seconds: float) -> str:
-    """Round a duration the way people say it: '40 s', '3 min', '1 h 20 min'."""
-    if not math.isfinite(seconds):
-        return "unknown"
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    minutes = seconds / 60
-    if minutes < 60:
-        return f"{round(minutes)} min" if minutes >= 10 else f"{minutes:.1f} min".replace(".0 min", " min")
-    hours, rest = divmod(round(minutes), 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
-
-
 def worker_threads() -> int:
     """CPU threads a background worker uses (it leaves one core for the app)."""
     return max(1, (os.cpu_count() or 1) - 1)
@@ -131,6 +118,20 @@ def split_sizes(config: TrainConfig) -> tuple[int, int, int]:
 PROBE_BATCH = 4  # on CPU, expensive steps are timed on 2 and 4 images and extrapolated
 CHEAP_SECONDS = 1.5  # a step expected to take less than this is timed at the real batch size
 REPEATS = 2  # timed steps after the warm-up (time_step's default, and what cached_timing looks up)
+#: The largest step "Estimate time" will run, as first-level activation values per timed step
+#: (images × width × size²). Memory and time of a step grow with it (the audit measured ~90 bytes
+#: per value for U-Net); 2²⁴ keeps one measurement near 1.5 GB and seconds, not minutes.
+MAX_PROBE_VALUES = 2**24
+
+
+class EstimateTooLargeError(SegLabError):
+    """A model too large to time safely on this server."""
+
+
+def probe_values(size: int, batch_size: int, width: int) -> int:
+    """First-level activation values of the step `time_step` runs on the CPU (at most
+    :data:`PROBE_BATCH` images): the bound of :data:`MAX_PROBE_VALUES` applies to it."""
+    return min(int(batch_size), PROBE_BATCH) * int(width) * int(size) ** 2
 
 
 def time_step(
@@ -192,8 +193,8 @@ def _time_step(
         return _MEASURED[key]
     import torch
 
+    from seglab.device import resolve_device
     from seglab.models import create_model
-    from seglab.training.device import resolve_device
 
     device = resolve_device(device_name)
     previous = torch.get_num_threads()
@@ -305,6 +306,11 @@ def estimate_study(
         }
         where = device if config.device == "auto" else config.device
         if measure:
+            if probe_values(config.size, config.batch_size, config.width) > MAX_PROBE_VALUES:
+                raise EstimateTooLargeError(
+                    f"{config.arch} at {config.size} px with width {config.width} is too large to time "
+                    "safely on this server; lower the image size or the width to get an estimate."
+                )
             timing = time_step(config.arch, **shape, out_channels=out_channels, device=where)
         else:
             timing = cached_timing(config.arch, **shape, out_channels=out_channels, device=where)
@@ -318,8 +324,8 @@ def estimate_study(
 
 def worker_slots(device: str = "auto") -> int:
     """Runs the background worker trains side by side on ``device`` (its default slots)."""
+    from seglab.device import resolve_device
     from seglab.jobs.worker import default_slot_count
-    from seglab.training.device import resolve_device
 
     return default_slot_count(resolve_device(device).type)
 

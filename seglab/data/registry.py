@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import torch
 
@@ -41,14 +41,6 @@ class Generated(NamedTuple):
     images: torch.Tensor
     masks: torch.Tensor
     instances: torch.Tensor | None
-
-
-class Builder(Protocol):
-    """Draws ``n`` samples of ``size``×``size`` pixels on ``device`` using ``generator``."""
-
-    def __call__(
-        self, n: int, size: int, generator: torch.Generator, device: torch.device, **params: Any
-    ) -> Generated: ...
 
 
 def model_out_channels(num_classes: int) -> int:
@@ -118,8 +110,8 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def resolve_data_device(device: torch.device | str | None) -> torch.device:
-    """None → CPU; "auto"/"cpu"/"cuda"/"mps" via `seglab.training.device`; anything else as torch reads it."""
-    from seglab.training.device import DEVICE_CHOICES, resolve_device
+    """None → CPU; "auto"/"cpu"/"cuda"/"mps" via `seglab.device`; anything else as torch reads it."""
+    from seglab.device import DEVICE_CHOICES, resolve_device
 
     if device is None:
         return torch.device("cpu")
@@ -207,6 +199,15 @@ def generate(
     )
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()`` that turns a name the file system refuses (too long, a NUL) into a
+    plain `DatasetError` instead of an ``OSError``."""
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"'{str(path)[:80]}…' cannot be a dataset path: {exc.strerror or exc}.") from None
+
+
 def make_dataset(
     name_or_path: str | Path,
     *,
@@ -228,7 +229,7 @@ def make_dataset(
     if not isinstance(name_or_path, Path) and key in DATASETS:
         return generate(key, size=size, n=n, seed=seed, device=device, **params)
     path = Path(name_or_path).expanduser()
-    if path.exists():
+    if _exists(path):
         from seglab.data.folder import load_path
 
         size = int(size)

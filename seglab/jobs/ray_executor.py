@@ -7,7 +7,7 @@
 2. sends one Ray task per run, asking for ``num_cpus`` = the run's CPU threads and, when the
    cluster has GPUs and the run may use one, a *fraction* of a GPU (``gpus_per_run``,
    default ``1/8``: eight small runs share a GPU, like eight worker slots);
-3. each task calls `seglab.jobs.worker.run_config` with that run's id: the same code path as
+3. each task calls `seglab.training.run.run_config` with that run's id: the same code path as
    the job worker (config, history, summary, checkpoints, predictions through the run
    writer), so Ray runs look exactly like local runs on the Results page.
 
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from seglab.errors import SegLabError
+from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.settings.study import Study
 from seglab.training.threads import cpu_cores, thread_env
@@ -68,12 +69,12 @@ def import_ray() -> Any:
 
 def _train_one(config_json: str, home: str, run_id: str, threads: int) -> dict[str, Any]:
     """The body of one Ray task (runs in a Ray worker process)."""
-    from seglab.jobs.worker import _metrics_of, run_config
+    from seglab.training.run import metrics_of, run_config
     from seglab.training.threads import set_thread_cap
 
     set_thread_cap(threads)
     outcome = run_config(TrainConfig.from_json(config_json), home=home, run_id=run_id, resume=False)
-    metrics = _metrics_of(outcome.result) if outcome.result is not None else {}
+    metrics = metrics_of(outcome.result) if outcome.result is not None else {}
     return {
         "run_id": outcome.run_id,
         "status": str(outcome.status),
@@ -100,12 +101,12 @@ def run_study_on_ray(
     `RayRunResult` per run, in the study's order. ``threads``: CPU threads (and Ray CPUs) per
     run (default 1). ``num_cpus``: CPUs of a local Ray instance (default: this machine's cores).
     """
-    from seglab.jobs.queue import resolve_home
+
     from seglab.store.run_store import RunStore
 
     ray = import_ray()
     configs = study.expand()
-    home_path = Path(resolve_home(home)).resolve()
+    home_path = Path(seglab_home(home)).resolve()
     store = RunStore(home_path)
     group = time.strftime("study-%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     per_run = max(1, threads or 1)
@@ -130,13 +131,14 @@ def run_study_on_ray(
                 configure_logging=False,
             )
         started_here = True
+    run_ids: list[str] = []
+    completed = False
     try:
         cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
         fraction = gpus_per_run or DEFAULT_GPUS_PER_RUN
         task = ray.remote(_train_one)
         say(f"study {group}: {len(configs)} run(s) to Ray ({address if address else 'local'})")
         pending: dict[Any, int] = {}
-        run_ids: list[str] = []
         for i, config in enumerate(configs):
             run_id = store.create_run(config, group=group)
             run_ids.append(run_id)
@@ -164,7 +166,31 @@ def run_study_on_ray(
                 )
         say(f"study {group}: {sum(r.status == 'done' for r in results if r)} of {len(configs)} done")
         print(group)
+        completed = True
         return [r for r in results if r is not None]
     finally:
         if started_here:
             ray.shutdown()
+        if not completed:  # Ctrl-C or a crash of this client: no run may stay queued or running
+            leave_resumable(store, run_ids)
+
+
+def leave_resumable(store: Any, run_ids: list[str]) -> list[str]:
+    """Mark the runs of an abandoned Ray study that never finished (still ``queued`` or
+    ``running``) as ``interrupted``, so ``seglab resume RUN_ID`` continues them; returns their ids."""
+    from seglab.status import RunStatus
+
+    left = []
+    for run_id in run_ids:
+        try:
+            status = store.load_run(run_id).status
+            if status in (RunStatus.QUEUED, RunStatus.RUNNING):
+                store.set_status(
+                    run_id,
+                    RunStatus.INTERRUPTED.value,
+                    f"the Ray study stopped before this run finished; `seglab resume {run_id}` continues it",
+                )
+                left.append(run_id)
+        except (SegLabError, OSError, ValueError):
+            continue  # unreadable or deleted meanwhile: nothing to leave resumable
+    return left

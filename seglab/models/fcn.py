@@ -72,6 +72,8 @@ FCN_ENCODERS = ("small", "vgg16")
 class FCN8s(SegModel):
     """VGG-style encoder + score layers at the last three scales fused by up-sample-and-add."""
 
+    ENCODER_PREFIXES = ("encoders.",)  # transfer learning: the encoder part of the state dict
+
     downsample = "maxpool"
     upsample = "transposed-conv"
 

@@ -84,6 +84,8 @@ MOBILENET_PYRAMID_CHANNELS = 128
 class FPN(SegModel):
     """MobileNet-style encoder + FPN top-down pathway + merged per-level heads."""
 
+    ENCODER_PREFIXES = ("stem.", "stages.")  # transfer learning: the encoder part of the state dict
+
     downsample = "strided-conv"
     upsample = "bilinear"
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from seglab.training.device import device_label
+from seglab.device import device_label
 
 
 @st.cache_data(show_spinner=False)
@@ -80,6 +81,23 @@ FOOTER_KEY = "seglab-footer"
 #: the parameter while the value equals the widget's default, and ignores values a widget
 #: cannot take (an out-of-range number in an edited link falls back to the default).
 URL = "query-params"
+
+
+def plain_disk_full(func: Callable[..., Any]) -> Callable[..., Any]:
+    """For fragments (which Streamlit runs apart from the page, so ``app.py`` cannot catch their
+    errors): a full disk (`seglab.errors.DiskFullError`) becomes one plain line, not a traceback.
+    Put it under ``@st.fragment``."""
+    from seglab.errors import DiskFullError
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DiskFullError as exc:
+            st.error(str(exc)[:1].upper() + str(exc)[1:])
+            return None
+
+    return wrapper
 
 
 def render_footer() -> None:
