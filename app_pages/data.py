@@ -1,10 +1,9 @@
 """Data: generate and browse the built-in datasets, or check and load your own images and masks."""
 
-import os
-
 import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
+from seglab.data.folder import content_stamp
 from seglab.data.uploads import clean_name, delete_dataset, list_uploaded, save_dataset
 from seglab.errors import SegLabError
 from seglab.settings.classroom import Permission
@@ -61,7 +60,7 @@ def generated(name: str, size: int, n: int, seed: int, params: tuple) -> dp.Data
 
 
 @st.cache_data(show_spinner="Reading and checking the files…", max_entries=8)
-def loaded(path: str, size: int, stamp: float) -> dp.LoadResult:
+def loaded(path: str, size: int, stamp: str) -> dp.LoadResult:
     return dp.load_user_dataset(path, size=size)
 
 
@@ -203,7 +202,7 @@ with own:
         else:
             source, shown_name = typed.strip(), typed.strip()
     if source:
-        stamp = os.path.getmtime(source) if os.path.exists(source) else 0.0
+        stamp = content_stamp(source)  # every file the check reads: a fix is seen at the next look
         result = loaded(source, own_size, stamp)
         if not result.ok:
             if result.problems:

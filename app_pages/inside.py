@@ -7,8 +7,9 @@ import threading
 import numpy as np
 import streamlit as st
 
-from seglab.analysis import inspect as ins
+from seglab import inspect as ins
 from seglab.data import list_datasets, make_dataset
+from seglab.data.images import SUPPORTED_SUFFIXES
 from seglab.errors import SegLabError
 from seglab.losses import loss_info
 from seglab.models import model_info
@@ -53,6 +54,12 @@ def stage_grids(home: str, run_id: str, stamp: float | None, image: np.ndarray, 
     model, lock = load_model(home, run_id, stamp)
     with lock:
         return ins.stage_rows(model, image, k, side_outputs=sides)
+
+
+@st.cache_data(show_spinner="Reading your picture…", max_entries=8)
+def uploaded_picture(data: bytes, size: int, name: str) -> np.ndarray:
+    """An upload read once (not on every slider move) by the loader's road."""
+    return ins.image_from_bytes(data, size, name).numpy()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -157,9 +164,13 @@ with pick_col:
             k = b.slider("Sample", 0, SAMPLES - 1, 0, key="in_sample")
             image = builtin_images(name, config.size)[k]
         else:
-            upload = st.file_uploader("A photo (PNG or JPEG)", type=["png", "jpg", "jpeg"], key="in_upload")
+            upload = st.file_uploader(
+                "A photo (PNG, JPEG, TIFF or BMP)",
+                type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
+                key="in_upload",
+            )
             if upload is not None:
-                image = ins.image_from_bytes(upload.getvalue(), config.size).numpy()
+                image = uploaded_picture(upload.getvalue(), config.size, upload.name)
                 st.caption(
                     f"Centre-cropped to a square and resized to {config.size}×{config.size}, the size the model learned on."
                 )
