@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from synth_runs import OTHER_GROUP, STUDY_GROUP, must_show_store
+from synth_runs import OTHER_GROUP, STUDY_GROUP, fake_run, must_show_store
 
 from seglab.store import reference
 from seglab.store.run_store import RunStore
@@ -31,11 +31,25 @@ def test_latest_study_is_shown_by_default_without_a_warning(store):
     assert best.startswith("Best by validation IoU: unet + focal")
     assert "0.790 ± 0.014 (n=2)" in best
     texts = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
-    assert "Shared settings" in texts and "epochs=3" in texts
+    assert "Shared settings" in texts and "Epochs 3" in texts and "Augmentation off" in texts
+    (shared,) = [c.value for c in at.caption if "Shared settings" in c.value]
+    assert "Image size 32 px" in shared and "=" not in shared  # words, not key=value
     assert "varied: arch, loss" in texts
     cells = at.dataframe[1].value
     assert list(cells["model"])[:2] == ["unet + focal", "segnet + bce"]  # ranked by val IoU
     assert set(cells["seeds finished / asked"]) == {"2/2"} and set(cells["diverged"]) == {0}
+
+
+def test_a_newer_single_run_study_is_the_latest(store):
+    """The walk's slip: a study of one run trained after the 2 × 2 study is the latest one."""
+    import time
+
+    fake_run(
+        store, group="g-lone", val=0.6, test=0.6, arch="unet", loss="dice", epochs=2, created=time.time()
+    )
+    at = run_page()
+    assert at.selectbox(key="rs_study").value == "g-lone"
+    assert len(at.dataframe[0].value) == 1
 
 
 def test_mixing_settings_warns_and_names_the_differing_fields(store):

@@ -40,8 +40,8 @@ def study_names(names: Mapping[str, str]) -> dict[str, str]:
 def study_picker(
     all_runs: pd.DataFrame, comparisons: Sequence[cmp.Comparison], names: Mapping[str, str]
 ) -> str:
-    """A select box of studies, newest first, defaulting to the latest study (the first
-    comparison with two or more cells). Returns a group id, `NO_STUDY` or `ALL_RUNS`."""
+    """A select box of studies, newest first, defaulting to the latest study (the study
+    whose newest run is newest, even a single-run one, before runs outside any study). Returns a group id, `NO_STUDY` or `ALL_RUNS`."""
     latest: dict[str, float] = {}
     for c in comparisons:
         for g in c.groups or [NO_STUDY]:
@@ -49,7 +49,9 @@ def study_picker(
     if "group" in all_runs and (all_runs["group"] == "").any():
         latest.setdefault(NO_STUDY, 0.0)
     options = sorted(latest, key=lambda g: -latest[g])
-    default = (comparisons[0].groups or [NO_STUDY])[0] if comparisons else NO_STUDY
+    # The really latest study (by its newest run), even a single-run one; runs outside any study
+    # (command-line runs) are shown first only when there is no study at all.
+    default = next((o for o in options if o != NO_STUDY), NO_STUDY)
     options = [default, *[o for o in options if o != default], ALL_RUNS]
     if st.session_state.get("rs_study") not in options:
         st.session_state.pop("rs_study", None)
@@ -121,8 +123,16 @@ def pick_comparison(
     st.markdown(
         f"**Comparing {len(chosen.cells)} model(s) over {len(chosen.runs)} run(s); varied: {varied}.**"
     )
-    st.caption(f"Shared settings (the same for every run below): {chosen.settings_text()}")
+    st.caption(f"**Shared settings** (the same for every run below): {shared_settings_words(chosen)}")
     return chosen
+
+
+def shared_settings_words(comparison: cmp.Comparison) -> str:
+    """The comparison's shared settings (those `Comparison.settings_text` keeps) in words."""
+    from seglab.analysis.settings_words import readable_settings
+
+    kept = {p.split("=", 1)[0] for p in comparison.settings_text().split(", ") if "=" in p}
+    return readable_settings({k: v for k, v in comparison.settings.items() if k in kept})
 
 
 def best_banner(comparison: cmp.Comparison) -> None:
@@ -305,23 +315,35 @@ def test_section(
 
 # ---- the reference study ------------------------------------------------------------------------
 def reference_offer(home: str) -> None:
-    """On an empty Results page: load the saved reference study with one click."""
-    if not reference.reference_available():
+    """Load the saved reference study with one click: on an empty Results page, and under
+    Export & import whatever is queued or trained (until it is loaded)."""
+    if not reference.reference_available() or reference.reference_run_ids(home):
         return
     st.markdown(
         "**Compare saved experiments right away:** the reference study is the quick study "
-        "(4 architectures × 4 losses × 3 seeds) trained on a CPU and saved without weights. It loads "
-        "as its own study and can be deleted again."
+        "(4 architectures × 4 losses × 3 seeds) trained on a CPU. Every run keeps its scores; one "
+        "seed per cell also keeps its weights (the Inside page opens it), its predictions epoch by "
+        "epoch and its predicted test masks. It loads as its own study and can be deleted again."
     )
-    if st.button(":material/folder_open: Load the reference study", type="primary", key="rs_reference"):
-        try:
-            added = reference.load_reference_study(home)
-        except (SegLabError, OSError) as exc:
-            st.error(f"The reference study cannot be loaded: {exc}")
-            return
-        st.session_state["rs_study"] = reference.REFERENCE_GROUP
-        st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."
-        st.rerun()
+    st.button(
+        ":material/folder_open: Load the reference study",
+        type="primary",
+        key="rs_reference",
+        on_click=_load_reference,
+        args=(home,),
+    )
+
+
+def _load_reference(home: str) -> None:
+    """Button callback: it runs before the page is drawn again, so it may switch the Study box
+    (drawn above the Export & import tab) to the reference study."""
+    try:
+        added = reference.load_reference_study(home)
+    except (SegLabError, OSError) as exc:
+        st.session_state["rs_notice"] = f"The reference study cannot be loaded: {exc}"
+        return
+    st.session_state["rs_study"] = reference.REFERENCE_GROUP
+    st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."
 
 
 def reference_manage(home: str) -> None:
@@ -330,7 +352,10 @@ def reference_manage(home: str) -> None:
     if not ids:
         return
     with st.expander(f"Reference study loaded ({len(ids)} runs)"):
-        st.caption("Saved results shipped with SegLab (no weights: the Inside page cannot open them).")
+        st.caption(
+            "Saved results shipped with SegLab: one seed per cell kept its weights and predictions "
+            "(the Inside page and the epoch-by-epoch view open those)."
+        )
         if classroom.can(Permission.DELETE) and st.button(
             "Delete the reference study", key="rs_reference_delete"
         ):

@@ -19,11 +19,12 @@ import streamlit as st
 from seglab.errors import SegLabError
 from seglab.registry import ParamSpec
 from seglab.settings.config import TrainConfig
+from seglab.settings.presets import CLASS_ARCHS, CLASS_LOSSES, CLASS_SEEDS, STUDY_ARCHS, STUDY_LOSSES
 from seglab.settings.presets import PRESET_SEEDS as _PRESET_SEEDS
-from seglab.settings.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.settings.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.status import RunStatus, is_active
 from seglab.ui.common import URL
+from seglab.ui.tables import dash_missing
 from seglab.units import format_duration
 
 # the study form's default seeds per preset (3 seeds for quick and study: `seglab.settings.presets`)
@@ -142,9 +143,9 @@ def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
 
     values = form_defaults(name)
     form: dict[str, Any] = {s.widget_key: widget_value(s, values[s.name]) for s in form_settings()}
-    form["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
-    form["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
-    form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
+    form["tr_archs"] = [a for a in CLASS_ARCHS if a in list_models()]  # a grid for a class hour
+    form["tr_losses"] = [loss for loss in CLASS_LOSSES if loss in list_losses()]
+    form["tr_seeds"] = ", ".join(map(str, CLASS_SEEDS.get(name, [0])))
     return form
 
 
@@ -465,15 +466,15 @@ def queue_table(jobs: list[Any], group_names: dict[str, str]) -> pd.DataFrame:
 QUEUE_COLUMNS = {
     "job": st.column_config.NumberColumn("Job", width="small"),
     "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
-    "best val IoU": st.column_config.NumberColumn(
+    # written by `seglab.ui.tables.dash_missing`: "–" until a value exists, never "None"
+    "best val IoU": st.column_config.TextColumn(
         "Best val IoU so far",
-        format="%.3f",
         help="Validation IoU of the best epoch so far: the checkpoint the run keeps, tests and Results shows.",
     ),
-    "last val IoU": st.column_config.NumberColumn(
-        "Last epoch's val IoU", format="%.3f", help="Validation IoU of the most recent epoch."
+    "last val IoU": st.column_config.TextColumn(
+        "Last epoch's val IoU", help="Validation IoU of the most recent epoch."
     ),
-    "test IoU": st.column_config.NumberColumn("Test IoU", format="%.3f"),
+    "test IoU": st.column_config.TextColumn("Test IoU", help="Measured once the run has finished."),
     "message": st.column_config.TextColumn("Message", width="large"),
 }
 
@@ -663,7 +664,7 @@ def queue_panel() -> None:
 
             ensure_worker()
     st.dataframe(
-        queue_table(jobs, group_names),
+        dash_missing(queue_table(jobs, group_names), ("best val IoU", "last val IoU", "test IoU")),
         hide_index=True,
         column_config=QUEUE_COLUMNS,
         height=min(420, 38 + 35 * min(len(jobs), 11)),
