@@ -74,6 +74,7 @@ with data_col:
         bind=URL,
         help="Split 70 / 15 / 15 into training, validation and test images.",
     )
+    shares_text, data_per_seed = tv.data_axes_section(dataset)
 
 with model_col:
     st.subheader("Model size")
@@ -172,7 +173,15 @@ try:
         loss=next(iter(losses), "bce"),
         **transfer,
     )
-    plan = tv.study_from_form(base, list(archs), losses, parse_seeds(seeds_text), model_params)
+    plan = tv.study_from_form(
+        base,
+        list(archs),
+        losses,
+        parse_seeds(seeds_text),
+        model_params,
+        data_axes=tv.parse_data_axes(shares_text),
+        data_per_seed=data_per_seed,
+    )
     if not archs or not losses:
         raise SegLabError("choose at least one architecture and one loss.")
 except SegLabError as exc:
@@ -185,7 +194,9 @@ if problem:
 elif plan is not None:
     summary_col.markdown(
         f"**{tv.plural(plan.n_runs, 'run')}**: {tv.plural(len(plan.axes['arch']), 'architecture')} × "
-        f"{tv.plural(len(plan.axes['loss']), 'loss', 'losses')} × {tv.plural(len(plan.run_seeds), 'seed')}, "
+        f"{tv.plural(len(plan.axes['loss']), 'loss', 'losses')} × "
+        + "".join(f"{tv.plural(len(v), 'foreground share')} × " for k, v in plan.axes.items() if "." in k)
+        + f"{tv.plural(len(plan.run_seeds), 'seed')}, "
         f"{tv.plural(plan.base.epochs, 'epoch')} each."
     )
     out_channels = model_out_channels(int(num_classes or 2))  # unknown class count: binary

@@ -36,6 +36,9 @@ RUNTIME_FIELDS: frozenset[str] = frozenset({"device", "precision", "num_threads"
 #: axes every comparison may vary: the model (with its options), the loss (with its
 #: parameters) and the seed
 ALWAYS_COMPARED: tuple[str, ...] = ("arch", "model_params", "loss", "loss_params", "seed")
+#: the data a study's runs learn from: a study that varies it (say the foreground share) gives
+#: one comparison per value, never a ranking across them (a harder task is not a worse model)
+DATA_FIELDS: frozenset[str] = frozenset({"dataset", "dataset_params"})
 #: the metric that chooses the best cell, and the one reported beside it
 SELECT_METRIC = "val_iou"
 REPORT_METRIC = "test_iou"
@@ -97,7 +100,22 @@ def format_mean_std(mean: float | None, std: float | None, n: int, digits: int =
 
 # ---- signatures ------------------------------------------------------------------------------
 def _config_of(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {f: row.get(f) for f in CONFIG_FIELDS if f in row}
+    config = {f: row.get(f) for f in CONFIG_FIELDS if f in row}
+    if "dataset_params" in config:
+        config["dataset_params"] = without_tied_data_seed(config["dataset_params"], row.get("seed"))
+    return config
+
+
+def without_tied_data_seed(dataset_params: Any, seed: Any) -> Any:
+    """``dataset_params`` minus a data seed equal to the run seed (a study whose seeds each draw
+    their own data): that draw is part of the seed's repetition, not a setting to compare."""
+    if (
+        isinstance(dataset_params, Mapping)
+        and "seed" in dataset_params
+        and _same(dataset_params["seed"], seed)
+    ):
+        return {k: v for k, v in dataset_params.items() if k != "seed"}
+    return dataset_params
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -133,7 +151,9 @@ def study_axes(runs: pd.DataFrame, studies: Mapping[str, Any] | None = None) -> 
                 for f in CONFIG_FIELDS
                 if f in rows and rows[f].map(lambda v: _hashable(_clean(v))).nunique(dropna=False) > 1
             ]
-        axes[str(group)] = tuple(f for f in fields if f not in ALWAYS_COMPARED and f not in RUNTIME_FIELDS)
+        axes[str(group)] = tuple(
+            f for f in fields if f not in ALWAYS_COMPARED and f not in RUNTIME_FIELDS and f not in DATA_FIELDS
+        )
     return axes
 
 
@@ -463,7 +483,37 @@ def build_comparisons(
         extra_of[sig] = extra
     comparisons = [_comparison(runs.loc[idx], extra_of[sig], names or {}) for sig, idx in buckets.items()]
     comparisons.sort(key=lambda c: (len(c.cells) < 2, -c.latest))
+    _name_data_settings(comparisons)
     return comparisons
+
+
+def _name_data_settings(comparisons: Sequence[Comparison]) -> None:
+    """Comparisons of one study that differ in their data (one per foreground share) get the
+    data setting in their name: 'imbalance study · fg_fraction=0.02'."""
+    by_name: dict[str, list[Comparison]] = {}
+    for c in comparisons:
+        if c.name:
+            by_name.setdefault(c.name, []).append(c)
+    for same in by_name.values():
+        if len(same) < 2:
+            continue
+        fields = [f for f in differing_settings(same) if f in DATA_FIELDS]
+        for c in same:
+            parts = []
+            for f in fields:
+                value = c.settings.get(f)
+                if isinstance(value, Mapping):
+                    others = [x.settings.get(f) for x in same]
+                    keys = [
+                        k
+                        for k in value
+                        if len({key_of(o.get(k) if isinstance(o, Mapping) else None) for o in others}) > 1
+                    ]
+                    parts += [f"{k}={_short(value[k])}" for k in keys]
+                else:
+                    parts.append(f"{f}={_short(value)}")
+            if parts:
+                c.name = f"{c.name} · {', '.join(parts)}"
 
 
 def _comparison(rows: pd.DataFrame, extra: tuple[str, ...], names: Mapping[str, str]) -> Comparison:
@@ -488,7 +538,7 @@ def _comparison(rows: pd.DataFrame, extra: tuple[str, ...], names: Mapping[str, 
     if "loss" in varied:
         skip.add("loss_params")
     first = rows.iloc[0]
-    settings = {f: _clean(first.get(f)) for f in CONFIG_FIELDS if f in rows and f not in skip}
+    settings = {f: _clean(v) for f, v in _config_of(first).items() if f not in skip}
 
     cells: dict[tuple[Any, ...], Cell] = {}
     for r in rows.to_dict("records"):
