@@ -59,6 +59,10 @@ METRIC_TITLES: dict[str, str] = {
     "val_precision": "Validation precision",
     "val_recall": "Validation recall",
     "val_accuracy": "Validation pixel accuracy",
+    # issue 26: the probability threshold chosen on validation (seglab.metrics.threshold)
+    "val_best_threshold": "Threshold chosen on validation",
+    "val_iou_at_best_threshold": "Validation IoU at its chosen threshold",
+    "test_iou_at_val_threshold": "Test IoU at the validation threshold",
 }
 # Metrics where lower is better; everything else is "higher is better".
 LOWER_IS_BETTER = frozenset({"val_loss", "train_loss", "test_loss", "loss"})

@@ -30,11 +30,11 @@ def reference_available(path: str | os.PathLike[str] = REFERENCE_ZIP) -> bool:
     return Path(path).is_file()
 
 
-def reference_run_ids(home: str | os.PathLike[str] | None = None) -> list[str]:
-    """Ids of the reference study's runs already in the store."""
+def reference_run_ids(home: str | os.PathLike[str] | None = None, group: str = REFERENCE_GROUP) -> list[str]:
+    """Ids of the reference study's runs (or of the shipped study ``group``) already in the store."""
     from seglab.store.run_store import RunStore
 
-    return [r.id for r in RunStore(home).list_runs() if r.group == REFERENCE_GROUP]
+    return [r.id for r in RunStore(home).list_runs() if r.group == group]
 
 
 def load_reference_study(
@@ -53,12 +53,12 @@ def load_reference_study(
         return RunStore(home).import_runs(path)
 
 
-def delete_reference_study(home: str | os.PathLike[str] | None = None) -> int:
-    """Remove every run of the reference study from the store; returns how many."""
+def delete_reference_study(home: str | os.PathLike[str] | None = None, group: str = REFERENCE_GROUP) -> int:
+    """Remove every run of the reference study (or of the shipped study ``group``); returns how many."""
     from seglab.store.run_store import RunStore
 
     store = RunStore(home)
-    ids = reference_run_ids(home)
+    ids = reference_run_ids(home, group)
     for run_id in ids:
         store.delete_run(run_id)
     return len(ids)

@@ -29,7 +29,11 @@ NO_STUDY = "__none__"
 
 def study_names(names: Mapping[str, str]) -> dict[str, str]:
     """Queue names of studies plus the reference study's name."""
-    return {**names, reference.REFERENCE_GROUP: reference.REFERENCE_NAME}
+    return {
+        **names,
+        reference.REFERENCE_GROUP: reference.REFERENCE_NAME,
+        reference.IMBALANCE_GROUP: reference.IMBALANCE_NAME,
+    }
 
 
 def study_picker(
@@ -273,10 +277,16 @@ def reference_offer(home: str) -> None:
         st.session_state["rs_study"] = reference.REFERENCE_GROUP
         st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."
         st.rerun()
+    from seglab.ui.imbalance_view import offer_imbalance_study  # issue 26: the second shipped study
+
+    offer_imbalance_study(home)
 
 
 def reference_manage(home: str) -> None:
     """Once loaded: a button to remove the reference study again."""
+    from seglab.ui.imbalance_view import manage_imbalance_study  # issue 26: the second shipped study
+
+    manage_imbalance_study(home)
     ids = reference.reference_run_ids(home)
     if not ids:
         return
