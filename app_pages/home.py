@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from seglab.device import device_label
 from seglab.palette import overlay
 from seglab.teach.basics import load_scene
-from seglab.training.device import device_label
 from seglab.ui.images import image_row
 from seglab.ui.store_health import queue_notice_banner
 

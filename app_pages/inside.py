@@ -15,7 +15,8 @@ from seglab.models import model_info
 from seglab.models.link_kinds import link_kind
 from seglab.models.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
 from seglab.palette import colorize_mask, overlay
-from seglab.store.run_store import RunStore, seglab_home
+from seglab.paths import seglab_home
+from seglab.store.run_store import RunStore
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import stop_page
 from seglab.ui.images import upscale

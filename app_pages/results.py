@@ -9,11 +9,11 @@ import streamlit as st
 
 from seglab.analysis import results_table as rt
 from seglab.analysis.compare import build_comparisons
-from seglab.analysis.report import queue_studies
 from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
+from seglab.paths import seglab_home
 from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
-from seglab.store.run_store import RunStore, seglab_home
+from seglab.store.run_store import RunStore
 from seglab.ui import comparison_view as cv
 from seglab.ui import train_views as tv
 from seglab.ui.common import URL, stop_page
@@ -21,6 +21,7 @@ from seglab.ui.images import upscale
 from seglab.ui.store_health import queue_notice_banner, unreadable_runs_panel
 from seglab.viz import results_charts as rc
 from seglab.viz.charts import arch_domain, loss_domain
+from seglab.viz.report import queue_studies
 
 st.title(":material/bar_chart: Results")
 store = RunStore()

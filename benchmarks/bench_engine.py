@@ -27,8 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from seglab.device import device_label, resolve_device  # noqa: E402
 from seglab.settings.presets import preset  # noqa: E402
-from seglab.training.device import device_label, resolve_device  # noqa: E402
 from seglab.training.engine import build_loss, build_model, build_optimizer, load_data, train  # noqa: E402
 
 

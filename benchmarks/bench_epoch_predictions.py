@@ -27,9 +27,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from seglab.settings.presets import preset  # noqa: E402
+from seglab.store.epoch_predictions import stored_bytes  # noqa: E402
 from seglab.store.run_store import RunFiles  # noqa: E402
 from seglab.training import engine  # noqa: E402
-from seglab.training.epoch_predictions import stored_bytes  # noqa: E402
 
 BYTES_GOAL = 2_000_000
 SHARE_GOAL = 0.05

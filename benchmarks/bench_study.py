@@ -45,13 +45,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from seglab.device import device_label, resolve_device  # noqa: E402
 from seglab.jobs.queue import JobQueue  # noqa: E402
 from seglab.jobs.worker import default_slot_count, run_worker  # noqa: E402
 from seglab.settings.config import TrainConfig  # noqa: E402
 from seglab.settings.presets import preset  # noqa: E402
 from seglab.settings.study import Study, parse_seeds  # noqa: E402
 from seglab.store.run_store import RunStore  # noqa: E402
-from seglab.training.device import device_label, resolve_device  # noqa: E402
 
 # bf16 dense tensor-core peak, TFLOP/s (vendor data sheets); matched by substring of the name.
 PEAK_BF16_TFLOPS = {

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from seglab.cli.main import build_parser, config_from_args, study_from_args
 from seglab.losses import get_loss
-from seglab.models.build import build_model
+from seglab.settings.build import build_model
 from seglab.settings.presets import preset, preset_seeds
 from seglab.training.engine import evaluate
 

@@ -358,9 +358,12 @@ def test_the_engine_writes_only_through_its_run_writer(tmp_path):
     result = train(tiny(epochs=1), writer=writer)
     assert result.status == "done"
     names = set(Recording.calls)
-    assert {"write_config", "append_history", "save_checkpoint", "save_predictions"} <= names
+    assert {"prepare", "set_status", "append_history", "save_checkpoint", "save_predictions"} <= names
     written = {p.name for p in (tmp_path / "run").iterdir()}
     assert {"config.json", "summary.json", "history.jsonl", "best.pt", "last.pt"} <= written
     # the engine module itself opens no files and saves nothing
     source = Path(engine.__file__).read_text(encoding="utf-8")
     assert "open(" not in source and "torch.save" not in source and "np.save" not in source
+    # ... and knows nothing of the folder's layout: no paths, no file names
+    assert "files.path" not in source and "files.file(" not in source and "checkpoint_path" not in source
+    assert "summary.json" not in source

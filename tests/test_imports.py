@@ -1,4 +1,7 @@
-"""The ``seglab`` package has no import cycles (function-level imports included).
+"""The ``seglab`` package has no import cycles, and its imports only go down the pipeline.
+
+Both checks read every import, function-level ones included; the layer check also reads imports
+under ``if TYPE_CHECKING:`` (a type-only import upwards still couples a low stage to a high one).
 
 A cycle is what made ``config`` ↔ ``presets`` and ``engine`` ↔ ``store`` fragile: each needed a
 lazy import to work at all. The check reads the sources (AST), so it is fast and needs no torch.
@@ -94,7 +97,9 @@ def test_seglab_has_no_import_cycles():
         "seglab.store.run_store",
     } <= set(graph)
     assert "seglab.settings.config" in graph["seglab.settings.presets"]  # presets build on the config ...
-    assert "seglab.models.build" in graph["seglab.store.run_store"]  # ... the store builds models via models/
+    assert (
+        "seglab.settings.build" in graph["seglab.store.run_store"]
+    )  # ... the store builds models via models/
     cycle = find_cycle(graph)
     assert cycle is None, " → ".join(cycle)
 
@@ -107,3 +112,64 @@ def test_light_modules_import_alone_in_a_fresh_interpreter():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+# The pipeline, bottom to top. A module may import its own stage and any stage below it; two
+# stages on one row are siblings and do not import each other. The root row is what every stage
+# uses (errors, registries, run status, colours, paths, devices).
+LAYERS: list[tuple[str, ...]] = [
+    ("", "errors", "registry", "status", "palette", "filelock", "paths", "device"),
+    ("metrics",),
+    ("data", "losses", "models"),
+    ("settings",),
+    ("store",),
+    ("training",),
+    ("jobs",),
+    ("analysis",),
+    ("viz",),
+    ("teach",),
+    ("ui",),
+    ("cli",),
+    ("__main__",),
+]
+
+
+def stage_of(module: str) -> str:
+    """``seglab.training.engine`` → ``training``; ``seglab.errors`` → ``errors``; ``seglab`` → ``""``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def layer_of(module: str) -> int:
+    stage = stage_of(module)
+    for index, row in enumerate(LAYERS):
+        if stage in row:
+            return index
+    raise AssertionError(f"{module}: stage {stage!r} is in no layer of LAYERS; add it there")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that goes up a layer or sideways to a sibling stage, as "a → b" lines."""
+    bad = []
+    for source, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            src, dst = layer_of(source), layer_of(target)
+            sideways = src == dst and stage_of(source) != stage_of(target) and src != 0
+            if dst > src or sideways:
+                bad.append(f"{source} (layer {src}) → {target} (layer {dst})")
+    return bad
+
+
+def test_the_layer_check_sees_an_upward_import():
+    graph = {"seglab.data.cache": {"seglab.store.run_store"}, "seglab.ui.common": {"seglab.errors"}}
+    assert upward_imports(graph) == ["seglab.data.cache (layer 2) → seglab.store.run_store (layer 4)"]
+    assert upward_imports({"seglab.models.unet": {"seglab.losses.registry"}})  # siblings
+
+
+def test_imports_only_go_down_the_pipeline(monkeypatch):
+    # read type-only imports too: monkeypatch the node walker to keep TYPE_CHECKING blocks
+    monkeypatch.setattr(sys.modules[__name__], "_runtime_nodes", lambda tree: list(ast.walk(tree)))
+    graph = import_graph()
+    assert len(graph) > 90
+    bad = upward_imports(graph)
+    assert not bad, "imports that go up the pipeline:\n" + "\n".join(bad)

@@ -64,6 +64,7 @@ def _shared_zip(tmp_path: Path) -> Path:
         files.append_history({"epoch": 1, "train_loss": 0.7, "val_iou": 0.3})
         files.save_predictions({"val_preds": np.zeros((2, 4, 4), np.uint8)})
         files.update_summary(epochs_done=1, metrics={"val_iou": 0.3, "test_iou": 0.25})
+        other.set_status(run_id, "running")
         other.set_status(run_id, "done")
         ids.append(run_id)
     return other.export_runs(ids, tmp_path / "shared.zip")

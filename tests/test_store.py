@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from seglab.errors import SegLabError
+from seglab.errors import InternalError, SegLabError
 from seglab.settings.config import TrainConfig
 from seglab.store.run_store import (
     STATUSES,
@@ -38,6 +38,7 @@ def _fake_finished_run(store: RunStore, arch: str = "unet", iou: float = 0.5) ->
         {"val_preds": np.ones((2, 4, 4), np.uint8), "val_iou": np.array([0.5, float("nan")])}
     )
     files.update_summary(epochs_done=2, metrics={"val_iou": iou, "test_iou": iou - 0.1})
+    store.set_status(run_id, "running")
     store.set_status(run_id, "done")
     return run_id
 
@@ -76,16 +77,31 @@ def test_ids_are_unique_and_sort_by_creation_time(seglab_home: Path) -> None:
     assert [r.id for r in store.list_runs()] == sorted(ids, key=lambda i: store.load_run(i).created)
 
 
-def test_set_status_validates(seglab_home: Path) -> None:
+def test_set_status_follows_the_lifecycle(seglab_home: Path) -> None:
     store = RunStore()
     run_id = store.create_run(TrainConfig())
     assert store.load_run(run_id).status == "queued"
-    for status in STATUSES:
+    # queued → running → interrupted → queued (resume) → running → done: every move allowed
+    for status in ("running", "interrupted", "queued", "running", "done"):
         store.set_status(run_id, status, f"now {status}")
         assert store.load_run(run_id).status == status
         assert store.load_run(run_id).message == f"now {status}"
+    assert store.load_run(run_id).finished is not None
     with pytest.raises(ValueError):
         store.set_status(run_id, "exploded")
+    # a finished run never moves again (a bug, not a user error: InternalError stays loud)
+    for status in sorted(set(STATUSES) - {"done"}):
+        with pytest.raises(InternalError, match="cannot move from 'done'"):
+            store.set_status(run_id, status)
+    assert store.load_run(run_id).status == "done"
+
+
+def test_a_runs_status_has_one_writer(seglab_home: Path) -> None:
+    store = RunStore()
+    run_id = store.create_run(TrainConfig())
+    with pytest.raises(InternalError, match="only through set_status"):
+        store.update_summary(run_id, status="done")
+    assert store.load_run(run_id).status == "queued"
 
 
 def test_history_skips_a_half_written_last_line(seglab_home: Path) -> None:
@@ -184,7 +200,7 @@ def test_export_import_roundtrip(tmp_path: Path) -> None:
         )
 
     # importing again neither overwrites nor duplicates
-    target.set_status(ids[0], "failed", "edited here")
+    target.update_summary(ids[0], message="edited here")
     with pytest.warns(StoreWarning, match="already exists"):
         assert target.import_runs(zip_path) == []
     assert target.load_run(ids[0]).message == "edited here"

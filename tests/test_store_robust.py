@@ -44,6 +44,7 @@ def _finished_run(store: RunStore, iou: float = 0.5) -> str:
         files.append_history({"epoch": epoch, "train_loss": 1.0 / epoch, "val_iou": iou * epoch / 2})
     files.save_predictions({"val_preds": np.ones((2, 4, 4), np.uint8)})
     files.update_summary(epochs_done=2, metrics={"val_iou": iou, "test_iou": iou - 0.1})
+    store.set_status(run_id, "running")
     store.set_status(run_id, "done")
     return run_id
 
@@ -237,7 +238,7 @@ def test_a_running_run_whose_process_died_reads_as_interrupted_and_can_be_resume
     run_id = store.create_run(TrainConfig(size=32, width=4, depth=2, epochs=2))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    store.update_summary(run_id, status="running", pid=dead.pid)
+    store.files(run_id).set_status("running", pid=dead.pid)
     assert store.load_run(run_id).status == "interrupted"
     assert "pid" in store.load_run(run_id).message
     # a live writer stays running

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seglab.settings.config import TrainConfig
-from seglab.training.epoch_predictions import EPOCH_IMAGES
+from seglab.store.epoch_predictions import EPOCH_IMAGES
 
 RUN_OVERHEAD_SECONDS = 0.5  # data generation, model build, checkpoints, previews per run
 
@@ -187,8 +187,8 @@ def _time_step(
         return _MEASURED[key]
     import torch
 
+    from seglab.device import resolve_device
     from seglab.models import create_model
-    from seglab.training.device import resolve_device
 
     device = resolve_device(device_name)
     previous = torch.get_num_threads()

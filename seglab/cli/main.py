@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seglab.errors import ConfigError, SegLabError
+from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.settings.study import Study, parse_seeds
 from seglab.status import RunStatus
@@ -874,10 +875,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from seglab.jobs.queue import DB_NAME, JobQueue, resolve_home
+    from seglab.jobs.queue import DB_NAME, JobQueue
     from seglab.store.run_store import RunStore
 
-    home = resolve_home(args.home)
+    home = seglab_home(args.home)
     store = RunStore(home)
     busy: dict[str, int] = {}
     if (home / DB_NAME).exists():
@@ -928,8 +929,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import warnings
 
-    from seglab.analysis.report import write_report
     from seglab.store.run_store import RunStore, StoreWarning
+    from seglab.viz.report import write_report
 
     with warnings.catch_warnings():  # unreadable runs are named below instead
         warnings.simplefilter("ignore", StoreWarning)
@@ -1145,9 +1146,8 @@ def _print_queue_notice(args: argparse.Namespace, started: float) -> None:
     if not hasattr(args, "home"):
         return
     from seglab.jobs.dbhealth import queue_notice
-    from seglab.jobs.queue import resolve_home
 
     max_age = 24 * 3600.0 if args.command == "jobs" else time.time() - started + 1.0
-    text = queue_notice(resolve_home(args.home), max_age=max_age)
+    text = queue_notice(seglab_home(args.home), max_age=max_age)
     if text:
         print(f"seglab {args.command}: note: {text}", file=sys.stderr)

@@ -37,6 +37,7 @@ import torch
 
 from seglab.data.dataset import SegDataset
 from seglab.filelock import exclusive_lock
+from seglab.paths import seglab_home
 
 CACHE_FORMAT = 1  # bump when the file layout changes
 MEMORY_ENTRIES = 2  # datasets kept in memory per process (a study uses one)
@@ -61,7 +62,7 @@ def cache_dir() -> Path | None:
     if os.environ.get("SEGLAB_DATA_CACHE"):
         return Path(os.environ["SEGLAB_DATA_CACHE"])
     if os.environ.get("SEGLAB_HOME"):
-        return Path(os.environ["SEGLAB_HOME"]) / "_cache" / "data"
+        return seglab_home() / "_cache" / "data"
     return None
 
 

@@ -118,8 +118,8 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def resolve_data_device(device: torch.device | str | None) -> torch.device:
-    """None → CPU; "auto"/"cpu"/"cuda"/"mps" via `seglab.training.device`; anything else as torch reads it."""
-    from seglab.training.device import DEVICE_CHOICES, resolve_device
+    """None → CPU; "auto"/"cpu"/"cuda"/"mps" via `seglab.device`; anything else as torch reads it."""
+    from seglab.device import DEVICE_CHOICES, resolve_device
 
     if device is None:
         return torch.device("cpu")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seglab.errors import SegLabError
+from seglab.paths import seglab_home
 
 FOLDER = "datasets"
 MAX_NAME = 60
@@ -28,9 +29,7 @@ class UploadedDataset:
 
 def datasets_dir(home: str | os.PathLike[str] | None = None) -> Path:
     """Where uploaded datasets live (created on demand)."""
-    from seglab.store.run_store import seglab_home
-
-    return Path(home) if home is not None else seglab_home()
+    return seglab_home(home)
 
 
 def _folder(home: str | os.PathLike[str] | None) -> Path:

@@ -34,13 +34,14 @@ from typing import Any
 
 from seglab.errors import ConfigError, SegLabError
 from seglab.jobs import dbhealth
+from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.settings.study import Study
-from seglab.status import ALL_STATUSES, RunStatus, is_active
+from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RESUMABLE_STATUSES, RunStatus, is_active
 
-STATES = tuple(s.value for s in ALL_STATUSES)  # the vocabulary lives in seglab.status
-FINAL_STATES = ("done", "failed", "diverged", "cancelled", "interrupted")
-RESUMABLE_STATES = ("interrupted", "cancelled")
+# the vocabulary and its groups live in seglab.status; these are its plain-string views
+STATES = tuple(s.value for s in ALL_STATUSES)
+FINAL_STATES = tuple(s.value for s in ALL_STATUSES if s in FINISHED_STATUSES)
 
 HEARTBEAT_INTERVAL = 2.0  # seconds between a worker's heartbeats
 STALE_AFTER = 30.0  # a heartbeat older than this means the worker is gone (other hosts)
@@ -169,17 +170,6 @@ class GroupSummary:
 
 
 # ---- home, connection, locks ----------------------------------------------------------------
-
-
-def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
-    """The experiment home: the argument, else ``$SEGLAB_HOME``, else ``./runs``."""
-    if home is not None:
-        return Path(home)
-    try:
-        from seglab.store.run_store import seglab_home
-    except ImportError:  # the store is optional for the queue itself
-        return Path(os.environ.get("SEGLAB_HOME") or "runs")
-    return Path(seglab_home())
 
 
 _INITIALISED: set[str] = set()
@@ -369,7 +359,7 @@ class JobQueue:
     """The persistent job queue of one SegLab home. Cheap to create; safe across processes."""
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
-        self.home = resolve_home(home)
+        self.home = seglab_home(home)
         self.conn = connect(self.home)
         self._inode = _inode(self.home / DB_NAME)
 
@@ -580,7 +570,7 @@ class JobQueue:
             row = self.conn.execute("SELECT status, run_id FROM jobs WHERE id = ?", (jid,)).fetchone()
             if row is None:
                 raise SegLabError(f"there is no job {job_id} in the queue.")
-            if row["status"] not in RESUMABLE_STATES:
+            if row["status"] not in RESUMABLE_STATUSES:
                 raise SegLabError(
                     f"job {jid} is {row['status']}; only interrupted or cancelled jobs can be resumed."
                 )
@@ -600,7 +590,7 @@ class JobQueue:
         store = RunStore(self.home)
         store.mark_interrupted_if_dead(run_id)
         record = store.load_run(run_id)
-        if record.status not in RESUMABLE_STATES:
+        if record.status not in RESUMABLE_STATUSES:
             raise SegLabError(
                 f"run {run_id} is {record.status}; only interrupted or cancelled runs can be resumed."
             )
@@ -683,7 +673,7 @@ def queue_summary(home: str | os.PathLike[str] | None = None) -> dict[str, int]:
 
     Returns an empty dict when no job was ever queued in this home (no file is created).
     """
-    path = resolve_home(home)
+    path = seglab_home(home)
     if not (path / DB_NAME).exists():
         return {}
     with JobQueue(path) as q:

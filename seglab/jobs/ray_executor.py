@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from seglab.errors import SegLabError
+from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.settings.study import Study
 from seglab.training.threads import cpu_cores, thread_env
@@ -100,12 +101,12 @@ def run_study_on_ray(
     `RayRunResult` per run, in the study's order. ``threads``: CPU threads (and Ray CPUs) per
     run (default 1). ``num_cpus``: CPUs of a local Ray instance (default: this machine's cores).
     """
-    from seglab.jobs.queue import resolve_home
+
     from seglab.store.run_store import RunStore
 
     ray = import_ray()
     configs = study.expand()
-    home_path = Path(resolve_home(home)).resolve()
+    home_path = Path(seglab_home(home)).resolve()
     store = RunStore(home_path)
     group = time.strftime("study-%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     per_run = max(1, threads or 1)

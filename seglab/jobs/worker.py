@@ -30,15 +30,8 @@ from typing import Any
 
 from seglab.errors import SegLabError
 from seglab.jobs import db_retry
-from seglab.jobs.queue import (
-    HEARTBEAT_INTERVAL,
-    JobQueue,
-    connect,
-    lock_dir,
-    lock_is_held,
-    resolve_home,
-    transaction,
-)
+from seglab.jobs.queue import HEARTBEAT_INTERVAL, JobQueue, connect, lock_dir, lock_is_held, transaction
+from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
 from seglab.training.threads import cpu_cores, set_thread_cap, thread_env, threads_per_slot
@@ -99,7 +92,7 @@ def default_slot_count(device_type: str) -> int:
 
 def _device_type(device: str) -> str:
     """Resolve ``auto`` to the device a worker would train on (imports torch)."""
-    from seglab.training.device import resolve_device
+    from seglab.device import resolve_device
 
     return resolve_device(device).type
 
@@ -285,7 +278,7 @@ def run_config(
     from seglab.store.run_store import RunDeletedError, RunStore
     from seglab.training.engine import train
 
-    store = RunStore(resolve_home(home))
+    store = RunStore(seglab_home(home))
     set_cache_home(store.home)
     if run_id is None:
         run_id = _create_run(store, config, group)
@@ -472,7 +465,7 @@ def run_worker(
     many CPU slots a single worker may choose from / exactly which slot to take.
     Raises ``WorkerBusyError`` when a live worker already holds every slot for the device.
     """
-    home_path = resolve_home(home)
+    home_path = seglab_home(home)
     device_type = _device_type(device)
     if slot is None and slots is not None and slots > 1:
         return _run_slot_processes(
@@ -719,7 +712,7 @@ def _pid_running(pid: int) -> bool:
 
 def worker_alive(home: str | os.PathLike[str] | None = None, slot: str = "cpu-0") -> bool:
     """Is a worker holding this slot (or starting up for it) right now?"""
-    home_path = resolve_home(home)
+    home_path = seglab_home(home)
     lock_path = lock_dir(home_path) / f"{slot}.lock"
     if lock_is_held(lock_path):
         return True
@@ -749,7 +742,7 @@ def ensure_worker(
     for proc in list(_SPAWNED):  # reap finished children so they do not linger as zombies
         if proc.poll() is not None:
             _SPAWNED.remove(proc)
-    home_path = resolve_home(home).resolve()
+    home_path = seglab_home(home).resolve()
     with JobQueue(home_path) as q:
         q.recover_stale()
     device_type = _device_type(device)

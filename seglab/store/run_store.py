@@ -9,7 +9,7 @@ Layout of a run folder ``<home>/<run_id>/``::
     best.pt          model ``state_dict`` of the best validation epoch
     last.pt          model + optimiser + RNG states + history, for ``resume``
     predictions.npz  a few fixed val/test images with masks, predicted labels, per-image IoU
-    epoch_predictions/  a few fixed val images predicted after every epoch (seglab.training.epoch_predictions)
+    epoch_predictions/  a few fixed val images predicted after every epoch (seglab.store.epoch_predictions)
 
 Every JSON file is written atomically (temporary file in the same folder, then
 ``os.replace``), so a crash leaves either the old or the new file, never half of one.
@@ -40,9 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from seglab.errors import SegLabError
+from seglab.errors import ConfigError, InternalError, SegLabError
+from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
-from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, is_active, is_status
+from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, check_transition, is_active
 from seglab.store import checks as store_checks
 
 # kept as names for older imports; the vocabulary itself lives in seglab.status
@@ -74,11 +75,6 @@ class StoreWarning(UserWarning):
 
 
 # ---- small file helpers ---------------------------------------------------------------
-def seglab_home() -> Path:
-    """The store's root folder: ``$SEGLAB_HOME`` if set, else ``./runs``."""
-    return Path(os.environ.get("SEGLAB_HOME") or "runs")
-
-
 def _jsonable(value: Any) -> Any:
     """Plain JSON values: NaN/inf become null, tuples lists, numpy/torch scalars numbers."""
     if isinstance(value, float):
@@ -205,7 +201,31 @@ class RunFiles:
         atomic_write_json(self.file(SUMMARY), summary)
 
     def update_summary(self, **fields: Any) -> dict[str, Any]:
-        """Merge ``fields`` into summary.json (``metrics`` is merged key by key).
+        """Merge ``fields`` into summary.json (``metrics`` is merged key by key). A run's
+        ``status`` is not among them: it changes only through `set_status`."""
+        if "status" in fields:
+            raise InternalError("a run's status changes only through set_status (seglab.status.TRANSITIONS)")
+        return self._merge_summary(fields)
+
+    def set_status(self, status: str, message: str = "", **fields: Any) -> dict[str, Any]:
+        """Move the run to ``status`` with its ``message`` and any other summary ``fields``: the
+        one writer of a run's status, checked against `seglab.status.TRANSITIONS`.
+
+        ``running`` records this process (``pid``) so readers can tell when it dies; a finished
+        status records when it finished (unless ``fields`` says otherwise)."""
+        try:
+            old = self.read_summary().get("status")
+        except (OSError, ValueError):
+            old = None
+        target = check_transition(old, status)
+        if target == RunStatus.RUNNING:
+            fields.setdefault("pid", os.getpid())
+        if target in FINISHED_STATUSES:
+            fields.setdefault("finished", time.time())
+        return self._merge_summary({**fields, "message": message}, status=target.value)
+
+    def _merge_summary(self, fields: dict[str, Any], status: str | None = None) -> dict[str, Any]:
+        """Read summary.json (or start one), merge ``fields`` (and ``status``), write it back.
 
         A ``pid`` field also records this host and the process's start time, so that
         readers can tell when the process training the run has died (`process_gone`)."""
@@ -219,8 +239,8 @@ class RunFiles:
             fields.setdefault("pid_started", process_start_ticks(int(fields["pid"])))
         if "metrics" in fields:
             summary["metrics"] = {**summary.get("metrics", {}), **(fields.pop("metrics") or {})}
-        if "status" in fields and not is_status(fields["status"]):
-            raise ValueError(f"unknown run status {fields['status']!r}")
+        if status is not None:
+            summary["status"] = status
         summary.update(fields)
         summary["updated"] = time.time()
         self.write_summary(summary)
@@ -289,6 +309,33 @@ class RunFiles:
             records.append(record)
         return records
 
+    # what the engine asks (RunWriter), without seeing the folder's layout -------------
+    @property
+    def location(self) -> str:
+        """Where the run is kept, in words for messages and results (its folder)."""
+        return str(self.path)
+
+    def prepare(self, config: TrainConfig) -> None:
+        """Make sure the run exists with ``config``: a new folder (status ``queued``) or an
+        existing run (queued by the job queue, or being resumed) whose config is rewritten."""
+        if not self.file(SUMMARY).is_file():
+            self.init(config)
+        else:
+            self.write_config(config)
+
+    def has_checkpoint(self, which: str = "last") -> bool:
+        return self.checkpoint_path(which).is_file()
+
+    def stored_weights(self, run_id: str) -> Path:
+        """The best weights of another run of the same store (``--init-from``); plain errors."""
+        store = RunStore(self.path.parent)
+        if not store.exists(run_id):
+            raise ConfigError(f"there is no stored run {run_id!r} to start from (in {store.home}).")
+        path = store.checkpoint_path(run_id, "best")
+        if not path.is_file():
+            raise ConfigError(f"run {run_id!r} has no saved weights to start from yet.")
+        return path
+
     # checkpoints and predictions -------------------------------------------------------
     def checkpoint_path(self, which: str = "best") -> Path:
         if which not in CHECKPOINTS:
@@ -317,8 +364,8 @@ class RunFiles:
     def save_epoch_predictions(
         self, epoch: int, preview: dict[str, np.ndarray], indices: np.ndarray, num_classes: int
     ) -> Path:
-        """Keep one epoch's predictions of the watched validation images (`seglab.training.epoch_predictions`)."""
-        from seglab.training import epoch_predictions
+        """Keep one epoch's predictions of the watched validation images (`seglab.store.epoch_predictions`)."""
+        from seglab.store import epoch_predictions
 
         return epoch_predictions.write_epoch(self.path, epoch, preview, indices, num_classes)
 
@@ -470,7 +517,7 @@ class RunStore:
     """All runs under one home folder (default ``seglab_home()``)."""
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
-        self.home = Path(home) if home is not None else seglab_home()
+        self.home = seglab_home(home)
         self.home.mkdir(parents=True, exist_ok=True)
         key = str(self.home.resolve())
         if time.time() - _CLEANED.get(key, 0.0) > TEMP_GRACE_SECONDS / 4:
@@ -553,14 +600,8 @@ class RunStore:
         return run_id
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:
-        if not is_status(status):
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        fields: dict[str, Any] = {"status": status, "message": message}
-        if status == RunStatus.RUNNING:  # the caller trains it: readers can tell if it dies
-            fields["pid"] = os.getpid()
-        if status in FINISHED_STATUSES:
-            fields["finished"] = time.time()
-        self.files(run_id).update_summary(**fields)
+        """Move run ``run_id`` to ``status`` (see `RunFiles.set_status`, the one writer)."""
+        self.files(run_id).set_status(status, message)
 
     def update_summary(self, run_id: str, **fields: Any) -> None:
         self.files(run_id).update_summary(**fields)
@@ -636,11 +677,7 @@ class RunStore:
             return False
         if summary.get("status") != RunStatus.RUNNING or not process_gone(summary):
             return False
-        files.update_summary(
-            status=RunStatus.INTERRUPTED.value,
-            message=INTERRUPTED_MESSAGE.format(pid=summary["pid"]),
-            finished=time.time(),
-        )
+        files.set_status(RunStatus.INTERRUPTED, INTERRUPTED_MESSAGE.format(pid=summary["pid"]))
         return True
 
     def config(self, run_id: str) -> TrainConfig:
@@ -656,8 +693,8 @@ class RunStore:
     def epoch_predictions(self, run_id: str, *, latest_only: bool = False) -> dict[str, Any] | None:
         """Predictions of the watched validation images after each epoch, or None if the run
         kept none (older or imported runs): ``epochs`` [1..E], ``images`` (K,3,H,W),
-        ``targets`` (K,H,W), ``pred`` (E,K,H,W) and more; see `seglab.training.epoch_predictions.read`."""
-        from seglab.training import epoch_predictions
+        ``targets`` (K,H,W), ``pred`` (E,K,H,W) and more; see `seglab.store.epoch_predictions.read`."""
+        from seglab.store import epoch_predictions
 
         files = self.files(run_id)
         epochs = [int(r["epoch"]) for r in files.read_history() if isinstance(r.get("epoch"), int)]
@@ -668,7 +705,7 @@ class RunStore:
 
     def load_model(self, run_id: str, which: str = "best", device: Any = "cpu") -> Any:
         """Rebuild the run's model from its config and load its weights (eval mode)."""
-        from seglab.models.build import build_model  # local import: the store needs no torch to list runs
+        from seglab.settings.build import build_model  # local import: the store needs no torch to list runs
 
         files = self.files(run_id)
         summary = files.read_summary()

@@ -58,12 +58,12 @@ import numpy as np
 import torch
 
 from seglab.data.registry import model_out_channels  # noqa: F401  (part of the engine's API)
-from seglab.errors import ConfigError, SegLabError
-from seglab.models.build import build_model  # noqa: F401  (part of the engine's API)
+from seglab.device import device_label, resolve_device
+from seglab.errors import ConfigError, InternalError, SegLabError
+from seglab.settings.build import build_model  # noqa: F401  (part of the engine's API)
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
-from seglab.training import epoch_predictions
-from seglab.training.device import device_label, resolve_device
+from seglab.store import epoch_predictions
 from seglab.training.runwriter import RunWriter, folder_writer
 from seglab.training.speed import eval_batch_size
 from seglab.training.threads import effective_threads
@@ -506,13 +506,10 @@ class _Run:
             self.device = resolve_device(config.device)
             self.device_text = device_label(self.device)
             if self.files is not None:
-                self.files.path.mkdir(parents=True, exist_ok=True)
-                if not self.files.file("summary.json").is_file():
-                    self.files.init(config, status=RunStatus.RUNNING)
-                self.files.write_config(config)
-                self._summary(
-                    status=RunStatus.RUNNING,
-                    message="",
+                self.files.prepare(config)
+                self.files.set_status(
+                    RunStatus.RUNNING,
+                    "",
                     started=time.time(),
                     finished=None,
                     epochs=config.epochs,
@@ -544,10 +541,9 @@ class _Run:
             return self._finish(status, message)
         except BaseException as exc:  # a bug while finishing: record it, stay loud
             if self.files is not None:
-                with contextlib.suppress(OSError):
-                    self._summary(
-                        status=RunStatus.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
-                    )
+                # OSError: the disk; InternalError: the run had already reached its final status
+                with contextlib.suppress(OSError, InternalError):
+                    self.files.set_status(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
             raise
 
     def _setup(self, resume: bool) -> None:
@@ -564,7 +560,7 @@ class _Run:
 
         torch.manual_seed(config.seed)
         self.model = build_model(config, self.num_classes)
-        if not (resume and self.files is not None and self.files.checkpoint_path("last").is_file()):
+        if not (resume and self.files is not None and self.files.has_checkpoint("last")):
             self._transfer_setup()  # --encoder-weights / --init-from (seglab.models.transfer)
         self.model = self.model.to(device, memory_format=torch.channels_last)
         from seglab.training.speed import prepare_model, training_forward  # layout fixes, optional compile
@@ -599,7 +595,7 @@ class _Run:
             "num_classes": self.num_classes,
             "class_names": list(self.ds.class_names),
             "params": sum(p.numel() for p in self.model.parameters()),
-            "run_dir": str(self.files.path) if self.files is not None else None,
+            "run_dir": self.files.location if self.files is not None else None,
         }
         self.cb.fire("on_start", info)
 
@@ -614,17 +610,12 @@ class _Run:
             notes["encoder_weights_loaded"] = len(load_encoder_weights(self.model, config.encoder_weights))
         if config.init_from is not None:
             from seglab.models.transfer import init_from_file
-            from seglab.store.run_store import RunStore
+            from seglab.store.run_store import RunFiles, RunStore
 
-            home = self.files.path.parent if self.files is not None else None
-            store = RunStore(home)
-            if not store.exists(config.init_from):
-                raise ConfigError(
-                    f"there is no stored run {config.init_from!r} to start from (in {store.home})."
-                )
-            path = store.checkpoint_path(config.init_from, "best")
-            if not path.is_file():
-                raise ConfigError(f"run {config.init_from!r} has no saved weights to start from yet.")
+            if self.files is not None:
+                path = self.files.stored_weights(config.init_from)
+            else:  # no writer: look in the default store
+                path = RunFiles(RunStore().home / config.init_from).stored_weights(config.init_from)
             report = init_from_file(self.model, path, scope=config.init_scope)  # type: ignore[arg-type]
             notes["init_from_report"] = report.summary()
         if notes:
@@ -640,7 +631,7 @@ class _Run:
 
     def _restore(self) -> None:
         assert self.files is not None
-        if not self.files.checkpoint_path("last").is_file():
+        if not self.files.has_checkpoint("last"):
             self.files.write_history([])
             return
         state = self.files.load_checkpoint("last", map_location="cpu")
@@ -654,7 +645,7 @@ class _Run:
         self.best_epoch = state["best_epoch"]
         self.best_val = dict(state["best_val"])
         self.start_epoch = int(state["epoch"]) + 1
-        if self.files.checkpoint_path("best").is_file():
+        if self.files.has_checkpoint("best"):
             best = self.files.load_checkpoint("best", map_location=self.device)
             self.best_state = {k: v.to(self.device) for k, v in best.items()}
         self.files.write_history(self.history)  # drop any line written after last.pt
@@ -744,7 +735,7 @@ class _Run:
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         if self.files is not None:
             self.files.append_history(record)
-            if hasattr(self.files, "save_epoch_predictions"):  # see seglab.training.epoch_predictions
+            if hasattr(self.files, "save_epoch_predictions"):  # see seglab.store.epoch_predictions
                 x, y = (t.index_select(0, self.watch) for t in self.splits["val"])
                 preview = predict_preview(self.model, x, y, self.num_classes, self.config.precision)
                 self.files.save_epoch_predictions(epoch, preview, self.watch_indices, self.num_classes)
@@ -843,13 +834,13 @@ class _Run:
             test_metrics=test,
             seconds=time.perf_counter() - self.t0,
             device=self.device_text,
-            run_dir=str(self.files.path) if self.files is not None else None,
+            run_dir=self.files.location if self.files is not None else None,
         )
         if self.files is not None:
             with contextlib.suppress(OSError) if not fire else contextlib.nullcontext():
-                self._summary(
-                    status=status,
-                    message=message,
+                self.files.set_status(
+                    status,
+                    message,
                     finished=time.time(),
                     epochs_done=len(self.history),
                     best_epoch=self.best_epoch,

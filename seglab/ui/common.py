@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from seglab.training.device import device_label
+from seglab.device import device_label
 
 
 @st.cache_data(show_spinner=False)

@@ -2,7 +2,7 @@
 with a play button plus a per-image error analysis.
 
 Data: `seglab.store.run_store.RunStore.epoch_predictions` (a few fixed validation images predicted after
-every epoch, `seglab.training.epoch_predictions`) and `RunStore.predictions` (test images kept at the
+every epoch, `seglab.store.epoch_predictions`) and `RunStore.predictions` (test images kept at the
 end, `seglab.analysis.error_analysis`). Each row of tiles is drawn as one image (fast, works offline).
 """
 
@@ -18,8 +18,8 @@ import streamlit as st
 from seglab.analysis import error_analysis as ea
 from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR, colorize_mask, error_overlay, hex_to_rgb, overlay
+from seglab.store.epoch_predictions import stored_epochs
 from seglab.store.run_store import RunStore
-from seglab.training.epoch_predictions import stored_epochs
 
 PLAY_SECONDS = 0.8  # one epoch per tick while the scrubber plays
 TILE = 96  # on-screen side of one tile, pixels

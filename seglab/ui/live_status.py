@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from seglab.paths import seglab_home
 from seglab.status import ACTIVE_STATUSES, RunStatus
 
 REFRESH_SECONDS = 5  # 30 sessions re-read the queue 6 times a second in all: cheap, still live
@@ -26,14 +27,13 @@ def worker_state(home: str | os.PathLike[str] | None = None, registered: int | N
     ``registered``: the number of live workers, when the caller has just read it.
     """
     from seglab.jobs import JobQueue, worker_alive
-    from seglab.jobs.queue import resolve_home
 
     if registered is None:
         with JobQueue(home) as queue:
             registered = len(queue.live_workers())
     if registered:
         return "running"
-    folder = Path(resolve_home(home)) / "_workers"
+    folder = Path(seglab_home(home)) / "_workers"
     slots = {path.stem for pattern in ("*.spawn", "*.lock") for path in folder.glob(pattern)}
     return "starting" if any(worker_alive(home, slot) for slot in slots) else "none"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import streamlit as st
 
 from seglab.jobs.dbhealth import dismiss_queue_notice, queue_notice
-from seglab.store.run_store import RunStore, seglab_home
+from seglab.paths import seglab_home
+from seglab.store.run_store import RunStore
 
 
 def _home(home: str | Path | None) -> Path:
-    return Path(home) if home is not None else seglab_home()
+    return seglab_home(home)
 
 
 def queue_notice_banner(home: str | Path | None = None, *, key: str = "queue_notice") -> bool:
