@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from seglab.palette import colorize_mask, error_overlay, overlay
+from seglab.palette import colorize_mask, colormap, error_overlay, overlay
 from seglab.teach import basics as B
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL
@@ -50,8 +50,8 @@ def binary_output(seed: int, noise: float, t: float):
     p = B.sigmoid(z)
     pred = B.threshold(p, t)
     pictures = [
-        B.colormap(z, -8, 8, "diverging"),
-        B.colormap(p, 0, 1),
+        colormap(z, -8, 8, "diverging"),
+        colormap(p, 0, 1),
         colorize_mask(pred),
         error_overlay(pred, mask),
     ]

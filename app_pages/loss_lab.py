@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from seglab.losses import list_losses, loss_info
-from seglab.palette import error_overlay, overlay
+from seglab.palette import SCHEMES, colormap, error_overlay, overlay
 from seglab.teach import loss_lab as T
-from seglab.teach.basics import SCHEMES, colormap, load_scene, sigmoid
+from seglab.teach.basics import load_scene, sigmoid
 from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL, accept_url_name
 from seglab.ui.images import colour_bar_html, image_row, png_bytes

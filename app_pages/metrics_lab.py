@@ -41,7 +41,7 @@ def aerial_lab(index: int, noise: float, missed: int, shift: int):
         target,
         pred,
         names,
-        ml.per_class_table(pred, target, names),
+        ml.class_shares_table(pred, target, names),
         ml.multiclass_summary(pred, target, len(names)),
     )
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from seglab.analysis.estimate import estimate_study, format_duration
+from seglab.analysis.estimate import estimate_study
 from seglab.data import model_out_channels
 from seglab.errors import SegLabError
 from seglab.models import list_models, model_info
@@ -13,6 +13,7 @@ from seglab.ui import train_views as tv
 from seglab.ui import tune_views  # issue 16: Tune tab, transfer learning
 from seglab.ui.common import URL
 from seglab.ui.store_health import queue_notice_banner
+from seglab.units import format_duration
 
 st.title(":material/model_training: Train")
 queue_notice_banner(key="tr_queue_notice")

@@ -13,8 +13,8 @@ import argparse
 import statistics
 import time
 
-from seglab.jobs.worker import run_config
 from seglab.settings.config import TrainConfig
+from seglab.training.run import run_config
 
 
 def main() -> None:

@@ -65,7 +65,8 @@ def colorize_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def to_uint8_image(image: np.ndarray) -> np.ndarray:
-    """Image (3, H, W) or (H, W, 3), float in [0, 1] or already uint8 → uint8 (H, W, 3)."""
+    """Image (3, H, W) or (H, W, 3), or a channels-last batch (N, H, W, 3), float in [0, 1] or
+    already uint8 → uint8 (…, H, W, 3) (values rounded, outside [0, 1] clipped)."""
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
         image = image.transpose(1, 2, 0)
@@ -95,3 +96,26 @@ def error_overlay(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     target = np.asarray(target).astype(bool)
     codes = np.where(pred & target, 0, np.where(pred & ~target, 1, np.where(~pred & target, 2, 3)))
     return _lut([TP_COLOR, FP_COLOR, FN_COLOR, TN_COLOR])[codes]
+
+
+# ---- continuous colour maps (probabilities, logits, losses, activations) ----
+_VIRIDIS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
+_DIVERGING = ["#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b"]
+_HEAT = ["#000004", "#51127c", "#b73779", "#fc8961", "#fcfdbf"]
+SCHEMES = {"viridis": _VIRIDIS, "diverging": _DIVERGING, "heat": _HEAT}
+
+
+def colormap(values: np.ndarray, lo: float = 0.0, hi: float = 1.0, scheme: str = "viridis") -> np.ndarray:
+    """Map a 2-D array to RGB uint8 (H, W, 3) by linear interpolation between anchor colours.
+
+    Values are clipped to [lo, hi]. ``scheme`` is ``viridis`` (probabilities), ``diverging``
+    (logits: blue < 0 < red) or ``heat`` (losses).
+    """
+    anchors = np.array([hex_to_rgb(c) for c in SCHEMES[scheme]], dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    span = hi - lo if hi > lo else 1.0
+    pos = np.clip((v - lo) / span, 0.0, 1.0) * (len(anchors) - 1)
+    i = np.minimum(pos.astype(np.int64), len(anchors) - 2)
+    frac = (pos - i)[..., None]
+    rgb = anchors[i] * (1 - frac) + anchors[i + 1] * frac
+    return (rgb + 0.5).astype(np.uint8)

@@ -45,7 +45,8 @@ TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     _S.QUEUED: frozenset({_S.RUNNING, _S.CANCELLED, _S.INTERRUPTED, _S.FAILED}),
     _S.RUNNING: frozenset({_S.DONE, _S.FAILED, _S.DIVERGED, _S.CANCELLED, _S.INTERRUPTED}),
     _S.INTERRUPTED: frozenset({_S.QUEUED, _S.RUNNING, _S.CANCELLED, _S.FAILED}),
-    _S.CANCELLED: frozenset({_S.QUEUED, _S.RUNNING}),
+    # cancelled → interrupted: a worker that was shut down stopped the run, not the user
+    _S.CANCELLED: frozenset({_S.QUEUED, _S.RUNNING, _S.INTERRUPTED}),
     _S.FAILED: frozenset(),
     _S.DIVERGED: frozenset(),
     _S.DONE: frozenset(),

@@ -54,14 +54,14 @@ def fake_run(
         ]
     files.write_history(history)
     fields: dict[str, Any] = {
-        "status": "done",
         "epochs_done": epochs,
         "best_epoch": epochs,
         "metrics": {"val_iou": val, "test_iou": test, "last_val_iou": val},
     }
     if created is not None:
         fields["created"] = created
-    files.update_summary(**fields)
+    files.set_status("running")
+    files.set_status("done", **fields)
     return run_id
 
 

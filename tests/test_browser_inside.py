@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from seglab.jobs import run_config
 from seglab.settings.presets import preset
+from seglab.training.run import run_config
 from tests.browser_support import (
     ARTIFACTS,
     chromium_browser,

@@ -14,11 +14,12 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from seglab.analysis import error_analysis as ea
-from seglab.jobs import JobQueue, run_config
+from seglab.jobs import JobQueue
 from seglab.settings.presets import preset
 from seglab.store import epoch_predictions as ep
 from seglab.store.run_store import RunFiles, RunStore
 from seglab.training import engine
+from seglab.training.run import run_config
 from seglab.ui import epoch_views as ev
 from tests.page_support import PAGES
 

@@ -118,7 +118,7 @@ def test_light_modules_import_alone_in_a_fresh_interpreter():
 # stages on one row are siblings and do not import each other. The root row is what every stage
 # uses (errors, registries, run status, colours, paths, devices).
 LAYERS: list[tuple[str, ...]] = [
-    ("", "errors", "registry", "status", "palette", "filelock", "paths", "device"),
+    ("", "errors", "registry", "status", "palette", "filelock", "paths", "device", "units"),
     ("metrics",),
     ("data", "losses", "models"),
     ("settings",),

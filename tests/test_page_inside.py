@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seglab.jobs import run_config
 from seglab.models import create_model
 from seglab.settings.presets import preset
 from seglab.store.run_store import RunStore
+from seglab.training.run import run_config
 from tests.page_support import page_runner
 
 DEPTH = 2

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from seglab.jobs import run_config
 from seglab.settings.presets import preset
 from seglab.store.run_store import RunStore
+from seglab.training.run import run_config
 from tests.page_support import page_runner
 
 ARCHS = ("unet", "segnet")

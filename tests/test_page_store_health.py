@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from seglab.jobs import JobQueue, run_config
+from seglab.jobs import JobQueue
 from seglab.jobs.queue import DB_NAME
 from seglab.settings.presets import preset
 from seglab.store.run_store import RunStore
+from seglab.training.run import run_config
 from tests.page_support import page_runner
 
 

@@ -135,7 +135,8 @@ def test_estimate_button_measures_and_shows_a_duration(seglab_home):
 
 
 def test_estimate_scales_with_epochs_and_seeds():
-    from seglab.analysis.estimate import estimate_study, expand_grid, format_duration
+    from seglab.analysis.estimate import estimate_study, expand_grid
+    from seglab.units import format_duration
 
     base = preset("smoke", size=32, width=4)
     one = estimate_study([base])

@@ -9,9 +9,10 @@ import pytest
 
 import seglab.jobs
 from seglab.analysis.tune import cv_study
-from seglab.jobs import JobQueue, run_config, run_worker
+from seglab.jobs import JobQueue, run_worker
 from seglab.settings.presets import preset
 from seglab.store.run_store import RunStore
+from seglab.training.run import run_config
 from tests.page_support import page_runner
 
 run_train = page_runner("train", timeout=90)

@@ -319,8 +319,8 @@ def test_deleting_a_run_while_it_trains_stops_it_as_cancelled_without_recreating
 ) -> None:
     import shutil
 
-    from seglab.jobs import run_config
     from seglab.settings.presets import preset
+    from seglab.training.run import run_config
 
     class DeleteAfterFirstEpoch:
         def __init__(self) -> None:

@@ -10,13 +10,13 @@ import torch
 
 from seglab.cli.main import build_parser, config_from_args, main
 from seglab.errors import ConfigError
-from seglab.jobs import run_config
 from seglab.models.transfer import encoder_prefixes
 from seglab.settings.build import build_model
 from seglab.settings.config import TrainConfig
 from seglab.settings.presets import preset
 from seglab.store.run_store import RunStore
 from seglab.training.engine import train
+from seglab.training.run import run_config
 
 
 def parse(*argv: str) -> TrainConfig:

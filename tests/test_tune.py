@@ -112,8 +112,8 @@ def test_tune_json_schema_on_a_tiny_grid(seglab_home, capsys):
 
 
 def test_multiclass_test_confusion_is_stored_and_folds_store_none(seglab_home):
-    from seglab.jobs import run_config
     from seglab.metrics.per_class import per_class_table
+    from seglab.training.run import run_config
 
     config = preset("smoke", dataset="aerial", loss="ce", n=24)
     out = run_config(config, home=seglab_home)

@@ -118,10 +118,6 @@ def without_tied_data_seed(dataset_params: Any, seed: Any) -> Any:
     return dataset_params
 
 
-def _same(a: Any, b: Any) -> bool:
-    return _hashable(_clean(a)) == _hashable(_clean(b))
-
-
 def _clean(value: Any) -> Any:
     """NaN (a column missing for some runs) and None mean the same thing: not set."""
     if isinstance(value, float) and math.isnan(value):

@@ -25,6 +25,7 @@ from typing import Any
 
 from seglab.settings.config import TrainConfig
 from seglab.store.epoch_predictions import EPOCH_IMAGES
+from seglab.units import format_duration
 
 RUN_OVERHEAD_SECONDS = 0.5  # data generation, model build, checkpoints, previews per run
 
@@ -73,20 +74,6 @@ class StudyEstimate:
                 f" ({t.threads} thread{'s' if t.threads != 1 else ''})" if t.device == "CPU" else ""
             )
         return f"{runs}, about {format_duration(self.seconds)}{where}"
-
-
-def format_duration(seconds: float) -> str:
-    """Round a duration the way people say it: '40 s', '3 min', '1 h 20 min'."""
-    if not math.isfinite(seconds):
-        return "unknown"
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    minutes = seconds / 60
-    if minutes < 60:
-        return f"{round(minutes)} min" if minutes >= 10 else f"{minutes:.1f} min".replace(".0 min", " min")
-    hours, rest = divmod(round(minutes), 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def worker_threads() -> int:

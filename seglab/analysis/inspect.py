@@ -26,6 +26,7 @@ from torch import nn
 from seglab.errors import SegLabError
 from seglab.models.base import ModelInputError, SegModel
 from seglab.models.stages import FeatureStage
+from seglab.palette import colormap
 
 #: prefix of the names of side outputs in `feature_maps`' answer
 SIDE_PREFIX = "side "
@@ -235,22 +236,12 @@ def image_from_bytes(data: bytes, size: int) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
-#: colour stops of `heatmap_rgb` (dark blue → teal → yellow), chosen to stay readable on
-#: projectors and for the common colour-vision deficiencies
-HEAT_STOPS = np.array([[40, 30, 90], [33, 120, 140], [80, 180, 100], [250, 230, 40]], dtype=np.float32)
-
-
 def heatmap_rgb(values: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
-    """Colour a (H, W) array: ``lo`` (and below) → dark blue, ``hi`` (and above) → yellow,
-    linear in between through `HEAT_STOPS`. Returns uint8 (H, W, 3)."""
+    """Colour a (H, W) array of probabilities or confidences, ``lo`` → dark, ``hi`` → yellow:
+    the app's one sequential colour map (`seglab.palette.colormap`, viridis). uint8 (H, W, 3)."""
     if hi <= lo:
         raise ValueError(f"hi must be above lo, got lo={lo}, hi={hi}")
-    t = np.clip((np.asarray(values, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
-    pos = t * (len(HEAT_STOPS) - 1)
-    i = np.minimum(pos.astype(np.int64), len(HEAT_STOPS) - 2)
-    frac = (pos - i)[..., None]
-    rgb = HEAT_STOPS[i] * (1 - frac) + HEAT_STOPS[i + 1] * frac
-    return np.round(rgb).astype(np.uint8)
+    return colormap(values, lo, hi, "viridis")
 
 
 def run_split(config: Any, split: str = "val", limit: int | None = None) -> Any:

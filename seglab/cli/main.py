@@ -19,6 +19,7 @@ from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.settings.study import Study, parse_seeds
 from seglab.status import RunStatus
+from seglab.units import format_duration
 
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -310,15 +311,6 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds:
-        return "-"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def print_table(rows: list[list[Any]], headers: list[str], file: Any = None) -> None:
     """A plain fixed-width text table."""
     file = file or sys.stdout
@@ -369,7 +361,7 @@ class TextProgress:
         bar = "#" * filled + "." * (width - filled)
         text = (
             f"\r{self.prefix}epoch {epoch}/{self.epochs} [{bar}] {batch}/{n_batches} "
-            f"loss {_fmt(loss)} ETA {_duration(eta)}"
+            f"loss {_fmt(loss)} ETA {format_duration(eta, unknown='-')}"
         )
         self.stream.write(text.ljust(90))
         self.stream.flush()
@@ -392,7 +384,7 @@ class TextProgress:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from seglab.jobs.worker import run_config
+    from seglab.training.run import run_config
 
     config = config_from_args(args)
     outcome = run_config(
@@ -827,7 +819,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             or (p.get("metrics") or {}).get("val_iou")
         )
         test = (j.result or {}).get("test_iou")
-        eta = _duration(p.get("eta_seconds")) if j.status == RunStatus.RUNNING else ""
+        eta = format_duration(p.get("eta_seconds"), unknown="-") if j.status == RunStatus.RUNNING else ""
         rows.append(
             [j.id, j.group or "", j.status, j.label, where, best, test, eta, j.run_id or "", j.message[:60]]
         )

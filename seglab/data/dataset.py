@@ -92,11 +92,6 @@ class SegDataset(torch.utils.data.Dataset):
         """Image height and width in pixels."""
         return int(self.images.shape[2]), int(self.images.shape[3])
 
-    @property
-    def is_binary(self) -> bool:
-        """True for two-class data, trained with a single-channel (sigmoid) head."""
-        return self.num_classes == 2
-
     def subset(self, indices: IndexLike) -> SegDataset:
         """A new dataset holding the samples at ``indices`` (in that order)."""
         idx = torch.as_tensor(list(indices) if isinstance(indices, range) else indices, dtype=torch.long)

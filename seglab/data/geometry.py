@@ -47,10 +47,6 @@ class PolarObjects:
         polygon = self.sides * torch.tan(math.pi / self.sides)
         return polygon * (1 + 0.5 * (self.amps**2).sum(-1))
 
-    def pixel_area(self) -> torch.Tensor:
-        """Expected pixel area of each object before clipping and overlap, (n, K)."""
-        return self.unit_area() * self.a * self.b * self.active
-
 
 def render_polar(
     objs: PolarObjects, size: int, *, scale: float = 1.0, want_radius: bool = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import torch
 
@@ -41,14 +41,6 @@ class Generated(NamedTuple):
     images: torch.Tensor
     masks: torch.Tensor
     instances: torch.Tensor | None
-
-
-class Builder(Protocol):
-    """Draws ``n`` samples of ``size``×``size`` pixels on ``device`` using ``generator``."""
-
-    def __call__(
-        self, n: int, size: int, generator: torch.Generator, device: torch.device, **params: Any
-    ) -> Generated: ...
 
 
 def model_out_channels(num_classes: int) -> int:

@@ -23,10 +23,8 @@ from seglab.jobs.queue import (
 )
 from seglab.jobs.worker import (
     JobReporter,
-    RunOutcome,
     WorkerBusyError,
     ensure_worker,
-    run_config,
     run_worker,
     worker_alive,
 )
@@ -38,12 +36,10 @@ __all__ = [
     "Job",
     "JobQueue",
     "JobReporter",
-    "RunOutcome",
     "WorkerBusyError",
     "ensure_worker",
     "headline_iou",
     "queue_summary",
-    "run_config",
     "run_worker",
     "worker_alive",
 ]

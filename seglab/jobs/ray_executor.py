@@ -7,7 +7,7 @@
 2. sends one Ray task per run, asking for ``num_cpus`` = the run's CPU threads and, when the
    cluster has GPUs and the run may use one, a *fraction* of a GPU (``gpus_per_run``,
    default ``1/8``: eight small runs share a GPU, like eight worker slots);
-3. each task calls `seglab.jobs.worker.run_config` with that run's id: the same code path as
+3. each task calls `seglab.training.run.run_config` with that run's id: the same code path as
    the job worker (config, history, summary, checkpoints, predictions through the run
    writer), so Ray runs look exactly like local runs on the Results page.
 
@@ -69,12 +69,12 @@ def import_ray() -> Any:
 
 def _train_one(config_json: str, home: str, run_id: str, threads: int) -> dict[str, Any]:
     """The body of one Ray task (runs in a Ray worker process)."""
-    from seglab.jobs.worker import _metrics_of, run_config
+    from seglab.training.run import metrics_of, run_config
     from seglab.training.threads import set_thread_cap
 
     set_thread_cap(threads)
     outcome = run_config(TrainConfig.from_json(config_json), home=home, run_id=run_id, resume=False)
-    metrics = _metrics_of(outcome.result) if outcome.result is not None else {}
+    metrics = metrics_of(outcome.result) if outcome.result is not None else {}
     return {
         "run_id": outcome.run_id,
         "status": str(outcome.status),

@@ -24,7 +24,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from seglab.jobs.queue import HEARTBEAT_INTERVAL, JobQueue, connect, lock_dir, l
 from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
+from seglab.training.run import metrics_of, run_config
 from seglab.training.threads import cpu_cores, set_thread_cap, thread_env, threads_per_slot
 
 PROGRESS_INTERVAL = 0.25  # at most four progress writes per second
@@ -52,16 +52,6 @@ GPU_DEFAULT_SLOTS = 8
 
 class WorkerBusyError(SegLabError):
     """Every worker slot for the device is taken by a live worker."""
-
-
-@dataclass
-class RunOutcome:
-    """What ``run_config`` returns: the stored run id and the engine's TrainResult."""
-
-    run_id: str
-    result: Any
-    status: str
-    message: str
 
 
 # ---- slots and locks ------------------------------------------------------------------------
@@ -242,83 +232,6 @@ def _finite_or_none(x: Any) -> float | None:
     return x if x == x and abs(x) != float("inf") else None
 
 
-# ---- running one configuration ----------------------------------------------------------------
-
-
-def _metrics_of(result: Any) -> dict[str, Any]:
-    """Plain-number view of a TrainResult's metrics: ``val_iou``, ``test_iou``, ``test_dice``, …
-    (the engine's ``iou`` is the headline: foreground IoU if binary, mean IoU otherwise)."""
-    out: dict[str, Any] = {}
-    for split in ("val", "test"):
-        metrics = getattr(result, f"{split}_metrics", None) or {}
-        for key, value in metrics.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                out[f"{split}_{key}"] = float(value)
-    return out
-
-
-def run_config(
-    config: TrainConfig,
-    callbacks: Any = None,
-    *,
-    home: str | os.PathLike[str] | None = None,
-    should_stop: Any = None,
-    run_id: str | None = None,
-    resume: bool = False,
-    group: str | None = None,
-    on_run_created: Any = None,
-) -> RunOutcome:
-    """Create (or reopen, when resuming) a stored run for ``config`` and train it.
-
-    Used by the worker and by ``python -m seglab train``, so every run lands in the store the
-    same way. Errors the user caused (bad dataset path, bad parameter) become a ``failed``
-    run with the message; internal errors are recorded as failed too and then re-raised.
-    """
-    from seglab.data.cache import set_cache_home
-    from seglab.store.run_store import RunDeletedError, RunStore
-    from seglab.training.engine import train
-
-    store = RunStore(seglab_home(home))
-    set_cache_home(store.home)
-    if run_id is None:
-        run_id = _create_run(store, config, group)
-        resume = False
-    if on_run_created is not None:
-        on_run_created(run_id)
-    _safe_set_status(store, run_id, RunStatus.RUNNING, "")
-    run_dir = store.run_dir(run_id)
-
-    def stop_requested() -> bool:  # a run folder deleted while it trains stops the job
-        return not run_dir.is_dir() or bool(should_stop is not None and should_stop())
-
-    try:
-        result = train(config, callbacks, run_dir=run_dir, should_stop=stop_requested, resume=resume)
-    except RunDeletedError as exc:
-        return RunOutcome(run_id, None, RunStatus.CANCELLED, str(exc))
-    except SegLabError as exc:
-        _safe_set_status(store, run_id, RunStatus.FAILED, str(exc))
-        return RunOutcome(run_id, None, RunStatus.FAILED, str(exc))
-    except BaseException as exc:
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        if isinstance(exc, KeyboardInterrupt):
-            message = "interrupted from the keyboard"
-        _safe_set_status(
-            store,
-            run_id,
-            RunStatus.FAILED if not isinstance(exc, KeyboardInterrupt) else RunStatus.INTERRUPTED,
-            message,
-        )
-        raise
-    status = getattr(result, "status", RunStatus.DONE)
-    message = getattr(result, "message", "") or ""
-    _safe_set_status(store, run_id, status, message)
-    return RunOutcome(run_id, result, status, message)
-
-
-def _create_run(store: Any, config: TrainConfig, group: str | None) -> str:
-    return store.create_run(config, group=group)
-
-
 def _safe_set_status(store: Any, run_id: str, status: str, message: str) -> None:
     with contextlib.suppress(SegLabError, OSError, KeyError, ValueError):
         store.set_status(run_id, status, message)
@@ -423,7 +336,7 @@ def _run_job(
         # The worker itself is shutting down (SIGTERM): the job can be resumed later.
         status, message = RunStatus.INTERRUPTED, "the worker was stopped; resume the job to continue"
         _safe_set_status_home(q.home, outcome.run_id, status, message)
-    _finish(q, job_id, status, message, _metrics_of(outcome.result) if outcome.result is not None else {})
+    _finish(q, job_id, status, message, metrics_of(outcome.result) if outcome.result is not None else {})
     log(f"job {job_id}: {status}" + (f" — {message}" if message else ""))
     return status
 

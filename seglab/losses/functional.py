@@ -392,16 +392,6 @@ def focal_terms(
     }
 
 
-def focal_curve(
-    p: np.ndarray | Sequence[float] | float,
-    y: np.ndarray | Sequence[int] | int,
-    alpha: float | None = 0.25,
-    gamma: float = 2.0,
-) -> dict[str, np.ndarray]:
-    """Alias of :func:`focal_terms` (the name used in docs/API.md)."""
-    return focal_terms(p, y, alpha, gamma)
-
-
 def loss_share_of_easy_pixels(
     p: np.ndarray | Sequence[float],
     y: np.ndarray | Sequence[int],

@@ -87,11 +87,6 @@ class SegModel(nn.Module):
         """Input sides are padded up to a multiple of this (``2**depth``)."""
         return 2**self.depth
 
-    @property
-    def min_size(self) -> int:
-        """Smallest input side the model accepts (``2**depth``)."""
-        return 2**self.depth
-
     # ---- the forward pass -------------------------------------------------------------
     def _forward_padded(self, x: torch.Tensor, want_aux: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Run the network on ``x`` whose sides are multiples of ``2**depth``.

@@ -139,8 +139,3 @@ def bilinear_init_(deconv: nn.ConvTranspose2d) -> nn.ConvTranspose2d:
         if deconv.bias is not None:
             deconv.bias.zero_()
     return deconv
-
-
-def count_params(module: nn.Module) -> int:
-    """Number of learnable numbers in ``module``."""
-    return sum(p.numel() for p in module.parameters())

@@ -208,8 +208,3 @@ ENCODERS: dict[str, type[PretrainedLayoutEncoder]] = {
     VGG16Encoder.name: VGG16Encoder,
     MobileNetV2Encoder.name: MobileNetV2Encoder,
 }
-
-
-def create_encoder(name: str, in_channels: int = 3) -> PretrainedLayoutEncoder:
-    """Build the encoder ``name`` ∈ ``ENCODERS`` (randomly initialised, nothing downloaded)."""
-    return ENCODERS[name](in_channels)

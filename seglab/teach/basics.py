@@ -266,25 +266,3 @@ def busiest_window(mask: np.ndarray, size: int) -> tuple[int, int]:
             if score > best_score:
                 best, best_score = (top, left), score
     return best
-
-
-_VIRIDIS = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]
-_DIVERGING = ["#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b"]
-_HEAT = ["#000004", "#51127c", "#b73779", "#fc8961", "#fcfdbf"]
-SCHEMES = {"viridis": _VIRIDIS, "diverging": _DIVERGING, "heat": _HEAT}
-
-
-def colormap(values: np.ndarray, lo: float, hi: float, scheme: str = "viridis") -> np.ndarray:
-    """Map a 2-D array to RGB uint8 (H, W, 3) by linear interpolation between anchor colours.
-
-    Values are clipped to [lo, hi]. ``scheme`` is ``viridis`` (probabilities), ``diverging``
-    (logits: blue < 0 < red) or ``heat`` (losses).
-    """
-    anchors = np.array([hex_to_rgb(c) for c in SCHEMES[scheme]], dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
-    span = hi - lo if hi > lo else 1.0
-    pos = np.clip((v - lo) / span, 0.0, 1.0) * (len(anchors) - 1)
-    i = np.minimum(pos.astype(np.int64), len(anchors) - 2)
-    frac = (pos - i)[..., None]
-    rgb = anchors[i] * (1 - frac) + anchors[i + 1] * frac
-    return (rgb + 0.5).astype(np.uint8)

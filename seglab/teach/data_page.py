@@ -22,7 +22,7 @@ import pandas as pd
 from seglab.data import make_dataset
 from seglab.data.mask_rules import DatasetWarning
 from seglab.errors import SegLabError
-from seglab.palette import colorize_mask, overlay
+from seglab.palette import colorize_mask, overlay, to_uint8_image
 
 #: Where uploaded archives are written before loading (one file per distinct content).
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "seglab-uploads"
@@ -77,7 +77,7 @@ class LoadResult:
 
 def _to_view(ds: Any) -> DataView:
     images = ds.images.permute(0, 2, 3, 1).cpu().numpy()
-    images = (np.clip(images, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    images = to_uint8_image(images)
     return DataView(
         name=str(ds.name),
         images=images,

@@ -17,6 +17,7 @@ import torch
 
 from seglab.data import make_dataset
 from seglab.metrics import scores as metrics
+from seglab.palette import to_uint8_image
 
 #: Side length of the binary teaching samples: small enough that a one-pixel shift is visible.
 SAMPLE_SIZE = 64
@@ -36,7 +37,7 @@ def _dataset_arrays(name: str, size: int) -> tuple[np.ndarray, np.ndarray, tuple
     """Images uint8 (N, H, W, 3), masks int64 (N, H, W) and class names of a built-in set."""
     ds = make_dataset(name, size=size, n=SAMPLE_COUNT, seed=0)
     images = ds.images.permute(0, 2, 3, 1).numpy()
-    images = (np.clip(images, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    images = to_uint8_image(images)
     masks = ds.masks.numpy().astype(np.int64)
     images.flags.writeable = False
     masks.flags.writeable = False
@@ -277,7 +278,7 @@ def corrupt_labels(
     return pred
 
 
-def per_class_table(pred: np.ndarray, target: np.ndarray, class_names: list[str]) -> pd.DataFrame:
+def class_shares_table(pred: np.ndarray, target: np.ndarray, class_names: list[str]) -> pd.DataFrame:
     """One row per class: name, class id, IoU (NaN when absent from both), pixel shares."""
     k = len(class_names)
     cm = confusion(pred, target, k)

@@ -24,6 +24,7 @@ from seglab.settings.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.settings.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.status import RunStatus, is_active
 from seglab.ui.common import URL
+from seglab.units import format_duration
 
 # the study form's default seeds per preset (3 seeds for quick and study: `seglab.settings.presets`)
 PRESET_SEEDS = {name: ", ".join(map(str, seeds)) for name, seeds in _PRESET_SEEDS.items()}
@@ -379,16 +380,6 @@ def model_params_section(archs: list[str]) -> dict[str, dict[str, Any]]:
 
 
 # ---- the live queue -----------------------------------------------------------------------
-def format_eta(seconds: Any) -> str:
-    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
-        return ""
-    if seconds < 60:
-        return f"{int(round(seconds))} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min {int(round(seconds % 60)):02d} s"
-    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
-
-
 def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
     """One line of the queue table from a Job (progress read from the DB)."""
     progress = job.progress or {}
@@ -420,7 +411,9 @@ def job_row(job: Any, group_names: dict[str, str]) -> dict[str, Any]:
         "best val IoU": float(best_iou) if isinstance(best_iou, (int, float)) else None,
         "last val IoU": float(last_iou) if isinstance(last_iou, (int, float)) else None,
         "test IoU": (job.result or {}).get("test_iou"),
-        "ETA": format_eta(progress.get("eta_seconds")) if job.status == RunStatus.RUNNING else "",
+        "ETA": format_duration(progress.get("eta_seconds"), unknown="")
+        if job.status == RunStatus.RUNNING
+        else "",
         "message": job.message or "",
         "study": group_names.get(job.group or "", job.group or "—"),
     }
@@ -474,7 +467,7 @@ def show_live_run(job: Any) -> None:
     if progress.get("loss") is not None:
         text += f", batch loss {progress['loss']:.4f}"
     if progress.get("eta_seconds") is not None:
-        text += f", about {format_eta(progress['eta_seconds'])} left"
+        text += f", about {format_duration(progress['eta_seconds'])} left"
     st.markdown(text)
     if job.cancel_requested:
         st.caption("Cancel requested: stopping after the current batch.")
