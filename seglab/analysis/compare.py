@@ -112,7 +112,7 @@ def without_tied_data_seed(dataset_params: Any, seed: Any) -> Any:
     if (
         isinstance(dataset_params, Mapping)
         and "seed" in dataset_params
-        and _same(dataset_params["seed"], seed)
+        and key_of(dataset_params["seed"]) == key_of(seed)
     ):
         return {k: v for k, v in dataset_params.items() if k != "seed"}
     return dataset_params
