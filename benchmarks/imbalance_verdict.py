@@ -121,18 +121,28 @@ def main(argv: list[str] | None = None) -> int:
         if {ALPHA, GAMMA, NEITHER} <= present:
             k_alpha, k_gamma, k_none = (collapsed[x][0] for x in (ALPHA, GAMMA, NEITHER))
             if k_none == 0:
-                verdict = "BCE did not collapse here, so neither mechanism had a collapse to prevent"
+                verdict = (
+                    "BCE did not collapse in these seeds, so neither mechanism had a collapse to prevent"
+                )
             elif k_alpha == 0 and k_gamma > 0:
-                verdict = "the class weight α prevents collapse; focusing γ alone does not"
+                verdict = (
+                    "the class weight α prevented every collapse in these seeds; focusing γ alone did not"
+                )
             elif k_alpha == 0 and k_gamma == 0:
-                verdict = "both α alone and γ alone prevented every collapse"
+                verdict = "α alone and γ alone each prevented every collapse in these seeds"
             elif k_alpha < k_none and k_gamma >= k_none:
-                verdict = "the class weight α reduces collapse; focusing γ alone does not"
+                verdict = "the class weight α reduced collapse in these seeds; focusing γ alone did not"
             elif k_gamma < k_none and k_alpha >= k_none:
-                verdict = "focusing γ reduces collapse; the class weight α alone does not"
+                verdict = "focusing γ reduced collapse in these seeds; the class weight α alone did not"
             else:
-                verdict = "neither mechanism alone prevents collapse"
+                verdict = "neither mechanism alone prevented collapse in these seeds"
             print(f"- mechanism: {verdict}.")
+        done = at["0.5"][at["0.5"]["fg_share"] == share]
+        if len(done) > 1:
+            best = done.loc[done["mean"].idxmax()]
+            print(
+                f"- highest mean test IoU at p ≥ 0.5: {NAMES.get(best['loss'], best['loss'])} ({best['mean']:.3f})"
+            )
         for a, b, what in (
             (BOTH, GAMMA, "adding α to focusing"),
             (BOTH, ALPHA, "adding γ to the class weight"),
