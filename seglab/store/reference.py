@@ -19,11 +19,11 @@ REFERENCE_ZIP = Path(__file__).resolve().parents[2] / "assets" / "reference_stud
 REFERENCE_GROUP = "reference-quick-3-seeds"
 REFERENCE_NAME = "Reference study: quick preset, 4 archs × 4 losses × 3 seeds (trained on a CPU)"
 
-# The imbalance study (issue 26): U-Net × 5 losses × 4 foreground shares × 5 seeds, each seed on its
+# The imbalance study (issue 26): U-Net × 5 losses × foreground shares (2 %, 1 %, 5 %, 20 %) × 5 seeds, each seed on its
 # own draw of the data; made by benchmarks/make_imbalance_study.py, loaded like the first one.
 IMBALANCE_ZIP = REFERENCE_ZIP.with_name("imbalance_study.zip")
 IMBALANCE_GROUP = "reference-imbalance-5-seeds"
-IMBALANCE_NAME = "Imbalance study: quick preset, U-Net × 5 losses × 4 foreground shares × 5 seeds (CPU)"
+IMBALANCE_NAME = "Imbalance study: quick preset, U-Net × 5 losses × foreground shares × 5 seeds (CPU)"
 
 
 def reference_available(path: str | os.PathLike[str] = REFERENCE_ZIP) -> bool:
