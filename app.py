@@ -9,8 +9,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from seglab.errors import DiskFullError
 from seglab.ui.browser import install_history_policy
+from seglab.ui.classroom import classroom_mode, report_page_error
+from seglab.ui.classroom_sidebar import classroom_sidebar
 from seglab.ui.common import render_footer, render_sidebar
+from seglab.ui.url_guard import guard_query_params
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -35,7 +39,20 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
+guard_query_params()  # junk values in a link are dropped before any widget reads them
+classroom = classroom_mode()
+if classroom:
+    st.set_option("client.showErrorDetails", "none")  # students never see a traceback
+with st.sidebar:
+    classroom_sidebar()  # classroom mode only: the student's name, the teacher's unlock
 render_sidebar()
 install_history_policy()
-page.run()
+try:
+    page.run()
+except DiskFullError as exc:  # not a bug: one plain sentence for everyone, in every mode
+    st.error(str(exc)[:1].upper() + str(exc)[1:])
+except Exception:  # Streamlit's stop/rerun signals are BaseExceptions and pass through
+    if not classroom:
+        raise
+    report_page_error(page.title)
 render_footer()  # pages that end early call seglab.ui.common.stop_page(), which draws it too

@@ -1,13 +1,14 @@
 """Data: generate and browse the built-in datasets, or check and load your own images and masks."""
 
-import os
-
 import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
+from seglab.data.folder import content_stamp
 from seglab.data.uploads import clean_name, delete_dataset, list_uploaded, save_dataset
 from seglab.errors import SegLabError
+from seglab.settings.classroom import Permission
 from seglab.teach import data_page as dp
+from seglab.ui import classroom
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, accept_url_name
 from seglab.ui.images import png_bytes
@@ -29,7 +30,7 @@ def save_for_training(upload) -> None:
     name = name_col.text_input("Name on the Train page", value=clean_name(upload.name), key="upload_name")
     if button_col.button("Save for training", key="upload_save", type="primary"):
         try:
-            saved = save_dataset(upload.getvalue(), name)
+            saved = save_dataset(None, name, source=dp.save_upload(upload.getvalue(), upload.name))
         except SegLabError as exc:
             st.error(f"Not saved: {exc}")
         else:
@@ -47,7 +48,10 @@ def saved_datasets() -> None:
     for ds in saved:
         text_col, button_col = st.columns([4, 1], vertical_alignment="center")
         text_col.markdown(f"**{ds.name}** · {ds.size_bytes / 1e6:.1f} MB · `{ds.path}`")
-        button_col.button("Delete", key=f"upload_delete_{ds.name}", on_click=delete_dataset, args=(ds.name,))
+        if classroom.can(Permission.DELETE):
+            button_col.button(
+                "Delete", key=f"upload_delete_{ds.name}", on_click=delete_dataset, args=(ds.name,)
+            )
 
 
 @st.cache_data(show_spinner="Drawing the dataset…", max_entries=16)
@@ -56,7 +60,7 @@ def generated(name: str, size: int, n: int, seed: int, params: tuple) -> dp.Data
 
 
 @st.cache_data(show_spinner="Reading and checking the files…", max_entries=8)
-def loaded(path: str, size: int, stamp: float) -> dp.LoadResult:
+def loaded(path: str, size: int, stamp: str) -> dp.LoadResult:
     return dp.load_user_dataset(path, size=size)
 
 
@@ -175,12 +179,16 @@ with own:
         )
     with form_col:
         upload = st.file_uploader("Upload a .zip", type=["zip"], key="upload")
-        typed = st.text_input(
-            "…or the path of a folder or .zip on this computer",
-            "",
-            key="path",
-            bind=URL,
-            placeholder="/home/me/data/my_dataset",
+        typed = (
+            st.text_input(
+                "…or the path of a folder or .zip on this computer",
+                "",
+                key="path",
+                bind=URL,
+                placeholder="/home/me/data/my_dataset",
+            )
+            if classroom.can(Permission.SERVER_PATHS)  # classroom mode: the teacher only
+            else ""
         )
         own_size = st.select_slider("Resize to (pixels)", SIZES, value=64, key="own_size")
         if upload is not None:
@@ -194,7 +202,7 @@ with own:
         else:
             source, shown_name = typed.strip(), typed.strip()
     if source:
-        stamp = os.path.getmtime(source) if os.path.exists(source) else 0.0
+        stamp = content_stamp(source)  # every file the check reads: a fix is seen at the next look
         result = loaded(source, own_size, stamp)
         if not result.ok:
             if result.problems:

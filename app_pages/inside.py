@@ -9,6 +9,7 @@ import streamlit as st
 
 from seglab.analysis import inspect as ins
 from seglab.data import list_datasets, make_dataset
+from seglab.data.images import SUPPORTED_SUFFIXES
 from seglab.errors import SegLabError
 from seglab.losses import loss_info
 from seglab.models import model_info
@@ -16,7 +17,9 @@ from seglab.models.link_kinds import link_kind
 from seglab.models.pruning import DEFAULT_TOLERANCE, prune_report, recommend_prune_level
 from seglab.palette import colorize_mask, overlay
 from seglab.paths import seglab_home
+from seglab.settings.config import dataset_display_name
 from seglab.store.run_store import RunStore
+from seglab.teach import inside_text
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import stop_page
 from seglab.ui.images import upscale
@@ -50,6 +53,12 @@ def stage_grids(home: str, run_id: str, stamp: float | None, image: np.ndarray, 
     model, lock = load_model(home, run_id, stamp)
     with lock:
         return ins.stage_rows(model, image, k, side_outputs=sides)
+
+
+@st.cache_data(show_spinner="Reading your picture…", max_entries=8)
+def uploaded_picture(data: bytes, size: int, name: str) -> np.ndarray:
+    """An upload read once (not on every slider move) by the loader's road."""
+    return ins.image_from_bytes(data, size, name).numpy()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -122,6 +131,11 @@ with pick_col:
     record = by_id[run_id]
     config = record.config
     stamp = record.finished
+    try:  # a damaged or crafted run: one plain message, the other runs stay selectable
+        load_model(home, run_id, stamp)
+    except SegLabError as exc:
+        st.error(f"This run cannot be opened: {exc} Pick another run.")
+        stop_page()
     source = st.radio(
         "Picture", ["Validation image", "Built-in sample", "Your photo"], horizontal=True, key="in_source"
     )
@@ -144,9 +158,13 @@ with pick_col:
             k = b.slider("Sample", 0, SAMPLES - 1, 0, key="in_sample")
             image = builtin_images(name, config.size)[k]
         else:
-            upload = st.file_uploader("A photo (PNG or JPEG)", type=["png", "jpg", "jpeg"], key="in_upload")
+            upload = st.file_uploader(
+                "A photo (PNG, JPEG, TIFF or BMP)",
+                type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
+                key="in_upload",
+            )
             if upload is not None:
-                image = ins.image_from_bytes(upload.getvalue(), config.size).numpy()
+                image = uploaded_picture(upload.getvalue(), config.size, upload.name)
                 st.caption(
                     f"Centre-cropped to a square and resized to {config.size}×{config.size}, the size the model learned on."
                 )
@@ -154,7 +172,7 @@ with pick_col:
         st.error(str(exc))
     info = model_info(config.arch)
     st.caption(
-        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{config.dataset}` for {record.epochs_done} epochs."
+        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{dataset_display_name(config.dataset)}` for {record.epochs_done} epochs."
     )
 if image is None:
     st.info("Upload a photo to continue, or pick a validation image or a built-in sample.")
@@ -191,15 +209,11 @@ tiles = [
 names = [
     f"Prediction at threshold {threshold:.2f}" if binary else "Prediction (most likely class)",
     "Object probability p (blue 0 → yellow 1)" if binary else "Predicted classes",
-    "Confidence (blue 0.5 = unsure → yellow 1 = sure)",
+    inside_text.confidence_caption(max(2, probs.shape[0])),
 ]
 for col, tile, caption in zip(st.columns(3), tiles, names, strict=True):
     col.image(upscale(tile, 192), caption=caption, width="stretch")
-unsure = float((out["confidence"] < 0.75).mean())
-st.caption(
-    f"{mask.mean():.0%} of the pixels are called object; the model is unsure (confidence below 0.75) "
-    f"on {unsure:.0%} of them — usually along the borders, where the answer really is ambiguous."
-)
+st.caption(inside_text.answer_caption(mask, out["confidence"], max(2, probs.shape[0])))
 
 # ---------------------------------------------------------------------------------------
 st.header("3 · Feature maps, stage by stage")
@@ -229,11 +243,8 @@ for start in range(0, len(feature_rows), 3):
 side_rows = [r for r in rows if r[0].startswith(ins.SIDE_PREFIX)]
 if side_rows:
     st.subheader("Side outputs (deep supervision)")
-    st.markdown(
-        "U-Net++ has a prediction head on every top node $X^{0,1} … X^{0,L}$, each the answer "
-        "of a complete smaller U-Net inside the big one. Deep supervision trained all of them, "
-        "so each is a usable mask: compare how the answer sharpens as the sub-network deepens."
-    )
+    heads = [math_name(r[0].removeprefix(ins.SIDE_PREFIX)) for r in side_rows]
+    st.markdown(inside_text.side_outputs_text(model.deep_supervision, trained_sides, config.loss, heads))
     side_cols = st.columns(max(4, len(side_rows)))
     for col, (name, _shape, _, p) in zip(side_cols, side_rows, strict=False):
         tile = ins.heatmap_rgb(p[0]) if p.shape[0] == 1 else colorize_mask(p.argmax(axis=0))
@@ -242,8 +253,8 @@ if side_rows:
     st.caption("Binary models: object probability, blue 0 → yellow 1. Multi-class: the most likely class.")
 
 # ---------------------------------------------------------------------------------------
-if config.arch == "unetpp":
-    st.header("4 · Prune the trained U-Net++")
+if model_info(config.arch).prunable:
+    st.header(f"4 · Prune the trained {model_info(config.arch).title}")
     if not deep:
         st.info(
             f"This run was trained with `{config.loss}`, which supervises only the last head, so the "

@@ -114,17 +114,24 @@ def focal_sections() -> None:
     st.header("2. Focal loss, term by term")
     c1, c2, c3, c4 = st.columns(4)
     gamma = url_slider(c1, "Focal γ (gamma)", "gamma", 2.0, 0.0, 5.0, 0.25)
-    auto = c3.toggle(
-        "α = auto", False, key="auto_alpha", bind=URL, help="α from the class balance of the image."
-    )
+    auto = c3.toggle("α = auto", False, key="auto_alpha", bind=URL, help=T.AUTO_ALPHA_HELP)
     share_help, alpha_help = "α = N_neg / (N_pos + N_neg) when α = auto.", "Background pixels get 1 − α."
     fg_share = url_slider(
-        c4, "Foreground share", "fg_share", 0.05, 0.01, 0.5, 0.01, disabled=not auto, help=share_help
+        c4,
+        "Foreground share (for α = auto)",
+        "fg_share",
+        0.05,
+        0.01,
+        0.5,
+        0.01,
+        disabled=not auto,
+        help=share_help,
+        format="percent",
     )
-    alpha_slider = url_slider(
-        c2, "Focal α (alpha)", "alpha", 0.25, 0.0, 1.0, 0.05, disabled=auto, help=alpha_help
-    )
-    alpha = round(T.alpha_from_share(fg_share), 4) if auto else alpha_slider
+    auto_alpha = round(T.alpha_from_share(fg_share), 4)
+    alpha_label = f"Focal α: auto gives {auto_alpha:.2f} (slider unused)" if auto else "Focal α (alpha)"
+    alpha_slider = url_slider(c2, alpha_label, "alpha", 0.25, 0.0, 1.0, 0.05, disabled=auto, help=alpha_help)
+    alpha = auto_alpha if auto else alpha_slider
     if auto:
         st.latex(rf"\alpha = \frac{{N_{{neg}}}}{{N_{{pos}} + N_{{neg}}}} = 1 - {fg_share:.2f} = {alpha:.2f}")
         st.caption("The study's choice: the rarer foreground gets the larger weight.")
@@ -152,7 +159,9 @@ def focal_sections() -> None:
         st.markdown(
             "**The modulating factor** $(1-p_t)^\\gamma$, with $p_t$ the probability of the true "
             "class, is what turns BCE into focal loss. Larger γ pushes it to 0 sooner: easy pixels "
-            "are switched off, hard ones keep almost full weight."
+            "are switched off, and fairly hard ones lose much of their weight too (at "
+            f"γ = {gamma:g} a pixel with p_t = 0.3 keeps {T.kept_weight(0.3, gamma):.0%}, one with "
+            f"p_t = 0.1 keeps {T.kept_weight(0.1, gamma):.0%}); only the hardest keep almost full weight."
         )
         show_chart(modulating_spec)
     with right:
@@ -215,7 +224,7 @@ def focal_sections() -> None:
         key = f"{chosen}_{spec.name}"
         lo, hi, step = float(spec.min), float(spec.max), float(spec.step)
         extra[spec.name] = url_slider(col, spec.name, key, float(spec.default), lo, hi, step, help=spec.help)
-    params = T.loss_params(chosen, alpha if not auto else "auto", gamma, **extra)
+    params = T.loss_params(chosen, alpha, gamma, **extra)  # one α on the page: section 2's
     loss_image, top, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
     left, mid, right = st.columns([1, 1.25, 1.1])
     errors = png_bytes(error_overlay(prob >= 0.5, mask), 240)
@@ -232,7 +241,9 @@ def focal_sections() -> None:
                 "the edges, where the coarse heads are wrong, weigh more."
             )
     st.caption(
-        "Bright pixels are where this loss pushes hardest. Compare BCE (every wrong pixel, most of all "
+        "Bright pixels are where this loss's value comes from: each pixel's share of it (the map's "
+        "mean is the loss). That is not how hard the loss pushes a pixel: for Dice and Tversky the "
+        "push on p is the same for every pixel of a class. Compare BCE (every wrong pixel, most of all "
         "confident mistakes), Dice (each error divided by one batch-wide denominator, 2·TP + FP + FN, so "
         "every wrong pixel weighs the same, more when the batch holds little foreground) and focal (easy "
         "pixels almost black)."
@@ -247,7 +258,7 @@ def focal_sections() -> None:
     )
     shares, as_percent = list(T.IMBALANCE_SHARES), "{:.1%}".format
     current = st.select_slider(
-        "Foreground share", shares, 0.02, format_func=as_percent, key="imbalance", bind=URL
+        "Object size (share of the image)", shares, 0.02, format_func=as_percent, key="imbalance", bind=URL
     )
     table = imbalance(gamma)
     left, right = st.columns([3, 2])
@@ -260,8 +271,9 @@ def focal_sections() -> None:
     st.markdown(
         "**BCE** averages over all pixels, so it charges the same whatever the object's size: missing "
         "most of a tiny object costs as little as missing a sliver of a big one. **Dice** is a ratio "
-        "over the object, so the tiny object's loss is near its maximum. **Focal** with α = auto rises "
-        "as the foreground shrinks (α = 1 − share), but far less steeply than Dice."
+        "over the object, so the tiny object's loss is near its maximum. **Focal** with α = auto, "
+        "counted here on each image (α = 1 − its share, not section 2's slider), rises as the "
+        "foreground shrinks, but far less steeply than Dice."
     )
     st.subheader("Batch-level or per-image Dice?")
     dice_table = T.dice_small_vs_large()
@@ -307,8 +319,9 @@ def focal_sections() -> None:
         st.markdown(
             "RetinaNet's α = 0.25 multiplies the **foreground** term by 0.25 and background by 0.75: "
             "it *down-weights* the rare class, because γ already silences the many easy negatives. "
-            f"The study's α = N_neg/(N_pos+N_neg) does the opposite: on this image "
-            f"({v['fg_share']:.1%} foreground) α = {v['auto_alpha']:.3f}. Always check which one a paper means."
+            f"The study's α = N_neg/(N_pos+N_neg) does the opposite: counted on this sample image "
+            f"({v['fg_share']:.1%} foreground, not section 2's slider) it gives α = {v['auto_alpha']:.3f}. "
+            "Always check which one a paper means."
         )
         metric_row(
             [

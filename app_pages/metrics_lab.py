@@ -254,13 +254,15 @@ def lab() -> None:
         a_img, a_true, a_pred, names, table, summary = aerial_lab(a_index, float(noise), int(missed), a_shift)
         drop_text = ""
         if missed:
-            base_table, base = aerial_lab(a_index, float(noise), 0, a_shift)[4:]
-            iou_c, k_counted = float(base_table["iou"][missed]), int(base_table["iou"].notna().sum())
+            base_table = aerial_lab(a_index, float(noise), 0, a_shift)[4]
+            iou_c = float(base_table["iou"][missed])
             if iou_c == iou_c:  # the class is present, so it had an IoU to lose
+                part = ml.miou_drop_breakdown(base_table, table, int(missed))
                 drop_text = (
-                    f" Here {names[missed]} had IoU {iou_c:.2f} with K = {k_counted} classes counted: "
-                    f"IoU_c / K = {ml.miou_drop_if_missed(iou_c, k_counted):.3f}; "
-                    f"measured drop {base['miou'] - summary['miou']:.3f}."
+                    f" Here {names[missed]} had IoU {iou_c:.2f} with K = {part['k']} classes counted: "
+                    f"its own part is {part['own']:.3f} (IoU_c / K = {ml.miou_drop_if_missed(iou_c, part['k']):.3f}), "
+                    f"{names[0]}, which receives its pixels as false positives, adds {part['receiver']:+.3f}; "
+                    f"measured drop {part['total']:.3f} (1/K = {1 / part['k']:.3f})."
                 )
         image_row(
             [a_img, colorize_mask(a_true), colorize_mask(a_pred)],
@@ -277,8 +279,9 @@ def lab() -> None:
                 "Each class gets its own IoU, counting every other class as background; mIoU is the "
                 "plain mean, so a rare class (a few vehicles) weighs as much as the ground that fills "
                 "half the picture. Make the model miss a small class: pixel accuracy hardly moves, "
-                "mIoU drops by that class's IoU divided by K (IoU_c / K): at most 1/K, less for a class "
-                f"the model got only partly right.{drop_text} A class absent from both masks has no IoU (0/0) and is left "
+                "but mIoU loses IoU_c / K for the missed class, plus whatever the class that receives "
+                "its pixels loses from the new false positives; for a large class the drop can exceed "
+                f"1/K.{drop_text} A class absent from both masks has no IoU (0/0) and is left "
                 "out of the mean; a class the noise *invents* where there is none scores 0."
             )
         with chart:

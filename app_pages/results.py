@@ -12,11 +12,14 @@ from seglab.analysis.compare import build_comparisons
 from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
 from seglab.paths import seglab_home
+from seglab.settings.classroom import Permission
+from seglab.settings.config import dataset_display_name
 from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
 from seglab.store.run_store import RunStore
+from seglab.ui import classroom
 from seglab.ui import comparison_view as cv
 from seglab.ui import train_views as tv
-from seglab.ui.common import URL, stop_page
+from seglab.ui.common import URL, plain_disk_full, stop_page
 from seglab.ui.images import upscale
 from seglab.ui.store_health import queue_notice_banner, unreadable_runs_panel
 from seglab.viz import results_charts as rc
@@ -38,6 +41,7 @@ def load_predictions(home: str, run_id: str, stamp: tuple) -> dict:
 
 
 @st.fragment(run_every=5)
+@plain_disk_full
 def watch_for_new_runs() -> None:
     """While a study trains, refresh the page whenever another run finishes."""
     from seglab.jobs import queue_summary
@@ -70,6 +74,8 @@ def chart_downloads(chart, stem: str, key: str) -> None:
 
 
 def import_uploader() -> None:
+    if not classroom.can(Permission.IMPORT):
+        return
     upload = st.file_uploader("Import runs from a zip exported by SegLab", type=["zip"], key="rs_import")
     if upload is not None and st.button("Import", key="rs_import_go"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -77,7 +83,7 @@ def import_uploader() -> None:
             path.write_bytes(upload.getvalue())
             skipped: list[str] = []
             try:
-                added = store.import_runs(path, skipped=skipped)
+                added = store.import_runs(path, skipped=skipped, actor=classroom.current_actor())
             except SegLabError as exc:
                 st.error(f"Could not import: {exc}")
             else:
@@ -98,8 +104,12 @@ def empty_state() -> None:
     cv.reference_offer(str(store.home))
     if st.button(":material/play_arrow: Run the quick study", key="rs_quick"):
         plan = tv.quick_study_plan()
-        tv.start_plan(plan)
-        st.success(f"Queued {tv.plural(plan.n_runs, 'run')}. Results appear here as each one finishes.")
+        try:
+            tv.start_plan(plan)
+        except SegLabError as exc:
+            st.error(f"Could not queue the quick study: {exc}")
+        else:
+            st.success(f"Queued {tv.plural(plan.n_runs, 'run')}. Results appear here as each one finishes.")
     with st.expander("…or import runs someone shared with you"):
         import_uploader()
     stop_page()
@@ -119,7 +129,13 @@ def filters_and_table(all_runs):
     ):
         options = sorted(in_study[column].dropna().astype(str).unique())
         chosen[column] = col.multiselect(
-            label, options, key=f"rs_f_{column}", bind=URL, placeholder="all", wrap=True
+            label,
+            options,
+            key=f"rs_f_{column}",
+            bind=URL,
+            placeholder="all",
+            wrap=True,
+            format_func=dataset_display_name if column == "dataset" else str,  # uploads by saved name
         )
     sortable = ["created", "val_iou", "test_iou", "model", "arch", "loss", "status", "seed"]
     sort_col, order_col, _ = st.columns([1, 1, 2])
@@ -188,6 +204,9 @@ def filters_and_table(all_runs):
 
 
 def delete_section(shown, selected) -> None:
+    if not classroom.can(Permission.DELETE):
+        cv.reference_manage(home)
+        return
     with st.expander(f"Delete selected runs ({len(selected)})"):
         busy = set(shown.loc[shown["status"].map(is_active), "run_id"])
         deletable = [r for r in selected if r not in busy]
@@ -199,7 +218,7 @@ def delete_section(shown, selected) -> None:
         )
         if st.button("Delete", key="rs_delete", disabled=not (sure and deletable)):
             for run_id in deletable:
-                store.delete_run(run_id)
+                store.delete_run(run_id, actor=classroom.current_actor())
             for key in ("rs_sure", "rs_pick", "rs_table"):
                 st.session_state.pop(key, None)
             st.rerun()

@@ -11,6 +11,7 @@ from seglab.settings.presets import PRESET_HELP, PRESETS
 from seglab.settings.study import parse_seeds
 from seglab.ui import train_views as tv
 from seglab.ui import tune_views  # issue 16: Tune tab, transfer learning
+from seglab.ui.class_study_view import class_study_panel  # issue 22: the class study tab
 from seglab.ui.common import URL
 from seglab.ui.store_health import queue_notice_banner
 from seglab.units import format_duration
@@ -31,7 +32,7 @@ preset_name = preset_col.selectbox(
     key="tr_preset",
     bind=URL,
     on_change=tv.apply_preset,
-    help="Fills the whole form; change any field afterwards.",
+    help=tv.PRESET_HELP_TEXT,
 )
 help_col.caption(PRESET_HELP.get(preset_name, ""))
 
@@ -53,82 +54,22 @@ with loss_col:
     losses = tv.loss_section(tv.chosen_num_classes())
 
 data_col, model_col, train_col = st.columns(3, gap="large")
+# Every setting widget below is generated from its declaration in seglab/settings/schema.py.
 with data_col:
     st.subheader("Data")
     dataset, dataset_params, num_classes = tv.dataset_section()
-    size = st.number_input(
-        "Image size (pixels)",
-        min_value=16,
-        max_value=512,
-        step=16,
-        value=tv.form_default("tr_size"),
-        key="tr_size",
-        bind=URL,
-    )
-    n = st.number_input(
-        "Number of images (0 = dataset default)",
-        min_value=0,
-        max_value=100_000,
-        step=32,
-        value=tv.form_default("tr_n"),
-        key="tr_n",
-        bind=URL,
-        help="Split 70 / 15 / 15 into training, validation and test images.",
-    )
+    settings = tv.form_settings_section("main", "data")
+    settings["n"] = tv.fit_n_to_dataset(dataset, settings["n"])
     shares_text, data_per_seed = tv.data_axes_section(dataset)
 
 with model_col:
     st.subheader("Model size")
-    width = st.number_input(
-        "Width (channels of the first level)",
-        min_value=2,
-        max_value=128,
-        step=2,
-        value=tv.form_default("tr_width"),
-        key="tr_width",
-        bind=URL,
-    )
-    depth = st.number_input(
-        "Depth (number of down-sampling steps)",
-        min_value=1,
-        max_value=6,
-        step=1,
-        value=tv.form_default("tr_depth"),
-        key="tr_depth",
-        bind=URL,
-    )
+    settings |= tv.form_settings_section("main", "model")
     st.caption("Each level down halves the resolution and doubles the channels.")
 
 with train_col:
     st.subheader("Training")
-    epochs = st.number_input(
-        "Epochs",
-        min_value=1,
-        max_value=500,
-        step=1,
-        value=tv.form_default("tr_epochs"),
-        key="tr_epochs",
-        bind=URL,
-    )
-    batch_size = st.number_input(
-        "Batch size",
-        min_value=1,
-        max_value=512,
-        step=1,
-        value=tv.form_default("tr_batch"),
-        key="tr_batch",
-        bind=URL,
-    )
-    lr = st.number_input(
-        "Learning rate",
-        min_value=1e-6,
-        max_value=1.0,
-        step=1e-4,
-        format="%.4g",
-        value=tv.form_default("tr_lr"),
-        key="tr_lr",
-        bind=URL,
-    )
+    settings |= tv.form_settings_section("main", "training")
     seeds_text = st.text_input(
         "Seeds (comma list)",
         value=tv.form_default("tr_seeds"),
@@ -138,20 +79,8 @@ with train_col:
         "'0, 1, 2' or a range '0-4'.",
     )
     with st.expander("More options"):
-        optimizer = st.selectbox(
-            "Optimiser",
-            ["adam", "adamw", "sgd"],
-            index=["adam", "adamw", "sgd"].index(tv.form_default("tr_optimizer")),
-            key="tr_optimizer",
-            bind=URL,
-        )
-        augment = st.checkbox(
-            "Augment training images (flips, rotations, shifts)",
-            value=tv.form_default("tr_augment"),
-            key="tr_augment",
-            bind=URL,
-        )
-    transfer = tune_views.transfer_section(list(archs))
+        settings |= tv.form_settings_section("more")
+    settings |= tune_views.transfer_section(list(archs))
 
 # ---- the plan, its size and its cost -------------------------------------------------------
 plan, problem = None, None
@@ -161,18 +90,9 @@ try:
     base = TrainConfig(
         dataset=dataset,
         dataset_params=dataset_params,
-        size=int(size),
-        n=int(n) or None,
-        width=int(width),
-        depth=int(depth),
-        batch_size=int(batch_size),
-        epochs=int(epochs),
-        lr=float(lr),
-        optimizer=optimizer,
-        augment=bool(augment),
         arch=archs[0] if archs else "unet",
         loss=next(iter(losses), "bce"),
-        **transfer,
+        **settings,
     )
     plan = tv.study_from_form(
         base,
@@ -185,6 +105,7 @@ try:
     )
     if not archs or not losses:
         raise SegLabError("choose at least one architecture and one loss.")
+    tv.check_class_limits(plan)  # classroom mode: a student's study must fit the class limits
 except SegLabError as exc:
     problem = str(exc)
 
@@ -205,7 +126,10 @@ elif plan is not None:
         estimate = estimate_study(plan.expand(), out_channels=out_channels, measure=False)
         if estimate is None and st.button(":material/timer: Estimate time on this device", key="tr_estimate"):
             with st.spinner("Timing a few training steps of each architecture…"):
-                estimate = estimate_study(plan.expand(), out_channels=out_channels)
+                try:
+                    estimate = estimate_study(plan.expand(), out_channels=out_channels)
+                except SegLabError as exc:
+                    st.warning(str(exc)[0].upper() + str(exc)[1:])
         if estimate is not None:
             st.markdown(f"Estimated time: **{format_duration(estimate.seconds)}** ({estimate.text()}).")
             st.caption("Measured from a few real training steps; other work on this computer slows it down.")
@@ -223,8 +147,10 @@ if start and plan is not None:
         )
         st.session_state["tr_last_group"] = group
 
-queue_tab, tune_tab = st.tabs(["Queue", "Tune (cross-validation)"])
+queue_tab, tune_tab, class_tab = st.tabs(["Queue", "Tune (cross-validation)", "Class study"])
 with queue_tab:
     tv.queue_panel()
 with tune_tab:
     tune_views.tune_panel(plan.base if plan is not None and problem is None else None)
+with class_tab:
+    class_study_panel(plan)

@@ -29,3 +29,33 @@ class LossParameterError(SegLabError):
 
 class UnknownNameError(SegLabError):
     """A registry was asked for a name it does not hold; the message lists the valid names."""
+
+
+class DiskFullError(SegLabError):
+    """The disk holding SegLab's files is full: nothing the user typed is wrong, space must be freed."""
+
+
+_DISK_FULL_TEXTS = ("disk is full", "no space left", "file write failed", "unexpected pos")
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or an exception it was raised from) says the disk is full: ``OSError``
+    ENOSPC/EDQUOT, SQLite's "database or disk is full", or torch's failed checkpoint write."""
+    import errno
+
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, (OSError, RuntimeError, DiskFullError)) or type(exc).__module__ == "sqlite3":
+            text = str(exc).lower()
+            if isinstance(exc, DiskFullError) or any(t in text for t in _DISK_FULL_TEXTS):
+                return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def disk_full_message(where: object) -> str:
+    """The one plain sentence for a full disk."""
+    return f"the disk holding {where} is full; free some space (delete old runs or uploads), then try again."

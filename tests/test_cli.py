@@ -150,7 +150,7 @@ def test_bad_arguments_fail_with_one_line(args: list[str], tmp_path: Path) -> No
         (["train", "--dataset", "/no/such/folder"], "neither a built-in dataset"),
         (["train", "--loss-param", "alpha"], "KEY=VALUE"),
         (["train", "--config", "missing.json"], "cannot read config file"),
-        (["train", "--size", "4", "--depth", "3"], "too small"),
+        (["train", "--size", "8", "--depth", "4"], "too small"),
         (["delete", "no-such-run"], "no run"),
         (["resume", "1"], "no job 1"),
         (["report", "-o", "out"], "no runs"),

@@ -21,6 +21,7 @@ from seglab.data import (
     validate_folder,
 )
 from seglab.data import folder as folder_mod
+from seglab.data import images as images_mod
 from seglab.errors import ConfigError, DatasetError, UnknownNameError
 
 DATASETS = list_datasets()
@@ -520,11 +521,11 @@ def test_not_a_zip_is_refused(tmp_path: Path) -> None:
 
 def test_decompression_bomb_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _make_folder(tmp_path / "d")
-    monkeypatch.setattr(folder_mod, "MAX_IMAGE_PIXELS", 300)  # 20×20 = 400 pixels is "too big"
+    monkeypatch.setattr(images_mod, "MAX_IMAGE_PIXELS", 300)  # 20×20 = 400 pixels is "too big"
     with pytest.raises(DatasetError, match=r"images/a\.png.*megapixels"):
         make_dataset(root)
     # Pillow's own guard (raised while decoding) is turned into a DatasetError too.
-    monkeypatch.setattr(folder_mod, "MAX_IMAGE_PIXELS", 10**9)
+    monkeypatch.setattr(images_mod, "MAX_IMAGE_PIXELS", 10**9)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 150)
     with pytest.raises(DatasetError, match=r"a\.png.*decompression"):
         make_dataset(root)

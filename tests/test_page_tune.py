@@ -67,7 +67,7 @@ def test_transfer_expander_puts_init_from_into_the_queued_config(seglab_home, mo
     at = run_train()
     at.selectbox(key="tr_preset").select("smoke").run()
     at.selectbox(key="tr_init_from").select(source.run_id).run()
-    at.radio(key="tr_init_scope").set_value("all").run()
+    at.selectbox(key="tr_init_scope").select("all").run()
     at.number_input(key="tr_freeze_epochs").set_value(1).run()
     [b for b in at.button if b.label == "Start training"][0].click().run()
     assert not at.exception

@@ -468,7 +468,7 @@ def test_miou_drop_if_missed_by_hand() -> None:
     from seglab.teach import metrics_lab as ml
 
     assert ml.miou_drop_if_missed(0.6, 5) == pytest.approx(0.12)
-    assert ml.miou_drop_if_missed(1.0, 4) == pytest.approx(0.25)  # the most it can be: 1/K
+    assert ml.miou_drop_if_missed(1.0, 4) == pytest.approx(0.25)  # its own part, not the whole drop
 
 
 def test_dice_batch_level_vs_per_image_by_hand() -> None:

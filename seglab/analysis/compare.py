@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from seglab.analysis.results_table import _hashable, loss_label
-from seglab.settings.config import TrainConfig
+from seglab.settings.config import TrainConfig, dataset_display_name
 
 CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
 #: settings that change how fast a run trains, not what it learns; never split a comparison
@@ -350,6 +350,8 @@ class Comparison:
     def settings_text(self) -> str:
         """'dataset=shapes, size=64, n=384, …' — the shared settings, named once."""
         settings = dict(self.settings)
+        if isinstance(settings.get("dataset"), str):  # a saved upload by its name, not its path
+            settings["dataset"] = dataset_display_name(settings["dataset"])
         if _empty(settings.get("init_from")):  # transfer options mean nothing without a source run
             settings.pop("init_scope", None)
             if not settings.get("freeze_encoder_epochs") and _empty(settings.get("encoder_weights")):
@@ -610,6 +612,8 @@ def mixing_warning(comparisons: Sequence[Comparison]) -> str | None:
     detail = []
     for f in differing_settings(comparisons):
         values = [c.settings[f] for c in comparisons if f in c.settings]
+        if f == "dataset":  # saved uploads by their saved name, not their path
+            values = [dataset_display_name(v) if isinstance(v, str) else v for v in values]
         detail.append(f"{f}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
     what = "; ".join(detail) if detail else "their studies varied different settings"
     return (

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from seglab.errors import SegLabError
 from seglab.settings.config import TrainConfig
 from seglab.store.epoch_predictions import EPOCH_IMAGES
 from seglab.units import format_duration
@@ -113,6 +114,20 @@ def split_sizes(config: TrainConfig) -> tuple[int, int, int]:
 PROBE_BATCH = 4  # on CPU, expensive steps are timed on 2 and 4 images and extrapolated
 CHEAP_SECONDS = 1.5  # a step expected to take less than this is timed at the real batch size
 REPEATS = 2  # timed steps after the warm-up (time_step's default, and what cached_timing looks up)
+#: The largest step "Estimate time" will run, as first-level activation values per timed step
+#: (images × width × size²). Memory and time of a step grow with it (the audit measured ~90 bytes
+#: per value for U-Net); 2²⁴ keeps one measurement near 1.5 GB and seconds, not minutes.
+MAX_PROBE_VALUES = 2**24
+
+
+class EstimateTooLargeError(SegLabError):
+    """A model too large to time safely on this server."""
+
+
+def probe_values(size: int, batch_size: int, width: int) -> int:
+    """First-level activation values of the step `time_step` runs on the CPU (at most
+    :data:`PROBE_BATCH` images): the bound of :data:`MAX_PROBE_VALUES` applies to it."""
+    return min(int(batch_size), PROBE_BATCH) * int(width) * int(size) ** 2
 
 
 def time_step(
@@ -286,6 +301,11 @@ def estimate_study(
         }
         where = device if config.device == "auto" else config.device
         if measure:
+            if probe_values(config.size, config.batch_size, config.width) > MAX_PROBE_VALUES:
+                raise EstimateTooLargeError(
+                    f"{config.arch} at {config.size} px with width {config.width} is too large to time "
+                    "safely on this server; lower the image size or the width to get an estimate."
+                )
             timing = time_step(config.arch, **shape, out_channels=out_channels, device=where)
         else:
             timing = cached_timing(config.arch, **shape, out_channels=out_channels, device=where)

@@ -16,14 +16,14 @@ No Streamlit here; the Inside page lays these out.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from seglab.errors import SegLabError
+from seglab.data.images import ImageFileError, picture_for_model
+from seglab.errors import InternalError
 from seglab.models.base import ModelInputError, SegModel
 from seglab.models.stages import FeatureStage
 from seglab.palette import colormap
@@ -32,8 +32,8 @@ from seglab.palette import colormap
 SIDE_PREFIX = "side "
 
 
-class ImageInputError(SegLabError):
-    """An uploaded picture could not be read as an image."""
+#: an uploaded picture could not be used (the one error of `seglab.data.images`)
+ImageInputError = ImageFileError
 
 
 def stages_of(model: SegModel, side_outputs: bool | None = None) -> list[str]:
@@ -73,17 +73,25 @@ def feature_maps(
         if stage.capture == "input":
 
             def pre_hook(_module: nn.Module, args: tuple[Any, ...]) -> None:
-                captured[stage.name].append(args[0].detach())
+                captured[stage.name].append(args[0].detach().clone())
 
             return pre_hook
 
         def hook(_module: nn.Module, _args: Any, output: torch.Tensor) -> None:
-            captured[stage.name].append(output.detach())
+            captured[stage.name].append(output.detach().clone())  # safe from in-place ops
 
         return hook
 
     for stage in stages:
-        module = model.get_submodule(stage.module)
+        try:
+            module = model.get_submodule(stage.module)
+        except AttributeError:  # the model's description of itself is wrong: a bug, not the user's
+            for handle in handles:
+                handle.remove()
+            raise InternalError(
+                f"{type(model).__name__}.feature_stages() names stage {stage.name!r} at "
+                f"{stage.module!r}, a module this model does not have"
+            ) from None
         if stage.capture == "input":
             handles.append(module.register_forward_pre_hook(make_hook(stage)))
         else:
@@ -102,13 +110,13 @@ def feature_maps(
     for stage in stages:
         seen = captured[stage.name]
         if len(seen) != 1:  # a stage list that does not match the forward pass is a bug
-            raise RuntimeError(f"stage {stage.name!r} ({stage.module}) ran {len(seen)} times, expected once")
+            raise InternalError(f"stage {stage.name!r} ({stage.module}) ran {len(seen)} times, expected once")
         result.append((stage.name, seen[0][0].float().cpu()))
     if want_sides:
         _, aux = out
         names = model.side_output_names()
         if len(names) != len(aux):
-            raise RuntimeError(
+            raise InternalError(
                 f"{type(model).__name__} names {len(names)} side outputs but returned {len(aux)}"
             )
         result += [(SIDE_PREFIX + n, a[0].float().cpu()) for n, a in zip(names, aux, strict=True)]
@@ -218,22 +226,12 @@ def threshold_mask(probs: np.ndarray, threshold: float) -> np.ndarray:
     return probs.argmax(axis=0).astype(np.int64)
 
 
-def image_from_bytes(data: bytes, size: int) -> torch.Tensor:
-    """An uploaded picture as a float tensor (3, size, size) in [0, 1]: centre-cropped to a
-    square, then resized (bilinear) to the size the model was trained on."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img = img.convert("RGB")
-            w, h = img.size
-            side = min(w, h)
-            left, top = (w - side) // 2, (h - side) // 2
-            img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
-            array = np.asarray(img, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageInputError(f"this file could not be read as a picture (PNG or JPEG): {exc}") from None
-    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+def image_from_bytes(data: bytes, size: int, name: str = "the picture") -> torch.Tensor:
+    """An uploaded picture as a float tensor (3, size, size) in [0, 1], read exactly as the
+    folder loader reads a file (`seglab.data.images`: upright, 16-bit and decimal pictures at
+    their brightness, size limits), centre-cropped to a square, then resized to the size the
+    model was trained on. Unusable files raise `ImageInputError` naming ``name``."""
+    return picture_for_model(data, size, name)
 
 
 def heatmap_rgb(values: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:

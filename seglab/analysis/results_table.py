@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from seglab.settings.config import dataset_display_name
+
 # Config fields that identify *what* was trained. `seed` is left out on purpose (seeds are
 # repeats of one model); device, precision and threads change speed, not the model.
 MODEL_FIELDS: tuple[str, ...] = (
@@ -427,6 +429,10 @@ def display_table(frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame[columns].copy()
     if "loss_label" in frame:
         shown["loss"] = frame["loss_label"]
+    if "dataset" in shown:  # a saved upload by the name it was saved under, not its path
+        shown["dataset"] = shown["dataset"].map(
+            lambda d: dataset_display_name(d) if isinstance(d, str) else d
+        )
     return shown.reset_index(drop=True)
 
 

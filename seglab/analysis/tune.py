@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seglab.errors import ConfigError
-from seglab.settings.config import TrainConfig
+from seglab.settings.config import TrainConfig, dataset_display_name
 from seglab.settings.study import Study
 
 #: config fields a tuning grid may not vary: they define the data, its split or the folds
@@ -79,6 +79,39 @@ def _value(text: str) -> Any:
         return text
 
 
+#: Bounds of one tuning, checked before anything is expanded: K-fold CV multiplies every
+#: configuration by K, so a grid that looks small queues many runs.
+MAX_FOLDS = 20
+MAX_TUNE_RUNS = 500
+
+
+def check_tune_size(base: TrainConfig, grid: dict[str, list[Any]], folds: int, n_seeds: int) -> None:
+    """Refuse, in plain words and without expanding anything, more than :data:`MAX_FOLDS` folds,
+    more folds than training + validation images, or more than :data:`MAX_TUNE_RUNS` runs."""
+    if folds > MAX_FOLDS:
+        raise ConfigError(f"use at most {MAX_FOLDS} folds, not {folds}.")
+    if base.n is not None or base.dataset in set(_registered_datasets()):
+        from seglab.analysis.estimate import split_sizes
+
+        train, val, _ = split_sizes(base)
+        if folds > train + val:
+            raise ConfigError(
+                f"{train + val} training and validation images cannot be cut into {folds} folds; "
+                f"use at most {train + val} folds or more images."
+            )
+    runs = folds * n_seeds * math.prod(len(v) for v in grid.values())
+    if runs > MAX_TUNE_RUNS:
+        raise ConfigError(
+            f"this tuning would queue {runs:,} runs (values × folds × seeds); keep it to {MAX_TUNE_RUNS}."
+        )
+
+
+def _registered_datasets() -> list[str]:
+    from seglab.data import list_datasets
+
+    return list_datasets()
+
+
 def cv_study(
     base: TrainConfig,
     grid: dict[str, list[Any]],
@@ -98,11 +131,12 @@ def cv_study(
         )
     if not grid:
         raise ConfigError("give at least one --grid to tune, e.g. lr=0.001,0.003.")
+    check_tune_size(base, grid, folds, len(seeds or []) or 1)
     cv_base = base.replace(folds=folds, fold=None)
     axes = {**{k: list(v) for k, v in grid.items()}, "fold": list(range(folds))}
     if name is None:
         what = " × ".join(f"{k} {len(v)}" for k, v in grid.items())
-        name = f"tune · {what} · {folds} folds on {base.dataset}"
+        name = f"tune · {what} · {folds} folds on {dataset_display_name(base.dataset)}"
     return Study(cv_base, axes, seeds=list(seeds or []), name=name)
 
 

@@ -17,6 +17,9 @@ from typing import Any
 from seglab.errors import ConfigError, SegLabError
 from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
+from seglab.settings.schema import DEFAULT_TUNE_FOLDS
+from seglab.settings.schema import check_value as setting_check
+from seglab.settings.schema import setting as _schema_setting
 from seglab.settings.study import Study, parse_seeds
 from seglab.status import RunStatus
 from seglab.units import format_duration
@@ -104,93 +107,101 @@ def _model_options() -> str:
     return "; ".join(parts) or "no architecture has options"
 
 
+def _setting_type(setting: Any) -> Any:
+    """The argparse ``type`` of a schema setting: converts the text and applies its hard bounds."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = setting.type(text)
+        except ValueError:
+            kind = "a whole number" if setting.type is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        try:
+            setting_check(setting, value)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc).rstrip(".")) from None
+        return value
+
+    convert.__name__ = setting.type.__name__  # argparse names the type in its messages
+    return convert
+
+
+def _setting_help(setting: Any) -> str:
+    """The option's help, from the declaration: meaning, unit, default, range, when it applies."""
+    text = setting.help
+    if setting.names_of:
+        text += f" ({_names(setting.names_of)})"
+    if setting.name == "model_params":
+        text += f"; {_model_options()}"
+    facts = []
+    if setting.type is not dict and setting.type is not bool:
+        facts.append(f"default {setting.default_text()}")
+        if setting.bounds_text() and not setting.choices:
+            facts.append(setting.bounds_text() + (f" {setting.unit}" if setting.unit else ""))
+    elif setting.type is bool:
+        facts.append(f"default {setting.default_text()}")
+    if setting.applies:
+        facts.append(f"for {setting.applies}")
+    if facts:
+        text += f" [{'; '.join(facts)}]"
+    return text.replace("%", "%%")
+
+
+def _add_setting_option(group: Any, setting: Any) -> None:
+    """One CLI option generated from one schema declaration (its value lands in ``args.<name>``)."""
+    kwargs: dict[str, Any] = {"dest": setting.name, "default": None, "help": _setting_help(setting)}
+    if setting.type is dict:
+        kwargs |= {"action": "append", "metavar": "KEY=VALUE"}
+    elif setting.type is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif setting.choices:
+        kwargs["choices"] = setting.choices
+    else:
+        kwargs["type"] = _setting_type(setting)
+        if setting.names_of or setting.type is str:
+            kwargs["metavar"] = "NAME|PATH" if setting.names_of == "datasets" else setting.name.upper()
+    if setting.flag_const is not None:
+        kwargs |= {"nargs": "?", "const": setting.flag_const, "metavar": setting.unit.upper() or "N"}
+    group.add_argument(setting.cli_flag, **kwargs)
+
+
 def _add_config_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("training configuration (flags override --preset / --config)")
-    src = g.add_mutually_exclusive_group()
+    """The run settings as options, generated from `seglab.settings.schema` (one per declaration)."""
+    from seglab.settings.schema import GROUPS, settings_in
+
+    start = p.add_argument_group("starting point (the options below override it)")
+    src = start.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="NAME", help="start from a preset (quick, study, smoke)")
     src.add_argument("--config", metavar="FILE.json", help="start from a saved TrainConfig JSON file")
-    g.add_argument(
-        "--dataset", metavar="NAME|PATH", help=f"{_names('datasets')}, or a folder / .zip of images"
-    )
-    g.add_argument(
-        "--dataset-param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="dataset parameter (repeatable)",
-    )
-    g.add_argument("--size", type=_positive_int, help="image side in pixels")
-    g.add_argument("--n", type=_positive_int, help="number of samples")
-    g.add_argument("--arch", help=f"architecture ({_names('models')})")
-    g.add_argument("--width", type=_positive_int, help="channels of the first level")
-    g.add_argument("--depth", type=_positive_int, help="number of down-sampling levels")
-    g.add_argument(
-        "--model-param",
-        action="append",
-        metavar="KEY=VALUE",
-        help=f"architecture option, repeatable; {_model_options()}",
-    )
-    g.add_argument("--loss", help=f"loss ({_names('losses')})")
-    g.add_argument(
-        "--loss-param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="loss parameter, repeatable, e.g. alpha=auto gamma=2",
-    )
-    g.add_argument("--optimizer", choices=("adam", "adamw", "sgd"))
-    g.add_argument("--lr", type=_positive_float, help="learning rate")
-    g.add_argument("--weight-decay", type=float)
-    g.add_argument("--batch-size", type=_positive_int)
-    g.add_argument("--epochs", type=_positive_int)
-    g.add_argument("--no-augment", action="store_true", help="train without data augmentation")
-    g.add_argument("--seed", type=int, help="model / shuffling seed")
-    g.add_argument("--split-seed", type=int, help="seed of the data and its train/val/test split")
-    g.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"))
-    g.add_argument("--precision", choices=("auto", "fp32", "bf16"))
-    g.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
-    _add_transfer_options(p)
+    for name in GROUPS:
+        declared = [s for s in settings_in(name) if s.cli_flag]
+        if not declared and name != "transfer":
+            continue
+        title = (
+            "transfer learning (no downloads: weights come from your files or your runs)"
+            if name == "transfer"
+            else f"{name} settings"
+        )
+        g = p.add_argument_group(title)
+        for setting in declared:
+            _add_setting_option(g, setting)
+        if name == "transfer":
+            g.add_argument(
+                "--encoder",
+                choices=("small", "vgg16", "mobilenet_v2"),
+                help="encoder of fcn (small | vgg16) or fpn (small | mobilenet_v2); "
+                "same as --model-param encoder=…",
+            )
 
 
-# ---- transfer learning flags (issue 16): --encoder, --encoder-weights, --init-from, --freeze-encoder
-
-
-def _add_transfer_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("transfer learning (no downloads: weights come from your files or your runs)")
-    g.add_argument(
-        "--encoder",
-        choices=("small", "vgg16", "mobilenet_v2"),
-        help="encoder of fcn (small | vgg16) or fpn (small | mobilenet_v2); same as --model-param encoder=…",
-    )
-    g.add_argument(
-        "--encoder-weights",
-        metavar="FILE",
-        help="load VGG16 / MobileNetV2 encoder weights in torchvision's layout from this .pt/.pth file",
-    )
-    g.add_argument("--init-from", metavar="RUN_ID", help="start from the best weights of this stored run")
-    g.add_argument(
-        "--init-scope",
-        choices=("encoder", "all"),
-        help="what --init-from copies: the encoder (default) or all layers whose shapes match",
-    )
-    g.add_argument(
-        "--freeze-encoder",
-        nargs="?",
-        const=-1,
-        type=_positive_int,
-        metavar="EPOCHS",
-        help="keep the encoder's weights fixed for the first EPOCHS epochs (no number: the whole run)",
-    )
+# ---- transfer learning (issue 16): --encoder is a shortcut for --model-param encoder=…
 
 
 def _transfer_overrides(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
     """The TrainConfig fields the transfer flags set (``--encoder`` goes into model_params)."""
     out: dict[str, Any] = {}
-    if getattr(args, "encoder", None):
+    if getattr(args, "encoder", None) and not getattr(args, "archs", None):  # a study spreads it
         out["model_params"] = {**base.get("model_params", {}), "encoder": args.encoder}
-    for flag in ("encoder_weights", "init_from", "init_scope"):
-        if getattr(args, flag, None) is not None:
-            out[flag] = getattr(args, flag)
-    if getattr(args, "freeze_encoder", None) is not None:
-        out["freeze_encoder_epochs"] = args.freeze_encoder
     return out
 
 
@@ -223,48 +234,35 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             base = TrainConfig.from_json(path.read_text(encoding="utf-8")).to_dict()
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}.") from None
-    overrides: dict[str, Any] = {}
-    for field in ("dataset", "size", "n", "arch", "width", "depth", "loss", "optimizer", "lr"):
-        value = getattr(args, field)
-        if value is not None:
-            overrides[field] = value
-    for flag, field in (
-        ("weight_decay", "weight_decay"),
-        ("batch_size", "batch_size"),
-        ("epochs", "epochs"),
-        ("seed", "seed"),
-        ("split_seed", "split_seed"),
-        ("device", "device"),
-        ("precision", "precision"),
-        ("threads", "num_threads"),
-    ):
-        value = getattr(args, flag)
-        if value is not None:
-            overrides[field] = value
-    if args.no_augment:
-        overrides["augment"] = False
-    if args.loss_param:
-        overrides["loss_params"] = {
-            **base.get("loss_params", {}),
-            **_key_values(args.loss_param, "--loss-param"),
-        }
-    if args.model_param and not getattr(args, "archs", None):  # a study spreads them per arch
-        overrides["model_params"] = {
-            **base.get("model_params", {}),
-            **_key_values(args.model_param, "--model-param"),
-        }
-    if args.dataset_param:
-        overrides["dataset_params"] = {
-            **base.get("dataset_params", {}),
-            **_key_values(args.dataset_param, "--dataset-param"),
-        }
-    if args.model_param and not getattr(args, "archs", None) and "model_params" in overrides:
+    overrides = _setting_overrides(args, base)
+    if args.model_params and not getattr(args, "archs", None) and "model_params" in overrides:
         base = {**base, "model_params": overrides["model_params"]}
     overrides.update(_transfer_overrides(args, base))
     config = TrainConfig.from_dict({**base, **overrides})
     check_names(config)
     check_init_from(config, getattr(args, "home", None))
-    return config
+    return config.with_absolute_paths()  # queued jobs run in another directory
+
+
+def _setting_overrides(args: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
+    """The settings the command line gives (schema-generated options), merged over ``base``'s
+    registry parameters; ``--model-param`` of a study is spread per architecture instead."""
+    from seglab.settings.schema import SETTINGS
+
+    overrides: dict[str, Any] = {}
+    for name, setting in SETTINGS.items():
+        value = getattr(args, name, None)
+        if value is None or not setting.cli_flag:
+            continue
+        if setting.type is dict:
+            if name == "model_params" and getattr(args, "archs", None):
+                continue  # a study spreads them per architecture (study_from_args)
+            if name == "loss_params" and getattr(args, "losses", None):
+                continue  # a study gives them to the losses of --losses (study_from_args)
+            overrides[name] = {**base.get(name, {}), **_key_values(value, setting.cli_flag)}
+        else:
+            overrides[name] = value
+    return overrides
 
 
 def check_names(config: TrainConfig) -> None:
@@ -408,7 +406,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
-    """The `Study` the ``study`` command's flags describe (seeds use `parse_seeds`: 0-4, 0,1,2)."""
+    """The `Study` the ``study`` command's flags describe (seeds use `parse_seeds`: 0-4, 0,1,2;
+    ``--grid`` uses `seglab.analysis.tune.parse_grid`, the same reader as ``tune``)."""
+    from seglab.analysis.tune import parse_grid
+
     axes: dict[str, list[Any]] = {}
     if args.archs:
         axes["arch"] = _csv(args.archs)
@@ -420,31 +421,28 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
 
         if len(found := preset_seeds(args.preset)) > 1:
             seeds = found
-    for item in args.grid or []:
-        key, sep, values = item.partition("=")
-        if not sep or not key.strip() or not _csv(values):
-            raise ConfigError(f"--grid expects KEY=V1,V2,..., got {item!r}.")
-        axes[key.strip()] = [_parse_value(v) for v in _csv(values)]
+    axes |= parse_grid(args.grid or [])
     if not axes and not seeds:
         raise ConfigError("a study needs something to vary: give --archs, --losses, --seeds or --grid.")
-    # --loss-param goes to every loss the study tries; each --model-param to every
-    # architecture of --archs that has that option (an option none of them has is an error)
-    loss_params = {loss: dict(base.loss_params) for loss in axes.get("loss", [])} if base.loss_params else {}
+    # --loss-param goes to every loss of --losses that has that parameter, each --model-param
+    # (and --encoder) to every architecture of --archs that has that option; one that none of
+    # them has is an error
+    loss_params: dict[str, dict[str, Any]] = {}
+    if args.loss_params and axes.get("loss"):
+        from seglab.losses import loss_info
+
+        wanted = _key_values(args.loss_params, "--loss-param")
+        loss_params = _spread(wanted, axes["loss"], lambda n: loss_info(n).params, "--losses", "parameter")
+    elif base.loss_params:
+        loss_params = {loss: dict(base.loss_params) for loss in axes.get("loss", [])}
     model_params: dict[str, dict[str, Any]] = {}
-    if args.model_param and axes.get("arch"):
+    wanted = _key_values(args.model_params, "--model-param") if args.model_params else {}
+    if getattr(args, "encoder", None):
+        wanted["encoder"] = args.encoder
+    if wanted and axes.get("arch"):
         from seglab.models import model_info
 
-        wanted = _key_values(args.model_param, "--model-param")
-        for arch in axes["arch"]:
-            options = {p.name for p in model_info(arch).params}
-            if mine := {k: v for k, v in wanted.items() if k in options}:
-                model_params[arch] = mine
-        unused = sorted(set(wanted) - {k for params in model_params.values() for k in params})
-        if unused:
-            raise ConfigError(
-                f"no architecture of --archs has the option {', '.join(map(repr, unused))}; "
-                "see 'python -m seglab train --help' for each architecture's options."
-            )
+        model_params = _spread(wanted, axes["arch"], lambda n: model_info(n).params, "--archs", "option")
     return Study(
         base,
         axes,
@@ -454,6 +452,29 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
         model_params=model_params,
         data_per_seed=bool(getattr(args, "data_per_seed", False)),
     )
+
+
+def _spread(
+    wanted: dict[str, Any], names: list[str], specs_of: Any, option: str, what: str
+) -> dict[str, dict[str, Any]]:
+    """{name: the wanted values among its declared ones} for each of ``names``; a wanted key that
+    no name declares is refused in plain words."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            declared = {p.name for p in specs_of(name)}
+        except SegLabError:
+            continue  # an unknown name is reported by check_names
+        if mine := {k: v for k, v in wanted.items() if k in declared}:
+            out[name] = mine
+    unused = sorted(set(wanted) - {k for params in out.values() for k in params})
+    if unused:
+        noun = "architecture" if option == "--archs" else "loss"
+        raise ConfigError(
+            f"no {noun} of {option} has the {what} {', '.join(map(repr, unused))}; "
+            "see 'python -m seglab train --help'."
+        )
+    return out
 
 
 # ---- slots and executors (issue 10: studies at GPU speed) ----------------------------------------
@@ -1007,7 +1028,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=V1,V2",
         help="values to try, e.g. lr=0.001,0.003,width=8,16 (repeatable; any config field but the data's)",
     )
-    p.add_argument("--folds", type=_positive_int, default=3, help="number of folds K (default 3)")
+    p.add_argument(
+        "--folds",
+        type=_setting_type(_schema_setting("folds")),
+        default=DEFAULT_TUNE_FOLDS,
+        help=f"number of folds K (default {DEFAULT_TUNE_FOLDS})",
+    )
     p.add_argument("--seeds", metavar="0-2", help="repeat each fold with these seeds (averaged per fold)")
     p.add_argument("--name", help="a name for the tuning study")
     p.add_argument("--json", action="store_true", help="print the CV table and the final result as JSON")

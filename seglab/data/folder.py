@@ -7,9 +7,10 @@ Layout::
         masks/   cat_01.png  cat_02.png ...   (same file stems as the images)
         classes.txt                            (optional: one class name per line)
 
-Images may be grayscale, RGB or RGBA (alpha is dropped); masks hold class ids (0, 1, 2 …)
-or, for binary data, 0/255. Everything is resized to a square ``size``×``size`` (bilinear
-for images, nearest for masks).
+Images are read by `seglab.data.images` (the road every page takes: grey, RGB, palette,
+alpha dropped, 16-bit, decimal in [0, 1], size limits); masks hold class ids (0, 1, 2 …)
+or, for binary data, 0/255; ``classes.txt`` is read by `seglab.data.text_files`.
+Everything is resized to a square ``size``×``size`` (bilinear for images, nearest for masks).
 
 Nothing is trusted: every problem found — missing partner files, unreadable or oversized
 images, size mismatches, mask values beyond the classes, unsafe zip entries — is collected
@@ -20,10 +21,10 @@ extraction folder.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,15 +33,16 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from seglab.data import mask_rules
 from seglab.data.dataset import SegDataset, default_class_names
+from seglab.data.images import SUPPORTED_SUFFIXES, ImageFileError, open_image, resize_image
+from seglab.data.images import read_image as read_picture
+from seglab.data.text_files import TextFileError, read_class_names
 from seglab.errors import ConfigError, DatasetError
 
-SUPPORTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 LOSSY_SUFFIXES = (".jpg", ".jpeg")
-MAX_IMAGE_PIXELS = 40_000_000  # refuse larger images (decompression-bomb guard)
 MAX_ARCHIVE_BYTES = 2 * 1024**3  # total uncompressed size of a zip
 MAX_ARCHIVE_ENTRIES = 50_000
 MAX_INFERRED_CLASSES = 64  # without num_classes=, larger mask values are treated as a mistake
@@ -72,8 +74,8 @@ def _fail(header: str, problems: list[str]) -> DatasetProblemsError:
     return DatasetProblemsError(header, problems)
 
 
-class _FileProblem(Exception):
-    """A single file cannot be used; the message is already in plain words."""
+#: a single file cannot be used; the message is already in plain words (it names the file)
+_FileProblem = ImageFileError
 
 
 # ---- finding files --------------------------------------------------------------------------
@@ -166,48 +168,61 @@ def pair_files(path: Path, display_name: str | None = None) -> tuple[_Pairs, lis
     return _Pairs(root, stems, images, masks), problems
 
 
+def content_stamp(path: str | Path) -> str:
+    """A fingerprint of everything a check of ``path`` reads: for a folder, the name, size and
+    modification time (ns) of every entry of the folder, of the dataset root `find_root`
+    picks, of its ``images/`` and ``masks/`` and of ``classes.txt``; for a .zip, its own size
+    and time. Any edit, addition, removal or rename there gives another stamp, so a cache
+    keyed on it (the Data page's) sees a fix at the next look. Cost: one ``stat`` per file.
+    """
+    path = Path(path).expanduser()
+    digest = hashlib.sha256(str(path).encode())
+
+    def add(entry: Path) -> None:
+        try:
+            st = entry.stat()
+        except OSError:
+            digest.update(f"{entry}:gone;".encode())
+            return
+        digest.update(f"{entry}:{entry.is_dir()}:{st.st_size}:{st.st_mtime_ns};".encode())
+
+    def add_folder(folder: Path) -> None:
+        add(folder)
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return
+        for entry in entries:
+            add(entry)
+
+    if not path.is_dir():
+        add(path)
+        return digest.hexdigest()[:32]
+    add_folder(path)
+    try:
+        root = find_root(path)
+    except OSError:
+        root = None
+    if root is not None:
+        if root != path:
+            add_folder(root)
+        for sub in ("images", "masks"):
+            if (root / sub).is_dir():
+                add_folder(root / sub)
+    return digest.hexdigest()[:32]
+
+
 # ---- reading one file -----------------------------------------------------------------------
 def _open_checked(path: Path, rel: str) -> Image.Image:
-    """Open and decode an image, refusing anything over the pixel limit or unreadable."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as im:
-                width, height = im.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    raise _FileProblem(
-                        f"{rel}: {width}×{height} pixels is more than the limit of "
-                        f"{MAX_IMAGE_PIXELS / 1e6:g} megapixels; shrink it first."
-                    )
-                im.load()
-                turned = mask_rules.upright(im)  # EXIF orientations 1-8, as every viewer shows it
-                if turned is im:
-                    turned = im.copy()
-                turned.format = im.format
-                turned.info = dict(im.info)
-                return turned
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _FileProblem(
-                f"{rel}: the image is too large to open safely (decompression-bomb guard)."
-            ) from None
-        except _FileProblem:
-            raise
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-            raise _FileProblem(f"{rel}: cannot be read — the file is damaged or not an image.") from None
+    """Open and decode a file upright, refusing anything over the pixel limit or unreadable
+    (`seglab.data.images.open_image`: the one road every picture takes)."""
+    return open_image(path, rel)
 
 
 def read_image(path: Path, rel: str) -> np.ndarray:
-    """Image file → float32 (H, W, 3) in [0, 1]; grayscale repeated, alpha dropped, 16-bit scaled."""
-    im = _open_checked(path, rel)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        reason = mask_rules.check_finite(np.asarray(im))
-        if reason:
-            raise _FileProblem(f"{rel}: {reason}.")
-        arr = np.asarray(im, dtype=np.float32)
-        top = 65535.0 if im.mode.startswith("I;16") else max(float(arr.max()), 1.0)
-        gray = np.clip(arr / (255.0 if top <= 255 else top), 0, 1)
-        return np.repeat(gray[..., None], 3, axis=2)
-    return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    """Image file → float32 (H, W, 3) in [0, 1] by the rules of `seglab.data.images` (grayscale
+    repeated, alpha dropped, 16-bit ÷ 65535, decimal pictures kept as they are in [0, 1])."""
+    return read_picture(path, rel)
 
 
 def read_mask(path: Path, rel: str) -> np.ndarray:
@@ -277,11 +292,12 @@ def normalise_mask_values(
 
 
 def _read_class_names(root: Path) -> list[str] | None:
+    """The names in ``root/classes.txt`` (any common encoding, names checked: see
+    `seglab.data.text_files`), None without one; a broken file raises `TextFileError`."""
     file = root / "classes.txt"
     if not file.is_file():
         return None
-    names = [line.strip() for line in file.read_text(encoding="utf-8", errors="replace").splitlines()]
-    return [name for name in names if name] or None
+    return read_class_names(file) or None
 
 
 # ---- whole folders --------------------------------------------------------------------------
@@ -300,11 +316,15 @@ def _scan(
 ) -> tuple[_Loaded, list[str]]:
     """Pair, read, check and (if ``size``) resize the first ``limit`` pairs; collect all problems."""
     pairs, problems = pair_files(path, display_name)
-    names = _read_class_names(pairs.root)
+    try:
+        names = _read_class_names(pairs.root)
+    except TextFileError as exc:
+        names = None
+        problems.append(str(exc))
     if num_classes is None and names is not None and len(names) >= 2:
         num_classes = len(names)
     stems = pairs.stems if limit is None else pairs.stems[:limit]
-    images: list[torch.Tensor] = []
+    pictures: list[torch.Tensor] = []
     masks: list[torch.Tensor] = []
     mask_values: list[tuple[str, np.ndarray]] = []  # (file, its distinct values): cheap to keep
     lossy_files: list[int] = []  # indices into mask_values (and masks) of lossy (JPEG) masks
@@ -339,13 +359,9 @@ def _scan(
             drawn.update(int(v) for v in mask_rules.drawn_values(mask))
         mask_values.append((mask_rel, np.unique(mask)))
         if size is not None:
-            img_t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0)
-            img_t = F.interpolate(
-                img_t, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-            )
             mask_t = torch.from_numpy(mask).to(torch.float32)[None, None]
             mask_t = F.interpolate(mask_t, size=(size, size), mode="nearest-exact")
-            images.append(img_t[0].clamp(0, 1))
+            pictures.append(resize_image(image, size))
             masks.append(mask_t[0, 0].round().to(torch.int64))
 
     if lossy_files and drawn:
@@ -376,9 +392,15 @@ def _scan(
                         f"{rel}: holds value {int(values[-1])}. Masks should hold class ids 0, 1, 2 … "
                         "(or 0/255 for binary masks); declare num_classes if you really have that many classes."
                     )
-    if names is None or len(names) != k:
+    if names is not None and len(names) != k:
+        mask_rules.warn(
+            f"classes.txt names {len(names)} class(es) but the dataset has {k} classes; "
+            "its names were not used (write one name per class id, 0 to the largest id)."
+        )
+        names = None
+    if names is None:
         names = default_class_names(k)
-    return _Loaded(pairs.root, list(stems), images, masks, k, names), problems
+    return _Loaded(pairs.root, list(stems), pictures, masks, k, names), problems
 
 
 def _snap_lossy(

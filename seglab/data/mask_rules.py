@@ -25,7 +25,8 @@ Four rules, each small and stated in plain words, used by :mod:`seglab.data.fold
    snapped to the nearest drawn id, over the whole dataset, and a warning says so. 0/255 binary masks are first
    thresholded at 128 (see ``normalise_mask_values``).
 4. **Float images** with NaN or infinite pixels are refused, naming the file; they would
-   otherwise turn into a "training diverged" message with the wrong advice.
+   otherwise turn into a "training diverged" message with the wrong advice (`check_finite`,
+   called by :mod:`seglab.data.images`, which holds the brightness rules of every picture).
 """
 
 from __future__ import annotations

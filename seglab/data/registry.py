@@ -199,6 +199,15 @@ def generate(
     )
 
 
+def _exists(path: Path) -> bool:
+    """``path.exists()`` that turns a name the file system refuses (too long, a NUL) into a
+    plain `DatasetError` instead of an ``OSError``."""
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"'{str(path)[:80]}…' cannot be a dataset path: {exc.strerror or exc}.") from None
+
+
 def make_dataset(
     name_or_path: str | Path,
     *,
@@ -220,7 +229,7 @@ def make_dataset(
     if not isinstance(name_or_path, Path) and key in DATASETS:
         return generate(key, size=size, n=n, seed=seed, device=device, **params)
     path = Path(name_or_path).expanduser()
-    if path.exists():
+    if _exists(path):
         from seglab.data.folder import load_path
 
         size = int(size)

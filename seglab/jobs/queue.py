@@ -23,6 +23,7 @@ import functools
 import json
 import os
 import secrets
+import shutil
 import socket
 import sqlite3
 import time
@@ -32,10 +33,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seglab.errors import ConfigError, SegLabError
+from seglab.errors import (
+    ConfigError,
+    DiskFullError,
+    InternalError,
+    SegLabError,
+    disk_full_message,
+    is_disk_full,
+)
 from seglab.jobs import dbhealth
 from seglab.paths import seglab_home
+from seglab.settings.classroom import Actor, NotAllowedError, Permission, require, require_dataset
 from seglab.settings.config import TrainConfig
+from seglab.settings.limits import check_study, check_study_size, load_limits
 from seglab.settings.study import Study
 from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RESUMABLE_STATUSES, RunStatus, is_active
 
@@ -70,7 +80,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     message TEXT NOT NULL DEFAULT '',
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     resume INTEGER NOT NULL DEFAULT 0,
-    worker_id TEXT
+    worker_id TEXT,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, id);
 CREATE INDEX IF NOT EXISTS jobs_grp ON jobs(grp);
@@ -107,6 +118,7 @@ class Job:
     cancel_requested: bool = False
     resume: bool = False
     worker_id: str | None = None
+    owner: str = ""  # the student who queued it (classroom mode); '' = nobody in particular
 
     @property
     def label(self) -> str:
@@ -132,6 +144,7 @@ class Job:
             "result": self.result,
             "message": self.message,
             "cancel_requested": self.cancel_requested,
+            "owner": self.owner,
         }
 
 
@@ -206,6 +219,9 @@ def connect(home: Path) -> sqlite3.Connection:
             columns = {row["name"] for row in conn.execute("PRAGMA table_info(groups)")}
             if "study" not in columns:  # a queue made before studies were stored
                 conn.execute("ALTER TABLE groups ADD COLUMN study TEXT")
+            job_columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "owner" not in job_columns:  # a queue made before classroom owners
+                conn.execute("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
             dbhealth.mark_in_use(home)
         _INITIALISED.add(key)
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -226,11 +242,15 @@ def survives_damage(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(disk_full_message(self.home)) from exc
             if dbhealth.is_busy(exc) or not self.reopen_if_damaged():
                 raise
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(disk_full_message(self.home)) from exc
             if dbhealth.is_busy(exc):
                 raise
             raise QueueDamagedError(
@@ -316,6 +336,7 @@ def _row_to_job(row: sqlite3.Row) -> Job:
         cancel_requested=bool(row["cancel_requested"]),
         resume=bool(row["resume"]),
         worker_id=row["worker_id"],
+        owner=row["owner"] or "",
     )
 
 
@@ -334,15 +355,40 @@ def headline_iou(metrics: dict[str, Any] | None) -> float | None:
 
 
 def _set_run_status(home: Path, run_id: str | None, status: str, message: str) -> None:
-    """Mirror a job's final state onto its stored run (best effort: the store may be absent)."""
+    """Mirror a job's final state onto its stored run (best effort: the store may be absent, and
+    a run that already reached its own final state, e.g. done before its worker died while
+    recording the job, keeps it: the run folder is the record of what was trained)."""
     if not run_id:
         return
     try:
         from seglab.store.run_store import RunStore
 
         RunStore(home).set_status(run_id, status, message)
-    except (ImportError, SegLabError, FileNotFoundError, KeyError):
+    except (ImportError, SegLabError, FileNotFoundError, KeyError, OSError, InternalError):
         pass
+
+
+LOW_DISK_BYTES = 64 * 2**20  # below this much free space, a dead worker probably died of it
+
+
+def low_disk_note(home: Path) -> str:
+    """', probably because the disk is full (N MB free)' when the disk holding ``home`` is
+    nearly full, else ''."""
+    try:
+        free = shutil.disk_usage(home).free
+    except OSError:
+        return ""
+    return (
+        f", probably because the disk is full ({free / 2**20:.0f} MB free)" if free < LOW_DISK_BYTES else ""
+    )
+
+
+def _require_own(actor: Actor | None, owner: str | None) -> None:
+    """Refuse a student acting on a job that someone else queued."""
+    if actor is None or actor.can(Permission.CANCEL_OTHERS):
+        return
+    if not actor.name or (owner or "") != actor.name:
+        require(actor, Permission.CANCEL_OTHERS)
 
 
 def _parse_job_id(job_id: int | str) -> int:
@@ -360,7 +406,12 @@ class JobQueue:
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = seglab_home(home)
-        self.conn = connect(self.home)
+        try:
+            self.conn = connect(self.home)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(disk_full_message(self.home)) from exc
+            raise
         self._inode = _inode(self.home / DB_NAME)
 
     def reopen_if_damaged(self) -> bool:
@@ -391,20 +442,50 @@ class JobQueue:
 
     # ---- adding jobs ---------------------------------------------------------------------
     @survives_damage
-    def enqueue(self, config: TrainConfig, group: str | None = None) -> int:
-        """Add one training job; returns its id."""
+    def enqueue(self, config: TrainConfig, group: str | None = None, *, actor: Actor | None = None) -> int:
+        """Add one training job; returns its id. ``actor``: who asks (classroom mode: a
+        student's job is kept under their name and must stay inside the class limits)."""
         if not isinstance(config, TrainConfig):
             raise ConfigError(f"enqueue needs a TrainConfig, got {type(config).__name__}.")
         config.validate()
-        cur = self.conn.execute(
-            "INSERT INTO jobs (grp, status, config, created) VALUES (?, 'queued', ?, ?)",
-            (group, config.to_json(indent=None), time.time()),
-        )
+        config = config.with_absolute_paths()  # the worker may run in another directory
+        with transaction(self.conn):  # the quota is counted and used in one write transaction
+            self.admit([config], actor)
+            cur = self.conn.execute(
+                "INSERT INTO jobs (grp, status, config, created, owner) VALUES (?, 'queued', ?, ?, ?)",
+                (group, config.to_json(indent=None), time.time(), actor.name if actor else ""),
+            )
         return int(cur.lastrowid)
+
+    def admit(self, configs: list[TrainConfig], actor: Actor | None) -> None:
+        """Refuse, in plain words, runs ``actor`` may not queue: a typed server path without
+        the permission, or (students) anything over the class limits (`seglab.settings.limits`)."""
+        if actor is None:
+            return
+        from seglab.data import list_datasets
+
+        if actor.limited and not actor.name:
+            raise NotAllowedError("type your name in the sidebar first, so your runs are kept under it.")
+        registered = frozenset(list_datasets())
+        for dataset in {c.dataset for c in configs}:
+            require_dataset(actor, dataset, registered, self.home)
+        if any(c.encoder_weights for c in configs):
+            require(actor, Permission.SERVER_PATHS)
+        if actor.limited:
+            waiting = self.conn.execute(
+                "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('queued', 'running')",
+                (actor.name,),
+            ).fetchone()[0]
+            check_study(configs, load_limits(self.home), int(waiting))
 
     @survives_damage
     def enqueue_study(
-        self, study: Study | TrainConfig, grid: dict[str, list[Any]] | None = None, name: str | None = None
+        self,
+        study: Study | TrainConfig,
+        grid: dict[str, list[Any]] | None = None,
+        name: str | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> str:
         """Queue one job per run of ``study`` (see `seglab.settings.study.Study`); returns the new group id.
 
@@ -420,11 +501,15 @@ class JobQueue:
             study = dataclasses.replace(study, name=name)
         if not study.axes and not study.seeds:
             raise ConfigError("a study needs at least one field to vary.")
-        configs = study.expand()
+        if actor is not None and actor.limited:  # refuse a huge grid before expanding it
+            check_study_size(study.n_runs, load_limits(self.home))
+        study = dataclasses.replace(study, base=study.base.with_absolute_paths())
+        configs = [c.with_absolute_paths() for c in study.expand()]  # workers run elsewhere
         now = time.time()
         group_id = time.strftime("study-%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(2)
         name = study.name or " × ".join(study.grid()) + f" ({len(configs)} runs)"
         with transaction(self.conn):
+            self.admit(configs, actor)  # inside the transaction: two tabs cannot both use the quota
             self.conn.execute(
                 "INSERT INTO groups (id, name, created, base_config, grid, study) VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -436,9 +521,10 @@ class JobQueue:
                     json.dumps(study.to_dict()),
                 ),
             )
+            owner = actor.name if actor else ""
             self.conn.executemany(
-                "INSERT INTO jobs (grp, status, config, created) VALUES (?, 'queued', ?, ?)",
-                [(group_id, c.to_json(indent=None), now) for c in configs],
+                "INSERT INTO jobs (grp, status, config, created, owner) VALUES (?, 'queued', ?, ?, ?)",
+                [(group_id, c.to_json(indent=None), now, owner) for c in configs],
             )
         return group_id
 
@@ -535,17 +621,19 @@ class JobQueue:
 
     # ---- control -------------------------------------------------------------------------
     @survives_damage
-    def cancel(self, job_id: int | str) -> str:
+    def cancel(self, job_id: int | str, *, actor: Actor | None = None) -> str:
         """Cancel a job. Queued → cancelled at once; running → the worker stops it within a batch.
 
         Returns the job's state after the call (``cancelled``, or ``running`` while the worker
-        winds down). Finished jobs are left as they are.
+        winds down). Finished jobs are left as they are. A student ``actor`` may cancel only
+        their own jobs (`seglab.settings.classroom`).
         """
         jid = _parse_job_id(job_id)
         with transaction(self.conn):
-            row = self.conn.execute("SELECT status, run_id FROM jobs WHERE id = ?", (jid,)).fetchone()
+            row = self.conn.execute("SELECT status, run_id, owner FROM jobs WHERE id = ?", (jid,)).fetchone()
             if row is None:
                 raise SegLabError(f"there is no job {job_id} in the queue.")
+            _require_own(actor, row["owner"])
             status = row["status"]
             if status == RunStatus.QUEUED:
                 self.conn.execute(
@@ -561,15 +649,16 @@ class JobQueue:
         return status
 
     @survives_damage
-    def resume(self, job_id: int | str) -> None:
+    def resume(self, job_id: int | str, *, actor: Actor | None = None) -> None:
         """Queue an interrupted (or cancelled) job again; the next worker continues its run
-        from the last checkpoint."""
+        from the last checkpoint. A student ``actor`` may resume only their own jobs."""
         self.recover_stale()
         jid = _parse_job_id(job_id)
         with transaction(self.conn):
-            row = self.conn.execute("SELECT status, run_id FROM jobs WHERE id = ?", (jid,)).fetchone()
+            row = self.conn.execute("SELECT status, run_id, owner FROM jobs WHERE id = ?", (jid,)).fetchone()
             if row is None:
                 raise SegLabError(f"there is no job {job_id} in the queue.")
+            _require_own(actor, row["owner"])
             if row["status"] not in RESUMABLE_STATUSES:
                 raise SegLabError(
                     f"job {jid} is {row['status']}; only interrupted or cancelled jobs can be resumed."
@@ -615,8 +704,9 @@ class JobQueue:
         return int(cur.lastrowid)
 
     @survives_damage
-    def delete(self, job_id: int | str) -> None:
-        """Forget a finished job (its stored run, if any, is kept)."""
+    def delete(self, job_id: int | str, *, actor: Actor | None = None) -> None:
+        """Forget a finished job (its stored run, if any, is kept). Teacher only in class."""
+        require(actor, Permission.DELETE)
         jid = _parse_job_id(job_id)
         with transaction(self.conn):
             row = self.conn.execute("SELECT status FROM jobs WHERE id = ?", (jid,)).fetchone()
@@ -646,9 +736,10 @@ class JobQueue:
         now = time.time()
         dead = [r for r in running if r["pid"] is None or not _worker_alive(r, now)]
         recovered = []
+        low = low_disk_note(self.home)
         for r in dead:
             message = (
-                f"the worker (pid {r['pid']}) stopped unexpectedly; resume the job to continue "
+                f"the worker (pid {r['pid']}) stopped unexpectedly{low}; resume the job to continue "
                 "from its last checkpoint"
             )
             with transaction(self.conn):
@@ -666,6 +757,19 @@ class JobQueue:
                 recovered.append(r["id"])
                 _set_run_status(self.home, r["run_id"], "interrupted", message)
         return recovered
+
+
+def fair_next_job(candidates: list[tuple[int, str]], last_started: dict[str, float]) -> int | None:
+    """Round-robin between owners: of the queued ``(job id, owner)`` pairs (oldest first), take
+    the oldest job of the owner whose latest job started longest ago (owners never served
+    first; ties go to the owner who queued first), so one student's grid cannot starve the class."""
+    first_of: dict[str, int] = {}
+    for job_id, owner in candidates:
+        first_of.setdefault(owner, job_id)
+    if not first_of:
+        return None
+    owner = min(first_of, key=lambda o: (last_started.get(o, float("-inf")), first_of[o]))
+    return first_of[owner]
 
 
 def queue_summary(home: str | os.PathLike[str] | None = None) -> dict[str, int]:

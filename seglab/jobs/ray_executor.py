@@ -131,13 +131,14 @@ def run_study_on_ray(
                 configure_logging=False,
             )
         started_here = True
+    run_ids: list[str] = []
+    completed = False
     try:
         cluster_gpus = float(ray.cluster_resources().get("GPU", 0))
         fraction = gpus_per_run or DEFAULT_GPUS_PER_RUN
         task = ray.remote(_train_one)
         say(f"study {group}: {len(configs)} run(s) to Ray ({address if address else 'local'})")
         pending: dict[Any, int] = {}
-        run_ids: list[str] = []
         for i, config in enumerate(configs):
             run_id = store.create_run(config, group=group)
             run_ids.append(run_id)
@@ -165,7 +166,31 @@ def run_study_on_ray(
                 )
         say(f"study {group}: {sum(r.status == 'done' for r in results if r)} of {len(configs)} done")
         print(group)
+        completed = True
         return [r for r in results if r is not None]
     finally:
         if started_here:
             ray.shutdown()
+        if not completed:  # Ctrl-C or a crash of this client: no run may stay queued or running
+            leave_resumable(store, run_ids)
+
+
+def leave_resumable(store: Any, run_ids: list[str]) -> list[str]:
+    """Mark the runs of an abandoned Ray study that never finished (still ``queued`` or
+    ``running``) as ``interrupted``, so ``seglab resume RUN_ID`` continues them; returns their ids."""
+    from seglab.status import RunStatus
+
+    left = []
+    for run_id in run_ids:
+        try:
+            status = store.load_run(run_id).status
+            if status in (RunStatus.QUEUED, RunStatus.RUNNING):
+                store.set_status(
+                    run_id,
+                    RunStatus.INTERRUPTED.value,
+                    f"the Ray study stopped before this run finished; `seglab resume {run_id}` continues it",
+                )
+                left.append(run_id)
+        except (SegLabError, OSError, ValueError):
+            continue  # unreadable or deleted meanwhile: nothing to leave resumable
+    return left

@@ -27,9 +27,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from seglab.errors import SegLabError
+from seglab.errors import SegLabError, is_disk_full
 from seglab.jobs import db_retry
-from seglab.jobs.queue import HEARTBEAT_INTERVAL, JobQueue, connect, lock_dir, lock_is_held, transaction
+from seglab.jobs.queue import (
+    HEARTBEAT_INTERVAL,
+    JobQueue,
+    connect,
+    fair_next_job,
+    lock_dir,
+    lock_is_held,
+    transaction,
+)
 from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
@@ -258,28 +266,56 @@ class _Heartbeat(threading.Thread):
 
 
 def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> dict[str, Any] | None:
-    """Atomically take the oldest queued job this worker can run (``BEGIN IMMEDIATE``)."""
+    """Atomically take the next queued job this worker can run (``BEGIN IMMEDIATE``): round-robin
+    between owners (`fair_next_job`), oldest first within one owner's jobs."""
     devices = ("auto", device_type)
     with transaction(q.conn):
-        sql = "SELECT id, config FROM jobs WHERE status = 'queued'"
+        sql = "SELECT id, config, owner FROM jobs WHERE status = 'queued'"
         args: list[Any] = []
         if group is not None:
             sql += " AND grp = ?"
             args.append(group)
-        for row in q.conn.execute(sql + " ORDER BY id", args):
-            if json.loads(row["config"]).get("device", "auto") not in devices:
-                continue
-            now = time.time()
-            q.conn.execute(
-                "UPDATE jobs SET status = 'running', started = ?, finished = NULL, worker_id = ?,"
-                " message = '', progress = '{}' WHERE id = ?",
-                (now, worker_id, row["id"]),
+        candidates = [
+            (row["id"], row["owner"] or "")
+            for row in q.conn.execute(sql + " ORDER BY id", args)
+            if json.loads(row["config"]).get("device", "auto") in devices
+        ]
+        last_started = {
+            row["owner"] or "": row["last"]
+            for row in q.conn.execute(
+                "SELECT owner, MAX(started) AS last FROM jobs WHERE started IS NOT NULL GROUP BY owner"
             )
-            q.conn.execute(
-                "UPDATE workers SET job_id = ?, heartbeat = ? WHERE id = ?", (row["id"], now, worker_id)
-            )
-            return dict(q.conn.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
-    return None
+        }
+        chosen = fair_next_job(candidates, last_started)
+        if chosen is None:
+            return None
+        now = time.time()
+        q.conn.execute(
+            "UPDATE jobs SET status = 'running', started = ?, finished = NULL, worker_id = ?,"
+            " message = '', progress = '{}' WHERE id = ?",
+            (now, worker_id, chosen),
+        )
+        q.conn.execute("UPDATE workers SET job_id = ?, heartbeat = ? WHERE id = ?", (chosen, now, worker_id))
+        return dict(q.conn.execute("SELECT * FROM jobs WHERE id = ?", (chosen,)).fetchone())
+
+
+def _claim_pack(
+    q: JobQueue,
+    worker_id: str,
+    row: dict[str, Any],
+    device_type: str,
+    size: int,
+    max_jobs: int | None,
+    ran: int,
+) -> list[dict[str, Any]]:
+    """Companions for ``row`` in one packed model (`seglab.jobs.packed_jobs`), within ``max_jobs``."""
+    if max_jobs is not None:
+        size = min(size, max_jobs - ran)
+    if size <= 1:
+        return []
+    from seglab.jobs.packed_jobs import claim_companions
+
+    return claim_companions(q, worker_id, row, device_type, size)
 
 
 def _finish(q: JobQueue, job_id: int, status: str, message: str, result: dict[str, Any]) -> None:
@@ -341,6 +377,62 @@ def _run_job(
     return status
 
 
+def _run_packed_jobs(
+    q: JobQueue, rows: list[dict[str, Any]], worker_id: str, stop_event: threading.Event, log: Any
+) -> list[str]:
+    """Train the claimed ``rows`` as one pack; finish every job row; the jobs' statuses."""
+    from seglab.data.cache import set_cache_home
+    from seglab.store.run_store import RunStore
+    from seglab.training.packed import PackMember, train_packed
+
+    store = RunStore(q.home)
+    set_cache_home(store.home)
+    members: list[PackMember] = []
+    reporters: list[JobReporter] = []
+    run_ids: list[str] = []
+    for row in rows:
+        config = TrainConfig.from_json(row["config"])
+        reporter = JobReporter(q.home, row["id"], worker_id, stop_event)
+        run_id = store.create_run(config, group=row["grp"])
+        db_retry.best_effort(
+            lambda run_id=run_id, job_id=row["id"]: q.conn.execute(
+                "UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id)
+            )
+        )
+        run_dir = store.run_dir(run_id)  # the engine records the run's status (the one writer)
+
+        def should_stop(run_dir: Any = run_dir, reporter: JobReporter = reporter) -> bool:
+            return not run_dir.is_dir() or reporter.should_stop()  # a deleted run folder stops its job
+
+        members.append(PackMember(config, [reporter], run_dir=run_dir, should_stop=should_stop))
+        reporters.append(reporter)
+        run_ids.append(run_id)
+    log(f"jobs {', '.join(str(r['id']) for r in rows)}: one pack of {len(rows)} ({members[0].config.arch})")
+    try:
+        results = train_packed(members)
+    except Exception as exc:  # an internal bug: record it on every job, keep the worker alive
+        traceback.print_exc()
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        for row in rows:  # the pack recorded "failed" in every run folder it had not finished
+            _finish(q, row["id"], RunStatus.FAILED, message, {})
+        return [RunStatus.FAILED] * len(rows)
+    finally:
+        for reporter in reporters:
+            reporter.close()
+    statuses = []
+    for row, run_id, result in zip(rows, run_ids, results, strict=True):
+        status, message = result.status, result.message or ""
+        found = q.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+        cancel_requested = bool(found and found[0])
+        if status == RunStatus.CANCELLED and stop_event.is_set() and not cancel_requested:
+            status, message = RunStatus.INTERRUPTED, "the worker was stopped; resume the job to continue"
+            _safe_set_status(store, run_id, status, message)
+        _finish(q, row["id"], status, message, metrics_of(result))
+        log(f"job {row['id']}: {status}" + (f" — {message}" if message else ""))
+        statuses.append(status)
+    return statuses
+
+
 def _safe_set_status_home(home: Path, run_id: str, status: str, message: str) -> None:
     from seglab.store.run_store import RunStore
 
@@ -378,6 +470,7 @@ def run_worker(
     many CPU slots a single worker may choose from / exactly which slot to take.
     Raises ``WorkerBusyError`` when a live worker already holds every slot for the device.
     """
+    lower_priority_if_asked()  # a background worker of the app yields the CPU to the pages
     home_path = seglab_home(home)
     device_type = _device_type(device)
     if slot is None and slots is not None and slots > 1:
@@ -439,6 +532,9 @@ def run_worker(
     q.recover_stale()  # jobs left running by a dead predecessor become interrupted
     log(f"started on {device_type} ({torch.get_num_threads()} CPU thread(s) per job)")
     ran, idle_since = 0, time.monotonic()
+    from seglab.training.packed import pack_limit, packing_wanted  # see seglab.jobs.packed_jobs
+
+    pack_size = pack_limit() if packing_wanted(device_type) and job_callbacks is None else 1
     try:
         while not stop_event.is_set():
             try:
@@ -454,12 +550,20 @@ def run_worker(
                     break
                 stop_event.wait(poll)
                 continue
+            rows = [row]
             try:
-                _run_job(q, row, worker_id, stop_event, log, job_callbacks)
+                rows += _claim_pack(q, worker_id, row, device_type, pack_size, max_jobs, ran)
+                if len(rows) > 1:
+                    _run_packed_jobs(q, rows, worker_id, stop_event, log)
+                else:
+                    _run_job(q, row, worker_id, stop_event, log, job_callbacks)
                 q.conn.execute("UPDATE workers SET job_id = NULL WHERE id = ?", (worker_id,))
             except sqlite3.DatabaseError as exc:  # the run folder already holds the outcome
+                if is_disk_full(exc):  # the job cannot be recorded: stop, so readers see it interrupted
+                    log(f"the disk is full ({exc}); stopping this worker so its job shows as interrupted")
+                    break
                 stop_event.wait(db_retry.recover_worker_db(q, exc, registration, log))
-            ran += 1
+            ran += len(rows)
             idle_since = time.monotonic()
             if max_jobs is not None and ran >= max_jobs:
                 break
@@ -503,6 +607,24 @@ def _slot_command(home: Path, device_type: str, slot: str, threads: int, **optio
         elif value not in (None, False):
             cmd += [flag, str(value)]
     return cmd
+
+
+#: Background workers started by the app run at a lower CPU priority, so that on a shared
+#: machine a training job uses the idle CPU but never delays a student's slider move.
+BACKGROUND_NICENESS = 10
+NICE_ENV = "SEGLAB_WORKER_NICE"
+
+
+def lower_priority_if_asked() -> None:
+    """Apply ``$SEGLAB_WORKER_NICE`` (set for the workers the app spawns) to this process."""
+    try:
+        step = int(os.environ.get(NICE_ENV, "0"))
+    except ValueError:
+        return
+    if step > 0:
+        with contextlib.suppress(OSError):
+            os.nice(step)
+        os.environ.pop(NICE_ENV, None)  # slot processes inherit the niceness, not a second step
 
 
 def _slot_env(home: Path, threads: int, extra_env: dict[str, str]) -> dict[str, str]:
@@ -689,7 +811,7 @@ def _spawn(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env=_slot_env(home, threads, extra_env),
+            env=_slot_env(home, threads, extra_env) | {NICE_ENV: str(BACKGROUND_NICENESS)},
             cwd=str(Path(__file__).resolve().parents[2]),
         )
     _SPAWNED.append(proc)

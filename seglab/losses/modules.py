@@ -226,7 +226,9 @@ class FocalLoss(SegLoss):
     class c for multi-class, counted over the **training set** and fixed for the run: the
     engine calls :meth:`fit_class_counts` once before training), a number in [0, 1], a list
     of per-class weights in [0, 1] (length C, or 2 = [background, foreground] for binary), or
-    ``None`` for no balancing. ``gamma`` ≥ 0; γ = 0 removes the focusing.
+    ``None`` for no balancing. ``gamma`` ≥ 0; γ = 0 removes the focusing. For K > 2 classes
+    "auto" barely balances them (all α_c are close to 1; see
+    :func:`~seglab.losses.functional.alpha_from_counts`): pass a list for real class weights.
 
     Before any counts are given, "auto" counts every class equally (binary α = 0.5,
     multi-class α_c = 1 - 1/C); it is never re-estimated from a batch, so a batch without

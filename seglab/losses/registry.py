@@ -46,10 +46,18 @@ class LossInfo:
     multiclass: bool = True
     uses_aux: bool = False
     family: str = "pixel"  # "pixel" (per-pixel losses) | "region" (ratios of batch sums) | "mixed"
+    multiclass_title: str = ""  # the title with more than two classes, where the loss changes form
     defaults: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defaults", {p.name: p.default for p in self.params})
+
+    def title_for(self, num_classes: int | None) -> str:
+        """The title that fits the data: 'Binary cross-entropy (BCE)' for two classes (or unknown),
+        'Cross-entropy …' where a multi-class head turns BCE into its softmax form."""
+        if num_classes is not None and num_classes > 2 and self.multiclass_title:
+            return self.multiclass_title
+        return self.title
 
 
 LOSSES: Registry[LossInfo] = Registry("loss")
@@ -136,6 +144,7 @@ LOSSES.add(
     LossInfo(
         name="bce",
         title="Binary cross-entropy (BCE)",
+        multiclass_title="Cross-entropy (BCE's multi-class form)",
         latex=_BCE_LATEX,
         explanation=(
             "BCE treats every pixel as its own yes/no question and charges −log of the probability the "
@@ -195,15 +204,23 @@ LOSSES.add(
             "as missing 16 pixels of a 1024-pixel one; the ratio still helps with heavy class imbalance, "
             "because that denominator shrinks with the foreground. Per-image Dice (one ratio per image, "
             "then averaged) is the variant in which a small object counts as much as a large one; the Loss "
-            "lab shows both. Pitfalls: its gradient can be noisy early in training and for tiny or "
-            "empty masks (the smoothing s keeps it defined), and it does not care how confident correct "
-            "pixels are, so it is often combined with BCE. Binary uses the foreground only (K = 1); "
-            "multi-class averages over all C classes, background included."
+            "lab shows both. Pitfalls: its push on the probabilities, ∂L/∂p, is the same for every pixel "
+            "of a class, right or wrong, so it keeps driving correct pixels towards 0 or 1 as hard as "
+            "wrong ones and its probabilities are poorly calibrated (Dice-trained nets tend to be "
+            "over-confident); for binary masks it gives no credit for true negatives; and its gradient "
+            "is noisy for tiny or empty masks (the smoothing s keeps it defined). That is why it is "
+            "often combined with BCE. Binary uses the foreground only (K = 1); multi-class averages "
+            "over all C classes, background included."
         ),
         params=[_SMOOTH],
         factory=DiceLoss,
         pixel_map_note=_REGION_NOTE,
-        reference="Milletari, Navab & Ahmadi, V-Net, 3DV 2016.",
+        reference=(
+            "Sudre et al., Generalised Dice overlap, DLMIA 2017 (one class, unit weight), and nnU-Net's "
+            "batch Dice (Isensee et al., Nature Methods 2021), both with this linear denominator "
+            "Σp + Σy = 2·TP + FP + FN. Milletari, Navab & Ahmadi (V-Net, 3DV 2016), who introduced the "
+            "Dice loss, square the terms: Σp² + Σy²."
+        ),
         family="region",
     ),
 )
@@ -213,13 +230,17 @@ LOSSES.add(
     LossInfo(
         name="bce_dice",
         title="BCE + Dice",
+        multiclass_title="Cross-entropy + Dice",
         latex=r"\mathcal{L} = \lambda_{\mathrm{BCE}}\,\mathcal{L}_{\mathrm{BCE}} + \lambda_{\mathrm{Dice}}\,\mathcal{L}_{\mathrm{Dice}}",
         explanation=(
             "A weighted sum of cross-entropy and Dice loss. Cross-entropy gives stable, pixel-level "
-            "gradients from the first step; Dice adds a region-level term that keeps small structures from "
-            "being swamped by background. This pairing is a robust default for binary segmentation. The "
-            "two terms live on different scales (CE is unbounded, Dice is in [0, 1]), so the weights "
-            "matter less than they seem but should be kept in the same order of magnitude."
+            "gradients from the first step; Dice adds a region-level term that keeps the foreground as a "
+            "whole from being swamped by background (small objects get no special weight: batch-level "
+            "Dice charges a missed 16-pixel object like 16 missed pixels of a big one). This pairing is "
+            "a robust default for binary segmentation. The two terms live on different scales (CE is "
+            "unbounded, Dice is in [0, 1]) and each falls at its own pace, so the balance between them "
+            "drifts during training: the weights do matter. Start at 1:1 and treat the ratio as a "
+            "hyper-parameter."
         ),
         params=[
             ParamSpec("bce_weight", 1.0, 0.0, 5.0, 0.1, help="λ_BCE, weight of the cross-entropy term."),
@@ -249,7 +270,9 @@ LOSSES.add(
             'training focuses on the hard ones. α balances the two classes; α = "auto" sets it to the share '
             "of background pixels in the training set, counted once before training and stored with the "
             "run (not re-estimated per batch, so a batch without foreground still pays for false alarms); "
-            "the rare foreground weighs more. γ = 0 and α = 0.5 give "
+            "the rare foreground weighs more. With several classes auto gives α_c = 1 − (share of class "
+            "c), which hardly balances them: on aerial the rarest class weighs only about 2.2× the "
+            "commonest, where inverse frequency would give about 70×. γ = 0 and α = 0.5 give "
             "half of BCE. Pitfalls: large γ makes gradients small once most pixels are easy, so it may need a "
             "larger learning rate; with several classes it uses the softmax form −α_c(1 − p_t)^γ log p_t."
         ),
@@ -365,17 +388,22 @@ LOSSES.add(
     LossInfo(
         name="bce_ds",
         title="BCE with deep supervision",
+        multiclass_title="Cross-entropy with deep supervision",
         latex=(
             r"\mathcal{L}_{\mathrm{DS}} = \frac{\mathcal{L}_{\mathrm{BCE}}(z) + \lambda\sum_{k=1}^{M}"
             r"\mathcal{L}_{\mathrm{BCE}}(z^{(k)})}{1+\lambda M}"
         ),
         explanation=(
-            'The study\'s "BCE supervised regularization": besides the final output z, the network has M side '
-            "outputs z⁽ᵏ⁾ computed from hidden layers (upsampled to full size), and each gets its own BCE "
+            'SegLab reads the study\'s "BCE supervised regularization" (the study says only that it combines '
+            "BCE with regularisation techniques) as deep supervision: besides the final output z, the "
+            "network has M side outputs z⁽ᵏ⁾ computed from hidden layers (upsampled to full size), and "
+            "each gets its own BCE "
             "against the same mask. Supervising hidden layers directly gives them a clear training signal "
             "and acts as a regulariser (deeply-supervised nets). The total is divided by 1 + λM so its value "
             "stays comparable with plain BCE; λ = 0, or a model without side outputs, gives plain BCE. "
-            "Only the main output is used for predictions."
+            "Only the main output is used for predictions. M depends on the architecture, so the same "
+            "λ is not the same loss everywhere: at depth 3 U-Net and SegNet have M = 3 side heads (main "
+            "output weight 1/(1 + 3λ) = 0.45 at λ = 0.4), U-Net++ has M = 2 (0.56)."
         ),
         params=[ParamSpec("aux_weight", 0.4, 0.0, 2.0, 0.05, help="λ: weight of each side output's BCE.")],
         factory=DeepSupervisionBCELoss,

@@ -67,6 +67,21 @@ class SegModel(nn.Module):
     #: True when the architecture is designed to be trained through its side outputs
     #: (U-Net++); the Inside page then shows them by default
     deep_supervision: ClassVar[bool] = False
+    #: state-dict name prefixes of the encoder's parameters: what transfer learning copies with
+    #: ``init_scope="encoder"`` and freezes (see `encoder_prefixes`; a model whose encoder is one
+    #: ``self.encoder`` module needs nothing here)
+    ENCODER_PREFIXES: ClassVar[tuple[str, ...]] = ()
+    #: True when a trained model can be cut to a shallower one with ``model.prune(level)``
+    #: (U-Net++): the Inside page then measures pruning
+    prunable: ClassVar[bool] = False
+
+    def encoder_prefixes(self) -> tuple[str, ...]:
+        """Name prefixes (in ``state_dict()``) of the parameters that form the encoder:
+        ``("encoder.",)`` for a model whose encoder is one ``encoder`` module (e.g. a VGG16 /
+        MobileNetV2 encoder), else the class's ``ENCODER_PREFIXES`` (() = no encoder declared)."""
+        if isinstance(getattr(self, "encoder", None), nn.Module):
+            return ("encoder.",)
+        return self.ENCODER_PREFIXES
 
     def __init__(
         self, *, in_channels: int = 3, num_classes: int = 1, width: int = 16, depth: int = 3

@@ -32,10 +32,13 @@ Other channel counts are passed through unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
 from torch import nn
+
+from seglab.models.stages import FeatureStage
 
 #: VGG16 ("configuration D"): output channels of each 3×3 conv, "M" = 2×2 max-pool
 VGG16_LAYOUT: tuple[int | str, ...] = (
@@ -76,6 +79,8 @@ class PretrainedLayoutEncoder(nn.Module):
     tap_channels: ClassVar[tuple[int, ...]] = ()
     #: down-sampling factor of each tapped output relative to the input, fine → coarse
     tap_strides: ClassVar[tuple[int, ...]] = ()
+    #: one plain sentence per tapped output: what the encoder computed up to there
+    tap_notes: ClassVar[tuple[str, ...]] = ()
 
     features: nn.Sequential
 
@@ -84,6 +89,19 @@ class PretrainedLayoutEncoder(nn.Module):
         self.normalise_input = in_channels == len(IMAGENET_MEAN)
         self.register_buffer("input_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("input_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def tap_stages(self, prefix: str, names: Sequence[str]) -> list[FeatureStage]:
+        """The encoder's own description of its stages: one `FeatureStage` per tapped output,
+        fine → coarse, named ``names[i]``, hooked at ``{prefix}.features.{taps[i]}`` (``prefix``
+        is where the model keeps this encoder), at level ``log2(tap_strides[i])``."""
+        if len(names) != len(self.taps):
+            raise ValueError(f"{type(self).__name__} has {len(self.taps)} stages, got {len(names)} names")
+        return [
+            FeatureStage(name, f"{prefix}.features.{tap}", "encoder", stride.bit_length() - 1, ch, note=note)
+            for name, tap, stride, ch, note in zip(
+                names, self.taps, self.tap_strides, self.tap_channels, self.tap_notes, strict=True
+            )
+        ]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The tapped feature maps, fine → coarse (shapes (N, tap_channels[i], H/s_i, W/s_i)),
@@ -109,6 +127,10 @@ class VGG16Encoder(PretrainedLayoutEncoder):
     taps = (4, 9, 16, 23, 30)
     tap_channels = (64, 128, 256, 512, 512)
     tap_strides = (2, 4, 8, 16, 32)
+    tap_notes = tuple(
+        f"VGG16 group {g}: {n} 3×3 convolutions with ReLU ({c} channels), then 2×2 max-pooling."
+        for g, (n, c) in enumerate(((2, 64), (2, 128), (3, 256), (3, 512), (3, 512)), start=1)
+    )
 
     def __init__(self, in_channels: int = 3) -> None:
         super().__init__(in_channels)
@@ -184,6 +206,12 @@ class MobileNetV2Encoder(PretrainedLayoutEncoder):
     taps = (3, 6, 13, 18)
     tap_channels = (24, 32, 96, MOBILENET_V2_LAST)
     tap_strides = (4, 8, 16, 32)
+    tap_notes = (
+        "MobileNetV2 stem and inverted-residual blocks 1-3 (expand, depthwise 3×3, project).",
+        "Inverted-residual blocks 4-6; the first one halves the resolution.",
+        "Inverted-residual blocks 7-13; the first one halves the resolution.",
+        "Blocks 14-17, then a 1×1 convolution to 1280 channels.",
+    )
 
     def __init__(self, in_channels: int = 3) -> None:
         super().__init__(in_channels)

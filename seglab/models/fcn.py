@@ -72,6 +72,8 @@ FCN_ENCODERS = ("small", "vgg16")
 class FCN8s(SegModel):
     """VGG-style encoder + score layers at the last three scales fused by up-sample-and-add."""
 
+    ENCODER_PREFIXES = ("encoders.",)  # transfer learning: the encoder part of the state dict
+
     downsample = "maxpool"
     upsample = "transposed-conv"
 
@@ -132,10 +134,17 @@ class FCN8s(SegModel):
             aux.append(fused)
         return fused, aux  # the base class resizes ``fused`` bilinearly to the input size
 
+    def _pooled_name(self, s: int) -> str:
+        """The stage whose output is the pooled map at scale ``2**s`` (what a score layer reads)."""
+        return f"pool{s}" if self.encoder_name == "vgg16" else f"enc{s} (pooled)"
+
     def feature_stages(self) -> list[FeatureStage]:
         d = self.depth
         c = self.channels
-        stages = encoder_stages(d, c, lambda i: "Two 3×3 convolutions (VGG-style), then 2×2 max-pooling.")
+        if self.encoder_name == "vgg16":  # the encoder describes its own stages: pool1 … pool5
+            stages = self.encoder.tap_stages("encoder", [f"pool{s}" for s in range(1, d + 1)])
+        else:
+            stages = encoder_stages(d, c, lambda i: "Two 3×3 convolutions (VGG-style), then 2×2 max-pooling.")
         stages.append(
             FeatureStage(
                 "fc",
@@ -149,7 +158,7 @@ class FCN8s(SegModel):
         coarser: tuple[str, ...] = ()
         for k, s in enumerate(self.score_scales):
             name = f"score 1/{2**s}"
-            source = "fc" if s == d else f"enc{s} (pooled)"
+            source = "fc" if s == d else self._pooled_name(s)
             note = f"1×1 convolution: class scores from {source}" + (
                 f", added to the up-sampled coarser scores ({', '.join(coarser)})." if coarser else "."
             )

@@ -84,6 +84,8 @@ MOBILENET_PYRAMID_CHANNELS = 128
 class FPN(SegModel):
     """MobileNet-style encoder + FPN top-down pathway + merged per-level heads."""
 
+    ENCODER_PREFIXES = ("stem.", "stages.")  # transfer learning: the encoder part of the state dict
+
     downsample = "strided-conv"
     upsample = "bilinear"
 
@@ -171,29 +173,35 @@ class FPN(SegModel):
         return self.classifier(merged), aux  # at the finest level's resolution; the base class resizes
 
     def feature_stages(self) -> list[FeatureStage]:
-        d = self.depth
         c = self.channels
         p = self.pyramid_channels
-        stages = [
-            FeatureStage("stem", "stem", "encoder", 0, c(0), note="One 3×3 convolution at full resolution.")
-        ]
-        stages += [
-            FeatureStage(
-                f"C{s}",
-                f"stages.{s - 1}",
-                "encoder",
-                s,
-                c(s),
-                note="MobileNet stage: stride-2 depthwise-separable convolution.",
-            )
-            for s in range(1, d + 1)
-        ]
-        for s in range(d, 0, -1):
-            above = "" if s == d else f" plus P{s + 1} up-sampled ×2"
+        levels = self.pyramid_levels
+        if self.encoder_name == "mobilenet_v2":  # the encoder describes its own stages: C2 … C5
+            stages = self.encoder.tap_stages("encoder", [f"C{s}" for s in levels])
+        else:
+            stages = [
+                FeatureStage(
+                    "stem", "stem", "encoder", 0, c(0), note="One 3×3 convolution at full resolution."
+                )
+            ]
+            stages += [
+                FeatureStage(
+                    f"C{s}",
+                    f"stages.{s - 1}",
+                    "encoder",
+                    s,
+                    c(s),
+                    note="MobileNet stage: stride-2 depthwise-separable convolution.",
+                )
+                for s in levels
+            ]
+        for k in range(len(levels) - 1, -1, -1):
+            s = levels[k]
+            above = "" if k == len(levels) - 1 else f" plus P{levels[k + 1]} up-sampled ×2"
             stages.append(
                 FeatureStage(
                     f"P{s}",
-                    f"smooth.{s - 1}",
+                    f"smooth.{k}",
                     "pyramid",
                     s,
                     p,
@@ -201,22 +209,22 @@ class FPN(SegModel):
                     note=f"Lateral 1×1 from C{s}{above}, smoothed by a 3×3 convolution.",
                 )
             )
-        merged = p * d if self.merge == "concat" else p
+        merged = p * len(levels) if self.merge == "concat" else p
         stages.append(
             FeatureStage(
                 "merge",
                 "classifier",
                 "merge",
-                1,
+                levels[0],
                 merged,
                 capture="input",
-                note=f"Every pyramid level through its own 3×3 convolution, enlarged to 1/2 and {'concatenated' if self.merge == 'concat' else 'summed'}.",
+                note=f"Every pyramid level through its own 3×3 convolution, enlarged to 1/{2 ** levels[0]} and {'concatenated' if self.merge == 'concat' else 'summed'}.",
             )
         )
         return stages
 
     def side_output_names(self) -> list[str]:
-        return [f"P{s}" for s in range(self.depth, 0, -1)]
+        return [f"P{s}" for s in reversed(self.pyramid_levels)]
 
     def graph(self) -> dict[str, Any]:
         d = self.depth

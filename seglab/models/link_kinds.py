@@ -87,11 +87,13 @@ register_link_kind(
         "upsampled coarse features along the channel axis (concatenation). The decoder can then "
         "combine *what* (from deep, coarse features) with *where exactly* (from the shallow, "
         "full-resolution ones). It costs memory and parameters, since the decoder convolutions "
-        "see twice the channels, and it is the single idea that made U-Net the default choice. "
+        "see twice the channels. The U-Net paper credits these skips together with heavy data "
+        "augmentation and its overlap-tile strategy for its results. "
         "**Strided U-Net** (the study's *UNet2*) keeps these skips but replaces max-pooling with "
         "a learned 3×3 convolution of stride 2: the network decides how to summarise each "
-        "neighbourhood instead of always keeping the maximum. In the study this version came "
-        "out on top, paired with the focal loss.",
+        "neighbourhood instead of always keeping the maximum. The study reported this version, "
+        "paired with the focal loss, on top; SegLab's reference study does not reproduce this "
+        "(see Results).",
     ),
     feature_hint="Skip connections copy each encoder stage across to the decoder stage of the same size.",
 )

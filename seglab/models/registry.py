@@ -45,6 +45,11 @@ class ModelEntry:
     def upsample(self) -> str:
         return self.cls.upsample
 
+    @property
+    def prunable(self) -> bool:
+        """Whether a trained model can be cut to a shallower one (``model.prune(level)``)."""
+        return bool(self.cls.prunable)
+
 
 MODELS: Registry[ModelEntry] = Registry("model")
 

@@ -42,6 +42,8 @@ from seglab.models.stages import FeatureStage, encoder_stages
 class SegNet(SegModel):
     """Encoder–decoder with max-pooling indices reused for un-pooling; no feature skips."""
 
+    ENCODER_PREFIXES = ("encoders.",)  # transfer learning: the encoder part of the state dict
+
     downsample = "maxpool"
     upsample = "unpool"
 

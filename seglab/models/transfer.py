@@ -32,15 +32,6 @@ from seglab.models.encoders import PretrainedLayoutEncoder
 #: how many names an error message lists before saying "and N more"
 SHOWN_NAMES = 5
 
-#: parameter-name prefixes of SegLab's own small encoders, per architecture
-SMALL_ENCODER_PREFIXES: dict[str, tuple[str, ...]] = {
-    "segnet": ("encoders.",),
-    "unet": ("encoders.", "downs."),
-    "unet_strided": ("encoders.", "downs."),
-    "fcn": ("encoders.",),
-    "fpn": ("stem.", "stages."),
-}
-
 
 def _name_list(names: list[str]) -> str:
     shown = ", ".join(names[:SHOWN_NAMES])
@@ -55,15 +46,19 @@ def pretrained_encoder(model: nn.Module) -> PretrainedLayoutEncoder | None:
 
 
 def encoder_prefixes(model: SegModel) -> tuple[str, ...]:
-    """Name prefixes (in ``model.state_dict()``) of the parameters that form the encoder."""
+    """Name prefixes (in ``model.state_dict()``) of the parameters that form the encoder, as the
+    model itself declares them (`SegModel.encoder_prefixes`); a model that declares none is
+    refused in plain words (copy all layers instead)."""
     if pretrained_encoder(model) is not None:
         return ("encoder.",)
-    if model.arch == "unetpp":  # the backbone column X^{i,0} of the nested grid
-        return tuple(f"blocks.{i}_0." for i in range(model.depth + 1))
-    try:
-        return SMALL_ENCODER_PREFIXES[model.arch]
-    except KeyError:
-        raise ValueError(f"no encoder prefixes known for architecture {model.arch!r}") from None
+    prefixes = model.encoder_prefixes()
+    if not prefixes:
+        raise WeightsError(
+            f"the {model.arch or type(model).__name__} architecture does not say which layers form its "
+            "encoder, so the encoder cannot be copied or frozen on its own; use init scope 'all' and no "
+            "freezing, or give the model class ENCODER_PREFIXES."
+        )
+    return prefixes
 
 
 def load_encoder_weights(model: nn.Module, path: str | Path) -> list[str]:

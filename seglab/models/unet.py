@@ -32,6 +32,8 @@ from seglab.models.stages import FeatureStage, encoder_stages
 class UNetBase(SegModel):
     """The U-Net body; subclasses choose how to down-sample via `make_down`."""
 
+    ENCODER_PREFIXES = ("encoders.", "downs.")  # transfer learning: the encoder part of the state dict
+
     downsample = "maxpool"
     upsample = "transposed-conv"
 

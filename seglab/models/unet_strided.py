@@ -4,8 +4,10 @@ Idea: identical to U-Net except for how the encoder halves the resolution. Max-p
 the largest value of each 2×2 window by a fixed rule; here a 3×3 convolution with stride 2
 (+ BatchNorm + ReLU) does the shrinking instead, so the network *learns* how to summarise
 each neighbourhood (an average, an edge detector, a mix ...). It costs a few more weights
-and multiplies, and often gives smoother training and slightly better masks — which is what
-the reproduced study found (UNet2 + focal loss scored the best test IoU).
+and multiplies. The original study reported UNet2 + focal loss as its best model; SegLab's
+reference study (``assets/reference_study.zip``) does not reproduce that: there strided U-Net
+is slightly below U-Net on average (validation, paired over loss × seed) and strided U-Net +
+focal ranks 10th of 16 cells (``benchmarks/reference_claims.py``).
 
 Everything else — channels, transposed-conv up-sampling, concatenated skips, aux heads —
 is as in `seglab.models.unet`.
@@ -28,7 +30,10 @@ from seglab.models.unet import UNetBase
     convolution that jumps two pixels at a time (stride 2) instead of max-pooling. Pooling
     always keeps the strongest value in each 2×2 window; a strided convolution has weights,
     so the network learns for itself what to keep when it shrinks the picture. This is the
-    "UNet2, stride version" of the study, its best architecture.""",
+    "UNet2, stride version" of the study, which reported it (with focal loss) as its best
+    model; SegLab's reference study does not reproduce that: there strided U-Net + focal
+    ranks 10th of 16 models, and focal is the weakest loss for every architecture (see
+    Results).""",
     link_kind="concat-skip",
 )
 class StridedUNet(UNetBase):

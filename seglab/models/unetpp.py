@@ -69,6 +69,12 @@ def _key(i: int, j: int) -> str:
 class UNetPlusPlus(SegModel):
     """U-Net++ with nested dense skips, deep-supervision heads and pruning."""
 
+    prunable = True  # model.prune(level) cuts the trained network (the Inside page measures it)
+
+    def encoder_prefixes(self) -> tuple[str, ...]:
+        """The backbone column X^{i,0} of the nested grid."""
+        return tuple(f"blocks.{i}_0." for i in range(self.depth + 1))
+
     downsample = "maxpool"
     upsample = "transposed-conv"
     deep_supervision = True

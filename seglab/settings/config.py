@@ -7,55 +7,61 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from seglab.errors import ConfigError
+from seglab.settings.schema import check_setting, default_of
 
 
 @dataclass
 class TrainConfig:
-    """Everything a training run needs. Saved beside the run's weights as ``config.json``."""
+    """Everything a training run needs. Saved beside the run's weights as ``config.json``.
+
+    Every default, range and help text lives in `seglab.settings.schema` (one declaration per
+    field); the comments here only say what a field is.
+    """
 
     # data
-    dataset: str = "shapes"  # a registered dataset name, or a folder / .zip path
+    dataset: str = default_of("dataset")  # a registered dataset name, or a folder / .zip path
     dataset_params: dict[str, Any] = field(default_factory=dict)
-    size: int = 64
-    n: int | None = None  # number of samples; None = the dataset's default
-    split_seed: int = 0
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
+    size: int = default_of("size")
+    n: int | None = default_of("n")  # number of samples; None = the dataset's default
+    split_seed: int = default_of("split_seed")
+    val_fraction: float = default_of("val_fraction")
+    test_fraction: float = default_of("test_fraction")
     # model
-    arch: str = "unet"
-    width: int = 16
-    depth: int = 3
+    arch: str = default_of("arch")
+    width: int = default_of("width")
+    depth: int = default_of("depth")
     model_params: dict[str, Any] = field(default_factory=dict)  # the model's own options (see model_info)
     # loss
-    loss: str = "bce_dice"
+    loss: str = default_of("loss")
     loss_params: dict[str, Any] = field(default_factory=dict)
     # optimisation
-    optimizer: str = "adam"  # adam | adamw | sgd
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    lr_schedule: str = "cosine"  # cosine: decay to 0 over the run, step by step | constant
-    batch_size: int = 16
-    epochs: int = 10
-    augment: bool = True
-    seed: int = 0
+    optimizer: str = default_of("optimizer")
+    lr: float = default_of("lr")
+    weight_decay: float = default_of("weight_decay")
+    lr_schedule: str = default_of("lr_schedule")
+    batch_size: int = default_of("batch_size")
+    epochs: int = default_of("epochs")
+    augment: bool = default_of("augment")
+    seed: int = default_of("seed")
     # execution
-    device: str = "auto"  # auto → CUDA, then MPS, then CPU
-    precision: str = "auto"  # auto → bf16 autocast on CUDA, fp32 elsewhere; or fp32 | bf16
-    num_threads: int | None = None  # CPU threads for torch; None = engine default
+    device: str = default_of("device")
+    precision: str = default_of("precision")
+    num_threads: int | None = default_of("num_threads")  # None = engine default
     # cross-validation (see seglab.data.folds.fold_splits and seglab.analysis.tune): with ``folds`` = K,
     # the train+validation pool is cut into K folds; ``fold`` = k trains on the other folds and
     # validates on fold k (no test evaluation); ``fold`` = None trains on the whole pool (the
     # final run of a tuning) and is evaluated once on the test split, which CV never touches.
-    folds: int | None = None
-    fold: int | None = None
+    folds: int | None = default_of("folds")
+    fold: int | None = default_of("fold")
     # transfer learning (applied by the engine at setup; see seglab.models.transfer)
-    encoder_weights: str | None = None  # torchvision-layout VGG16 / MobileNetV2 weights file
-    init_from: str | None = None  # id of a stored run whose best weights start this one
-    init_scope: str = "encoder"  # what --init-from copies: encoder | all (where shapes match)
-    freeze_encoder_epochs: int = 0  # 0 = never; N = the first N epochs; -1 = the whole run
+    encoder_weights: str | None = default_of("encoder_weights")  # torchvision-layout weights file
+    init_from: str | None = default_of("init_from")  # id of a stored run whose best weights start this one
+    init_scope: str = default_of("init_scope")  # what --init-from copies: encoder | all
+    freeze_encoder_epochs: int = default_of("freeze_encoder_epochs")  # 0 never; N first N; -1 whole run
 
     def __post_init__(self) -> None:
         self.validate()
@@ -76,32 +82,16 @@ class TrainConfig:
             from seglab.settings.param_checks import check_config_params
 
             check_config_params(self)
-        positive = {"size": self.size, "width": self.width, "depth": self.depth}
-        positive |= {"batch_size": self.batch_size, "epochs": self.epochs}
-        for name, value in positive.items():
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}.")
-        if self.n is not None and self.n < 3:
-            raise ConfigError(f"n must be at least 3 (train, val and test need a sample each), got {self.n}.")
-        if not (self.lr > 0):
-            raise ConfigError(f"learning rate must be positive, got {self.lr}.")
+        self._validate_folds_and_transfer()
+        for f in dataclasses.fields(self):
+            if not isinstance(getattr(self, f.name), dict):
+                check_setting(f.name, getattr(self, f.name))  # bounds and choices from the schema
         if self.size < 2**self.depth:
             raise ConfigError(
                 f"size {self.size} is too small for depth {self.depth}: need ≥ {2**self.depth}."
             )
-        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1):
-            raise ConfigError("val_fraction and test_fraction must lie strictly between 0 and 1.")
         if self.val_fraction + self.test_fraction >= 1:
             raise ConfigError("val_fraction + test_fraction must leave some data for training.")
-        if self.optimizer not in ("adam", "adamw", "sgd"):
-            raise ConfigError(f"optimizer must be adam, adamw or sgd, not {self.optimizer!r}.")
-        if self.lr_schedule not in ("constant", "cosine"):
-            raise ConfigError(f"lr_schedule must be constant or cosine, not {self.lr_schedule!r}.")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"precision must be auto, fp32 or bf16, not {self.precision!r}.")
-        if self.device not in ("auto", "cpu", "cuda", "mps"):
-            raise ConfigError(f"device must be auto, cpu, cuda or mps, not {self.device!r}.")
-        self._validate_folds_and_transfer()
         if self.model_params:
             # Only configs with model options pay for importing the models (and torch).
             from seglab.models import check_model_params
@@ -116,13 +106,6 @@ class TrainConfig:
                 raise ConfigError("fold needs folds (how many folds the pool is cut into).")
             if not 0 <= self.fold < self.folds:
                 raise ConfigError(f"fold must lie between 0 and {self.folds - 1}, got {self.fold}.")
-        if self.init_scope not in ("encoder", "all"):
-            raise ConfigError(f"init_scope must be encoder or all, not {self.init_scope!r}.")
-        if self.freeze_encoder_epochs < -1:
-            raise ConfigError(
-                "freeze_encoder_epochs must be 0 (never), a number of epochs, or -1 (the whole run), "
-                f"not {self.freeze_encoder_epochs}."
-            )
         # Whether the weights file and the run exist is checked where they are used (CLI, engine):
         # a stored run's config must stay readable after its source file is moved away.
         if self.encoder_weights is not None and not self.encoder_weights.strip():
@@ -161,9 +144,41 @@ class TrainConfig:
         """A copy with some fields changed (validated); unknown names raise ConfigError."""
         return TrainConfig.from_dict(self.to_dict() | changes)
 
+    def with_absolute_paths(self) -> TrainConfig:
+        """A copy whose dataset folder / zip and encoder weights file are absolute paths, so a
+        worker running in another directory finds them (done when a job is queued). Registered
+        dataset names and paths that do not exist are left as they are."""
+        from pathlib import Path
+
+        changes: dict[str, Any] = {}
+        if self.encoder_weights and Path(self.encoder_weights).expanduser().exists():
+            changes["encoder_weights"] = str(Path(self.encoder_weights).expanduser().resolve())
+        path = Path(self.dataset).expanduser()
+        if not path.is_absolute() and path.exists():
+            from seglab.data import list_datasets  # a registered name wins over a same-named folder
+
+            if self.dataset not in list_datasets():
+                changes["dataset"] = str(path.resolve())
+        elif path.is_absolute() and str(path) != self.dataset:
+            changes["dataset"] = str(path)
+        if self.encoder_weights and changes.get("encoder_weights") == self.encoder_weights:
+            del changes["encoder_weights"]
+        return self.replace(**changes) if changes else self
+
     def label(self) -> str:
-        """Short human name, e.g. 'unet · bce_dice · shapes'."""
-        return f"{self.arch} · {self.loss} · {self.dataset}"
+        """Short human name, e.g. 'unet · bce_dice · shapes' ('… · cells' for a saved upload)."""
+        return f"{self.arch} · {self.loss} · {dataset_display_name(self.dataset)}"
+
+
+def dataset_display_name(dataset: str) -> str:
+    """How pages, reports and warnings name a dataset: a registered name as it is, a folder or
+    .zip by its own name without the path (a saved upload ``…/datasets/cells.zip`` → ``cells``,
+    the name it was saved under)."""
+    text = str(dataset)
+    if "/" not in text and "\\" not in text and not text.lower().endswith(".zip"):
+        return text
+    path = PurePath(text.rstrip("/\\"))
+    return (path.stem if path.suffix.lower() == ".zip" else path.name) or text
 
 
 def _matches(value: Any, hint: Any) -> bool:

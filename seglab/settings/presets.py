@@ -9,6 +9,9 @@
   deeper models, more epochs).
 * ``smoke``: the smallest run that still exercises everything (tests, quick checks).
 
+A preset is a *partial* set of settings over `seglab.settings.schema`: a setting it does not
+name keeps its declared default (checked at import: known names, values within bounds).
+
 `PRESET_SEEDS`: the seeds a *study* started from a preset repeats every model with (the
 ``study`` command without ``--seeds``, the Train page's study form). Three seeds for the
 classroom presets: one seed cannot tell a real difference from run-to-run noise, three give
@@ -21,6 +24,7 @@ from typing import Any
 
 from seglab.errors import ConfigError
 from seglab.settings.config import TrainConfig
+from seglab.settings.schema import SETTINGS, check_partial
 
 # The comparison grid of the study the lab reproduces (seed 000): its three networks (SegNet,
 # U-Net and the strided "UNet2") plus U-Net++, whose nested outputs are what deep supervision
@@ -76,6 +80,10 @@ PRESET_HELP: dict[str, str] = {
 }
 
 
+for _name, _values in PRESETS.items():
+    check_partial(_values, f"preset {_name!r}")
+
+
 def list_presets() -> list[str]:
     return list(PRESETS)
 
@@ -83,6 +91,13 @@ def list_presets() -> list[str]:
 def preset_seeds(name: str) -> list[int]:
     """The seeds a study from preset ``name`` uses by default (one seed, 0, for unknown names)."""
     return list(PRESET_SEEDS.get(name, [0]))
+
+
+def preset_settings(name: str) -> dict[str, Any]:
+    """Every declared setting as preset ``name`` sets it: its own values over the schema's defaults."""
+    if name not in PRESETS:
+        raise ConfigError(f"Unknown preset {name!r}. Valid presets: {', '.join(PRESETS)}.")
+    return {key: PRESETS[name].get(key, s.default) for key, s in SETTINGS.items()}
 
 
 def preset(name: str, **overrides: Any) -> TrainConfig:

@@ -46,6 +46,8 @@ def parse_seeds(text: str) -> list[int]:
         part = part.strip()
         if not part:
             continue
+        if len(seeds) > MAX_SEED_RANGE:  # a long list of ranges is refused before it is expanded
+            raise ConfigError(f"give at most {MAX_SEED_RANGE} seeds in all.")
         span = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
         if span:
             low, high = int(span[1]), int(span[2])
@@ -66,7 +68,10 @@ def parse_seeds(text: str) -> list[int]:
         raise ConfigError("give at least one seed, e.g. 0.")
     if any(s < 0 for s in seeds):
         raise ConfigError("seeds must be 0 or larger.")
-    return list(dict.fromkeys(seeds))
+    seeds = list(dict.fromkeys(seeds))
+    if len(seeds) > MAX_SEED_RANGE:
+        raise ConfigError(f"give at most {MAX_SEED_RANGE} seeds in all, not {len(seeds)}.")
+    return seeds
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
@@ -164,7 +169,7 @@ class Study:
                 run = base | changes | {"seed": seed}
                 if self.data_per_seed:
                     run["dataset_params"] = {**run["dataset_params"], "seed": seed}
-                configs.append(TrainConfig.from_dict(run))
+                configs.append(type(self.base).from_dict(run))
         return configs
 
     def _params_for(
@@ -198,9 +203,9 @@ class Study:
 
     def default_name(self) -> str:
         """'2 archs × 4 losses × 1 seed on shapes' for the usual arch × loss study, else the axes."""
-        from pathlib import Path
+        from seglab.settings.config import dataset_display_name
 
-        dataset = Path(self.base.dataset).name or self.base.dataset
+        dataset = dataset_display_name(self.base.dataset)
         parts = []
         keys = [k for k in ("arch", "loss") if k in self.axes] + [
             k for k in self.axes if k not in ("arch", "loss")

@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from seglab.errors import SegLabError
+from seglab.settings.classroom import Actor, Permission, require
 
 REFERENCE_ZIP = Path(__file__).resolve().parents[2] / "assets" / "reference_study.zip"
 REFERENCE_GROUP = "reference-quick-3-seeds"
@@ -53,14 +54,18 @@ def load_reference_study(
         return RunStore(home).import_runs(path)
 
 
-def delete_reference_study(home: str | os.PathLike[str] | None = None, group: str = REFERENCE_GROUP) -> int:
-    """Remove every run of the reference study (or of the shipped study ``group``); returns how many."""
+def delete_reference_study(
+    home: str | os.PathLike[str] | None = None, group: str = REFERENCE_GROUP, *, actor: Actor | None = None
+) -> int:
+    """Remove every run of the reference study (or of the shipped study ``group``); returns how
+    many (teacher only in classroom mode)."""
     from seglab.store.run_store import RunStore
 
+    require(actor, Permission.DELETE)
     store = RunStore(home)
     ids = reference_run_ids(home, group)
     for run_id in ids:
-        store.delete_run(run_id)
+        store.delete_run(run_id, actor=actor)
     return len(ids)
 
 

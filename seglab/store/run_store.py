@@ -24,6 +24,7 @@ import io
 import json
 import math
 import os
+import pickle
 import re
 import secrets
 import shutil
@@ -42,6 +43,7 @@ import numpy as np
 
 from seglab.errors import ConfigError, InternalError, SegLabError
 from seglab.paths import seglab_home
+from seglab.settings.classroom import Actor, Permission, require
 from seglab.settings.config import TrainConfig
 from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, check_transition, is_active
 from seglab.store import checks as store_checks
@@ -606,7 +608,9 @@ class RunStore:
     def update_summary(self, run_id: str, **fields: Any) -> None:
         self.files(run_id).update_summary(**fields)
 
-    def delete_run(self, run_id: str) -> None:
+    def delete_run(self, run_id: str, *, actor: Actor | None = None) -> None:
+        """Remove a run folder (teacher only in classroom mode: `seglab.settings.classroom`)."""
+        require(actor, Permission.DELETE)
         path = self.run_dir(run_id)
         if not path.is_dir():
             raise RunNotFoundError(f"no run {run_id!r} in {self.home}.")
@@ -713,11 +717,27 @@ class RunStore:
         path = files.checkpoint_path(which)
         if not path.is_file():
             raise SegLabError(f"run {run_id!r} has no {which} checkpoint yet.")
-        state = files.load_checkpoint(which, map_location=device)
-        if which == "last":
-            state = state["model"]
-        model = build_model(config, int(summary.get("num_classes") or 2))
-        model.load_state_dict(state)
+        try:  # a damaged or crafted run (truncated weights, absurd sizes) is a plain refusal
+            state = files.load_checkpoint(which, map_location=device)
+            if which == "last":
+                state = state["model"]
+            model = build_model(config, int(summary.get("num_classes") or 2))
+            model.load_state_dict(state)
+        except SegLabError as exc:
+            raise SegLabError(f"run {run_id!r} cannot be opened: {exc}") from None
+        except (
+            OSError,
+            RuntimeError,
+            ValueError,
+            TypeError,
+            KeyError,
+            EOFError,
+            pickle.UnpicklingError,
+        ) as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise SegLabError(
+                f"run {run_id!r} cannot be opened: its saved weights are damaged ({reason})."
+            ) from None
         return model.to(device).eval()
 
     # sharing -------------------------------------------------------------------------
@@ -753,7 +773,13 @@ class RunStore:
 
         return atomic_write_with(zip_path, write_zip)
 
-    def import_runs(self, zip_path: str | os.PathLike[str], *, skipped: list[str] | None = None) -> list[str]:
+    def import_runs(
+        self,
+        zip_path: str | os.PathLike[str],
+        *,
+        skipped: list[str] | None = None,
+        actor: Actor | None = None,
+    ) -> list[str]:
         """Unpack runs from an exported zip; returns the ids added.
 
         Every run is checked before anything of it is written (`_import_problem`: its id may
@@ -765,7 +791,9 @@ class RunStore:
         paths, ``..``, links and oversized archives are refused. A run whose id already
         exists is skipped (ids carry a random suffix, so the same id means the same run).
         Runs that were queued or running when exported are marked ``interrupted``.
+        In classroom mode only the teacher may import (``actor``).
         """
+        require(actor, Permission.IMPORT)
         try:
             zf = zipfile.ZipFile(zip_path)
         except (OSError, zipfile.BadZipFile) as exc:

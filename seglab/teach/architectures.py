@@ -21,8 +21,9 @@ STRIDED_EXPLANATION = (
     "convolution of stride 2 instead, so the network *learns* how to summarise each "
     "neighbourhood (an edge detector, an average, whatever helps the loss). That adds a few "
     "parameters per level and removes the hard-wired choice. In the study this version, "
-    "trained with the focal loss, reached the best test IoU of all combinations; the Train "
-    "and Results pages let you check whether that holds on our data.",
+    "trained with the focal loss, reached the best test IoU of all combinations. SegLab's "
+    "reference study does not reproduce this (on the Results page strided U-Net + focal is "
+    "far from the top); the Train and Results pages let you check it on your own runs.",
 )
 
 DOWNSAMPLE_TEXT = {

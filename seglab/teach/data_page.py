@@ -24,8 +24,12 @@ from seglab.data.mask_rules import DatasetWarning
 from seglab.errors import SegLabError
 from seglab.palette import colorize_mask, overlay, to_uint8_image
 
-#: Where uploaded archives are written before loading (one file per distinct content).
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "seglab-uploads"
+#: Where uploaded archives are written to be checked (one file per distinct content), inside the
+#: experiment home so that "Save for training" links the same file instead of writing it again.
+UPLOAD_FOLDER = "_uploads"
+#: A checked upload older than this is removed by the next upload (it is only needed while the
+#: student looks at it; once saved for training it lives on under ``datasets/``).
+UPLOAD_KEEP_SECONDS = 3600.0
 
 EXPECTED_LAYOUT = """\
 my_dataset/   (or a .zip of it)
@@ -134,20 +138,46 @@ def load_user_dataset(path: str | Path, *, size: int = 64, n: int | None = None)
     return LoadResult(view=_to_view(ds), notes=notes)
 
 
-def save_upload(data: bytes, filename: str) -> Path:
-    """Write uploaded bytes to a stable temporary path and return it.
+def upload_dir(home: str | Path | None = None) -> Path:
+    from seglab.paths import seglab_home
+
+    return Path(home if home is not None else seglab_home()) / UPLOAD_FOLDER
+
+
+def save_upload(data: bytes, filename: str, home: str | Path | None = None) -> Path:
+    """Write uploaded bytes to a stable path under ``$SEGLAB_HOME/_uploads`` and return it.
 
     The file keeps its own name (so messages about it name what the user uploaded) inside a
-    folder named after a hash of the content: the same upload is written only once.
+    folder named after a hash of the content: the same upload is written only once, through a
+    temporary file of a unique name (two sessions uploading it at once never see half a file).
+    Checked uploads older than :data:`UPLOAD_KEEP_SECONDS` are removed on the way.
     """
+    import os
+    import shutil
+    import time
+
+    root = upload_dir(home)
     digest = hashlib.sha1(data).hexdigest()[:16]
     name = Path(filename).name.strip() or "upload.zip"
     name = "".join(ch if ch.isalnum() or ch in "-_. " else "_" for ch in name)[:80]
-    folder = UPLOAD_DIR / digest
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = root / digest
     target = folder / name
-    if not target.exists():
-        target.write_bytes(data)
+    try:
+        for old in root.glob("*") if root.is_dir() else []:
+            if old.name != digest and time.time() - old.stat().st_mtime > UPLOAD_KEEP_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            fd, tmp = tempfile.mkstemp(prefix=".part-", dir=folder)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+    except OSError as exc:
+        from seglab.errors import DiskFullError, disk_full_message, is_disk_full
+
+        if is_disk_full(exc):
+            raise DiskFullError(disk_full_message(root)) from None
+        raise
     return target
 
 
@@ -198,8 +228,9 @@ def imbalance_note(balance: pd.DataFrame) -> str:
     ratio = shares.max() / shares.min()
     return (
         f"**{common}** covers {shares.max():.1%} of the pixels and **{rare}** only {shares.min():.1%}: "
-        f"a ratio of {ratio:.0f} : 1. A model that ignores **{rare}** still scores "
-        f"{1 - shares.min():.1%} pixel accuracy, which is why the study ranks models by IoU and "
+        f"a ratio of {ratio:.0f} : 1. A model that ignores **{rare}** can still score up to "
+        f"{1 - shares.min():.1%} pixel accuracy (if it gets every other pixel right), which is why "
+        "the study ranks models by IoU and "
         "why losses such as focal or Dice exist."
     )
 

@@ -23,6 +23,18 @@ FG, BG = "y = 1 (foreground pixel)", "y = 0 (background pixel)"
 # ---- focal loss as curves ---------------------------------------------------------------
 
 
+#: What "α = auto" means on the Loss lab: one source for every section that follows the toggle.
+AUTO_ALPHA_HELP = (
+    "α = 1 − the Foreground share slider, which stands in for the training set (in training, "
+    "auto counts the training split once). Sections 2 to 4 all use this α."
+)
+
+
+def kept_weight(p_t: float, gamma: float) -> float:
+    """The share of its BCE weight a pixel keeps under focal loss: the modulating factor (1 − p_t)^γ."""
+    return float(LF.focal_terms(np.array([p_t]), 1, None, gamma)["modulating"][0])
+
+
 def alpha_from_share(fg_share: float) -> float:
     """α = N_neg / (N_pos + N_neg) = 1 − (foreground share), via the library's auto_alpha."""
     n = 10_000

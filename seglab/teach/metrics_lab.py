@@ -388,14 +388,45 @@ def dice_iou_widest_gap() -> dict[str, float]:
 
 
 def miou_drop_if_missed(iou_of_class: float, num_classes: int) -> float:
-    """How much mIoU falls when the model stops predicting one class: IoU_c / K.
+    """The missed class's own part of the mIoU drop when the model stops predicting it: IoU_c / K.
 
-    mIoU is the plain mean of K per-class IoUs; the missed class's IoU falls from IoU_c to
-    0, so the mean falls by IoU_c / K (other classes move only slightly, as the missed
-    pixels become their false positives). A class the model segmented badly anyway costs
-    little; a well-segmented one costs up to 1/K.
+    mIoU is the plain mean of K per-class IoUs; the missed class's IoU falls from IoU_c to 0, so
+    its own part is IoU_c / K. This is *not* the whole drop: the missed pixels become false
+    positives of the class they are given to, whose IoU falls too (see `miou_drop_breakdown`), so
+    the drop can exceed 1/K.
     """
     return float(iou_of_class) / int(num_classes)
+
+
+def miou_drop_breakdown(
+    before: pd.DataFrame, after: pd.DataFrame, missed: int, receiver: int = 0
+) -> dict[str, float]:
+    """Where an mIoU drop comes from, class by class: the `class_shares_table` of a prediction
+    ``before`` and ``after`` class ``missed`` was given to class ``receiver`` (background, as
+    `corrupt_labels` does).
+
+    With the same K classes counted (IoU not NaN) in both, mIoU_before − mIoU_after =
+    Σ_k (IoU_k,before − IoU_k,after) / K exactly. Returns ``k``, ``total`` (the measured drop),
+    ``own`` (the missed class's part, IoU_c / K when the class is no longer predicted anywhere),
+    ``receiver`` (the receiving class's part: the missed pixels become its false positives, which
+    lower its IoU; where a shifted prediction had put the missed class on the receiver's own
+    pixels, those turn into true positives, so this part can be slightly negative) and
+    ``others`` (every other class; 0 when only the missed pixels changed).
+    """
+    a, b = before["iou"].to_numpy(dtype=float), after["iou"].to_numpy(dtype=float)
+    counted = ~np.isnan(a)
+    if not np.array_equal(counted, ~np.isnan(b)):
+        raise ValueError("before and after must count the same classes")
+    k = int(counted.sum())
+    part = np.where(counted, a - np.nan_to_num(b), 0.0) / k
+    rest = [i for i in range(len(part)) if i not in (missed, receiver)]
+    return {
+        "k": k,
+        "total": float(np.nanmean(a) - np.nanmean(b)),
+        "own": float(part[missed]),
+        "receiver": float(part[receiver]),
+        "others": float(part[rest].sum()),
+    }
 
 
 # --------------------------------------------------------------------------------------

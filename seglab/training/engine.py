@@ -59,7 +59,7 @@ import torch
 
 from seglab.data.registry import model_out_channels  # noqa: F401  (part of the engine's API)
 from seglab.device import device_label, resolve_device
-from seglab.errors import ConfigError, InternalError, SegLabError
+from seglab.errors import ConfigError, InternalError, SegLabError, disk_full_message, is_disk_full
 from seglab.settings.build import build_model  # noqa: F401  (part of the engine's API)
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
@@ -503,21 +503,7 @@ class _Run:
     def execute(self, resume: bool) -> TrainResult:
         config = self.config
         try:
-            self.device = resolve_device(config.device)
-            self.device_text = device_label(self.device)
-            if self.files is not None:
-                self.files.prepare(config)
-                self.files.set_status(
-                    RunStatus.RUNNING,
-                    "",
-                    started=time.time(),
-                    finished=None,
-                    epochs=config.epochs,
-                    device=self.device_text,
-                    pid=os.getpid(),
-                    config=config.to_dict(),
-                    label=config.label(),
-                )
+            self._begin()
             self._setup(resume)
             self._loop()
             status, message = RunStatus.DONE, ""
@@ -529,6 +515,12 @@ class _Run:
             self._finish(RunStatus.INTERRUPTED, f"interrupted during epoch {self.epoch}", fire=False)
             raise
         except BaseException as exc:
+            if is_disk_full(exc):  # not a bug: the run stops resumable and says why (issue 22)
+                with contextlib.suppress(OSError, InternalError):
+                    self._finish(
+                        RunStatus.INTERRUPTED, f"interrupted: {disk_full_message('its run')}", fire=False
+                    )
+                raise
             if _is_oom(exc):
                 status, message = RunStatus.FAILED, _oom_message(self.epoch, config, self.device)
                 self.best_state = None  # nothing more is computed after running out of memory
@@ -545,6 +537,25 @@ class _Run:
                 with contextlib.suppress(OSError, InternalError):
                     self.files.set_status(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
             raise
+
+    def _begin(self) -> None:
+        """Resolve the device and mark the run folder as running (before any data or model)."""
+        config = self.config
+        self.device = resolve_device(config.device)
+        self.device_text = device_label(self.device)
+        if self.files is not None:
+            self.files.prepare(config)
+            self.files.set_status(
+                RunStatus.RUNNING,
+                "",
+                started=time.time(),
+                finished=None,
+                epochs=config.epochs,
+                device=self.device_text,
+                pid=os.getpid(),
+                config=config.to_dict(),
+                label=config.label(),
+            )
 
     def _setup(self, resume: bool) -> None:
         config, device = self.config, self.device

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from seglab.errors import SegLabError
+from seglab.errors import SegLabError, disk_full_message, is_disk_full
 from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
@@ -82,8 +82,14 @@ def run_config(
         _record(store, run_id, RunStatus.FAILED, str(exc))
         return RunOutcome(run_id, None, RunStatus.FAILED, str(exc))
     except BaseException as exc:
+        if is_disk_full(exc):  # not a bug: say so, and the run resumes once space is freed
+            message = f"interrupted: {disk_full_message(store.home)} Then resume it."
+            _record(store, run_id, RunStatus.INTERRUPTED, message)
+            return RunOutcome(run_id, None, RunStatus.INTERRUPTED, message)
         if isinstance(exc, KeyboardInterrupt):
             _record(store, run_id, RunStatus.INTERRUPTED, "interrupted from the keyboard")
+        elif isinstance(exc, SystemExit):  # e.g. a Ray worker shut down mid-run: resumable
+            _record(store, run_id, RunStatus.INTERRUPTED, "stopped before it finished")
         else:
             _record(store, run_id, RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
         raise

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -62,6 +63,23 @@ FOOTER_KEY = "seglab-footer"
 #: the parameter while the value equals the widget's default, and ignores values a widget
 #: cannot take (an out-of-range number in an edited link falls back to the default).
 URL = "query-params"
+
+
+def plain_disk_full(func: Callable[..., Any]) -> Callable[..., Any]:
+    """For fragments (which Streamlit runs apart from the page, so ``app.py`` cannot catch their
+    errors): a full disk (`seglab.errors.DiskFullError`) becomes one plain line, not a traceback.
+    Put it under ``@st.fragment``."""
+    from seglab.errors import DiskFullError
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DiskFullError as exc:
+            st.error(str(exc)[:1].upper() + str(exc)[1:])
+            return None
+
+    return wrapper
 
 
 def render_footer() -> None:

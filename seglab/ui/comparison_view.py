@@ -18,7 +18,10 @@ import streamlit as st
 
 from seglab.analysis import compare as cmp
 from seglab.analysis.results_table import LOWER_IS_BETTER, metric_title
+from seglab.errors import SegLabError
+from seglab.settings.classroom import Permission
 from seglab.store import reference
+from seglab.ui import classroom
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL
 from seglab.viz import results_charts as rc
@@ -273,7 +276,11 @@ def reference_offer(home: str) -> None:
         "as its own study and can be deleted again."
     )
     if st.button(":material/folder_open: Load the reference study", type="primary", key="rs_reference"):
-        added = reference.load_reference_study(home)
+        try:
+            added = reference.load_reference_study(home)
+        except (SegLabError, OSError) as exc:
+            st.error(f"The reference study cannot be loaded: {exc}")
+            return
         st.session_state["rs_study"] = reference.REFERENCE_GROUP
         st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."
         st.rerun()
@@ -292,8 +299,10 @@ def reference_manage(home: str) -> None:
         return
     with st.expander(f"Reference study loaded ({len(ids)} runs)"):
         st.caption("Saved results shipped with SegLab (no weights: the Inside page cannot open them).")
-        if st.button("Delete the reference study", key="rs_reference_delete"):
-            n = reference.delete_reference_study(home)
+        if classroom.can(Permission.DELETE) and st.button(
+            "Delete the reference study", key="rs_reference_delete"
+        ):
+            n = reference.delete_reference_study(home, actor=classroom.current_actor())
             for key in ("rs_study", "rs_comparison", "rs_pick", "rs_table"):
                 st.session_state.pop(key, None)
             st.session_state["rs_notice"] = f"Deleted the reference study ({n} runs)."

@@ -15,7 +15,10 @@ import streamlit as st
 
 from seglab.analysis import imbalance as imb
 from seglab.analysis.collapse import COLLAPSE_IOU
+from seglab.errors import SegLabError
+from seglab.settings.classroom import Permission
 from seglab.store import reference
+from seglab.ui import classroom
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, accept_url_name
 from seglab.viz.imbalance_charts import iou_vs_share
@@ -82,7 +85,11 @@ def offer_imbalance_study(home: str) -> None:
     if reference.reference_run_ids(home, reference.IMBALANCE_GROUP):
         return
     if st.button(":material/balance: Load the imbalance study", key="rs_imbalance"):
-        added = reference.load_reference_study(home, reference.IMBALANCE_ZIP)
+        try:
+            added = reference.load_reference_study(home, reference.IMBALANCE_ZIP)
+        except (SegLabError, OSError) as exc:
+            st.error(f"The imbalance study cannot be loaded: {exc}")
+            return
         st.session_state["rs_study"] = reference.IMBALANCE_GROUP
         st.session_state["rs_notice"] = f"Loaded the imbalance study ({len(added)} runs)."
         st.rerun()
@@ -99,8 +106,12 @@ def manage_imbalance_study(home: str) -> None:
         return
     with st.expander(f"Imbalance study loaded ({len(ids)} runs)"):
         st.caption("Saved results shipped with SegLab (no weights: the Inside page cannot open them).")
-        if st.button("Delete the imbalance study", key="rs_imbalance_delete"):
-            n = reference.delete_reference_study(home, reference.IMBALANCE_GROUP)
+        if classroom.can(Permission.DELETE) and st.button(
+            "Delete the imbalance study", key="rs_imbalance_delete"
+        ):
+            n = reference.delete_reference_study(
+                home, reference.IMBALANCE_GROUP, actor=classroom.current_actor()
+            )
             for key in ("rs_study", "rs_comparison", "rs_pick", "rs_table"):
                 st.session_state.pop(key, None)
             st.session_state["rs_notice"] = f"Deleted the imbalance study ({n} runs)."

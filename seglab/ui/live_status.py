@@ -53,15 +53,46 @@ def status_line(summary: dict[str, int], state: str | None) -> str:
     return line
 
 
+def _queue_stamp() -> tuple[str, int, int]:
+    """The queue's home and the change times of its database and write-ahead log: any write
+    to the queue gives a new stamp, so :func:`shared_queue_status` is never staler than that."""
+    from seglab.jobs.queue import DB_NAME
+    from seglab.paths import seglab_home
+
+    home = seglab_home()
+    stamps = []
+    for name in (DB_NAME, DB_NAME + "-wal"):
+        try:
+            stamps.append((home / name).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return str(home), stamps[0], stamps[1]
+
+
+@st.cache_data(ttl=2, max_entries=16, show_spinner=False)
+def shared_queue_status(home: str, _db: int, _wal: int) -> tuple[dict[str, int], str | None]:
+    """Job counts and worker state, read once for every session of the class (not once per
+    session every few seconds: 30 sidebars would open the queue six times a second)."""
+    from seglab.jobs import queue_summary
+
+    summary = queue_summary(home)
+    state = worker_state(home) if any(summary.get(s) for s in ACTIVE_STATUSES) else None
+    return summary, state
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def sidebar_queue_status() -> None:
     """Job counts, re-read every few seconds. Queued jobs outlive the app: when it finds jobs
     waiting and no worker (e.g. after a restart), it starts one (``ensure_worker`` never starts
     a second)."""
-    from seglab.jobs import ensure_worker, queue_summary
+    from seglab.errors import DiskFullError
+    from seglab.jobs import ensure_worker
 
-    summary = queue_summary()
-    state = worker_state() if any(summary.get(s) for s in ACTIVE_STATUSES) else None
+    try:
+        summary, state = shared_queue_status(*_queue_stamp())
+    except DiskFullError as exc:
+        st.caption(f":material/warning: Job queue unavailable: {exc}")
+        return
     if summary.get(RunStatus.QUEUED) and state == "none":
         ensure_worker()
         state = worker_state()

@@ -15,7 +15,9 @@ import streamlit as st
 
 from seglab.jobs.dbhealth import dismiss_queue_notice, queue_notice
 from seglab.paths import seglab_home
+from seglab.settings.classroom import Permission
 from seglab.store.run_store import RunStore
+from seglab.ui import classroom
 
 
 def _home(home: str | Path | None) -> Path:
@@ -57,10 +59,12 @@ def unreadable_runs_panel(store: RunStore, *, key: str = "unreadable") -> int:
             hide_index=True,
             key=f"{key}_table",
         )
+        if not classroom.can(Permission.DELETE):
+            return len(bad)
         picked = st.multiselect("Unreadable runs to delete", [b.id for b in bad], key=f"{key}_pick")
         if st.button("Delete unreadable runs", key=f"{key}_delete", disabled=not picked):
             for run_id in picked:
-                store.delete_run(run_id)
+                store.delete_run(run_id, actor=classroom.current_actor())
             st.session_state.pop(f"{key}_pick", None)
             st.rerun()
     return len(bad)

@@ -138,49 +138,64 @@ def quick_study_plan() -> Study:
 
 
 def start_plan(study: Study) -> str:
-    """Queue the study and make sure a background worker is running; returns the group id."""
+    """Queue the study (as this session's classroom actor: its name, its limits) and make sure a
+    background worker is running; returns the group id."""
     from seglab.jobs import JobQueue, ensure_worker
+    from seglab.ui.classroom import current_actor
 
     if study.name is None:
         study = dataclasses.replace(study, name=study.default_name())
     with JobQueue() as queue:
-        group = queue.enqueue_study(study)
+        group = queue.enqueue_study(study, actor=current_actor())
     ensure_worker()
     return group
 
 
-# ---- form widgets -------------------------------------------------------------------------
-FORM_KEYS = {
-    "dataset": "tr_dataset",
-    "size": "tr_size",
-    "n": "tr_n",
-    "width": "tr_width",
-    "depth": "tr_depth",
-    "batch_size": "tr_batch",
-    "epochs": "tr_epochs",
-    "lr": "tr_lr",
-    "augment": "tr_augment",
-    "optimizer": "tr_optimizer",
-}
+def check_class_limits(study: Study) -> None:
+    """Classroom mode: raise the queue's own plain refusal now if this session could not queue
+    ``study`` (over a class limit, no name, a server path), so the form says why before Start."""
+    from seglab.jobs import JobQueue
+    from seglab.settings.limits import check_study_size, load_limits
+    from seglab.ui.classroom import current_actor
 
+    actor = current_actor()
+    if not actor.limited:
+        return
+    with JobQueue() as queue:
+        check_study_size(study.n_runs, load_limits(queue.home))
+        queue.admit(study.expand(), actor)
+
+
+# ---- form widgets -------------------------------------------------------------------------
+#: where the schema's settings show on the Train form (see `seglab.settings.schema.Setting.form`)
+FORM_PLACES = ("main", "more", "transfer")
 
 DEFAULT_PRESET = "quick"
+
+
+def form_settings() -> list[Any]:
+    """The schema declarations the Train form draws a widget for."""
+    from seglab.settings.schema import SETTINGS
+
+    return [s for s in SETTINGS.values() if s.form in FORM_PLACES]
+
+
+def form_defaults(name: str = DEFAULT_PRESET) -> dict[str, Any]:
+    """Setting name → the value the form starts with under preset ``name`` (its values over the
+    schema's defaults)."""
+    from seglab.settings.presets import preset_settings
+
+    return preset_settings(name)
 
 
 def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
     """Widget key → value for every field of the Train form, as the preset ``name`` sets them."""
     from seglab.losses import list_losses
     from seglab.models import list_models
-    from seglab.settings.presets import PRESETS
+    from seglab.ui.settings_form import widget_value
 
-    values = PRESETS[name]
-    defaults = TrainConfig()
-    form: dict[str, Any] = {}
-    for field_name, key in FORM_KEYS.items():
-        value = values.get(field_name, getattr(defaults, field_name))
-        if field_name == "n" and value is None:
-            value = 0
-        form[key] = value
+    values = form_defaults(name)
+    form: dict[str, Any] = {s.widget_key: widget_value(s, values[s.name]) for s in form_settings()}
     form["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
     form["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
     form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
@@ -197,11 +212,30 @@ def form_default(key: str) -> Any:
     return preset_form_values()[key]
 
 
+#: what choosing a preset leaves alone (said in the preset selector's help)
+PRESET_KEEPS = ("tr_dataset", "tr_archs", "tr_losses")
+PRESET_HELP_TEXT = (
+    "Sets the image size and count, the model size, the training and transfer settings and the "
+    "seeds to the preset's values; keeps your dataset, architectures and losses."
+)
+
+
 def apply_preset(name: str | None = None) -> None:
-    """Fill the form's widgets from a preset (used as the preset selector's callback)."""
+    """Fill the form's settings and seeds from a preset (the preset selector's callback); the
+    chosen dataset, architectures and losses stay as they are."""
     name = name or st.session_state.get("tr_preset", DEFAULT_PRESET)
     for key, value in preset_form_values(name).items():
-        st.session_state[key] = value
+        if key not in PRESET_KEEPS:
+            st.session_state[key] = value
+
+
+def form_settings_section(place: str, group: str | None = None) -> dict[str, Any]:
+    """The widgets of the schema settings shown at ``place`` (and of ``group``); returns
+    {setting name: config value}."""
+    from seglab.ui.settings_form import settings_widgets
+
+    chosen = [s for s in form_settings() if s.form == place and (group is None or s.group == group)]
+    return settings_widgets(chosen, form_defaults())
 
 
 def param_widget(spec: ParamSpec, key: str) -> Any:
@@ -286,14 +320,55 @@ def chosen_num_classes() -> int | None:
     return dataset_info(name).num_classes if name in list_datasets() else None
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _pairs_in(path: str, modified: float) -> int | None:
+    from seglab.data.counting import count_pairs
+
+    return count_pairs(path)
+
+
+def dataset_image_count(dataset: str) -> int | None:
+    """Image / mask pairs in a folder or .zip dataset (None for built-in data or a bad path)."""
+    from seglab.data import list_datasets
+
+    if not dataset or dataset in list_datasets():
+        return None
+    path = Path(dataset).expanduser()
+    return _pairs_in(str(path), path.stat().st_mtime) if path.exists() else None
+
+
+def fit_n_to_dataset(dataset: str, n: int | None) -> int | None:
+    """The number of images a run of ``dataset`` really uses: all of a folder / zip's pairs when
+    the form asks for more (or for "all"), so the queue and Results report the true n."""
+    count = dataset_image_count(dataset)
+    if count is None or (n is not None and n <= count):
+        return n
+    st.caption(f"This dataset holds {plural(count, 'image pair')}: the runs use all {count}.")
+    return count
+
+
+def _follow_dataset() -> None:
+    """The dataset selector's callback: "Number of images" follows the new choice (a folder's or
+    an upload's own count; the preset's number for built-in data)."""
+    from seglab.settings.schema import setting
+    from seglab.ui.settings_form import widget_value
+
+    choice = st.session_state.get("tr_dataset", "")
+    count = dataset_image_count(choice) if choice != PATH_CHOICE else None
+    preset_n = form_defaults(st.session_state.get("tr_preset", DEFAULT_PRESET))["n"]
+    st.session_state["tr_n"] = count if count is not None else widget_value(setting("n"), preset_n)
+
+
 def dataset_section() -> tuple[str, dict[str, Any], int | None]:
     """Dataset choice with its parameter widgets; returns (name or path, params, num_classes)."""
     from seglab.data import dataset_info, list_datasets
     from seglab.data.uploads import list_uploaded
+    from seglab.settings.classroom import Permission
+    from seglab.ui.classroom import can
 
     names = list_datasets()
     uploads = {str(ds.path): ds.name for ds in list_uploaded()}  # saved on the Data page
-    options = [*names, *uploads, PATH_CHOICE]
+    options = [*names, *uploads, *([PATH_CHOICE] if can(Permission.SERVER_PATHS) else [])]
     if "tr_dataset" in st.session_state and st.session_state["tr_dataset"] not in options:
         st.session_state["tr_dataset"] = names[0] if names else PATH_CHOICE  # e.g. an upload was deleted
     choice = st.selectbox(
@@ -301,13 +376,14 @@ def dataset_section() -> tuple[str, dict[str, Any], int | None]:
         options,
         key="tr_dataset",
         bind=URL,
+        on_change=_follow_dataset,
         format_func=lambda n: (
             dataset_info(n).title if n in names else f"{uploads[n]} (uploaded)" if n in uploads else n
         ),
         help="Built-in datasets, the uploads saved on the Data page, or a folder / .zip on this computer.",
     )
     if choice in uploads:
-        st.caption(f"Your upload “{uploads[choice]}”, stored at `{choice}`. Manage it on the Data page.")
+        st.caption(f"Your upload “{uploads[choice]}”, saved on the Data page (manage it there).")
         return choice, {}, None
     if choice == PATH_CHOICE:
         path = st.text_input(
@@ -317,8 +393,12 @@ def dataset_section() -> tuple[str, dict[str, Any], int | None]:
             placeholder="/home/me/my-images",
             help="A folder (or zip) with images/ and masks/ side by side; see the Data page.",
         ).strip()
-        if path and not Path(path).expanduser().exists():
-            st.warning(f"Nothing found at {path!r}; check the path.")
+        try:
+            found = not path or Path(path).expanduser().exists()
+        except (OSError, ValueError):  # a name the file system refuses (too long, a NUL)
+            found = False
+        if not found:
+            st.warning(f"Nothing found at {path[:120]!r}; check the path.")
         return path, {}, None
     info = dataset_info(choice)
     st.caption(info.description)
@@ -347,7 +427,7 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
         key="tr_losses",
         wrap=True,
         bind=URL,
-        format_func=lambda n: loss_info(n).title,
+        format_func=lambda n: loss_info(n).title_for(num_classes),
         help="Every chosen loss is trained with every chosen architecture.",
     )
     losses: dict[str, dict[str, Any]] = {}
@@ -355,7 +435,7 @@ def loss_section(num_classes: int | None) -> dict[str, dict[str, Any]]:
     if with_params:
         with st.expander("Loss parameters (defaults are the usual choices)"):
             for name in with_params:
-                st.markdown(f"**{loss_info(name).title}**")
+                st.markdown(f"**{loss_info(name).title_for(num_classes)}**")
                 specs = loss_info(name).params
                 values = {spec.name: param_widget(spec, f"tr_loss_{name}_{spec.name}") for spec in specs}
                 losses[name] = changed_params(specs, values)
@@ -504,9 +584,14 @@ def problem_messages(jobs: list[Any], limit: int = 5) -> list[tuple[str, str]]:
 
 def cancel_job(job_id: int) -> None:
     from seglab.jobs import JobQueue
+    from seglab.ui.classroom import current_actor
 
     with JobQueue() as queue:
-        state = queue.cancel(job_id)
+        try:
+            state = queue.cancel(job_id, actor=current_actor())
+        except SegLabError as exc:
+            st.session_state["tr_notice"] = f"Job {job_id} not cancelled: {exc}"
+            return
     st.session_state["tr_notice"] = (
         f"Job {job_id} cancelled."
         if state == "cancelled"
@@ -515,26 +600,45 @@ def cancel_job(job_id: int) -> None:
 
 
 def cancel_all_queued() -> None:
+    """Cancel every queued job this session may cancel (a student: their own)."""
     from seglab.jobs import JobQueue
+    from seglab.ui.classroom import current_actor
 
+    actor = current_actor()
     with JobQueue() as queue:
-        ids = [j.id for j in queue.jobs(status=RunStatus.QUEUED)]
+        ids = [j.id for j in queue.jobs(status=RunStatus.QUEUED) if may_control(j)]
         for job_id in ids:
-            queue.cancel(job_id)
+            queue.cancel(job_id, actor=actor)
     st.session_state["tr_notice"] = f"Cancelled {len(ids)} queued job(s)."
 
 
 def resume_job(job_id: int) -> None:
     from seglab.jobs import JobQueue, ensure_worker
+    from seglab.ui.classroom import current_actor
 
     with JobQueue() as queue:
-        queue.resume(job_id)
+        try:
+            queue.resume(job_id, actor=current_actor())
+        except SegLabError as exc:
+            st.session_state["tr_notice"] = f"Job {job_id} not resumed: {exc}"
+            return
     ensure_worker()
     st.session_state["tr_notice"] = f"Job {job_id} queued again; it continues from its last checkpoint."
 
 
+def may_control(job: Any) -> bool:
+    """True when this session may cancel or resume ``job`` (classroom mode: a student, their own)."""
+    from seglab.settings.classroom import Permission
+    from seglab.ui.classroom import current_actor
+
+    actor = current_actor()
+    return actor.can(Permission.CANCEL_OTHERS) or (bool(actor.name) and job.owner == actor.name)
+
+
 def job_controls(jobs: list[Any]) -> None:
-    """Cancel buttons for active jobs, resume buttons for interrupted ones."""
+    """Cancel buttons for active jobs, resume buttons for interrupted ones (those this session
+    may control)."""
+    jobs = [j for j in jobs if may_control(j)]
     active = [j for j in jobs if is_active(j.status)]
     resumable = [j for j in jobs if j.status == "interrupted"]
     queued = sum(j.status == RunStatus.QUEUED for j in jobs)
@@ -571,10 +675,14 @@ def queue_panel() -> None:
     notice = st.session_state.pop("tr_notice", None)
     if notice:
         st.toast(notice)
-    with JobQueue() as queue:
-        jobs = queue.jobs()
-        groups = queue.groups()  # newest first
-        workers = queue.live_workers()
+    try:
+        with JobQueue() as queue:
+            jobs = queue.jobs()
+            groups = queue.groups()  # newest first
+            workers = queue.live_workers()
+    except SegLabError as exc:  # a full disk: say so, keep the page
+        st.error(f"The job queue cannot be read: {exc}")
+        return
     if not jobs:
         st.info("No jobs yet. Set up a study above and press **Start training**.")
         return

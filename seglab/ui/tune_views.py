@@ -23,7 +23,11 @@ from seglab.analysis.tune import (
     tuned_keys,
 )
 from seglab.errors import SegLabError
+from seglab.settings.classroom import Permission
 from seglab.settings.config import TrainConfig
+from seglab.settings.schema import DEFAULT_TUNE_FOLDS, setting
+from seglab.ui import classroom
+from seglab.ui.common import URL
 
 #: how many tuning studies the Tune tab lists (newest first)
 SHOWN_TUNINGS = 3
@@ -31,9 +35,13 @@ SHOWN_TUNINGS = 3
 
 # ---- transfer learning -------------------------------------------------------------------------
 def transfer_section(archs: list[str]) -> dict[str, Any]:
-    """The "Transfer learning" expander; returns the TrainConfig fields it sets (none by default)."""
+    """The "Transfer learning" expander: the schema's transfer settings, bound to the URL;
+    returns their config values (the declared defaults: no transfer, nothing frozen)."""
     from seglab.store.run_store import RunStore
+    from seglab.ui.settings_form import setting_widget
+    from seglab.ui.train_views import form_defaults
 
+    defaults = form_defaults()
     out: dict[str, Any] = {}
     with st.expander("Transfer learning"):
         st.caption(
@@ -43,43 +51,50 @@ def transfer_section(archs: list[str]) -> dict[str, Any]:
         )
         runs = [r for r in RunStore().list_runs() if r.status == "done"]
         labels = {r.id: f"{r.id} · {r.config.label()}" for r in runs}
-        source = st.selectbox(
-            "Start from run",
-            ["", *labels],
+        out["init_from"] = setting_widget(
+            setting("init_from"),
+            defaults["init_from"],
+            options=["", *labels],
             format_func=lambda i: labels.get(i, "— random weights (no transfer) —"),
-            key="tr_init_from",
         )
-        if source:
-            out["init_from"] = source
-            out["init_scope"] = st.radio(
-                "Copy",
-                ["encoder", "all"],
-                horizontal=True,
-                key="tr_init_scope",
+        out["init_scope"] = defaults["init_scope"]
+        if out["init_from"]:  # what to copy matters only with a source run
+            out["init_scope"] = setting_widget(
+                setting("init_scope"),
+                defaults["init_scope"],
                 format_func=lambda s: "the encoder" if s == "encoder" else "all layers whose shapes match",
             )
-        weights = st.text_input(
-            "Encoder weights file (.pt / .pth, torchvision layout)", key="tr_encoder_weights"
-        ).strip()
-        if weights:
-            out["encoder_weights"] = weights
-            if not Path(weights).expanduser().is_file():
-                st.warning(f"No file at {weights!r}; the run would fail. Check the path.")
-        freeze = st.number_input(
-            "Freeze the encoder for the first … epochs (0 = never, -1 = the whole run)",
-            min_value=-1,
-            max_value=500,
-            step=1,
-            key="tr_freeze_epochs",
+        out["encoder_weights"] = (  # a file on the server: only where typed server paths are allowed
+            setting_widget(setting("encoder_weights"), defaults["encoder_weights"])
+            if classroom.can(Permission.SERVER_PATHS)
+            else defaults["encoder_weights"]
         )
-        if int(freeze):
-            out["freeze_encoder_epochs"] = int(freeze)
-        if out and len(archs) > 1:
+        weights = out["encoder_weights"]
+        if weights and not Path(weights).expanduser().is_file():
+            st.warning(f"No file at {weights!r}; the run would fail. Check the path.")
+        out["freeze_encoder_epochs"] = setting_widget(
+            setting("freeze_encoder_epochs"), defaults["freeze_encoder_epochs"]
+        )
+        if len(archs) > 1 and any(out[k] != defaults[k] for k in out):
             st.caption("These settings apply to every architecture of the study.")
     return out
 
 
 # ---- the Tune tab ------------------------------------------------------------------------------
+def tune_axes() -> list[Any]:
+    """The settings the Tune tab offers as grid axes: those the schema gives ``tune_factors``."""
+    from seglab.settings.schema import SETTINGS
+
+    return [s for s in SETTINGS.values() if s.tune_factors]
+
+
+def tune_default_text(s: Any, base_value: Any) -> str:
+    """The grid a Tune-tab box starts with: the form's value times each of the setting's factors
+    ('0.003, 0.009' for lr; '8' for width)."""
+    values = [s.type(base_value * f) if s.type is int else base_value * f for f in s.tune_factors]
+    return ", ".join(f"{v:g}" for v in dict.fromkeys(values))
+
+
 def _values(text: str, key: str) -> list[Any]:
     return parse_grid([f"{key}={text}"])[key] if text.strip() else []
 
@@ -96,17 +111,35 @@ def tune_panel(base: TrainConfig | None) -> None:
         st.info("Complete the form above first: the tuning starts from its dataset, model and loss.")
     else:
         st.caption(f"Base: {base.label()}, {base.epochs} epoch(s) per run (from the form above).")
-        c1, c2, c3, c4, c5 = st.columns(5)
-        lrs = c1.text_input("Learning rates", f"{base.lr:g}, {base.lr * 3:g}", key="tu_lr")
-        widths = c2.text_input("Widths", f"{base.width}", key="tu_width")
-        depths = c3.text_input("Depths", f"{base.depth}", key="tu_depth")
-        folds = int(c4.number_input("Folds (K)", min_value=2, max_value=10, value=3, key="tu_folds"))
-        seeds = c5.text_input("Seeds", "0", key="tu_seeds")
+        grid_settings = tune_axes()
+        cols = st.columns(len(grid_settings) + 2)
+        texts = {
+            s.name: col.text_input(
+                f"{s.label}s",
+                tune_default_text(s, getattr(base, s.name)),
+                key=f"tu_{s.name}",
+                bind=URL,
+                help=f"Values to try, comma-separated ({s.help}).",
+            )
+            for s, col in zip(grid_settings, cols, strict=False)
+        }
+        folds_setting = setting("folds")
+        folds = int(
+            cols[-2].number_input(
+                "Folds (K)",
+                min_value=int(folds_setting.min or 2),
+                max_value=int(folds_setting.max or 10),
+                value=DEFAULT_TUNE_FOLDS,
+                key="tu_folds",
+                bind=URL,
+                help=folds_setting.help[0].upper() + folds_setting.help[1:] + ".",
+            )
+        )
+        seeds = cols[-1].text_input("Seeds", "0", key="tu_seeds", bind=URL)
         try:
             from seglab.settings.study import parse_seeds
 
-            grid = {k: v for k, v in (("lr", _values(lrs, "lr")), ("width", _values(widths, "width")),
-                                      ("depth", _values(depths, "depth"))) if v}  # fmt: skip
+            grid = {k: v for k, text in texts.items() if (v := _values(text, k))}
             study = cv_study(base, grid, folds, seeds=parse_seeds(seeds))
         except SegLabError as exc:
             st.error(f"Cannot tune yet: {exc}")

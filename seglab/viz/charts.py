@@ -18,6 +18,7 @@ Inputs:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import pandas as pd
 
 from seglab.analysis.results_table import aggregate_seeds, arch_loss_grid
 from seglab.viz import results_charts as rc
+from seglab.viz.render import ChartRenderError
 
 
 def _registry_order(kind: str) -> list[str]:
@@ -110,7 +112,13 @@ def save_chart(
     for fmt in formats:
         path = stem.with_suffix(f".{fmt}")
         if fmt == "png":
-            path.write_bytes(rc.chart_png(chart))
+            try:
+                path.write_bytes(rc.chart_png(chart))
+            except ChartRenderError as exc:  # e.g. a memory limit kills the renderer: keep the SVG
+                if "svg" in formats:
+                    warnings.warn(f"{path.name} not written: {exc}", stacklevel=2)
+                    continue
+                raise
         elif fmt == "svg":
             path.write_text(rc.chart_svg(chart), encoding="utf-8")
         else:

@@ -71,6 +71,25 @@ def _curve_tooltip(metric: str) -> list[alt.Tooltip]:
     ]
 
 
+#: Altair refuses to embed more than 5 000 rows in a chart; curves are thinned below this first.
+MAX_CHART_ROWS = 4000
+
+
+def thin_epochs(frame: pd.DataFrame, max_rows: int = MAX_CHART_ROWS) -> pd.DataFrame:
+    """At most about ``max_rows`` rows of a per-epoch table: when it is longer, keep every k-th
+    epoch (k the smallest step that fits) and every curve's last epoch, so 16 runs × 400 epochs
+    or one run of 10 000 epochs still draw, with their shape and their final value."""
+    if len(frame) <= max_rows or "epoch" not in frame:
+        return frame
+    epochs = pd.to_numeric(frame["epoch"], errors="coerce")
+    step = -(-len(frame) // max_rows)
+    keep = (epochs % step == 0) | (epochs == epochs.max())
+    groups = [c for c in ("run_id", "model", "metric") if c in frame]
+    if groups:  # each curve's own last epoch (runs of different lengths)
+        keep |= epochs == epochs.groupby([frame[c] for c in groups]).transform("max")
+    return frame[keep.fillna(False)]
+
+
 def _curves(
     long: pd.DataFrame,
     metric: str,
@@ -84,7 +103,7 @@ def _curves(
     columns: int,
     facet_order: Sequence[str] | None = None,
 ) -> alt.FacetChart:
-    data = long[long["metric"] == metric]
+    data = thin_epochs(long[long["metric"] == metric])
     present = set(data[facet]) if facet in data else set()
     facet_sort = [v for v in facet_order if v in present] if facet_order else "ascending"
     pick = alt.selection_point(fields=[color], bind="legend")
@@ -179,6 +198,7 @@ def band_curves(
     different scales and must not be read against one axis.
     """
     titles = {"arch": "Architecture", "loss_label": "Loss"}
+    curves = thin_epochs(curves)
     palette = LOSS_COLORS if color == "loss_label" else ARCH_COLORS
     present = set(curves[facet]) if facet in curves else set()
     facet_sort = [v for v in facet_order if v in present] if facet_order else "ascending"
@@ -379,6 +399,7 @@ def live_curves(history: pd.DataFrame) -> alt.HConcatChart | None:
     """
     if history.empty or "epoch" not in history:
         return None
+    history = thin_epochs(history, MAX_CHART_ROWS // 2)  # two metrics per panel after melting
     loss_cols = [c for c in ("train_loss", "val_loss") if c in history]
     score_cols = [c for c in ("val_iou", "val_dice") if c in history]
     charts = []
@@ -412,17 +433,18 @@ def live_curves(history: pd.DataFrame) -> alt.HConcatChart | None:
 
 
 def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
-    """Render a chart to PNG bytes with vl-convert (no browser needed)."""
-    import vl_convert
+    """Render a chart to PNG bytes with vl-convert (no browser needed), in a child process
+    (`seglab.viz.render`: a crash of the renderer cannot take the caller down)."""
+    from seglab.viz.render import render_chart
 
-    return vl_convert.vegalite_to_png(chart.to_json(), scale=scale)
+    return render_chart(chart.to_json(), "png", scale)
 
 
 def chart_svg(chart: alt.TopLevelMixin) -> str:
-    """Render a chart to SVG text with vl-convert."""
-    import vl_convert
+    """Render a chart to SVG text with vl-convert, in a child process."""
+    from seglab.viz.render import render_chart
 
-    return vl_convert.vegalite_to_svg(chart.to_json())
+    return render_chart(chart.to_json(), "svg").decode("utf-8")
 
 
 # ---- mask grids (numpy only; the page shows them with st.image) ---------------------------

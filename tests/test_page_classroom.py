@@ -1,0 +1,139 @@
+"""Classroom mode on the pages (AppTest): a student session sees no delete, import, server path or
+other people's cancel buttons; the teacher, after unlocking, sees them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from seglab.jobs import JobQueue
+from seglab.settings.classroom import PASSPHRASE_ENV, Actor, Role
+from seglab.settings.config import TrainConfig
+from seglab.settings.limits import save_limits
+from seglab.store.run_store import RunStore
+from seglab.ui.classroom import NAME_KEY, ROLE_KEY
+from seglab.ui.train_views import PATH_CHOICE
+from tests.page_support import PAGES
+
+
+@pytest.fixture
+def classroom(seglab_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(PASSPHRASE_ENV, "open sesame")
+    return seglab_home
+
+
+def run(page: str, *, who: str = "ann", teacher: bool = False, **query: str) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{page}.py"), default_timeout=120)
+    at.session_state[NAME_KEY] = who
+    if teacher:
+        at.session_state[ROLE_KEY] = True
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def tiny(**overrides) -> TrainConfig:
+    return TrainConfig(dataset="shapes", size=32, n=24, width=4, depth=2, epochs=1, **overrides)
+
+
+def finished_run(home: Path) -> str:
+    store = RunStore(home)
+    run_id = store.create_run(tiny())
+    store.set_status(run_id, "running")
+    store.set_status(run_id, "done")
+    return run_id
+
+
+def button_keys(at: AppTest) -> set[str]:
+    return {b.key for b in at.button if b.key}
+
+
+def test_a_student_cannot_delete_or_import_on_results(classroom: Path) -> None:
+    finished_run(classroom)
+    at = run("results")
+    assert "rs_delete" not in button_keys(at)
+    assert not any("Delete selected runs" in e.label for e in at.expander)
+    teacher = run("results", teacher=True)
+    assert "rs_delete" in button_keys(teacher)
+
+
+def test_a_student_sees_only_their_own_cancel_buttons(classroom: Path) -> None:
+    with JobQueue(classroom) as q:
+        mine = q.enqueue(tiny(), actor=Actor("ann", Role.STUDENT))
+        theirs = q.enqueue(tiny(), actor=Actor("bob", Role.STUDENT))
+    at = run("train")
+    keys = button_keys(at)
+    assert f"tr_cancel_{mine}" in keys and f"tr_cancel_{theirs}" not in keys
+    assert PATH_CHOICE not in at.selectbox(key="tr_dataset").options
+    teacher = run("train", teacher=True)
+    assert {f"tr_cancel_{mine}", f"tr_cancel_{theirs}"} <= button_keys(teacher)
+    assert PATH_CHOICE in teacher.selectbox(key="tr_dataset").options
+
+
+def test_a_student_cannot_read_a_server_folder_on_the_data_page(classroom: Path, tmp_path: Path) -> None:
+    from tests.test_page_data import write_folder
+
+    folder = write_folder(tmp_path / "private", ["a", "b", "c"])
+    at = run("data", path=str(folder))
+    assert not [t for t in at.text_input if t.key == "path"]
+    assert not any("image–mask pairs" in s.value for s in at.success)
+    teacher = run("data", teacher=True, path=str(folder))
+    assert any("image–mask pairs" in s.value for s in teacher.success)
+
+
+def test_the_train_form_says_why_a_study_is_over_the_class_limits(classroom: Path) -> None:
+    at = run("train")  # the quick preset: 48 runs
+    errors = [e.value for e in at.error if "Cannot start yet" in e.value]
+    assert errors and "class limit for runs in one study is 12, and this asks for 48" in errors[0]
+    save_limits(classroom, {"runs_per_study": 100, "queued_runs_per_student": 100}, Actor("t", Role.TEACHER))
+    at = run("train", tr_epochs="100")
+    errors = [e.value for e in at.error if "Cannot start yet" in e.value]
+    assert errors and "class limit for epochs per run is 30" in errors[0] and "100" in errors[0]
+    assert [b for b in at.button if b.label == "Start training"][0].disabled
+    nameless = run("train", who="")
+    assert any("type your name" in e.value for e in nameless.error)
+
+
+def test_a_student_claims_a_class_study_cell_on_the_train_page(classroom: Path, monkeypatch) -> None:
+    import seglab.jobs
+    from seglab.jobs import class_study
+    from seglab.settings.study import Study
+
+    monkeypatch.setattr(seglab.jobs, "ensure_worker", lambda *a, **k: False)  # no training here
+
+    with JobQueue(classroom) as q:
+        class_study.publish(q, Study(tiny(), {"loss": ["bce", "dice"]}), Actor("t", Role.TEACHER))
+    at = run("train")
+    assert "cs_publish" not in button_keys(at)  # students do not publish
+    at.button(key="cs_claim").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with JobQueue(classroom) as q:
+        assert [(c.owner, c.status) for c in class_study.cells(q)][0] == ("ann", "queued")
+    teacher = run("train", teacher=True)
+    assert "cs_publish" in button_keys(teacher)
+
+
+def test_the_teacher_unlocks_with_the_passphrase_in_the_sidebar(classroom: Path) -> None:
+    root = PAGES.parent
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    at.sidebar.text_input(key=NAME_KEY).set_value("Ada").run()
+    at.sidebar.text_input(key="_classroom_passphrase").set_value("wrong").run()
+    at.sidebar.button(key="_classroom_unlock").click().run()
+    assert any("not right" in e.value for e in at.sidebar.error)
+    assert not at.session_state[ROLE_KEY] if ROLE_KEY in at.session_state else True
+    at.sidebar.text_input(key="_classroom_passphrase").set_value("open sesame").run()
+    at.sidebar.button(key="_classroom_unlock").click().run()
+    assert at.session_state[ROLE_KEY] is True
+    assert any("Teacher" in c.value for c in at.sidebar.caption)
+
+
+def test_outside_classroom_mode_there_is_no_name_box(seglab_home: Path) -> None:
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception and not [t for t in at.sidebar.text_input if t.key == NAME_KEY]
