@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import streamlit as st
 
-from seglab.analysis import inspect as ins
+from seglab import inspect as ins
 from seglab.data import list_datasets, make_dataset
 from seglab.data.images import SUPPORTED_SUFFIXES
 from seglab.errors import SegLabError

@@ -2,7 +2,7 @@
 
 Entry points: the folder loader (`make_dataset(folder)`), a .zip of the same folder, the Data
 page's check of a typed folder and of an uploaded zip (`seglab.teach.data_page`), and the
-Inside page's "Your photo" (`seglab.analysis.inspect.image_from_bytes`). Each kind of file is
+Inside page's "Your photo" (`seglab.inspect.image_from_bytes`). Each kind of file is
 built here by hand (16-bit PNGs are even encoded byte by byte) with the brightness it must
 give written out, and refusals must read the same everywhere.
 """
@@ -20,11 +20,11 @@ import pytest
 import torch
 from PIL import Image
 
-from seglab.analysis.inspect import ImageInputError, image_from_bytes
 from seglab.data import images as road
 from seglab.data import make_dataset
 from seglab.data.folder import read_image
 from seglab.errors import DatasetError, SegLabError
+from seglab.inspect import ImageInputError, image_from_bytes
 from seglab.teach import data_page as dp
 
 SIDE = 16

@@ -126,6 +126,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("training",),
     ("jobs",),
     ("analysis",),
+    # `seglab.inspect`: looking inside a trained model; a root module because users' scripts
+    # import it by that name (`from seglab.inspect import image_from_bytes`)
+    ("inspect",),
     ("viz",),
     ("teach",),
     ("ui",),

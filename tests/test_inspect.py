@@ -1,4 +1,4 @@
-"""seglab.analysis.inspect: feature maps from forward hooks, strongest channels, grids, predictions."""
+"""seglab.inspect: feature maps from forward hooks, strongest channels, grids, predictions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from seglab.analysis.inspect import (
+from seglab.inspect import (
     SIDE_PREFIX,
     ImageInputError,
     channel_grid,

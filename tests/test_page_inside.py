@@ -119,7 +119,7 @@ def test_uploaded_photo_runs_through_the_model(trained_home):
     """AppTest cannot upload files, so the page's reader is checked on a real PNG directly."""
     from PIL import Image
 
-    from seglab.analysis.inspect import image_from_bytes, predict_image
+    from seglab.inspect import image_from_bytes, predict_image
 
     buf = io.BytesIO()
     Image.fromarray((np.random.default_rng(0).random((50, 70, 3)) * 255).astype(np.uint8)).save(buf, "PNG")

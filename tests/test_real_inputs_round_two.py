@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seglab.analysis.inspect import image_from_bytes
 from seglab.data import make_dataset
 from seglab.data.folder import content_stamp
+from seglab.inspect import image_from_bytes
 from seglab.settings.presets import preset
 from seglab.store.run_store import RunStore
 from seglab.training.run import run_config

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seglab.analysis.inspect import SIDE_PREFIX, feature_maps, stages_of
+from seglab.inspect import SIDE_PREFIX, feature_maps, stages_of
 from seglab.models import create_model, list_models, model_info
 from seglab.models.stages import STAGE_KINDS
 

@@ -2,7 +2,7 @@
 
 Every page and the loader read pictures through here — folders and ``.zip`` datasets
 (`seglab.data.folder`), the Data page's uploads, the Inside page's "Your photo"
-(`seglab.analysis.inspect.image_from_bytes`) — so the same file gives the same array
+(`seglab.inspect.image_from_bytes`) — so the same file gives the same array
 everywhere, by construction. The rules, in order:
 
 1. **Size limit first.** A file declares its width and height in its header; anything above

@@ -153,7 +153,7 @@ class SegModel(nn.Module):
 
     def feature_stages(self) -> list[FeatureStage]:
         """The named encoder / decoder stages, in the order the forward pass computes them
-        (see `seglab.models.stages`). `seglab.analysis.inspect.feature_maps` hooks exactly these."""
+        (see `seglab.models.stages`). `seglab.inspect.feature_maps` hooks exactly these."""
         raise NotImplementedError
 
     def side_output_names(self) -> list[str]:

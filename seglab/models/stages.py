@@ -1,7 +1,7 @@
 """What a model shows when you look inside: its named feature stages and side outputs.
 
 Every architecture lists its own stages (`SegModel.feature_stages`), so the "Inside" page and
-`seglab.analysis.inspect.feature_maps` never need to know how a network is wired. A stage names one
+`seglab.inspect.feature_maps` never need to know how a network is wired. A stage names one
 sub-module whose output (or, for a few stages, whose input) is the feature map to show:
 
 * ``name``: what the teaching material calls it ("enc2", "bottleneck", "dec1", "X^{0,2}", "P3");
