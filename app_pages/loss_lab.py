@@ -369,3 +369,8 @@ def focal_sections() -> None:
 
 
 focal_sections()
+
+# ---- 7. predict, then reveal (issue 26: seglab.ui.imbalance_lesson) --------------------------
+from seglab.ui.imbalance_lesson import predict_then_reveal  # noqa: E402
+
+predict_then_reveal()

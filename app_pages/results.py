@@ -395,6 +395,11 @@ with masks_tab:
 with export_tab:
     export_section(shown, selected, all_runs)
 
+# ---- issue 26: IoU against the foreground share (seglab.ui.imbalance_view, self-contained) ----
+from seglab.ui import imbalance_view  # noqa: E402
+
+imbalance_view.imbalance_section(compare_runs, LOSS_DOMAIN)
+
 # ---- issue 16: cross-validation table and per-class report (seglab.ui.tune_results) ----------
 from seglab.ui import tune_results  # noqa: E402
 

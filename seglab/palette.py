@@ -61,6 +61,9 @@ LOSS_COLORS: dict[str, str] = {
     "focal": "#D55E00",
     "tversky": "#CC79A7",
     "bce_ds": "#E69F00",
+    # the imbalance study's two single-mechanism losses (outside the eight Okabe–Ito hues above)
+    "bce_weighted": "#8c564b",
+    "focal_focus": "#7f7f7f",
 }
 # For a model or loss registered later and not named above: a stable pick by its name.
 EXTRA_COLORS: list[str] = ["#8c564b", "#7f7f7f", "#bcbd22", "#17becf"]

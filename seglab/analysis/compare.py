@@ -121,9 +121,23 @@ def format_mean_std(mean: float | None, std: float | None, n: int, digits: int =
 # ---- signatures ------------------------------------------------------------------------------
 def _config_of(row: Mapping[str, Any]) -> dict[str, Any]:
     config = {f: row.get(f) for f in CONFIG_FIELDS if f in row}
+    if "dataset_params" in config:
+        config["dataset_params"] = without_tied_data_seed(config["dataset_params"], row.get("seed"))
     config[DATA_KEY] = row.get(DATA_KEY)
     config[CHECKPOINT_KEY] = row.get(CHECKPOINT_KEY) or "best"
     return config
+
+
+def without_tied_data_seed(dataset_params: Any, seed: Any) -> Any:
+    """``dataset_params`` minus a data seed equal to the run seed (a study whose seeds each draw
+    their own data): that draw is part of the seed's repetition, not a setting to compare."""
+    if (
+        isinstance(dataset_params, Mapping)
+        and "seed" in dataset_params
+        and key_of(dataset_params["seed"]) == key_of(seed)
+    ):
+        return {k: v for k, v in dataset_params.items() if k != "seed"}
+    return dataset_params
 
 
 def study_axes(runs: pd.DataFrame, studies: Mapping[str, Any] | None = None) -> dict[str, tuple[str, ...]]:
@@ -742,7 +756,37 @@ def build_comparisons(
         for sig, idx in buckets.items()
     ]
     comparisons.sort(key=lambda c: (len(c.cells) < 2, -c.latest))
+    _name_data_settings(comparisons)
     return comparisons
+
+
+def _name_data_settings(comparisons: Sequence[Comparison]) -> None:
+    """Comparisons of one study that differ in their data (one per foreground share) get the
+    data setting in their name: 'imbalance study · fg_fraction=0.02'."""
+    by_name: dict[str, list[Comparison]] = {}
+    for c in comparisons:
+        if c.name:
+            by_name.setdefault(c.name, []).append(c)
+    for same in by_name.values():
+        if len(same) < 2:
+            continue
+        fields = [f for f in differing_settings(same) if f in DATA_FIELDS]
+        for c in same:
+            parts = []
+            for f in fields:
+                value = c.settings.get(f)
+                if isinstance(value, Mapping):
+                    others = [x.settings.get(f) for x in same]
+                    keys = [
+                        k
+                        for k in value
+                        if len({key_of(o.get(k) if isinstance(o, Mapping) else None) for o in others}) > 1
+                    ]
+                    parts += [f"{k}={_short(value[k])}" for k in keys]
+                else:
+                    parts.append(f"{f}={_short(value)}")
+            if parts:
+                c.name = f"{c.name} · {', '.join(parts)}"
 
 
 def _comparison(
@@ -773,7 +817,8 @@ def _comparison(
     if "loss" in varied:
         skip.add("loss_params")
     first = rows.iloc[0]
-    settings = {f: _clean(first.get(f)) for f in CONFIG_FIELDS if f in rows and f not in skip}
+    first_config = _config_of(first)  # a data seed tied to the run seed is not a shared setting
+    settings = {f: _clean(first_config.get(f)) for f in CONFIG_FIELDS if f in rows and f not in skip}
     if _clean(first.get(DATA_KEY)) is not None:
         settings[DATA_KEY] = first.get(DATA_KEY)
     val_col, test_col, images_col = CHECKPOINT_RULES[checkpoint]

@@ -43,6 +43,10 @@ METRIC_TITLES: dict[str, str] = {
     "val_precision": "Validation precision",
     "val_recall": "Validation recall",
     "val_accuracy": "Validation pixel accuracy",
+    # issue 26: the probability threshold chosen on validation (seglab.metrics.threshold)
+    "val_best_threshold": "Threshold chosen on validation",
+    "val_iou_at_best_threshold": "Validation IoU at its chosen threshold",
+    "test_iou_at_val_threshold": "Test IoU at the validation threshold",
 }
 # Per-image test IoU lists kept in the runs table (for `seglab.analysis.stats`).
 PER_IMAGE_METRICS = frozenset({"test_iou_per_image", "last_test_iou_per_image"})

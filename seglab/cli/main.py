@@ -443,7 +443,15 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
         from seglab.models import model_info
 
         model_params = _spread(wanted, axes["arch"], lambda n: model_info(n).params, "--archs", "option")
-    return Study(base, axes, loss_params=loss_params, seeds=seeds, name=args.name, model_params=model_params)
+    return Study(
+        base,
+        axes,
+        loss_params=loss_params,
+        seeds=seeds,
+        name=args.name,
+        model_params=model_params,
+        data_per_seed=bool(getattr(args, "data_per_seed", False)),
+    )
 
 
 def _spread(
@@ -997,7 +1005,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="repeat each model with these seeds: 0-4, 0,1,2 or 0-2,5 (--preset quick or study: 0,1,2)",
     )
     p.add_argument(
-        "--grid", action="append", metavar="KEY=V1,V2", help="vary any other config field (repeatable)"
+        "--grid",
+        action="append",
+        metavar="KEY=V1,V2",
+        help="vary any other config field or dataset parameter, e.g. fg_fraction=0.2,0.05,0.02 (repeatable)",
+    )
+    p.add_argument(
+        "--data-per-seed",
+        action="store_true",
+        help="each seed draws its own data (the data seed follows the run seed)",
     )
     p.add_argument("--name", help="a name for the study")
     p.add_argument(

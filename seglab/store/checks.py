@@ -125,6 +125,16 @@ def check_metrics(metrics: Any, what: str = "metrics") -> None:
             finite_number(value, name, low=-MAX_ABS_METRIC, high=MAX_ABS_METRIC)
 
 
+def check_threshold_metrics(metrics: dict[str, Any]) -> None:
+    """The threshold chosen on validation and the IoUs at it (`seglab.metrics.threshold`) are
+    null or numbers in [0, 1]."""
+    from seglab.metrics.threshold import THRESHOLD_METRICS
+
+    for key in THRESHOLD_METRICS:
+        if metrics.get(key) is not None:
+            finite_number(metrics[key], f"metrics[{key!r}]", low=0.0, high=1.0)
+
+
 def check_summary(summary: Any) -> None:
     """Raise ValueError with a plain reason unless ``summary`` is a usable summary.json.
 
@@ -162,6 +172,7 @@ def check_summary(summary: Any) -> None:
         if summary.get(key) is not None and not isinstance(summary[key], str):
             raise ValueError(f"{key} should be text, got {_short(summary[key])}")
     check_metrics(summary.get("metrics") or {})
+    check_threshold_metrics(summary.get("metrics") or {})
     if "config" not in summary:
         raise ValueError("summary.json has no config")
     try:

@@ -325,6 +325,53 @@ def predict_preview(
     return out
 
 
+@torch.inference_mode()
+def foreground_counts_at_thresholds(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    *,
+    batch_size: int,
+    precision: str = "auto",
+) -> torch.Tensor:
+    """[TP, FP, FN] of a binary model's foreground at every threshold of
+    `seglab.metrics.threshold.THRESHOLDS`, summed over ``images`` in batches."""
+    from seglab.metrics.threshold import threshold_counts
+
+    was_training = model.training
+    model.eval()
+    total = None
+    with _autocast(images.device, precision):
+        for a, b in _batches(len(images), batch_size):
+            logits = model(images[a:b].contiguous(memory_format=torch.channels_last)).float()
+            counts = threshold_counts(torch.sigmoid(logits[:, 0]), masks[a:b])
+            total = counts if total is None else total + counts
+    model.train(was_training)
+    return total
+
+
+def validation_threshold_metrics(
+    model: torch.nn.Module,
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    *,
+    batch_size: int,
+    precision: str = "auto",
+) -> dict[str, float]:
+    """The probability threshold with the best validation IoU (`seglab.metrics.threshold`), that
+    IoU, and the test IoU at the same threshold (when ``splits`` has a test split): the
+    `THRESHOLD_METRICS` a binary run records beside its scores at p ≥ 0.5."""
+    from seglab.metrics.threshold import THRESHOLDS, best_threshold, iou_from_counts
+
+    val = foreground_counts_at_thresholds(model, *splits["val"], batch_size=batch_size, precision=precision)
+    threshold, val_iou = best_threshold(THRESHOLDS, iou_from_counts(val))
+    out = {"val_best_threshold": threshold, "val_iou_at_best_threshold": val_iou}
+    if "test" in splits:
+        x, y = splits["test"]
+        test = foreground_counts_at_thresholds(model, x, y, batch_size=batch_size, precision=precision)
+        out["test_iou_at_val_threshold"] = iou_from_counts(test[[THRESHOLDS.index(threshold)]])[0]
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
+
+
 # ---- callbacks --------------------------------------------------------------------------
 class _Callbacks:
     def __init__(self, callbacks: Any) -> None:
@@ -785,6 +832,19 @@ class _Run:
         last = self._evaluate("test")
         return {"last_test_iou": last["iou"], "last_test_iou_per_image": values}
 
+    def _threshold_metrics(self, status: str, cv_fold: bool) -> dict[str, Any]:
+        """A finished binary run: the threshold chosen on validation and the scores at it."""
+        if status != RunStatus.DONE or self.best_state is None or getattr(self, "num_classes", 0) != 2:
+            return {}
+        self.model.load_state_dict(self.best_state)
+        splits = {k: v for k, v in self.splits.items() if k != "test" or not cv_fold}
+        return validation_threshold_metrics(
+            self.model,
+            splits,
+            batch_size=max(eval_batch_size(self.config.batch_size, self.device), EVAL_BATCH_MIN),
+            precision=self.config.precision,
+        )
+
     def _last_state(self, epoch: int) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
@@ -811,6 +871,7 @@ class _Run:
             test = self._evaluate("test", confusion=True)
             test_cm = test.pop("confusion")
             extra = {**self._test_scores("kept"), **last_scores}
+        thresholds = self._threshold_metrics(status, cv_fold)
         if (
             self.files is not None
             and self.best_state is not None
@@ -853,6 +914,7 @@ class _Run:
                         **self._flat_metrics("val", self.best_val),
                         **self._flat_metrics("test", test),
                         **extra,
+                        **thresholds,
                     },
                 )
         if fire:

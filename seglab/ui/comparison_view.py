@@ -34,7 +34,11 @@ CHECKPOINT_LABELS = {"best": "the kept epoch (best on validation)", "last": "the
 
 def study_names(names: Mapping[str, str]) -> dict[str, str]:
     """Queue names of studies plus the reference study's name."""
-    return {**names, reference.REFERENCE_GROUP: reference.REFERENCE_NAME}
+    return {
+        **names,
+        reference.REFERENCE_GROUP: reference.REFERENCE_NAME,
+        reference.IMBALANCE_GROUP: reference.IMBALANCE_NAME,
+    }
 
 
 def study_picker(
@@ -332,6 +336,9 @@ def reference_offer(home: str) -> None:
         on_click=_load_reference,
         args=(home,),
     )
+    from seglab.ui.imbalance_view import offer_imbalance_study  # issue 26: the second shipped study
+
+    offer_imbalance_study(home)
 
 
 def _load_reference(home: str) -> None:
@@ -348,6 +355,9 @@ def _load_reference(home: str) -> None:
 
 def reference_manage(home: str) -> None:
     """Once loaded: a button to remove the reference study again."""
+    from seglab.ui.imbalance_view import manage_imbalance_study  # issue 26: the second shipped study
+
+    manage_imbalance_study(home)
     ids = reference.reference_run_ids(home)
     if not ids:
         return

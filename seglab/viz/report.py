@@ -43,10 +43,15 @@ class Report:
     best_sentence: str = ""
     comparisons: list[Any] = field(default_factory=list)  # seglab.analysis.compare.Comparison
     warnings: list[str] = field(default_factory=list)
+    imbalance: dict[str, Any] | None = None  # seglab.analysis.imbalance.imbalance_json, when shares vary
 
     def to_json(self) -> dict[str, Any]:
-        """The ``report --json`` document: comparisons (settings, varied, cells, best) + warnings."""
-        return {"comparisons": [c.to_json() for c in self.comparisons], "warnings": list(self.warnings)}
+        """The ``report --json`` document: comparisons (settings, varied, cells, best) + warnings
+        (+ ``imbalance`` when the runs span several foreground shares)."""
+        out = {"comparisons": [c.to_json() for c in self.comparisons], "warnings": list(self.warnings)}
+        if self.imbalance is not None:
+            out["imbalance"] = self.imbalance
+        return out
 
 
 def select_records(
@@ -198,6 +203,7 @@ def write_report(
                 out / "ranking",
                 formats,
             )
+    _imbalance_part(report, runs, formats)
     report.best = first.best if first is not None else None
     report.best_sentence = (
         first.best_sentence() if first is not None else "No run has finished yet, so there is no best model."
@@ -209,6 +215,27 @@ def write_report(
     readme.write_text(_readme(report, group, TEST_SELECTION_SENTENCE, BAND_NOTE), encoding="utf-8")
     report.files.append(readme)
     return report
+
+
+def _imbalance_part(report: Report, runs: pd.DataFrame, formats: tuple[str, ...]) -> None:
+    """Runs over several foreground shares (issue 26): the imbalance block of the JSON, its table
+    (``imbalance.csv``) and the IoU-against-share chart at p ≥ 0.5 and at the validation threshold."""
+    from seglab.analysis import imbalance as imb
+    from seglab.viz.imbalance_charts import iou_vs_share
+
+    report.imbalance = imb.imbalance_json(runs)
+    if report.imbalance is None:
+        return
+    path = report.out_dir / "imbalance.csv"
+    pd.json_normalize(report.imbalance["cells"]).to_csv(path, index=False)
+    report.files.append(path)
+    for name, metric in imb.AT_THRESHOLD.items():
+        cells = imb.imbalance_cells(runs, metric)
+        if cells["n"].sum():
+            chart = iou_vs_share(cells, title=imb.THRESHOLD_TITLES[name])
+            report.files += save_charts(
+                chart, report.out_dir / f"imbalance_at_{name.replace('.', '_')}", formats
+            )
 
 
 def save_charts(chart: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
