@@ -62,7 +62,7 @@ st.markdown(
 
 names = list_models()
 c1, c2, c3, c4 = st.columns([1.6, 1.2, 1, 1])
-accept_url_name("model", names)
+accept_url_name("model", names, lambda n: model_info(n).title)
 name = c1.selectbox(
     "Architecture",
     names,
@@ -119,7 +119,15 @@ with right:
     st.markdown(info.summary)
 with costs:
     m1, m2 = st.columns(2)
-    m1.metric("Parameters", arch.human_count(total_params), help=f"{total_params:,} learnable numbers")
+    # the parameters of the layers that run, as Inside's pruning table counts them: a pruned
+    # U-Net++ stores all its weights but uses fewer
+    used = int(layers["parameters"].sum())
+    m1.metric(
+        "Parameters used",
+        arch.human_count(used),
+        help=f"{used:,} learnable numbers in the layers that run"
+        + (f" (the network stores {total_params:,})" if used != total_params else ""),
+    )
     m2.metric(
         "MACs per image",
         arch.human_count(macs),

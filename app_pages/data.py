@@ -102,13 +102,13 @@ st.markdown(
     "all **how unbalanced are the classes**? The built-in datasets are drawn on the fly from a "
     "seed, so the same settings give the same pictures on every computer."
 )
-builtin, own = st.tabs(["Built-in datasets", "Your own images and masks"])
+builtin, own = st.tabs(["Built-in datasets", "Your own images and masks"], key="data_tab", bind=URL)
 
 with builtin:
     names = list_datasets()
     controls, main = st.columns([1.25, 3], gap="large")
     with controls:
-        accept_url_name("ds", names)
+        accept_url_name("ds", names, lambda n: dataset_info(n).title)
         name = st.selectbox(
             "Dataset",
             names,

@@ -158,14 +158,14 @@ st.markdown(
 | Minutes | Page | Do this |
 |---|---|---|
 | 0–4 | Home | Show the examples; ask the class where pixel-exact labels are needed. |
-| 4–8 | Train | Queue the comparison (architectures × losses): preset *quick* on a CPU, *study* on a GPU. Results arrive while you teach. |
+| 4–8 | Train | Queue the form's default: SegNet, U-Net and the strided U-Net × four losses, one seed, preset *quick* (12 runs, two at a time: a few minutes on a 2-core laptop; the form estimates it). On a GPU, preset *study*. Results arrive while you teach. |
 | 8–11 | Data | Browse the training images in *mask* mode: how small and how rare is the foreground? |
 | 11–17 | Basics | Zoom into a patch: a mask is just a grid of numbers. Move the threshold slider. |
 | 17–26 | Loss lab | Raise γ from 0 to 5 and watch the easy pixels' share of the loss collapse; shrink the foreground and compare BCE with Dice. |
 | 26–32 | Metrics lab | Why 99 % pixel accuracy can still be a useless model: IoU against accuracy. |
 | 32–36 | Architectures | Follow the image down the encoder and back up: what do skip connections carry? |
-| 36–42 | Results | Which model did validation choose, and is its lead bigger than the seed spread? Replay the masks epoch by epoch. (No runs yet? Load the reference study.) |
-| 42–45 | Inside | Open a trained U-Net: what do the first and the deepest stages respond to? |
+| 36–42 | Results | Which model did the class's study choose on validation? One seed cannot say whether a lead is real: load the reference study (*Export & import*: the same grid with 3 seeds, plus U-Net++) and ask whether the lead is bigger than the seed spread. Replay its masks epoch by epoch. |
+| 42–45 | Inside | Open a trained U-Net (the class's, or the reference study's seed 0): what do the first and the deepest stages respond to? |
 """
 )
 

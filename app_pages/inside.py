@@ -20,8 +20,9 @@ from seglab.paths import seglab_home
 from seglab.settings.config import dataset_display_name
 from seglab.store.run_store import RunStore
 from seglab.teach import inside_text
+from seglab.teach.architectures import human_count
 from seglab.ui.chart_view import show_chart
-from seglab.ui.common import stop_page
+from seglab.ui.common import URL, stop_page
 from seglab.ui.images import upscale
 from seglab.viz.inside_charts import prune_chart
 
@@ -127,6 +128,7 @@ with pick_col:
             + f" · {i}"
         ),
         key="in_run",
+        bind=URL,
     )
     record = by_id[run_id]
     config = record.config
@@ -137,7 +139,11 @@ with pick_col:
         st.error(f"This run cannot be opened: {exc} Pick another run.")
         stop_page()
     source = st.radio(
-        "Picture", ["Validation image", "Built-in sample", "Your photo"], horizontal=True, key="in_source"
+        "Picture",
+        ["Validation image", "Built-in sample", "Your photo"],
+        horizontal=True,
+        key="in_source",
+        bind=URL,
     )
     image = None
     target = None
@@ -272,13 +278,18 @@ if model_info(config.arch).prunable:
         report = pruning(home, run_id, stamp)
         advice = recommend_prune_level(report, DEFAULT_TOLERANCE)
         st.dataframe(
-            report.assign(level=["L" + str(v) for v in report["level"]]),
+            report.assign(
+                level=["L" + str(v) for v in report["level"]],
+                # the units of the Architectures page: "6.63 k", "14.4 M"
+                params=[human_count(v) for v in report["params"]],
+                macs=[human_count(v) for v in report["macs"]],
+            ),
             hide_index=True,
             column_config={
                 "iou": st.column_config.NumberColumn("IoU", format="%.3f"),
                 "ms_per_image": st.column_config.NumberColumn("ms / image", format="%.2f"),
-                "params": st.column_config.NumberColumn("parameters used", format="%d"),
-                "macs": st.column_config.NumberColumn("MACs / image", format="%d"),
+                "params": st.column_config.TextColumn("Parameters used"),
+                "macs": st.column_config.TextColumn("MACs per image"),
                 "speedup": st.column_config.NumberColumn("speed-up", format="%.1f×"),
             },
         )

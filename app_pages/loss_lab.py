@@ -213,7 +213,7 @@ def focal_sections() -> None:
     # ---- 4. per-pixel loss map ----------------------------------------------------------------
     st.header("4. Which pixels does each loss punish?")
     start = names.index("focal") if "focal" in names else 0
-    accept_url_name("loss", names)
+    accept_url_name("loss", names, lambda n: loss_info(n).title)
     chosen = st.selectbox(
         "Loss", names, index=start, format_func=lambda n: loss_info(n).title, key="loss", bind=URL
     )
@@ -369,3 +369,8 @@ def focal_sections() -> None:
 
 
 focal_sections()
+
+# ---- 7. predict, then reveal (issue 26: seglab.ui.imbalance_lesson) --------------------------
+from seglab.ui.imbalance_lesson import predict_then_reveal  # noqa: E402
+
+predict_then_reveal()

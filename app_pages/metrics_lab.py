@@ -11,6 +11,7 @@ from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL
 from seglab.ui.draw_canvas import draw_mask
 from seglab.ui.images import image_row
+from seglab.ui.tables import dash_missing
 from seglab.viz.metric_charts import (
     averaging_chart,
     confusion_chart,
@@ -302,12 +303,7 @@ def lab() -> None:
         items, per_image, summary_avg = averaging(stray)
         image_row([error_overlay(p, t) for _, p, t in items], [c for c, _, _ in items], 120)
         iou_columns = [c for c in per_image.columns if c.startswith("IoU")]
-        st.dataframe(
-            per_image,
-            hide_index=True,
-            width="stretch",
-            column_config={c: st.column_config.NumberColumn(format="%.3f") for c in iou_columns},
-        )
+        st.dataframe(dash_missing(per_image, iou_columns), hide_index=True, width="stretch")
         chart_col, text_col = st.columns([1.1, 1], gap="large")
         show_chart(averaging_view(stray, presenting()), chart_col, width="stretch")
         text_col.markdown(

@@ -15,7 +15,7 @@ from seglab.paths import seglab_home
 from seglab.settings.classroom import Permission
 from seglab.settings.config import dataset_display_name
 from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
-from seglab.store.run_store import RunStore
+from seglab.store.run_store import PREDICTIONS, RunStore
 from seglab.ui import classroom
 from seglab.ui import comparison_view as cv
 from seglab.ui import train_views as tv
@@ -162,7 +162,10 @@ def filters_and_table(all_runs):
         key="rs_table",
         column_config={
             "val_iou": st.column_config.NumberColumn(
-                "Val IoU", format="%.3f", help="Validation IoU of the epoch kept (the best on validation)."
+                "Val IoU",
+                format="%.3f",
+                help="Validation IoU of the epoch kept (the best on validation; the last epoch for "
+                "the final run of a tuning). Picked on these images, so a little optimistic.",
             ),
             "test_iou": st.column_config.NumberColumn(
                 "Test IoU", format="%.3f", help="Test IoU of that same kept checkpoint."
@@ -263,13 +266,26 @@ def masks_section(compare, selected) -> None:
         if selected:
             grid_runs = [r for r in selected if r in set(done["run_id"])][:6]
         else:
-            grid_runs = list(rt.sort_runs(done, "val_iou")["run_id"][:4])
+            # runs that kept masks (in the reference study one seed per cell) come first
+            kept = done[[store.files(r).file(PREDICTIONS).is_file() for r in done["run_id"]]]
+            grid_runs = list(rt.sort_runs(kept if not kept.empty else done, "val_iou")["run_id"][:4])
             st.caption(
                 "Showing the four runs with the best validation IoU; select runs above to choose others (up to six)."
             )
         c1, c2, c3 = st.columns(3)
         split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split", bind=URL)
-        n_images = c2.slider("Images", 1, 8, 4, key="rs_n_images", bind=URL)
+        predictions = {
+            r["run_id"]: load_predictions(home, r["run_id"], (r["status"], r["epochs_done"]))
+            for r in done.to_dict("records")
+            if r["run_id"] in grid_runs
+        }
+        stored = max((len(p.get(f"{split}_masks", ())) for p in predictions.values()), default=0)
+        # the slider goes as far as the runs kept images, no further
+        n_images = (
+            c2.slider("Images", 1, stored, min(4, stored), key="rs_n_images", bind=URL)
+            if stored > 1
+            else stored
+        )
         errors = c3.toggle(
             "Show TP / FP / FN",
             key="rs_errors",
@@ -283,11 +299,6 @@ def masks_section(compare, selected) -> None:
                 f"<span style='color:{FN_COLOR}'>■</span> false negative &nbsp; ■ correct background",
                 unsafe_allow_html=True,
             )
-        predictions = {
-            r["run_id"]: load_predictions(home, r["run_id"], (r["status"], r["epochs_done"]))
-            for r in done.to_dict("records")
-            if r["run_id"] in grid_runs
-        }
         names = {r["run_id"]: f"{r['model']} · seed {r['seed']}" for r in done.to_dict("records")}
         header = st.columns(2 + len(grid_runs))
         for col, text in zip(header, ["Image", "Ground truth", *[names[r] for r in grid_runs]], strict=True):
@@ -329,6 +340,8 @@ def export_section(shown, selected, all_runs) -> None:
     )
     st.caption("Charts: use the PNG / SVG buttons under each chart.")
     import_uploader()
+    if classroom.can(Permission.IMPORT):
+        cv.reference_offer(str(store.home))  # reachable whatever is queued or trained
     st.caption(f"Runs are stored in `{seglab_home().resolve()}`.")
 
 
@@ -362,7 +375,9 @@ curves, val_tab, test_tab, masks_tab, export_tab = st.tabs(
         ":material/visibility: Test IoU view",
         ":material/image: Predicted masks",
         ":material/download: Export & import",
-    ]
+    ],
+    key="rs_tab",
+    bind=URL,  # a shared link opens the same tab
 )
 if comparison is not None:
     with curves:
@@ -379,6 +394,11 @@ with masks_tab:
     masks_section(compare, selected)
 with export_tab:
     export_section(shown, selected, all_runs)
+
+# ---- issue 26: IoU against the foreground share (seglab.ui.imbalance_view, self-contained) ----
+from seglab.ui import imbalance_view  # noqa: E402
+
+imbalance_view.imbalance_section(compare_runs, LOSS_DOMAIN)
 
 # ---- issue 16: cross-validation table and per-class report (seglab.ui.tune_results) ----------
 from seglab.ui import tune_results  # noqa: E402

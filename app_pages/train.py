@@ -60,6 +60,7 @@ with data_col:
     dataset, dataset_params, num_classes = tv.dataset_section()
     settings = tv.form_settings_section("main", "data")
     settings["n"] = tv.fit_n_to_dataset(dataset, settings["n"])
+    shares_text, data_per_seed = tv.data_axes_section(dataset)
 
 with model_col:
     st.subheader("Model size")
@@ -93,7 +94,15 @@ try:
         loss=next(iter(losses), "bce"),
         **settings,
     )
-    plan = tv.study_from_form(base, list(archs), losses, parse_seeds(seeds_text), model_params)
+    plan = tv.study_from_form(
+        base,
+        list(archs),
+        losses,
+        parse_seeds(seeds_text),
+        model_params,
+        data_axes=tv.parse_data_axes(shares_text),
+        data_per_seed=data_per_seed,
+    )
     if not archs or not losses:
         raise SegLabError("choose at least one architecture and one loss.")
     tv.check_class_limits(plan)  # classroom mode: a student's study must fit the class limits
@@ -107,7 +116,9 @@ if problem:
 elif plan is not None:
     summary_col.markdown(
         f"**{tv.plural(plan.n_runs, 'run')}**: {tv.plural(len(plan.axes['arch']), 'architecture')} × "
-        f"{tv.plural(len(plan.axes['loss']), 'loss', 'losses')} × {tv.plural(len(plan.run_seeds), 'seed')}, "
+        f"{tv.plural(len(plan.axes['loss']), 'loss', 'losses')} × "
+        + "".join(f"{tv.plural(len(v), 'foreground share')} × " for k, v in plan.axes.items() if "." in k)
+        + f"{tv.plural(len(plan.run_seeds), 'seed')}, "
         f"{tv.plural(plan.base.epochs, 'epoch')} each."
     )
     out_channels = model_out_channels(int(num_classes or 2))  # unknown class count: binary

@@ -40,6 +40,52 @@ CATEGORICAL: list[str] = [
 ]
 
 
+# One colour per architecture and per loss, the same in every chart of every page (Results'
+# curves, heatmap legends and rankings, the Loss lab), whatever else a chart shows. Okabe–Ito
+# hues, chosen so that the seed study's grids get four clearly different ones: SegNet / U-Net /
+# strided U-Net / U-Net++ are orange / blue / bluish green / reddish purple (no two oranges),
+# BCE / Dice / focal / BCE + deep supervision are blue / bluish green / vermillion / orange.
+ARCH_COLORS: dict[str, str] = {
+    "segnet": "#E69F00",
+    "unet": "#0072B2",
+    "unet_strided": "#009E73",
+    "unetpp": "#CC79A7",
+    "fcn": "#D55E00",
+    "fpn": "#56B4E9",
+}
+LOSS_COLORS: dict[str, str] = {
+    "bce": "#0072B2",
+    "ce": "#56B4E9",
+    "dice": "#009E73",
+    "bce_dice": "#000000",
+    "focal": "#D55E00",
+    "tversky": "#CC79A7",
+    "bce_ds": "#E69F00",
+    # the imbalance study's two single-mechanism losses (outside the eight Okabe–Ito hues above)
+    "bce_weighted": "#8c564b",
+    "focal_focus": "#7f7f7f",
+}
+# For a model or loss registered later and not named above: a stable pick by its name.
+EXTRA_COLORS: list[str] = ["#8c564b", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def _named_color(name: str, colors: dict[str, str]) -> str:
+    key = str(name).split(" ")[0]  # "focal (γ=2)" is focal's colour
+    if key in colors:
+        return colors[key]
+    return EXTRA_COLORS[sum(map(ord, key)) % len(EXTRA_COLORS)]
+
+
+def arch_color(name: str) -> str:
+    """The colour of an architecture (registry name) everywhere in the app."""
+    return _named_color(name, ARCH_COLORS)
+
+
+def loss_color(name: str) -> str:
+    """The colour of a loss (registry name, or a label starting with it) everywhere in the app."""
+    return _named_color(name, LOSS_COLORS)
+
+
 def categorical(n: int) -> list[str]:
     """``n`` colours from :data:`CATEGORICAL`, in order (repeating after eight)."""
     return [CATEGORICAL[i % len(CATEGORICAL)] for i in range(n)]

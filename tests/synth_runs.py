@@ -35,9 +35,11 @@ def fake_run(
     epochs: int = 3,
     created: float | None = None,
     history: list[dict[str, Any]] | None = None,
+    status: str = "done",
     **overrides: Any,
 ) -> str:
-    """One finished run with best-checkpoint ``val`` IoU and ``test`` IoU."""
+    """One run (finished unless ``status`` says otherwise) with best-checkpoint ``val`` IoU and
+    ``test`` IoU; the status moves queued → running → ``status`` through the store's one writer."""
     config = preset("smoke", epochs=epochs, **overrides)
     run_id = store.create_run(config, group=group)
     files = store.files(run_id)
@@ -61,7 +63,7 @@ def fake_run(
     if created is not None:
         fields["created"] = created
     files.set_status("running")
-    files.set_status("done", **fields)
+    files.set_status(status, **fields)
     return run_id
 
 

@@ -90,20 +90,52 @@ def test_report_json_must_show(tmp_path, capsys):
     doc = run_report_json(home, tmp_path, capsys, formats="png,svg")
     assert set(doc) == {"comparisons", "warnings"}
     first = doc["comparisons"][0]  # the latest study comes first
-    assert set(first) == {"settings", "varied", "cells", "best"}
+    assert set(first) == {
+        "settings",
+        "varied",
+        "checkpoint",
+        "checkpoint_rule",
+        "counting_rule",
+        "statistics",
+        "cells",
+        "best",
+        "best_vs_runner_up",
+        "better_than",
+        "seed_plan",
+    }
     assert first["varied"] == ["arch", "loss"]
+    assert first["checkpoint"] == "best" and "best epoch on validation" in first["checkpoint_rule"]
+    assert "seeds only" in first["statistics"]  # the synthetic runs stored no per-image scores
     assert len(first["cells"]) == 4
     for cell in first["cells"]:
         assert set(cell) == {
             "arch",
             "loss",
             "n_seeds",
+            "n_requested",
+            "n_finished",
+            "n_diverged",
+            "n_unfinished",
+            "n_collapsed",
+            "complete",
+            "flags",
             "val_iou_mean",
             "val_iou_std",
             "test_iou_mean",
             "test_iou_std",
+            "val_iou_ci",
+            "test_iou_ci",
+            "run_ids",
         }
         assert cell["n_seeds"] == 2 and cell["test_iou_std"] is not None
+        assert (cell["n_requested"], cell["n_finished"], cell["n_diverged"], cell["n_collapsed"]) == (
+            2,
+            2,
+            0,
+            0,
+        )
+        assert cell["complete"] and cell["flags"] == []
+        assert cell["val_iou_ci"]["basis"] == "seeds" and cell["val_iou_ci"]["n_seeds"] == 2
         # independent oracle: the scores the store was written with
         seeds = STUDY_SCORES[(cell["arch"], cell["loss"])]
         assert cell["val_iou_mean"] == pytest.approx(statistics.mean(v for v, _ in seeds.values()))

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from seglab.jobs import JobQueue, run_worker
 from seglab.settings.config import TrainConfig
-from seglab.settings.presets import PRESETS, preset
+from seglab.settings.presets import CLASS_ARCHS, CLASS_LOSSES, PRESETS, preset
 from seglab.ui import train_views as tv
 from tests.page_support import page_runner
 
@@ -28,8 +28,10 @@ def test_page_renders_the_form_with_a_preset(seglab_home):
     assert len(start) == 1 and not start[0].disabled
     runs_line = [m.value for m in at.markdown if "runs**" in m.value]
     n_archs, n_losses = len(at.multiselect(key="tr_archs").value), len(at.multiselect(key="tr_losses").value)
-    n_seeds = 3  # the quick preset's study repeats every model with seeds 0, 1, 2
-    assert at.text_input(key="tr_seeds").value == "0, 1, 2"
+    # the class-hour default: the seed study's 3 networks × 4 losses × one seed
+    assert (n_archs, n_losses) == (len(CLASS_ARCHS), len(CLASS_LOSSES)) == (3, 4)
+    n_seeds = 1
+    assert at.text_input(key="tr_seeds").value == "0"
     assert runs_line and runs_line[0].startswith(f"**{n_archs * n_losses * n_seeds} runs**")
     assert any("No jobs yet" in i.value for i in at.info)
 
@@ -139,11 +141,11 @@ def test_estimate_scales_with_epochs_and_seeds():
     from seglab.units import format_duration
 
     base = preset("smoke", size=32, width=4)
-    one = estimate_study([base])
+    one = estimate_study([base], workers=1)  # one slot: runs add up (slots: test_estimate_slots)
     assert one is not None and one.n_runs == 1 and one.seconds > 0
     grid = expand_grid(base.replace(epochs=4), {"seed": [0, 1, 2]})
     # timings are cached: a cheap, measurement-free re-estimate
-    more = estimate_study(grid, measure=False)
+    more = estimate_study(grid, workers=1, measure=False)
     assert more is not None and more.n_runs == 3
     assert more.seconds > 3 * one.seconds
     assert estimate_study([base.replace(arch="segnet", width=6)], measure=False) is None

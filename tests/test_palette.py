@@ -56,3 +56,23 @@ def test_error_overlay_colours_each_outcome() -> None:
     assert tuple(rgb[0, 1]) == hex_to_rgb(FP_COLOR)
     assert tuple(rgb[1, 0]) == hex_to_rgb(FN_COLOR)
     assert tuple(rgb[1, 1]) == hex_to_rgb(TN_COLOR)
+
+
+def test_every_architecture_and_loss_has_its_own_colour_in_every_chart() -> None:
+    """One colour per registry name (issue 23: segnet and unet_strided were two oranges, and a
+    loss changed colour with the set of losses a chart happened to show)."""
+    from seglab.losses import list_losses
+    from seglab.models import list_models
+    from seglab.palette import CATEGORICAL, arch_color, loss_color
+    from seglab.viz import results_charts as rc
+
+    archs, losses = list_models(), list_losses()
+    assert len({arch_color(a) for a in archs}) == len(archs)
+    assert len({loss_color(x) for x in losses}) == len(losses)
+    okabe_ito = set(CATEGORICAL)
+    assert {arch_color(a) for a in archs} <= okabe_ito and {loss_color(x) for x in losses} <= okabe_ito
+    # a chart of two losses gives each the colour it has in a chart of all of them
+    two = rc._scale(["focal", "bce"], rc.LOSS_COLORS).to_dict()["range"]
+    every = dict(zip(losses, rc._scale(losses, rc.LOSS_COLORS).to_dict()["range"], strict=True))
+    assert two == [every["focal"], every["bce"]]
+    assert loss_color("focal (γ=2)") == loss_color("focal")

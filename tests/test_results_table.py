@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,8 +63,6 @@ def test_model_label_names_only_settings_that_vary():
 def test_empty_records_give_an_empty_frame_with_the_table_columns():
     frame = rt.runs_frame([])
     assert frame.empty and "test_iou" in frame and "model" in frame
-    assert rt.best_model(frame) is None
-    assert rt.aggregate_seeds(frame).empty
 
 
 def test_filter_runs_by_arch_loss_and_status(records):
@@ -83,45 +80,46 @@ def test_sort_runs_puts_missing_values_last(records):
     assert list(frame["run_id"]) == ["r6", "r4", "r3", "r2", "r1", "r5", "r7"]
 
 
-def test_aggregate_seeds_mean_and_sample_std(records):
-    table = rt.aggregate_seeds(rt.runs_frame(records))
-    # failed and running runs are left out, two seeds of each unet model are merged
-    assert list(table["model"]) == ["unet + focal (α=0.25, γ=2)", "unet + bce", "segnet + bce"]
-    focal = table.iloc[0]
-    assert focal["mean"] == pytest.approx((0.75 + 0.79) / 2)
-    assert focal["std"] == pytest.approx(statistics.stdev([0.75, 0.79]))
-    assert focal["n_seeds"] == 2 and sorted(focal["run_ids"]) == ["r3", "r4"]
-    assert table.iloc[2]["std"] == 0.0 and table.iloc[2]["n_seeds"] == 1
+def test_the_old_model_helpers_are_gone():
+    """One definition of "one model" (seglab.analysis.compare.model_key): the hand list and the
+    helpers that chose by test IoU and showed ± 0 for one seed are removed."""
+    for name in (
+        "MODEL_FIELDS",
+        "VARIANT_FIELDS",
+        "aggregate_seeds",
+        "arch_loss_grid",
+        "best_model",
+        "BestModel",
+    ):
+        assert not hasattr(rt, name), name
 
 
-def test_best_model_and_sentence(records):
-    best = rt.best_model(rt.runs_frame(records))
-    assert best is not None
-    assert best.arch == "unet" and best.loss_label.startswith("focal")
-    assert best.mean == pytest.approx(0.77)
-    sentence = best.sentence()
-    assert sentence.startswith("Best: unet + focal (α=0.25, γ=2), test IoU 0.77")
-    assert "2 seeds" in sentence
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        (
+            {"arch": "fpn", "model_params": {"merge": "sum"}},
+            {"arch": "fpn", "model_params": {"merge": "concat"}},
+        ),
+        ({"arch": "unet"}, {"arch": "unet", "init_from": "20260101-000000-unet-bce-aaaa"}),
+        ({"arch": "unet", "lr_schedule": "cosine"}, {"arch": "unet", "lr_schedule": "constant"}),
+    ],
+)
+def test_runs_that_differ_in_any_setting_are_never_seeds_of_one_model(one, other):
+    """FPN merge=sum vs concat, fine-tuned vs from scratch: the runs table and the masks
+    section label them as two models, as the comparisons do."""
+    from seglab.analysis.compare import model_key
 
-
-def test_best_single_run_sentence_has_no_spread():
-    best = rt.best_model(rt.runs_frame([make_run("x", "unet_strided", "focal", 0.834)]))
-    assert best.sentence() == "Best: unet_strided + focal, test IoU 0.83."
-
-
-def test_lower_is_better_for_losses():
-    runs = [make_run("a", "unet", "bce", 0.5), make_run("b", "fcn", "bce", 0.6)]
-    runs[0].metrics["test_loss"] = 0.2
-    runs[1].metrics["test_loss"] = 0.1
-    assert rt.best_model(rt.runs_frame(runs), metric="test_loss").arch == "fcn"
-
-
-def test_arch_loss_grid_marks_exactly_the_best_cell(records):
-    grid = rt.arch_loss_grid(rt.runs_frame(records))
-    assert len(grid) == 3
-    assert grid["best"].sum() == 1
-    best = grid[grid["best"]].iloc[0]
-    assert (best["arch"], best["loss_label"]) == ("unet", "focal (α=0.25, γ=2)")
+    runs = [
+        FakeRun("a0", TrainConfig(loss="bce", seed=0, **one), {"val_iou": 0.5}),
+        FakeRun("a1", TrainConfig(loss="bce", seed=1, **one), {"val_iou": 0.6}),
+        FakeRun("b0", TrainConfig(loss="bce", seed=0, **other), {"val_iou": 0.7}),
+    ]
+    frame = rt.runs_frame(runs)
+    labels = dict(zip(frame["run_id"], frame["model"], strict=True))
+    assert labels["a0"] == labels["a1"] != labels["b0"]
+    keys = {r["run_id"]: model_key(r) for r in frame.to_dict("records")}
+    assert keys["a0"] == keys["a1"] != keys["b0"]
 
 
 def test_histories_frame_is_long_and_labelled(records):

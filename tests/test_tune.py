@@ -9,7 +9,7 @@ import statistics
 import numpy as np
 import pytest
 
-from seglab.analysis.tune import CVRow, best_row, cv_rows, cv_study, parse_grid
+from seglab.analysis.tune import CVRow, best_row, cv_rows, cv_study, final_config, parse_grid
 from seglab.cli.main import main
 from seglab.data import split_indices
 from seglab.errors import ConfigError
@@ -60,6 +60,8 @@ def test_cv_study_refuses_fields_that_change_the_split():
 
 
 def test_cv_rows_mean_and_sample_std_by_hand():
+    """One-epoch curves: each fold is scored at its only epoch, so the CV score is the plain
+    mean ± sample std over folds."""
     base = TrainConfig(folds=3)
     ious = {0.001: [0.5, 0.6, 0.7], 0.01: [0.2, 0.4, 0.9]}
     pairs = [(base.replace(lr=lr, fold=f), v) for lr, vs in ious.items() for f, v in enumerate(vs)]
@@ -76,9 +78,54 @@ def test_cv_rows_mean_and_sample_std_by_hand():
     assert isinstance(rows[0], CVRow)
 
 
-def test_tune_json_schema_on_a_tiny_grid(seglab_home, capsys):
+# The validation curves the fold runs of ../shared/cases/tune_epoch_selection recorded (smoke
+# preset, 60 images, 5 epochs, 2 folds, one thread), written out.
+CASE_CURVES = {
+    (0.003, 0): [0.190843, 0.190843, 0.190843, 0.190843, 0.190843],
+    (0.003, 1): [0.217969, 0.217969, 0.217969, 0.217969, 0.216777],
+    (0.03, 0): [0.189028, 0.000575, 0.046465, 0.030902, 0.033141],
+    (0.03, 1): [0.217986, 0.231306, 0.246440, 0.286419, 0.304119],
+}
+
+
+def test_cv_scores_each_fold_at_the_epoch_the_other_folds_chose():
+    base = TrainConfig(folds=2, epochs=5)
+    rows = cv_rows([(base.replace(lr=lr, fold=f), c) for (lr, f), c in CASE_CURVES.items()], ["lr"])
+    slow, fast = rows
+    # lr=0.03: fold 0 peaks at epoch 1 (0.189) and collapses; choosing on itself would score
+    # (0.189028 + 0.304119) / 2 = 0.2466. Fold 0 is scored at fold 1's peak (epoch 5): 0.033141;
+    # fold 1 at fold 0's peak (epoch 1): 0.217986.
+    assert fast.fold_epochs == {0: 5, 1: 1}
+    assert fast.mean == pytest.approx((0.033141 + 0.217986) / 2)
+    assert fast.mean != pytest.approx((0.189028 + 0.304119) / 2)
+    # lr=0.003: fold 0 is flat, so the latest of its tied epochs (5) scores fold 1: 0.216777;
+    # fold 1 peaks at epochs 1-4 (tied), the latest (4) scores fold 0: 0.190843.
+    assert slow.fold_epochs == {0: 4, 1: 5}
+    assert slow.mean == pytest.approx((0.190843 + 0.216777) / 2)
+    assert slow.std == pytest.approx(math.sqrt(2 * ((0.216777 - 0.190843) / 2) ** 2))
+    # the epoch count for the final run: the peak of the mean curve over both folds
+    assert slow.epoch == 4  # (0.190843 + 0.217969) / 2 for epochs 1-4, then lower
+    assert fast.epoch == 1  # means 0.2035, 0.1159, 0.1465, 0.1587, 0.1686
+    assert slow.last_mean == pytest.approx((0.190843 + 0.216777) / 2)
+    assert best_row(rows) is slow
+    study = cv_study(base, {"lr": [0.003, 0.03]}, 2)
+    final = final_config(study, slow)
+    assert (final.lr, final.epochs, final.fold, final.folds) == (0.003, 4, None, 2)
+
+
+def test_a_fold_that_stopped_early_leaves_its_configuration_incomplete():
+    base = TrainConfig(folds=2, epochs=3)
+    rows = cv_rows([(base.replace(fold=0), [0.5, 0.6, 0.7]), (base.replace(fold=1), [0.4, None, 0.5])], [])
+    assert not rows[0].complete and best_row(rows) is None
+
+
+def test_tune_follows_the_protocol_end_to_end(seglab_home, capsys):
+    """../shared/cases/tune_epoch_selection as a test: the CV score never credits a fold with an
+    epoch picked on its own validation images; the final run trains the chosen epoch count on
+    the whole pool and keeps its last epoch."""
     code = main(
-        ["tune", "--preset", "smoke", "--n", "30", "--grid", "lr=0.003,0.03", "--folds", "2", "--json"]
+        ["tune", "--preset", "smoke", "--n", "60", "--epochs", "5", "--grid", "lr=0.003,0.03", "--folds", "2"]
+        + ["--threads", "1", "--json"]
     )
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -86,28 +133,44 @@ def test_tune_json_schema_on_a_tiny_grid(seglab_home, capsys):
     assert set(out) == {"configs", "best"}
     assert [c["params"] for c in out["configs"]] == [{"lr": 0.003}, {"lr": 0.03}]
     for c in out["configs"]:
-        assert set(c) == {"params", "folds", "cv_iou_mean", "cv_iou_std"}
+        assert set(c) == {"params", "folds", "epochs", "cv_iou_mean", "cv_iou_std", "cv_iou_last"}
         assert c["folds"] == 2
-    assert set(out["best"]) == {"params", "test_iou", "run_id"}
-    best_mean = max(c["cv_iou_mean"] for c in out["configs"])
-    assert out["best"]["params"] in [c["params"] for c in out["configs"] if c["cv_iou_mean"] == best_mean]
+    assert set(out["best"]) == {"params", "epochs", "test_iou", "run_id"}
 
     store = RunStore(seglab_home)
     records = store.list_runs()
     folds = [r for r in records if r.config.fold is not None]
     assert len(folds) == 4
+    curves = {}
     for r in folds:  # cross-validation never evaluates the test split
         assert "test_iou" not in r.metrics
-    # the CV mean is the mean of the stored fold runs' validation IoUs
+        history = store.history(r.id)
+        assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]  # every fold scored at every epoch
+        curves[(r.config.lr, r.config.fold)] = [h["val_iou"] for h in history]
+
+    def latest_peak(curve):
+        return max(range(len(curve)), key=lambda i: (curve[i], i)) + 1
+
+    leaks = 0
     for c in out["configs"]:
-        vals = [r.metrics["val_iou"] for r in folds if r.config.lr == c["params"]["lr"]]
-        assert c["cv_iou_mean"] == pytest.approx(statistics.fmean(vals))
-        assert c["cv_iou_std"] == pytest.approx(statistics.stdev(vals))
+        lr = c["params"]["lr"]
+        own, other = curves[(lr, 0)], curves[(lr, 1)]
+        expected = [own[latest_peak(other) - 1], other[latest_peak(own) - 1]]
+        assert c["cv_iou_mean"] == pytest.approx(statistics.fmean(expected))
+        assert c["cv_iou_last"] == pytest.approx((own[-1] + other[-1]) / 2)
+        mean_curve = [(a + b) / 2 for a, b in zip(own, other, strict=True)]
+        assert c["epochs"] == latest_peak(mean_curve)
+        leaky = (max(own) + max(other)) / 2
+        leaks += c["cv_iou_mean"] == pytest.approx(leaky) and leaky != pytest.approx(c["cv_iou_last"])
+    assert leaks == 0
+    best = max(out["configs"], key=lambda c: c["cv_iou_mean"])
+    assert out["best"]["params"] == best["params"] and out["best"]["epochs"] == best["epochs"]
     final = store.load_run(out["best"]["run_id"])
     assert final.config.folds == 2 and final.config.fold is None
-    assert final.config.lr == out["best"]["params"]["lr"]
+    assert final.config.lr == best["params"]["lr"] and final.config.epochs == best["epochs"]
+    assert final.checkpoint == "last" and final.best_epoch == best["epochs"]  # the last epoch is kept
     assert out["best"]["test_iou"] == pytest.approx(final.metrics["test_iou"])
-    # trained on the whole pool: train = val = pool, test as usual
+    assert final.metrics["last_test_iou"] == pytest.approx(final.metrics["test_iou"])
     assert np.isfinite(out["best"]["test_iou"])
 
 

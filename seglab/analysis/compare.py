@@ -15,11 +15,19 @@ Pure pandas, no Streamlit: the Results page, ``python -m seglab report`` and the
   test IoU is reported beside it and never used to choose: picking the winner by test score
   makes that score optimistic, because the test set then helped choose the model.
 * :func:`paired_comparison` compares the best cell with the runner-up seed by seed.
+
+What counts, stated once (`COUNTING_RULE`): a comparison never mixes data — the data-defining
+settings (`DATA_FIELDS`) are never compared axes, and runs on a folder or zip dataset must have
+the same content fingerprint (`seglab.data.fingerprint`). In each cell, every seed counts once:
+its newest finished run. A seed with no finished run is *diverged* (if a run of it diverged) or
+*unfinished*. A finished run is *collapsed* when `seglab.analysis.collapse.is_collapsed` says so.
+A cell with fewer finished seeds than the study asked for is *incomplete*: it is ranked after
+the complete cells and is named, never silently crowned. Scores come from one checkpoint rule
+(`CHECKPOINT_RULES`): the epoch kept by validation (default) or the last epoch.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,18 +35,53 @@ from typing import Any
 
 import pandas as pd
 
-from seglab.analysis.results_table import _hashable, loss_label
-from seglab.settings.config import TrainConfig, dataset_display_name
+from seglab.analysis import stats
+from seglab.analysis.collapse import is_collapsed
+from seglab.analysis.results_table import (  # the one definition of "one model" lives there
+    CHECKPOINT_KEY,
+    CONFIG_FIELDS,
+    DATA_KEY,
+    RUNTIME_FIELDS,
+    _clean,
+    _hashable,
+    loss_label,
+)
+from seglab.analysis.results_table import arch_label as _arch_label
+from seglab.analysis.results_table import label_models as label_models  # re-exported
+from seglab.analysis.results_table import model_key as model_key  # re-exported
+from seglab.analysis.stats import t_quantile_975
+from seglab.settings.config import dataset_display_name
 
-CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
-#: settings that change how fast a run trains, not what it learns; never split a comparison
-RUNTIME_FIELDS: frozenset[str] = frozenset({"device", "precision", "num_threads"})
 #: axes every comparison may vary: the model (with its options), the loss (with its
 #: parameters) and the seed
 ALWAYS_COMPARED: tuple[str, ...] = ("arch", "model_params", "loss", "loss_params", "seed")
+#: settings that define the data a run saw (images, masks, split, fold): never a compared axis,
+#: so a study over e.g. ``dataset_params`` is split into one comparison per data setting
+DATA_FIELDS: frozenset[str] = frozenset(
+    {"dataset", "dataset_params", "size", "n", "split_seed", "val_fraction", "test_fraction", "folds", "fold"}
+)
 #: the metric that chooses the best cell, and the one reported beside it
 SELECT_METRIC = "val_iou"
 REPORT_METRIC = "test_iou"
+#: checkpoint rule → (validation column, test column, per-image test column)
+CHECKPOINT_RULES: dict[str, tuple[str, str, str]] = {
+    "best": ("val_iou", "test_iou", "test_iou_per_image"),
+    "last": ("last_val_iou", "last_test_iou", "last_test_iou_per_image"),
+}
+CHECKPOINT_SENTENCES: dict[str, str] = {
+    "best": (
+        "Scores come from each run's best epoch on validation (its weights are the ones tested). "
+        "Because that epoch was picked on the validation images, its validation IoU is a little "
+        "optimistic; the test IoU of the same weights is not."
+    ),
+    "last": "Scores come from each run's last epoch: nothing was picked on the validation images.",
+}
+COUNTING_RULE = (
+    "Each seed counts once: its newest finished run. A cell with fewer finished seeds than the "
+    "study asked for (diverged or unfinished runs) is ranked after the complete cells and never "
+    "crowned without saying so; a run whose validation IoU is below 0.05 is flagged as collapsed "
+    "(it predicts almost nothing)."
+)
 
 TEST_SELECTION_SENTENCE = (
     "The best model is chosen by validation IoU and only then scored on the test set: choosing "
@@ -52,26 +95,6 @@ PAIRED_RULE = (
     "two shared seeds nothing can be resolved."
 )
 BAND_NOTE = "lines: mean over seeds; band: lowest to highest seed (min–max)"
-
-# Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom.
-_T975: tuple[float, ...] = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
-def t_quantile_975(df: int) -> float:
-    """Two-sided 95 % critical value of Student's t with ``df`` degrees of freedom (df ≥ 1).
-
-    Exact table values up to 30; beyond that the normal value plus the usual 1/df correction
-    (within 0.003 of the true quantile).
-    """
-    if df < 1:
-        raise ValueError("t needs at least one degree of freedom")
-    if df <= len(_T975):
-        return _T975[df - 1]
-    return 1.960 + 2.4 / df
 
 
 def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
@@ -97,14 +120,24 @@ def format_mean_std(mean: float | None, std: float | None, n: int, digits: int =
 
 # ---- signatures ------------------------------------------------------------------------------
 def _config_of(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {f: row.get(f) for f in CONFIG_FIELDS if f in row}
+    config = {f: row.get(f) for f in CONFIG_FIELDS if f in row}
+    if "dataset_params" in config:
+        config["dataset_params"] = without_tied_data_seed(config["dataset_params"], row.get("seed"))
+    config[DATA_KEY] = row.get(DATA_KEY)
+    config[CHECKPOINT_KEY] = row.get(CHECKPOINT_KEY) or "best"
+    return config
 
 
-def _clean(value: Any) -> Any:
-    """NaN (a column missing for some runs) and None mean the same thing: not set."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+def without_tied_data_seed(dataset_params: Any, seed: Any) -> Any:
+    """``dataset_params`` minus a data seed equal to the run seed (a study whose seeds each draw
+    their own data): that draw is part of the seed's repetition, not a setting to compare."""
+    if (
+        isinstance(dataset_params, Mapping)
+        and "seed" in dataset_params
+        and key_of(dataset_params["seed"]) == key_of(seed)
+    ):
+        return {k: v for k, v in dataset_params.items() if k != "seed"}
+    return dataset_params
 
 
 def study_axes(runs: pd.DataFrame, studies: Mapping[str, Any] | None = None) -> dict[str, tuple[str, ...]]:
@@ -129,7 +162,9 @@ def study_axes(runs: pd.DataFrame, studies: Mapping[str, Any] | None = None) -> 
                 for f in CONFIG_FIELDS
                 if f in rows and rows[f].map(lambda v: _hashable(_clean(v))).nunique(dropna=False) > 1
             ]
-        axes[str(group)] = tuple(f for f in fields if f not in ALWAYS_COMPARED and f not in RUNTIME_FIELDS)
+        axes[str(group)] = tuple(
+            f for f in fields if f not in ALWAYS_COMPARED and f not in RUNTIME_FIELDS and f not in DATA_FIELDS
+        )
     return axes
 
 
@@ -140,10 +175,13 @@ def compared_fields(extra_axes: Iterable[str] = ()) -> frozenset[str]:
 
 def signature(config: Mapping[str, Any], extra_axes: Iterable[str] = ()) -> tuple[Any, ...]:
     """What must agree for two runs to be compared: the config minus the compared axes and
-    the speed-only settings, plus the set of extra axes itself (hashable)."""
-    skip = compared_fields(extra_axes) | RUNTIME_FIELDS
+    the speed-only settings, the data's content fingerprint and the checkpoint rule, plus the
+    set of extra axes itself (hashable). Data settings are never compared axes."""
+    extra = [f for f in extra_axes if f not in DATA_FIELDS]
+    skip = compared_fields(extra) | RUNTIME_FIELDS
     fixed = tuple((f, _hashable(_clean(config.get(f)))) for f in CONFIG_FIELDS if f not in skip)
-    return (tuple(sorted(set(extra_axes))), fixed)
+    run = ((DATA_KEY, _clean(config.get(DATA_KEY))), (CHECKPOINT_KEY, config.get(CHECKPOINT_KEY) or "best"))
+    return (tuple(sorted(set(extra))), fixed + run)
 
 
 # ---- cells and comparisons ---------------------------------------------------------------------
@@ -157,13 +195,60 @@ class Cell:
     loss: str
     loss_label: str
     run_ids: list[str]
-    val: dict[int, float]  # seed → val IoU of its finished run (the checkpoint chosen on val)
-    test: dict[int, float]  # seed → test IoU of that checkpoint
-    n_unfinished: int = 0
+    val: dict[int, float]  # seed → val IoU of its counted run (newest finished) at the checkpoint rule
+    test: dict[int, float]  # seed → test IoU of that run
+    n_unfinished: int = 0  # seeds with no finished run and no diverged run (queued, failed, …)
+    images: dict[int, list[float | None]] = field(default_factory=dict)  # seed → per-image test IoU
+    counted: dict[int, str] = field(default_factory=dict)  # seed → the run id that counts
+    n_diverged: int = 0  # seeds with no finished run, one of whose runs diverged
+    n_duplicates: int = 0  # extra runs of a counted seed, set aside by the newest-finished rule
+    collapsed: list[int] = field(default_factory=list)  # seeds whose counted run is collapsed
+    n_requested: int = 0  # seeds the study asked for (set by the comparison)
+    newest: dict[int, str] = field(default_factory=dict)  # seed → its newest run, whatever its status
+
+    @property
+    def curve_run_ids(self) -> list[str]:
+        """One run per seed for the curves: the counted run, else the seed's newest (still training)."""
+        return [self.counted.get(seed, run_id) for seed, run_id in sorted(self.newest.items())]
 
     @property
     def n_seeds(self) -> int:
         return len(self.val)
+
+    @property
+    def n_finished(self) -> int:
+        return len(self.val)
+
+    @property
+    def n_collapsed(self) -> int:
+        return len(self.collapsed)
+
+    @property
+    def complete(self) -> bool:
+        """Every seed the study asked for finished."""
+        return self.n_finished > 0 and self.n_finished >= self.n_requested
+
+    def flags(self) -> list[str]:
+        """Plain words for everything a reader must know before trusting this cell's mean."""
+        out = []
+        if self.n_finished < self.n_requested:
+            why = []
+            if self.n_diverged:
+                why.append(f"{self.n_diverged} diverged")
+            if self.n_unfinished:
+                why.append(f"{self.n_unfinished} not finished")
+            reason = f" ({', '.join(why)})" if why else ""
+            out.append(f"only {self.n_finished} of {self.n_requested} seeds finished{reason}")
+        if self.collapsed:
+            out.append(
+                f"{self.n_collapsed} of {self.n_finished} finished seed(s) collapsed "
+                "(validation IoU below 0.05: the model predicts almost nothing)"
+            )
+        if self.n_duplicates:
+            out.append(
+                f"{self.n_duplicates} repeated run(s) of a seed set aside (the newest finished counts)"
+            )
+        return out
 
     @property
     def full_label(self) -> str:
@@ -188,17 +273,37 @@ class Cell:
     def test_std(self) -> float | None:
         return mean_std(list(self.test.values()))[1]
 
+    def val_interval(self) -> stats.Interval | None:
+        """95 % bootstrap interval of the mean validation IoU (over seeds)."""
+        return stats.bootstrap_interval(self.val)
+
+    def test_interval(self) -> stats.Interval | None:
+        """95 % bootstrap interval of the test score: over seeds and test images when every
+        seed stored per-image IoUs (then the mean per-image IoU), else over seeds."""
+        return stats.bootstrap_interval(self.test, self.images)
+
     def to_json(self) -> dict[str, Any]:
         extra = {k: _jsonable(v) for k, v in self.values.items() if k not in ("arch", "loss")}
+        val_ci, test_ci = self.val_interval(), self.test_interval()
         return {
             "arch": self.arch,
             "loss": self.loss,
             **extra,
             "n_seeds": self.n_seeds,
+            "n_requested": self.n_requested,
+            "n_finished": self.n_finished,
+            "n_diverged": self.n_diverged,
+            "n_unfinished": self.n_unfinished,
+            "n_collapsed": self.n_collapsed,
+            "complete": self.complete,
+            "flags": self.flags(),
             "val_iou_mean": self.val_mean,
             "val_iou_std": self.val_std,
             "test_iou_mean": self.test_mean,
             "test_iou_std": self.test_std,
+            "val_iou_ci": None if val_ci is None else val_ci.to_json(),
+            "test_iou_ci": None if test_ci is None else test_ci.to_json(),
+            "run_ids": [self.counted[s] for s in sorted(self.counted)],
         }
 
 
@@ -286,6 +391,8 @@ class Comparison:
     groups: list[str] = field(default_factory=list)
     name: str = ""
     latest: float = 0.0  # newest run's creation time (for "latest first")
+    checkpoint: str = "best"  # the checkpoint rule the scores come from (`CHECKPOINT_RULES`)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def run_ids(self) -> list[str]:
@@ -300,9 +407,18 @@ class Comparison:
 
     @property
     def ranked(self) -> list[Cell]:
-        """Cells with at least one finished seed, highest mean validation IoU first."""
+        """Cells with at least one finished seed: complete cells first, then incomplete ones
+        (fewer finished seeds than asked for), each by mean validation IoU, highest first."""
         done = [c for c in self.cells if c.val_mean is not None]
-        return sorted(done, key=lambda c: -c.val_mean)  # stable: ties keep the cell order
+        return sorted(done, key=lambda c: (not c.complete, -c.val_mean))  # stable on ties
+
+    @property
+    def passed_over(self) -> list[Cell]:
+        """Incomplete cells whose mean validation IoU beats the crowned best's."""
+        best = self.best
+        if best is None or not best.complete:
+            return []
+        return [c for c in self.ranked if not c.complete and c.val_mean > best.val_mean]
 
     @property
     def best(self) -> Cell | None:
@@ -325,7 +441,151 @@ class Comparison:
             return "No run of this comparison has finished yet, so there is no best model."
         val = format_mean_std(best.val_mean, best.val_std, best.n_seeds)
         test = format_mean_std(best.test_mean, best.test_std, best.n_seeds)
-        return f"Best by validation IoU: {best.full_label} — validation IoU {val}; its test IoU {test}."
+        text = f"Best by validation IoU: {best.full_label} — validation IoU {val}; its test IoU {test}."
+        if not best.complete:
+            text += " No model finished every seed the study asked for, so this best is provisional."
+        if flags := best.flags():
+            text += " Careful: " + "; ".join(flags) + "."
+        for cell in self.passed_over:
+            text += (
+                f" {cell.full_label} has a higher mean ({cell.val_mean:.3f}) but is not crowned: "
+                + "; ".join(cell.flags())
+                + "."
+            )
+        return text
+
+    # ---- statistics (seglab.analysis.stats) ----
+    @property
+    def has_image_scores(self) -> bool:
+        """True when every counted run stored its per-image test IoU."""
+        cells = [c for c in self.cells if c.test]
+        return bool(cells) and all(set(c.images) >= set(c.test) for c in cells)
+
+    def statistics_basis(self) -> str:
+        """One sentence: what the intervals and tests resample."""
+        if self.has_image_scores:
+            return (
+                "Test intervals and tests resample both the seeds and the test images (each run "
+                "stored its IoU on every test image); they are about the mean IoU per test image."
+            )
+        return (
+            "These runs did not store per-image test scores (they come from an older SegLab), so "
+            "intervals and tests use the seeds only: they see seed-to-seed noise but not which "
+            "test images happened to be drawn."
+        )
+
+    def test_gaps(self) -> list[tuple[Cell, stats.PairedTest, float | None]]:
+        """The best against every other ranked cell on the test set (which chose nothing): the
+        paired bootstrap test and its Holm-adjusted p-value over all these comparisons."""
+        if "test_gaps" in self._cache:
+            return self._cache["test_gaps"]
+        best = self.best
+        if best is None:
+            return []
+        others = [c for c in self.ranked if c is not best]
+        tests = [stats.paired_test(best.test, c.test, best.images, c.images) for c in others]
+        ps = [t.p_value for t in tests]
+        known = [p for p in ps if p is not None]
+        adjusted = iter(stats.holm(known))
+        holm_ps = [next(adjusted) if p is not None else None for p in ps]
+        self._cache["test_gaps"] = list(zip(others, tests, holm_ps, strict=True))
+        return self._cache["test_gaps"]
+
+    def better_than(self) -> list[Cell]:
+        """Cells the best beats on the test images after the Holm correction (adjusted p ≤ 5 %)."""
+        return [
+            c
+            for c, t, p in self.test_gaps()
+            if p is not None and p <= stats.ALPHA and t.interval is not None and t.interval.mean > 0
+        ]
+
+    def better_sentence(self) -> str:
+        """Plain words: which models the best is better than, on the test images."""
+        gaps = self.test_gaps()
+        best = self.best
+        if best is None or not gaps:
+            return ""
+        better = self.better_than()
+        tested = [c for c, t, p in gaps if p is not None]
+        if not tested:
+            return (
+                f"{best.full_label} cannot be called better than any other model: the models share "
+                "too few seeds to test (at least two, or one with per-image scores)."
+            )
+        if not better:
+            return (
+                f"On the test images, {best.full_label} is not clearly better than any of the "
+                f"{len(tested)} other model(s) after the Holm correction: the gaps are within the noise."
+            )
+        names = ", ".join(c.full_label for c in better)
+        rest = len(tested) - len(better)
+        tail = f"; against the other {rest} the data cannot tell" if rest else ""
+        return (
+            f"On the test images, {best.full_label} is better than {len(better)} of {len(tested)} "
+            f"other model(s) after the Holm correction: {names}{tail}."
+        )
+
+    def runner_up_sentence(self) -> str:
+        """Best − runner-up on the test images, paired, with its bootstrap interval."""
+        best, second = self.best, self.runner_up
+        if best is None or second is None:
+            return ""
+        gap = next((t for c, t, _ in self.test_gaps() if c is second), None)
+        if gap is None or gap.interval is None:
+            return (
+                f"Best vs runner-up ({second.full_label}): they share too few seeds to measure "
+                "the gap on the test images."
+            )
+        i = gap.interval
+        if gap.p_value is None:
+            verdict = "one shared seed cannot tell a real gap from seed noise (not resolved)"
+        elif gap.resolved:
+            verdict = f"the gap holds up across seeds and images (p = {gap.p_value:.3f}, resolved)"
+        else:
+            verdict = f"the gap is within the noise (p = {gap.p_value:.2f}, not resolved)"
+        return (
+            f"Best − runner-up ({second.full_label}) on the test images: {i.mean:+.3f}, 95 % interval "
+            f"[{i.low:+.3f}, {i.high:+.3f}] over {i.basis} ({i.n_seeds} seed(s)"
+            + (f" × {i.n_images} images" if i.n_images else "")
+            + f"); {verdict}."
+        )
+
+    def seed_plan_sentence(self) -> str:
+        """How many seeds would resolve the best − runner-up validation gap with its spread."""
+        best, second = self.best, self.runner_up
+        if best is None or second is None:
+            return ""
+        seeds = sorted(set(best.val) & set(second.val))
+        diffs = [best.val[s] - second.val[s] for s in seeds]
+        mean, std = mean_std(diffs)
+        return stats.seed_plan_sentence(mean or 0.0, std, len(diffs), "the validation gap to the runner-up")
+
+    def optimism(self) -> float | None:
+        """Mean over the counted runs of (kept-epoch validation IoU − last-epoch validation IoU):
+        how much choosing the epoch on validation lifts the validation score here."""
+        if self.checkpoint != "best":
+            return None
+        counted = {rid for c in self.cells for rid in c.counted.values()}
+        rows = self.runs[self.runs["run_id"].isin(counted)]
+        if "last_val_iou" not in rows or rows.empty:
+            return None
+        gaps = [
+            b - a
+            for a, b in zip(rows["last_val_iou"], rows["val_iou"], strict=True)
+            if _num(a) is not None and _num(b) is not None
+        ]
+        return sum(gaps) / len(gaps) if gaps else None
+
+    def checkpoint_sentence(self) -> str:
+        """Which checkpoint the scores come from, and (for best-epoch scores) their optimism here."""
+        text = CHECKPOINT_SENTENCES[self.checkpoint]
+        lift = self.optimism()
+        if lift is not None:
+            text += (
+                f" Here the kept epoch's validation IoU is on average {lift:.3f} above the last "
+                "epoch's; compare at the last epoch to remove that lift."
+            )
+        return text
 
     def settings_text(self) -> str:
         """'dataset=shapes, size=64, n=384, …' — the shared settings, named once."""
@@ -354,6 +614,10 @@ class Comparison:
                     "arch": cell.arch,
                     "loss_label": cell.loss_label,
                     "n_seeds": cell.n_seeds,
+                    "seeds": f"{cell.n_finished}/{cell.n_requested}",
+                    "diverged": cell.n_diverged,
+                    "collapsed": cell.n_collapsed,
+                    "flags": "; ".join(cell.flags()),
                     "val_iou_mean": cell.val_mean,
                     "val_iou_std": cell.val_std,
                     "test_iou_mean": cell.test_mean,
@@ -368,9 +632,16 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         best = self.best
+        gaps = self.test_gaps()
+        second = self.runner_up
+        runner = next((t for c, t, _ in gaps if c is second), None)
         return {
             "settings": {k: _jsonable(v) for k, v in self.settings.items()},
             "varied": list(self.varied),
+            "checkpoint": self.checkpoint,
+            "checkpoint_rule": self.checkpoint_sentence(),
+            "counting_rule": COUNTING_RULE,
+            "statistics": self.statistics_basis(),
             "cells": [c.to_json() for c in self.cells],
             "best": None
             if best is None
@@ -378,10 +649,34 @@ class Comparison:
                 "arch": best.arch,
                 "loss": best.loss,
                 **{k: _jsonable(v) for k, v in best.values.items() if k not in ("arch", "loss")},
+                "label": best.full_label,
                 "selected_by": SELECT_METRIC,
+                "complete": best.complete,
+                "flags": best.flags(),
                 "val_iou_mean": best.val_mean,
                 "test_iou_mean": best.test_mean,
+                "passed_over": [c.full_label for c in self.passed_over],
             },
+            "best_vs_runner_up": None
+            if runner is None or second is None
+            else {
+                "runner_up": second.full_label,
+                "metric": REPORT_METRIC,
+                "gap_ci": None if runner.interval is None else runner.interval.to_json(),
+                "p_value": runner.p_value,
+                "resolved": runner.resolved,
+            },
+            "better_than": [
+                {
+                    "model": c.full_label,
+                    "gap_ci": None if t.interval is None else t.interval.to_json(),
+                    "p_value": t.p_value,
+                    "p_holm": p,
+                    "better": c in self.better_than(),
+                }
+                for c, t, p in gaps
+            ],
+            "seed_plan": self.seed_plan_sentence(),
         }
 
 
@@ -429,26 +724,23 @@ def _created_ts(value: Any) -> float:
     return _num(value) or 0.0
 
 
-def _arch_label(row: Mapping[str, Any]) -> str:
-    from seglab.analysis.results_table import format_params
-
-    params = _clean(row.get("model_params"))
-    text = format_params(params) if isinstance(params, Mapping) else ""
-    return f"{row.get('arch')} ({text})" if text else str(row.get("arch"))
-
-
 def build_comparisons(
     runs: pd.DataFrame,
     studies: Mapping[str, Any] | None = None,
     names: Mapping[str, str] | None = None,
+    *,
+    checkpoint: str = "best",
 ) -> list[Comparison]:
     """Split runs (a `seglab.analysis.results_table.runs_frame`) into like-with-like comparisons.
 
     ``studies`` maps group id → `seglab.settings.study.Study` (from ``JobQueue.group_study``) so a
     study's own axes (say width) may vary inside its comparison; ``names`` maps group id → a
     readable study name. Order: comparisons with two or more cells (studies) before lone
-    models, newest first — so the first one is the latest study.
+    models, newest first — so the first one is the latest study. ``checkpoint``: score every
+    run at its kept epoch (``"best"``) or at its last epoch (``"last"``).
     """
+    if checkpoint not in CHECKPOINT_RULES:
+        raise ValueError(f"checkpoint must be one of {', '.join(CHECKPOINT_RULES)}, not {checkpoint!r}")
     if runs.empty:
         return []
     axes_of = study_axes(runs, studies)
@@ -459,12 +751,51 @@ def build_comparisons(
         sig = signature(_config_of(row), extra)
         buckets.setdefault(sig, []).append(index)
         extra_of[sig] = extra
-    comparisons = [_comparison(runs.loc[idx], extra_of[sig], names or {}) for sig, idx in buckets.items()]
+    comparisons = [
+        _comparison(runs.loc[idx], extra_of[sig], names or {}, studies or {}, checkpoint)
+        for sig, idx in buckets.items()
+    ]
     comparisons.sort(key=lambda c: (len(c.cells) < 2, -c.latest))
+    _name_data_settings(comparisons)
     return comparisons
 
 
-def _comparison(rows: pd.DataFrame, extra: tuple[str, ...], names: Mapping[str, str]) -> Comparison:
+def _name_data_settings(comparisons: Sequence[Comparison]) -> None:
+    """Comparisons of one study that differ in their data (one per foreground share) get the
+    data setting in their name: 'imbalance study · fg_fraction=0.02'."""
+    by_name: dict[str, list[Comparison]] = {}
+    for c in comparisons:
+        if c.name:
+            by_name.setdefault(c.name, []).append(c)
+    for same in by_name.values():
+        if len(same) < 2:
+            continue
+        fields = [f for f in differing_settings(same) if f in DATA_FIELDS]
+        for c in same:
+            parts = []
+            for f in fields:
+                value = c.settings.get(f)
+                if isinstance(value, Mapping):
+                    others = [x.settings.get(f) for x in same]
+                    keys = [
+                        k
+                        for k in value
+                        if len({key_of(o.get(k) if isinstance(o, Mapping) else None) for o in others}) > 1
+                    ]
+                    parts += [f"{k}={_short(value[k])}" for k in keys]
+                else:
+                    parts.append(f"{f}={_short(value)}")
+            if parts:
+                c.name = f"{c.name} · {', '.join(parts)}"
+
+
+def _comparison(
+    rows: pd.DataFrame,
+    extra: tuple[str, ...],
+    names: Mapping[str, str],
+    studies: Mapping[str, Any],
+    checkpoint: str = "best",
+) -> Comparison:
     rows = rows.copy()
     rows["_arch_label"] = [_arch_label(r) for r in rows.to_dict("records")]
     if "loss_label" not in rows:
@@ -486,10 +817,17 @@ def _comparison(rows: pd.DataFrame, extra: tuple[str, ...], names: Mapping[str, 
     if "loss" in varied:
         skip.add("loss_params")
     first = rows.iloc[0]
-    settings = {f: _clean(first.get(f)) for f in CONFIG_FIELDS if f in rows and f not in skip}
+    first_config = _config_of(first)  # a data seed tied to the run seed is not a shared setting
+    settings = {f: _clean(first_config.get(f)) for f in CONFIG_FIELDS if f in rows and f not in skip}
+    if _clean(first.get(DATA_KEY)) is not None:
+        settings[DATA_KEY] = first.get(DATA_KEY)
+    val_col, test_col, images_col = CHECKPOINT_RULES[checkpoint]
 
+    # one stated rule for repeated seeds, whatever the table's order: the newest finished run
+    records = sorted(rows.to_dict("records"), key=lambda r: (_created_ts(r.get("created")), str(r["run_id"])))
     cells: dict[tuple[Any, ...], Cell] = {}
-    for r in rows.to_dict("records"):
+    seeds_seen: dict[tuple[Any, ...], dict[int, list[dict[str, Any]]]] = {}
+    for r in records:
         ckey = tuple(key(r.get(c)) for c in identity)
         cell = cells.get(ckey)
         if cell is None:
@@ -504,16 +842,33 @@ def _comparison(rows: pd.DataFrame, extra: tuple[str, ...], names: Mapping[str, 
                 val={},
                 test={},
             )
+            seeds_seen[ckey] = {}
         cell.run_ids.append(str(r["run_id"]))
-        val, test = _num(r.get(SELECT_METRIC)), _num(r.get(REPORT_METRIC))
-        seed = int(r.get("seed") or 0)
-        if r.get("status") == "done" and val is not None:
-            # a seed trained twice (the same study queued again) counts once: the newer run
-            cell.val[seed] = val
-            if test is not None:
+        seeds_seen[ckey].setdefault(int(r.get("seed") or 0), []).append(r)
+    all_seeds = {seed for by_seed in seeds_seen.values() for seed in by_seed}
+    requested = _requested_seeds(rows, studies) or len(all_seeds)
+    for ckey, cell in cells.items():
+        cell.n_requested = requested
+        for seed, runs_of_seed in sorted(seeds_seen[ckey].items()):
+            cell.newest[seed] = str(runs_of_seed[-1]["run_id"])
+            done = [r for r in runs_of_seed if r.get("status") == "done" and _num(r.get(val_col)) is not None]
+            if not done:
+                if any(r.get("status") == "diverged" for r in runs_of_seed):
+                    cell.n_diverged += 1
+                else:
+                    cell.n_unfinished += 1
+                continue
+            chosen = done[-1]  # sorted oldest → newest
+            cell.n_duplicates += len(done) - 1
+            cell.counted[seed] = str(chosen["run_id"])
+            cell.val[seed] = float(_num(chosen.get(val_col)))  # type: ignore[arg-type]
+            if (test := _num(chosen.get(test_col))) is not None:
                 cell.test[seed] = test
-        else:
-            cell.n_unfinished += 1
+            per_image = chosen.get(images_col)
+            if isinstance(per_image, (list, tuple)) and per_image:
+                cell.images[seed] = list(per_image)
+            if is_collapsed(cell.val[seed]):
+                cell.collapsed.append(seed)
     groups = [g for g in dict.fromkeys(rows["group"]) if g] if "group" in rows else []
     name = " + ".join(names.get(g, g) for g in groups)
     latest = max((_created_ts(v) for v in rows.get("created", [])), default=0.0)
@@ -525,7 +880,19 @@ def _comparison(rows: pd.DataFrame, extra: tuple[str, ...], names: Mapping[str, 
         groups=groups,
         name=name,
         latest=latest,
+        checkpoint=checkpoint,
     )
+
+
+def _requested_seeds(rows: pd.DataFrame, studies: Mapping[str, Any]) -> int:
+    """The seeds each cell should have: the largest seed count of the runs' studies the queue
+    knows (0 when it knows none: the caller then takes every seed seen in the comparison)."""
+    counts = []
+    for group in dict.fromkeys(rows["group"]) if "group" in rows else []:
+        study = studies.get(str(group)) if group else None
+        if study is not None:
+            counts.append(len(study.run_seeds))
+    return max(counts, default=0)
 
 
 def _cell_label(values: Mapping[str, Any], row: Mapping[str, Any]) -> str:
@@ -545,7 +912,7 @@ def differing_settings(comparisons: Sequence[Comparison]) -> list[str]:
     what it compares, not a difference of settings.
     """
     fields = []
-    for f in CONFIG_FIELDS:
+    for f in (*CONFIG_FIELDS, DATA_KEY):
         if f in ALWAYS_COMPARED or f in RUNTIME_FIELDS:
             continue
         values = [c.settings[f] for c in comparisons if f in c.settings]
@@ -564,12 +931,32 @@ def mixing_warning(comparisons: Sequence[Comparison]) -> str | None:
         values = [c.settings[f] for c in comparisons if f in c.settings]
         if f == "dataset":  # saved uploads by their saved name, not their path
             values = [dataset_display_name(v) if isinstance(v, str) else v for v in values]
-        detail.append(f"{f}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
+        name = "data content (fingerprint)" if f == DATA_KEY else f
+        detail.append(f"{name}: {' / '.join(dict.fromkeys(_short(v) for v in values))}")
     what = "; ".join(detail) if detail else "their studies varied different settings"
-    return (
+    text = (
         f"These runs were trained with different settings ({what}), so they form "
         f"{len(comparisons)} separate comparisons. Scores are compared only inside one comparison."
     )
+    if changed := data_changed(comparisons):
+        text += (
+            " The images or masks behind "
+            + ", ".join(f"dataset {_short(d)!r}" for d in changed)
+            + " changed between runs (different content under the same name): runs on each "
+            "version of the data are compared separately."
+        )
+    return text
+
+
+def data_changed(comparisons: Sequence[Comparison]) -> list[Any]:
+    """Datasets that appear with more than one content fingerprint among ``comparisons``."""
+    seen: dict[Any, set[Any]] = {}
+    for c in comparisons:
+        for _, r in c.runs.iterrows():
+            fingerprint = _clean(r.get(DATA_KEY))
+            if fingerprint is not None:
+                seen.setdefault(key_of(r.get("dataset")), set()).add(fingerprint)
+    return [d for d, prints in seen.items() if len(prints) > 1]
 
 
 def key_of(value: Any) -> Any:
@@ -587,7 +974,7 @@ def seed_curves(
     """
     of_run = {}
     for cell in comparison.cells:
-        for run_id in cell.run_ids:
+        for run_id in cell.curve_run_ids:  # one run per seed (the newest-finished rule)
             of_run[run_id] = cell
     rows = []
     for run_id, records in histories.items():
@@ -640,9 +1027,16 @@ def comparison_grid(comparison: Comparison, metric: str = SELECT_METRIC) -> pd.D
 
 
 def comparison_seed_runs(comparison: Comparison) -> pd.DataFrame:
-    """The finished runs of a comparison with their cell's label in ``model`` (for seed dots)."""
+    """The counted runs of a comparison (the newest finished run of each seed) with their cell's
+    label in ``model`` (for seed dots)."""
     runs = comparison.labelled_runs()
-    return runs[runs["status"] == "done"]
+    counted = {run_id for cell in comparison.cells for run_id in cell.counted.values()}
+    runs = runs[runs["run_id"].isin(counted)].copy()
+    val_col, test_col, _ = CHECKPOINT_RULES[comparison.checkpoint]
+    for shown, source in ((SELECT_METRIC, val_col), (REPORT_METRIC, test_col)):
+        if source != shown:  # dots at the same checkpoint as the bars
+            runs[shown] = runs.get(source, math.nan)
+    return runs
 
 
 def summary_frame(comparison: Comparison, metric: str) -> pd.DataFrame:

@@ -7,7 +7,9 @@ would use, with the same number of CPU threads a worker gets. A run then costs a
     epochs × (train batches × step time + validation batches × forward time)
     + test evaluation + a fixed start-up cost (building data and model, saving files)
 
-and the study is the sum over its runs divided by the number of workers. Step timings are
+and the study is the time until the last run ends when the queue's runs are handed, in
+order, to the worker's slots (runs that train side by side: two on a 2-core laptop), each
+slot taking the next run as soon as it is free. Step timings are
 cached per process, so changing the number of epochs or seeds re-estimates instantly.
 
 Plain functions, no Streamlit. The estimate is an order of magnitude guide: it cannot know
@@ -26,7 +28,6 @@ from typing import Any
 from seglab.errors import SegLabError
 from seglab.settings.config import TrainConfig
 from seglab.store.epoch_predictions import EPOCH_IMAGES
-from seglab.units import format_duration
 
 RUN_OVERHEAD_SECONDS = 0.5  # data generation, model build, checkpoints, previews per run
 
@@ -66,15 +67,18 @@ class StudyEstimate:
         return len(self.runs)
 
     def text(self) -> str:
-        """'12 runs, about 9 min on CPU (1 thread)'."""
+        """'12 runs, 2 at a time, on CPU (1 thread each)' (the duration is ``seconds``)."""
         runs = f"{self.n_runs} run" + ("s" if self.n_runs != 1 else "")
+        side = min(self.workers, self.n_runs)
+        at_once = f", {side} at a time" if side > 1 else ""
         where = ""
         if self.timings:
             t = next(iter(self.timings.values()))
-            where = f" on {t.device}" + (
-                f" ({t.threads} thread{'s' if t.threads != 1 else ''})" if t.device == "CPU" else ""
+            each = " each" if side > 1 else ""
+            where = f", on {t.device}" + (
+                f" ({t.threads} thread{'s' if t.threads != 1 else ''}{each})" if t.device == "CPU" else ""
             )
-        return f"{runs}, about {format_duration(self.seconds)}{where}"
+        return f"{runs}{at_once}{where}"
 
 
 def worker_threads() -> int:
@@ -280,18 +284,19 @@ def estimate_run(config: TrainConfig, timing: StepTiming) -> RunEstimate:
 def estimate_study(
     configs: Iterable[TrainConfig],
     *,
-    workers: int = 1,
+    workers: int | None = None,
     device: str = "auto",
     out_channels: int = 1,
     measure: bool = True,
 ) -> StudyEstimate | None:
     """Estimate every run (timing each distinct model shape once) and the study total.
 
-    ``workers``: how many runs train at the same time (one per CPU worker slot or GPU).
+    ``workers``: how many runs train at the same time; by default the slots the background
+    worker takes on this device (`seglab.jobs.worker.default_slot_count`).
     ``measure=False`` uses only timings measured earlier and returns None if one is missing,
     so a page can re-estimate for free whenever the number of epochs or seeds changes.
     """
-    estimate = StudyEstimate(workers=max(1, workers))
+    estimate = StudyEstimate(workers=max(1, workers if workers is not None else worker_slots(device)))
     for config in configs:
         shape = {
             "size": config.size,
@@ -313,5 +318,23 @@ def estimate_study(
                 return None
         estimate.timings[config.arch + "/" + "/".join(str(v) for v in shape.values())] = timing
         estimate.runs.append(estimate_run(config, timing))
-    estimate.seconds = sum(r.seconds for r in estimate.runs) / estimate.workers
+    estimate.seconds = makespan([r.seconds for r in estimate.runs], estimate.workers)
     return estimate
+
+
+def worker_slots(device: str = "auto") -> int:
+    """Runs the background worker trains side by side on ``device`` (its default slots)."""
+    from seglab.device import resolve_device
+    from seglab.jobs.worker import default_slot_count
+
+    return default_slot_count(resolve_device(device).type)
+
+
+def makespan(durations: Sequence[float], slots: int) -> float:
+    """Seconds until the last of ``durations`` ends when they start in order, each on the first
+    of ``slots`` to be free (how the worker's slots take queued runs)."""
+    free = [0.0] * max(1, slots)
+    for seconds in durations:
+        i = free.index(min(free))
+        free[i] += seconds
+    return max(free)

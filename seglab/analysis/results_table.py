@@ -5,50 +5,32 @@ Pure pandas, no Streamlit: the Results page and the tests call the same function
 Vocabulary used throughout:
 
 * a *run* is one trained model (one row of :func:`runs_frame`);
-* a *model* is what a study compares: an architecture with a loss (and its parameters),
-  plus any other setting that differs inside the selection (width, epochs, ...);
-* *seeds* are repeated runs of the same model; :func:`aggregate_seeds` turns them into
-  mean ± standard deviation so a comparison shows the spread, not one lucky draw.
+* a *model* is every setting except the seed and the speed-only ones, plus the data's content
+  (one definition: `seglab.analysis.compare.model_key`); its label names the architecture, the
+  loss and every other setting that differs inside the selection;
+* *seeds* are repeated runs of one model; `seglab.analysis.compare` turns them into cells with
+  mean ± standard deviation, counts and intervals, and chooses the best.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from seglab.settings.config import dataset_display_name
+from seglab.settings.config import TrainConfig, dataset_display_name
 
-# Config fields that identify *what* was trained. `seed` is left out on purpose (seeds are
-# repeats of one model); device, precision and threads change speed, not the model.
-MODEL_FIELDS: tuple[str, ...] = (
-    "dataset",
-    "dataset_params",
-    "size",
-    "n",
-    "split_seed",
-    "val_fraction",
-    "test_fraction",
-    "arch",
-    "width",
-    "depth",
-    "loss",
-    "loss_params",
-    "optimizer",
-    "lr",
-    "weight_decay",
-    "batch_size",
-    "epochs",
-    "augment",
-)
-# Fields that may tell two models apart beyond arch and loss; shown when they differ.
-VARIANT_FIELDS: tuple[str, ...] = tuple(
-    f for f in MODEL_FIELDS if f not in ("dataset", "dataset_params", "arch", "loss", "loss_params")
-)
+CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
+#: settings that change how fast a run trains, not what it learns: never part of a model's identity
+RUNTIME_FIELDS: frozenset[str] = frozenset({"device", "precision", "num_threads"})
+#: run columns (not config fields) that identify a model too: the data by content
+#: (`seglab.data.fingerprint`) and the checkpoint its scores come from ("best" / "last")
+DATA_KEY = "data_fingerprint"
+CHECKPOINT_KEY = "checkpoint"
 
 # Human names for metrics found in run summaries and histories.
 METRIC_TITLES: dict[str, str] = {
@@ -61,7 +43,13 @@ METRIC_TITLES: dict[str, str] = {
     "val_precision": "Validation precision",
     "val_recall": "Validation recall",
     "val_accuracy": "Validation pixel accuracy",
+    # issue 26: the probability threshold chosen on validation (seglab.metrics.threshold)
+    "val_best_threshold": "Threshold chosen on validation",
+    "val_iou_at_best_threshold": "Validation IoU at its chosen threshold",
+    "test_iou_at_val_threshold": "Test IoU at the validation threshold",
 }
+# Per-image test IoU lists kept in the runs table (for `seglab.analysis.stats`).
+PER_IMAGE_METRICS = frozenset({"test_iou_per_image", "last_test_iou_per_image"})
 # Metrics where lower is better; everything else is "higher is better".
 LOWER_IS_BETTER = frozenset({"val_loss", "train_loss", "test_loss", "loss"})
 
@@ -168,11 +156,11 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
 
     ``records`` are objects with ``id``, ``status``, ``config`` (a TrainConfig or a dict),
     ``metrics`` (dict), and optionally ``epochs_done``, ``message``, ``group``,
-    ``timestamps``. Config fields become columns, so do the metrics (``val_iou``,
-    ``test_iou``, ...). Extra columns: ``loss_label`` (loss with its parameters), ``model``
-    (arch + loss label, plus settings that differ between the runs, see
-    :func:`add_model_labels`), ``model_key`` (hashable identity of the model without the seed)
-    and ``created``. Rows keep the order given.
+    ``timestamps``. Config fields become columns, so do the numeric metrics (``val_iou``,
+    ``test_iou``, ...) and the per-image test IoU lists (`PER_IMAGE_METRICS`). Extra columns:
+    ``loss_label`` (loss with its parameters), ``model`` (see
+    `seglab.analysis.compare.label_models`), ``data_fingerprint``, ``checkpoint`` and
+    ``created``. Rows keep the order given.
     """
     rows = []
     for record in records:
@@ -185,6 +173,8 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
             "message": getattr(record, "message", "") or "",
             "group": getattr(record, "group", None) or "",
             "created": _created(record),
+            "data_fingerprint": getattr(record, "data_fingerprint", None),
+            "checkpoint": getattr(record, "checkpoint", None) or "best",
         }
         row.update(config)
         for key, value in metrics.items():
@@ -192,38 +182,69 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
                 row[key] = float(value)
             elif value is None:
                 row[key] = math.nan
+            elif key in PER_IMAGE_METRICS and isinstance(value, list):
+                row[key] = value
         row["loss_label"] = loss_label(config.get("loss", "?"), config.get("loss_params"))
-        row["model_key"] = tuple((f, _hashable(config.get(f))) for f in MODEL_FIELDS)
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=[*TABLE_COLUMNS, "loss_label", "model_key"])
+        return pd.DataFrame(columns=[*TABLE_COLUMNS, "loss_label", "data_fingerprint", "checkpoint"])
     for column in ("val_iou", "test_iou", "test_dice"):
         if column not in frame:
             frame[column] = math.nan
-    return add_model_labels(frame)
+    return label_models(frame)
 
 
-def add_model_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    """Set ``model`` = 'arch + loss label', plus '· width=8' etc. for settings that vary.
+def _clean(value: Any) -> Any:
+    """NaN (a column missing for some runs) and None mean the same thing: not set."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
-    Only fields that take more than one value among the given rows are named, so a plain
-    architecture × loss study reads 'unet_strided + focal (α=0.25, γ=2)'.
-    """
+
+def model_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The one definition of "one model": every setting except the seed and the speed-only
+    settings, plus the data's content fingerprint and the checkpoint rule. Runs with equal
+    keys are seeds of one model (`seglab.analysis.compare` builds its cells inside this)."""
+    fixed = tuple(
+        (f, _hashable(_clean(row.get(f)))) for f in CONFIG_FIELDS if f != "seed" and f not in RUNTIME_FIELDS
+    )
+    return fixed + (
+        (DATA_KEY, _clean(row.get(DATA_KEY))),
+        (CHECKPOINT_KEY, row.get(CHECKPOINT_KEY) or "best"),
+    )
+
+
+def arch_label(row: Mapping[str, Any]) -> str:
+    """'fpn (merge=concat)': the architecture with its options, when it has any."""
+    params = _clean(row.get("model_params"))
+    text = format_params(params) if isinstance(params, Mapping) else ""
+    return f"{row.get('arch')} ({text})" if text else str(row.get("arch"))
+
+
+def label_models(frame: pd.DataFrame) -> pd.DataFrame:
+    """Set ``model`` = 'arch (options) + loss (parameters)', plus '· field=value' for every
+    other setting that differs among the rows (the data's fingerprint and the checkpoint rule
+    included), so two runs share a label exactly when they share a `model_key`."""
     frame = frame.copy()
     if frame.empty:
         frame["model"] = pd.Series(dtype=str)
         return frame
-    varying = [f for f in VARIANT_FIELDS if f in frame and frame[f].map(_hashable).nunique(dropna=False) > 1]
-    if "dataset" in frame and frame["dataset"].nunique() > 1:
-        varying = ["dataset", *varying]
-
-    def label(row: pd.Series) -> str:
-        text = f"{row.get('arch', '?')} + {row.get('loss_label', '?')}"
-        extras = [f"{f}={_short(row.get(f))}" for f in varying]
-        return text + (" · " + ", ".join(extras) if extras else "")
-
-    frame["model"] = frame.apply(label, axis=1)
+    shown_elsewhere = {"arch", "model_params", "loss", "loss_params", "seed"}
+    fields = [
+        f
+        for f in (*CONFIG_FIELDS, DATA_KEY, CHECKPOINT_KEY)
+        if f in frame
+        and f not in shown_elsewhere
+        and f not in RUNTIME_FIELDS
+        and frame[f].map(lambda v: _hashable(_clean(v))).nunique(dropna=False) > 1
+    ]
+    labels = []
+    for r in frame.to_dict("records"):
+        text = f"{arch_label(r)} + {r.get('loss_label') or loss_label(r.get('loss'), r.get('loss_params'))}"
+        extras = [f"{'data' if f == DATA_KEY else f}={_short(_clean(r.get(f)))}" for f in fields]
+        labels.append(text + (" · " + ", ".join(extras) if extras else ""))
+    frame["model"] = labels
     return frame
 
 
@@ -330,93 +351,6 @@ def history_metrics(long: pd.DataFrame) -> list[str]:
     present = list(dict.fromkeys(long["metric"])) if not long.empty else []
     preferred = [m for m in ("val_iou", "val_dice", "val_loss", "train_loss") if m in present]
     return preferred + sorted(m for m in present if m not in preferred)
-
-
-def aggregate_seeds(frame: pd.DataFrame, metric: str = "test_iou") -> pd.DataFrame:
-    """Mean ± standard deviation of ``metric`` over runs of the same model (different seeds).
-
-    Uses finished runs only. Columns: ``model, dataset, arch, loss_label, mean, std, min, max,
-    n_seeds, run_ids``; ``std`` is the sample standard deviation (ddof=1) and 0 for a single
-    run. Sorted best first (highest mean, or lowest for losses).
-    """
-    done = finished(frame, metric)
-    columns = ["model", "dataset", "arch", "loss_label", "mean", "std", "min", "max", "n_seeds", "run_ids"]
-    if done.empty:
-        return pd.DataFrame(columns=columns)
-    grouped = done.groupby("model_key", sort=False)
-    table = grouped.agg(
-        model=("model", "first"),
-        dataset=("dataset", "first"),
-        arch=("arch", "first"),
-        loss_label=("loss_label", "first"),
-        mean=(metric, "mean"),
-        std=(metric, "std"),
-        min=(metric, "min"),
-        max=(metric, "max"),
-        n_seeds=(metric, "size"),
-        run_ids=("run_id", list),
-    ).reset_index(drop=True)
-    table["std"] = table["std"].fillna(0.0)
-    ascending = metric in LOWER_IS_BETTER
-    return table.sort_values("mean", ascending=ascending, kind="stable").reset_index(drop=True)[columns]
-
-
-def arch_loss_grid(frame: pd.DataFrame, metric: str = "test_iou") -> pd.DataFrame:
-    """Architecture × loss table of seed-averaged ``metric`` for a heatmap.
-
-    When several models share an (arch, loss) cell (say two widths), the best one fills the
-    cell and ``model`` names it. Column ``best`` marks the overall best cell.
-    """
-    summary = aggregate_seeds(frame, metric)
-    if summary.empty:
-        return summary.assign(best=pd.Series(dtype=bool))
-    ascending = metric in LOWER_IS_BETTER
-    ordered = summary.sort_values("mean", ascending=ascending, kind="stable")
-    cells = ordered.drop_duplicates(["arch", "loss_label"], keep="first").copy()
-    cells["best"] = False
-    cells.iloc[0, cells.columns.get_loc("best")] = True
-    return cells.reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class BestModel:
-    """The winner of a comparison, with enough detail to write a sentence about it."""
-
-    model: str
-    arch: str
-    loss_label: str
-    dataset: str
-    metric: str
-    mean: float
-    std: float
-    n_seeds: int
-    run_ids: tuple[str, ...]
-
-    def sentence(self) -> str:
-        """'Best: unet_strided + focal (α=0.25, γ=2), test IoU 0.83 (± 0.01 over 3 seeds).'"""
-        text = f"Best: {self.model}, {metric_title(self.metric).replace('Test', 'test')} {self.mean:.2f}"
-        if self.n_seeds > 1:
-            text += f" (± {self.std:.2f} over {self.n_seeds} seeds)"
-        return text + "."
-
-
-def best_model(frame: pd.DataFrame, metric: str = "test_iou") -> BestModel | None:
-    """The model with the best seed-averaged ``metric`` among finished runs, or None."""
-    summary = aggregate_seeds(frame, metric)
-    if summary.empty:
-        return None
-    top = summary.iloc[0]
-    return BestModel(
-        model=str(top["model"]),
-        arch=str(top["arch"]),
-        loss_label=str(top["loss_label"]),
-        dataset=str(top["dataset"]),
-        metric=metric,
-        mean=float(top["mean"]),
-        std=float(top["std"]),
-        n_seeds=int(top["n_seeds"]),
-        run_ids=tuple(top["run_ids"]),
-    )
 
 
 def display_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,15 +7,21 @@ without ever looking at the test images,
    folds (`seglab.data.folds.fold_splits`);
 2. train every configuration K times, each time validating on one fold and training on the
    other K − 1 (`cv_study`: a `Study` over the grid × ``fold`` = 0 … K−1, queued as one group);
-3. score each configuration by the mean ± standard deviation of its K validation IoUs
-   (`cv_rows`), and pick the best mean (`best_row`);
-4. retrain the chosen configuration on the whole pool and evaluate it once on the test split
+3. score every fold run at every epoch (each trains the same number of epochs and records its
+   validation IoU after each one) and average those curves over the folds (`CVRow.mean_curve`);
+4. score each configuration without letting a fold choose its own epoch (`CVRow.fold_ious`):
+   fold k is scored at the epoch where the mean curve of the *other* folds peaks; the mean ±
+   standard deviation of those K scores is the CV score, and the best mean wins (`best_row`);
+5. retrain the chosen configuration on the whole pool for the number of epochs where the mean
+   curve over all folds peaks (`CVRow.epoch`), keep its *last* epoch (its validation images are
+   its training images, so there is nothing honest to choose on:
+   `seglab.training.engine.checkpoint_rule`), and evaluate it once on the test split
    (`final_config`).
 
-The CV score of a configuration is the mean over folds of the fold's validation IoU (the
-headline IoU: foreground IoU for binary data, mean IoU otherwise); with several seeds, the
-seeds of a fold are averaged first. The spread is the sample standard deviation over the
-folds (``ddof = 1``), i.e. how much the score moves from one fold to the next.
+With several seeds, the seeds of a fold are averaged first. The spread is the sample standard
+deviation over the folds (``ddof = 1``), i.e. how much the score moves from one fold to the
+next. The CV score of the *winning* configuration is still a little optimistic (it is the
+highest of several); the final run's test IoU is the unbiased number.
 
 Nothing here imports Streamlit; the CLI (``python -m seglab tune``) and the Train page's Tune
 tab both call these functions.
@@ -26,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,16 +165,50 @@ def cv_key(config: TrainConfig) -> str:
 
 @dataclass
 class CVRow:
-    """One configuration's cross-validation score."""
+    """One configuration's cross-validation curve and score."""
 
     params: dict[str, Any]
     folds: int
-    fold_ious: dict[int, float] = field(default_factory=dict)  # fold → IoU (seeds averaged)
+    fold_curves: dict[int, list[float]] = field(default_factory=dict)  # fold → val IoU per epoch
     key: str = ""
 
     @property
     def complete(self) -> bool:
-        return len(self.fold_ious) == self.folds
+        return len(self.fold_curves) == self.folds and bool(self.mean_curve)
+
+    @property
+    def mean_curve(self) -> list[float]:
+        """Mean validation IoU over the folds at epochs 1, 2, … (the epochs every fold reached)."""
+        curves = list(self.fold_curves.values())
+        if not curves:
+            return []
+        length = min(len(c) for c in curves)
+        return [statistics.fmean(c[e] for c in curves) for e in range(length)]
+
+    @property
+    def epoch(self) -> int | None:
+        """The chosen epoch count (1-based): the highest point of the mean curve over all folds
+        (the latest on ties). The final run trains this many epochs."""
+        return _peak(self.mean_curve)
+
+    @property
+    def fold_epochs(self) -> dict[int, int]:
+        """For each fold, the epoch at which it is scored: the peak of the mean curve of the
+        *other* folds, so no fold is credited with an epoch chosen on its own validation images."""
+        out = {}
+        for fold in sorted(self.fold_curves):
+            others = [c for f, c in self.fold_curves.items() if f != fold]
+            length = min((len(c) for c in others), default=0)
+            curve = [statistics.fmean(c[e] for c in others) for e in range(length)]
+            epoch = _peak(curve[: len(self.fold_curves[fold])])
+            if epoch is not None:
+                out[fold] = epoch
+        return out
+
+    @property
+    def fold_ious(self) -> dict[int, float]:
+        """Each fold's validation IoU at its epoch from `fold_epochs`."""
+        return {f: self.fold_curves[f][e - 1] for f, e in self.fold_epochs.items()}
 
     @property
     def mean(self) -> float:
@@ -180,13 +220,23 @@ class CVRow:
         values = list(self.fold_ious.values())
         return statistics.stdev(values) if len(values) >= 2 else math.nan
 
+    @property
+    def last_mean(self) -> float:
+        """The mean curve at its last epoch (what the configuration scores with nothing chosen)."""
+        curve = self.mean_curve
+        return curve[-1] if curve else math.nan
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``tune --json`` form: params, folds, cv_iou_mean, cv_iou_std (None when undefined)."""
+        """The ``tune --json`` form: params, folds, epochs (chosen for the final run), cv_iou_mean
+        and cv_iou_std (each fold at the epoch the other folds chose), cv_iou_last (the mean
+        curve at the last epoch); None when undefined."""
         return {
             "params": dict(self.params),
             "folds": self.folds,
+            "epochs": self.epoch,
             "cv_iou_mean": _num(self.mean),
             "cv_iou_std": _num(self.std),
+            "cv_iou_last": _num(self.last_mean),
         }
 
 
@@ -194,15 +244,42 @@ def _num(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def cv_rows(results: Iterable[tuple[TrainConfig, float | None]], keys: list[str]) -> list[CVRow]:
-    """CV scores from ``(fold config, validation IoU or None)`` pairs; ``keys``: the tuned fields.
+def _peak(curve: Sequence[float]) -> int | None:
+    """1-based position of the highest finite value, None if there is none. On ties the *latest*
+    such epoch: with no evidence for stopping earlier, train as long as configured."""
+    finite = [v if math.isfinite(v) else -math.inf for v in curve]
+    if not finite or max(finite) == -math.inf:
+        return None
+    return len(finite) - finite[::-1].index(max(finite))
 
-    Rows keep the order in which configurations first appear. Runs without a finite IoU
+
+Curve = Sequence[float | None] | float | None
+
+
+def _as_curve(values: Curve) -> list[float] | None:
+    """A validation curve as floats; a single number is a one-epoch curve; None, an empty
+    curve or any missing / non-finite epoch means the run gave no usable curve."""
+    if values is None:
+        return None
+    if isinstance(values, (int, float)):
+        values = [values]
+    out = [float(v) if v is not None else math.nan for v in values]
+    if not out or not all(math.isfinite(v) for v in out):
+        return None
+    return out
+
+
+def cv_rows(results: Iterable[tuple[TrainConfig, Curve]], keys: list[str]) -> list[CVRow]:
+    """CV rows from ``(fold config, validation IoU curve or None)`` pairs; ``keys``: the tuned
+    fields. A curve is the run's validation IoU after each epoch (a single number counts as a
+    one-epoch curve).
+
+    Rows keep the order in which configurations first appear. Runs without a usable curve
     (failed, cancelled, diverged) leave their fold out, so the row is not ``complete``.
     """
-    per_fold: dict[str, dict[int, list[float]]] = {}
+    per_fold: dict[str, dict[int, list[list[float]]]] = {}
     rows: dict[str, CVRow] = {}
-    for config, iou in results:
+    for config, values in results:
         if not is_cv_config(config):
             continue
         key = cv_key(config)
@@ -210,22 +287,28 @@ def cv_rows(results: Iterable[tuple[TrainConfig, float | None]], keys: list[str]
             params = {k: getattr(config, k) for k in keys}
             rows[key] = CVRow(params=params, folds=int(config.folds or 0), key=key)
             per_fold[key] = {}
-        if iou is not None and math.isfinite(iou):
-            per_fold[key].setdefault(int(config.fold or 0), []).append(float(iou))
+        curve = _as_curve(values)
+        if curve is not None:
+            per_fold[key].setdefault(int(config.fold or 0), []).append(curve)
     for key, row in rows.items():
-        row.fold_ious = {f: statistics.fmean(v) for f, v in sorted(per_fold[key].items())}
+        for fold, curves in sorted(per_fold[key].items()):
+            length = min(len(c) for c in curves)  # seeds of one fold: averaged epoch by epoch
+            row.fold_curves[fold] = [statistics.fmean(c[e] for c in curves) for e in range(length)]
     return list(rows.values())
 
 
 def best_row(rows: list[CVRow]) -> CVRow | None:
-    """The configuration with the highest CV mean among those with every fold done (else None)."""
+    """The configuration with the highest CV mean among those with every fold done (else None);
+    the first such row on ties."""
     complete = [r for r in rows if r.complete and math.isfinite(r.mean)]
     return max(complete, key=lambda r: r.mean) if complete else None
 
 
 def final_config(study: Study, row: CVRow) -> TrainConfig:
-    """The chosen configuration for the final run: whole pool, first seed of the study."""
-    return study.base.replace(**row.params, fold=None, seed=study.run_seeds[0])
+    """The chosen configuration for the final run: whole pool, the chosen epoch count, first
+    seed of the study (the engine keeps its last epoch: `seglab.training.engine.checkpoint_rule`)."""
+    epochs = row.epoch or study.base.epochs
+    return study.base.replace(**row.params, fold=None, seed=study.run_seeds[0], epochs=epochs)
 
 
 def final_study(config: TrainConfig, cv_group: str) -> Study:
@@ -243,13 +326,28 @@ def is_cv_study(study: Study | None) -> bool:
 
 
 # ---- the queue side: used by the CLI and the Tune tab -------------------------------------------
-def job_results(jobs: Iterable[Any]) -> list[tuple[TrainConfig, float | None]]:
-    """``(config, val IoU)`` of queue jobs (None until a job finished well)."""
-    out = []
+def job_results(jobs: Iterable[Any], home: Any = None) -> list[tuple[TrainConfig, list[float] | None]]:
+    """``(config, validation IoU curve)`` of queue jobs, read from their runs' histories in the
+    store at ``home`` (None until a job finished well)."""
+    from seglab.store.run_store import RunStore
+
+    store = RunStore(home)
+    out: list[tuple[TrainConfig, list[float] | None]] = []
     for job in jobs:
-        iou = (job.result or {}).get("val_iou") if job.status == "done" else None
-        out.append((job.config, iou))
+        curve = None
+        if job.status == "done" and job.run_id and store.exists(job.run_id):
+            curve = val_curve(store.history(job.run_id))
+        out.append((job.config, curve))
     return out
+
+
+def val_curve(history: Iterable[dict[str, Any]]) -> list[float] | None:
+    """The validation IoU after each epoch, in epoch order (None when an epoch lacks it)."""
+    records = sorted(history, key=lambda r: int(r.get("epoch", 0)))
+    values = [r.get("val_iou") for r in records]
+    if not values or any(not isinstance(v, (int, float)) for v in values):
+        return None
+    return [float(v) for v in values]
 
 
 def enqueue_final(queue: Any, cv_group: str) -> tuple[str, TrainConfig] | None:
@@ -258,7 +356,7 @@ def enqueue_final(queue: Any, cv_group: str) -> tuple[str, TrainConfig] | None:
     if not is_cv_study(study):
         raise ConfigError(f"study {cv_group!r} is not a cross-validation study.")
     assert study is not None
-    best = best_row(cv_rows(job_results(queue.jobs(group=cv_group)), tuned_keys(study)))
+    best = best_row(cv_rows(job_results(queue.jobs(group=cv_group), queue.home), tuned_keys(study)))
     if best is None:
         return None
     config = final_config(study, best)
@@ -276,10 +374,16 @@ def final_group_of(queue: Any, cv_group: str) -> str | None:
 # ---- the store side: the CV table on Results ---------------------------------------------------
 def cv_table_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
     """One dict per tuned configuration found in stored runs (``RunRecord``s): its CV study
-    (group), the tuned values, folds done / K, CV IoU mean and std, and the test IoU and id of
-    the final run of that configuration, when there is one."""
+    (group), the tuned values, folds done / K, the chosen epoch count, CV IoU mean and std at
+    that epoch, and the test IoU and id of the final run of that configuration, when there is one."""
+    from seglab.store.run_store import RunStore
+
     records = list(records)
-    finals = {cv_key(r.config): r for r in records if is_final_config(r.config) and r.status == "done"}
+    finals = {
+        (final_key(r.config), r.config.epochs): r
+        for r in records
+        if is_final_config(r.config) and r.status == "done"
+    }
     by_group: dict[str, list[Any]] = {}
     for r in records:
         if is_cv_config(r.config):
@@ -287,14 +391,21 @@ def cv_table_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for group, runs in by_group.items():
         keys = _varied_keys([r.config for r in runs])
-        pairs = [(r.config, r.metrics.get("val_iou") if r.status == "done" else None) for r in runs]
+        pairs = []
+        for r in runs:
+            curve = None
+            if r.status == "done" and r.path is not None:
+                curve = val_curve(RunStore(r.path.parent).history(r.id))
+            pairs.append((r.config, curve))
         for row in cv_rows(pairs, keys):
-            final = finals.get(row.key)
+            first = next(r.config for r in runs if cv_key(r.config) == row.key)
+            final = finals.get((final_key(first), row.epoch))
             out.append(
                 {
                     "study": group,
                     "configuration": ", ".join(f"{k}={v}" for k, v in row.params.items()) or "(base)",
-                    "folds done": f"{len(row.fold_ious)}/{row.folds}",
+                    "folds done": f"{len(row.fold_curves)}/{row.folds}",
+                    "epochs chosen": row.epoch,
                     "CV IoU mean": _num(row.mean),
                     "CV IoU std": _num(row.std),
                     "final test IoU": final.metrics.get("test_iou") if final is not None else None,
@@ -302,6 +413,12 @@ def cv_table_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def final_key(config: TrainConfig) -> str:
+    """What a final run shares with its fold runs, whatever epoch count the CV chose."""
+    data = {k: v for k, v in config.to_dict().items() if k not in ("fold", "seed", "epochs")}
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def _varied_keys(configs: list[TrainConfig]) -> list[str]:

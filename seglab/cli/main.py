@@ -443,7 +443,15 @@ def study_from_args(args: argparse.Namespace, base: TrainConfig) -> Study:
         from seglab.models import model_info
 
         model_params = _spread(wanted, axes["arch"], lambda n: model_info(n).params, "--archs", "option")
-    return Study(base, axes, loss_params=loss_params, seeds=seeds, name=args.name, model_params=model_params)
+    return Study(
+        base,
+        axes,
+        loss_params=loss_params,
+        seeds=seeds,
+        name=args.name,
+        model_params=model_params,
+        data_per_seed=bool(getattr(args, "data_per_seed", False)),
+    )
 
 
 def _spread(
@@ -634,27 +642,30 @@ def cmd_tune(args: argparse.Namespace) -> int:
     print(f"tune {cv_group}: {study.n_runs} cross-validation run(s) queued", file=sys.stderr)
     _run_group(args.home, cv_group)
     with JobQueue(args.home) as q:
-        rows = cv_rows(job_results(q.jobs(group=cv_group)), tuned_keys(study))
+        rows = cv_rows(job_results(q.jobs(group=cv_group), q.home), tuned_keys(study))
         best = best_row(rows)
         final = enqueue_final(q, cv_group) if best is not None else None
     print_table(
         [
             [
                 ", ".join(f"{k}={v}" for k, v in r.params.items()),
-                f"{len(r.fold_ious)}/{r.folds}",
+                f"{len(r.fold_curves)}/{r.folds}",
+                r.epoch,
                 r.mean,
                 r.std,
             ]
             for r in rows
         ],
-        ["configuration", "folds", "CV IoU mean", "CV IoU std"],
+        ["configuration", "folds", "epochs chosen", "CV IoU mean", "CV IoU std"],
         file=sys.stderr,
     )
     if best is None or final is None:
         raise SegLabError(f"no configuration finished all its folds (see 'seglab jobs --group {cv_group}').")
     final_group, final_cfg = final
     print(
-        f"best by CV mean: {best.params}; retraining on the whole pool (study {final_group})", file=sys.stderr
+        f"best by CV mean: {best.params} at {best.epoch} epoch(s); retraining on the whole pool for "
+        f"{final_cfg.epochs} epoch(s), keeping the last (study {final_group})",
+        file=sys.stderr,
     )
     _run_group(args.home, final_group)
     with JobQueue(args.home) as q:
@@ -663,7 +674,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.json:
         out = {
             "configs": [r.to_dict() for r in rows],
-            "best": {"params": dict(best.params), "test_iou": test_iou, "run_id": job.run_id},
+            "best": {
+                "params": dict(best.params),
+                "epochs": final_cfg.epochs,
+                "test_iou": test_iou,
+                "run_id": job.run_id,
+            },
         }
         print(json.dumps(out, indent=2))
     else:
@@ -946,6 +962,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             run_ids=_csv(args.runs) if args.runs else None,
             metric=args.metric,
             formats=tuple(_csv(args.formats)),
+            checkpoint=args.checkpoint,
         )
     for bad in RunStore(args.home).unreadable_runs():
         print(f"seglab report: left out unreadable run {bad.id}: {bad.reason}", file=sys.stderr)
@@ -988,7 +1005,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="repeat each model with these seeds: 0-4, 0,1,2 or 0-2,5 (--preset quick or study: 0,1,2)",
     )
     p.add_argument(
-        "--grid", action="append", metavar="KEY=V1,V2", help="vary any other config field (repeatable)"
+        "--grid",
+        action="append",
+        metavar="KEY=V1,V2",
+        help="vary any other config field or dataset parameter, e.g. fg_fraction=0.2,0.05,0.02 (repeatable)",
+    )
+    p.add_argument(
+        "--data-per-seed",
+        action="store_true",
+        help="each seed draws its own data (the data seed follows the run seed)",
     )
     p.add_argument("--name", help="a name for the study")
     p.add_argument(
@@ -1111,9 +1136,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--formats", default="png,svg", metavar="png,svg", help="chart formats to write (default png,svg)"
     )
     p.add_argument(
+        "--checkpoint",
+        default="best",
+        choices=("best", "last"),
+        help="score each run at its kept epoch (best on validation, default) or at its last epoch",
+    )
+    p.add_argument(
         "--json",
         action="store_true",
-        help="print the comparisons (shared settings, cells mean ± std over seeds, best by validation) as JSON",
+        help="print the comparisons (shared settings, checkpoint rule, cells with seed counts and "
+        "bootstrap intervals, best by validation, tests) as JSON",
     )
     _add_home(p)
     p.set_defaults(func=cmd_report)

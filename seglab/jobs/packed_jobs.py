@@ -10,12 +10,12 @@ own run folder, progress row, cancel button and outcome, exactly as when it runs
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from seglab.errors import SegLabError
 from seglab.jobs.queue import JobQueue, transaction
 from seglab.settings.config import TrainConfig
+from seglab.status import RunStatus
 from seglab.training.packed import can_pack, pack_key
 
 
@@ -35,8 +35,8 @@ def claim_companions(
     key, devices = pack_key(config), ("auto", device_type)
     taken: list[int] = []
     with transaction(q.conn):
-        sql = "SELECT id, config FROM jobs WHERE status = 'queued' AND resume = 0"
-        args: list[Any] = []
+        sql = "SELECT id, config FROM jobs WHERE status = ? AND resume = 0"
+        args: list[Any] = [RunStatus.QUEUED.value]
         if row.get("grp") is not None:
             sql += " AND grp = ?"
             args.append(row["grp"])
@@ -51,11 +51,4 @@ def claim_companions(
                 continue
             if can_pack(candidate) and pack_key(candidate) == key:
                 taken.append(other["id"])
-        now = time.time()
-        for job_id in taken:
-            q.conn.execute(
-                "UPDATE jobs SET status = 'running', started = ?, finished = NULL, worker_id = ?,"
-                " message = '', progress = '{}' WHERE id = ?",
-                (now, worker_id, job_id),
-            )
-        return [dict(q.conn.execute("SELECT * FROM jobs WHERE id = ?", (i,)).fetchone()) for i in taken]
+        return q.mark_running(taken, worker_id)

@@ -528,6 +528,18 @@ class JobQueue:
             )
         return group_id
 
+    def mark_running(self, job_ids: list[int], worker_id: str) -> list[dict[str, Any]]:
+        """Hand queued jobs to ``worker_id`` (inside the caller's claim transaction): the one place
+        a job becomes ``running``. Returns their rows as dicts."""
+        now = time.time()
+        for job_id in job_ids:
+            self.conn.execute(
+                "UPDATE jobs SET status = ?, started = ?, finished = NULL, worker_id = ?,"
+                " message = '', progress = '{}' WHERE id = ?",
+                (RunStatus.RUNNING.value, now, worker_id, job_id),
+            )
+        return [dict(self.conn.execute("SELECT * FROM jobs WHERE id = ?", (i,)).fetchone()) for i in job_ids]
+
     # ---- reading -------------------------------------------------------------------------
     @survives_damage
     def jobs(self, group: str | None = None, status: str | None = None) -> list[Job]:

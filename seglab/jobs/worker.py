@@ -270,8 +270,8 @@ def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> 
     between owners (`fair_next_job`), oldest first within one owner's jobs."""
     devices = ("auto", device_type)
     with transaction(q.conn):
-        sql = "SELECT id, config, owner FROM jobs WHERE status = 'queued'"
-        args: list[Any] = []
+        sql = "SELECT id, config, owner FROM jobs WHERE status = ?"
+        args: list[Any] = [RunStatus.QUEUED.value]
         if group is not None:
             sql += " AND grp = ?"
             args.append(group)
@@ -289,14 +289,11 @@ def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> 
         chosen = fair_next_job(candidates, last_started)
         if chosen is None:
             return None
-        now = time.time()
+        (row,) = q.mark_running([chosen], worker_id)
         q.conn.execute(
-            "UPDATE jobs SET status = 'running', started = ?, finished = NULL, worker_id = ?,"
-            " message = '', progress = '{}' WHERE id = ?",
-            (now, worker_id, chosen),
+            "UPDATE workers SET job_id = ?, heartbeat = ? WHERE id = ?", (chosen, time.time(), worker_id)
         )
-        q.conn.execute("UPDATE workers SET job_id = ?, heartbeat = ? WHERE id = ?", (chosen, now, worker_id))
-        return dict(q.conn.execute("SELECT * FROM jobs WHERE id = ?", (chosen,)).fetchone())
+        return row
 
 
 def _claim_pack(

@@ -285,6 +285,25 @@ class FocalLoss(SegLoss):
         return LF.focal_with_logits(logits, target, self._alpha_for(logits, target), self.gamma)
 
 
+class ClassWeightedBCELoss(FocalLoss):
+    r"""Class weighting alone: focal loss with γ = 0 and α = "auto" (fixed from the training set).
+
+    Binary: :math:`-[\alpha y \log p + (1-\alpha)(1-y)\log(1-p)]` with
+    :math:`\alpha = N_{neg}/(N_{pos}+N_{neg})`, which is BCE with ``pos_weight`` =
+    N_neg / N_pos, scaled by 1 − α. Multi-class: α_c = 1 − frequency of class c.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(alpha="auto", gamma=0.0)
+
+
+class FocusingFocalLoss(FocalLoss):
+    """Focusing alone: focal loss with α = 0.5 (no class weight) and a free γ."""
+
+    def __init__(self, gamma: float = 2.0) -> None:
+        super().__init__(alpha=0.5, gamma=gamma)
+
+
 class TverskyLoss(SegLoss):
     """Soft Tversky loss; ``fp_weight`` = a, ``fn_weight`` = b; a = b = 0.5 is Dice-like."""
 

@@ -18,10 +18,12 @@ from typing import Any
 from seglab.errors import LossParameterError
 from seglab.losses.modules import (
     BCEDiceLoss,
+    ClassWeightedBCELoss,
     CrossEntropyLoss,
     DeepSupervisionBCELoss,
     DiceLoss,
     FocalLoss,
+    FocusingFocalLoss,
     SegLoss,
     TverskyLoss,
 )
@@ -289,6 +291,61 @@ LOSSES.add(
             ),
         ],
         factory=FocalLoss,
+        pixel_map_note=_PER_PIXEL_NOTE,
+        reference="Lin, Goyal, Girshick, He & Dollár, Focal Loss for Dense Object Detection, ICCV 2017.",
+    ),
+)
+
+# ---- focal loss taken apart (issue 26): class weight alone, focusing alone ----------------------
+# Focal loss changes BCE in two ways at once: the class weight α and the focusing factor (1 − p_t)^γ.
+# These two entries keep one and drop the other, so the imbalance study can tell which one helps.
+
+LOSSES.add(
+    "bce_weighted",
+    LossInfo(
+        name="bce_weighted",
+        title="Class-weighted BCE (α = auto, γ = 0)",
+        latex=(
+            r"\begin{gathered}\mathcal{L}_{\mathrm{wBCE}} = -\frac{1}{|\Omega|}\sum_{i\in\Omega}\Big[\alpha\,y_i\log p_i"
+            r" + (1-\alpha)\,(1-y_i)\log(1-p_i)\Big]\\"
+            r"\alpha = \frac{N_{\text{neg}}}{N_{\text{pos}}+N_{\text{neg}}}\end{gathered}"
+        ),
+        explanation=(
+            "Class weighting alone: BCE in which each foreground pixel weighs α and each background pixel "
+            "1 − α, with α the share of background pixels counted once over the training set. It is focal "
+            "loss with γ = 0 and α = auto, and also BCE with pos_weight = N_neg / N_pos scaled by 1 − α: at "
+            "2 % foreground a missed foreground pixel costs 49 times a false alarm, so predicting all "
+            "background is no longer cheap. Every pixel still counts in full, however easy (no focusing). "
+            "Compare it with focal α = 0.5 (focusing alone) to see which half of focal loss fights imbalance."
+        ),
+        params=[],
+        factory=ClassWeightedBCELoss,
+        pixel_map_note=_PER_PIXEL_NOTE,
+        reference="Class-weighted cross-entropy, e.g. Long, Shelhamer & Darrell, FCN, CVPR 2015 (median frequency "
+        "balancing: Eigen & Fergus, ICCV 2015); = focal loss with γ = 0 (Lin et al., ICCV 2017).",
+    ),
+)
+
+LOSSES.add(
+    "focal_focus",
+    LossInfo(
+        name="focal_focus",
+        title="Focal, focusing only (α = 0.5)",
+        latex=(
+            r"\mathcal{L}_{\mathrm{FL},\,\alpha=0.5} = -\frac{1}{|\Omega|}\sum_{i\in\Omega}\tfrac{1}{2}\Big[(1-p_i)^{\gamma}\,y_i\log p_i"
+            r" + p_i^{\gamma}\,(1-y_i)\log(1-p_i)\Big]"
+        ),
+        explanation=(
+            "Focusing alone: focal loss with α = 0.5, so both classes weigh the same and only the "
+            "modulating factor (1 − p_t)^γ is left. Pixels the model already gets right are down-weighted, "
+            "whichever class they belong to; a rare foreground gets no extra weight. With γ = 0 it is half "
+            "of BCE. Compare it with class-weighted BCE (weighting alone) and with focal α = auto, γ = 2 "
+            "(both) to see which half of focal loss fights imbalance."
+        ),
+        params=[
+            ParamSpec("gamma", 2.0, 0.0, 5.0, 0.25, help="γ ≥ 0: how strongly easy pixels are down-weighted.")
+        ],
+        factory=FocusingFocalLoss,
         pixel_map_note=_PER_PIXEL_NOTE,
         reference="Lin, Goyal, Girshick, He & Dollár, Focal Loss for Dense Object Detection, ICCV 2017.",
     ),

@@ -73,6 +73,14 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 PRESET_SEEDS: dict[str, list[int]] = {"quick": [0, 1, 2], "study": [0, 1, 2], "smoke": [0]}
 
+# The Train form's default grid: what a class trains within one lesson on a 2-core laptop. The
+# seed study's three networks (SegNet, U-Net, the strided U-Net) × its four losses × one seed:
+# 12 quick runs, two at a time, a few minutes; the shipped reference study (3 seeds) then shows
+# whether a lead is bigger than the seed-to-seed spread. A preset chosen on the form keeps it.
+CLASS_ARCHS: tuple[str, ...] = ("segnet", "unet", "unet_strided")
+CLASS_LOSSES: tuple[str, ...] = STUDY_LOSSES
+CLASS_SEEDS: dict[str, list[int]] = {"quick": [0], "study": [0, 1, 2], "smoke": [0]}
+
 PRESET_HELP: dict[str, str] = {
     "quick": "Classroom demo: small images and model; well under a minute per run on a laptop CPU.",
     "study": "The full comparison: 128-pixel images, 2000 samples, 40 epochs; meant for a GPU.",

@@ -12,6 +12,12 @@ one outermost), the seed innermost.
 
 `parse_seeds` is the one seed syntax (CLI ``--seeds``, Train page, queue): ``"0-4"``,
 ``"0,1,2"`` or ``"0-2,5"``.
+
+Data settings are axes too: ``"dataset_params.fg_fraction": [0.2, 0.05, 0.02]`` (or just
+``"fg_fraction"``, a parameter of the base dataset) varies the foreground share of the procedural
+data, and ``data_per_seed=True`` gives every seed its own draw of the data (the data seed follows
+the run seed), so the spread over seeds includes the spread over data draws. A separate
+``"dataset_params.seed"`` axis varies the draw independently of the seed instead.
 """
 
 from __future__ import annotations
@@ -69,6 +75,21 @@ def parse_seeds(text: str) -> list[int]:
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+#: an axis key ``"dataset_params.<name>"`` varies one parameter of the dataset
+DATA_AXIS_PREFIX = "dataset_params."
+
+
+def data_axis_key(key: str, dataset: str) -> str:
+    """The axis key for ``key``: a config field stays itself; a parameter of ``dataset`` (or
+    ``seed``, its data draw) becomes ``"dataset_params.<name>"``; anything else is returned
+    unchanged (and refused by `Study`)."""
+    if key in _FIELDS or key.startswith(DATA_AXIS_PREFIX):
+        return key
+    from seglab.data.registry import DATASETS, dataset_info
+
+    if key == "seed" or (dataset in DATASETS and key in {p.name for p in dataset_info(dataset).params}):
+        return DATA_AXIS_PREFIX + key
+    return key
 
 
 @dataclass
@@ -80,6 +101,8 @@ class Study:
       ``loss_params`` when it is the base loss, else its defaults.
     * ``model_params``: architecture name → its options (same rule as ``loss_params``).
     * ``seeds``: every combination is trained once per seed; empty → the base config's seed.
+    * ``data_per_seed``: each seed also draws its own data (``dataset_params["seed"]`` = the
+      run seed), so seeds repeat both the training and the data draw.
     """
 
     base: TrainConfig
@@ -88,15 +111,22 @@ class Study:
     seeds: list[int] = field(default_factory=list)
     name: str | None = None
     model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data_per_seed: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, TrainConfig):
             raise ConfigError(f"a study needs a TrainConfig as its base, got {type(self.base).__name__}.")
         axes: dict[str, list[Any]] = {}
         for key, values in dict(self.axes).items():
-            if key not in _FIELDS:
+            key = data_axis_key(key, self.base.dataset) if key != "seed" else key
+            if key not in _FIELDS and not key.startswith(DATA_AXIS_PREFIX):
                 raise ConfigError(
-                    f"unknown config key {key!r}: a study can vary only config fields ({', '.join(_FIELDS)})."
+                    f"unknown config key {key!r}: a study can vary only config fields ({', '.join(_FIELDS)}) "
+                    "or parameters of its dataset (e.g. fg_fraction)."
+                )
+            if self.data_per_seed and key == DATA_AXIS_PREFIX + "seed":
+                raise ConfigError(
+                    "with each seed drawing its own data, the data seed cannot be an axis as well."
                 )
             if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
                 raise ConfigError(f"study values for {key!r} must be a non-empty list.")
@@ -130,8 +160,16 @@ class Study:
             changes["model_params"] = self._params_for(
                 self.model_params, arch, self.base.arch, "model_params"
             )
+            data = {
+                k[len(DATA_AXIS_PREFIX) :]: changes.pop(k) for k in keys if k.startswith(DATA_AXIS_PREFIX)
+            }
+            if data:
+                changes["dataset_params"] = {**base["dataset_params"], **data}
             for seed in self.run_seeds:
-                configs.append(type(self.base).from_dict(base | changes | {"seed": seed}))
+                run = base | changes | {"seed": seed}
+                if self.data_per_seed:
+                    run["dataset_params"] = {**run["dataset_params"], "seed": seed}
+                configs.append(type(self.base).from_dict(run))
         return configs
 
     def _params_for(
@@ -153,6 +191,8 @@ class Study:
     def varied_fields(self) -> list[str]:
         """Config fields that differ between the study's runs (axes with 2+ values, then seed)."""
         fields = [k for k, v in self.axes.items() if len(v) > 1]
+        if self.data_per_seed and len(self.run_seeds) > 1:
+            fields.append(DATA_AXIS_PREFIX + "seed")
         if len(self.run_seeds) > 1:
             fields.append("seed")
         return fields
@@ -172,10 +212,13 @@ class Study:
         ]
         for key in keys:
             values = self.axes[key]
-            word = {"arch": ("arch", "archs"), "loss": ("loss", "losses")}.get(key, (key, key))
+            short = key.removeprefix(DATA_AXIS_PREFIX)
+            word = {"arch": ("arch", "archs"), "loss": ("loss", "losses")}.get(key, (short, short))
             parts.append(f"{len(values)} {word[0] if len(values) == 1 else word[1]}")
         seeds = len(self.run_seeds)
-        parts.append(f"{seeds} seed{'' if seeds == 1 else 's'}")
+        parts.append(
+            f"{seeds} seed{'' if seeds == 1 else 's'}" + (" (own data each)" if self.data_per_seed else "")
+        )
         return " × ".join(parts) + f" on {dataset}"
 
     # ---- (de)serialisation -------------------------------------------------------------
@@ -187,6 +230,7 @@ class Study:
             "model_params": {k: dict(v) for k, v in self.model_params.items()},
             "seeds": list(self.seeds),
             "name": self.name,
+            "data_per_seed": self.data_per_seed,
         }
 
     @classmethod
@@ -200,6 +244,7 @@ class Study:
             seeds=list(data.get("seeds") or []),
             name=data.get("name"),
             model_params=dict(data.get("model_params") or {}),
+            data_per_seed=bool(data.get("data_per_seed", False)),
         )
 
 

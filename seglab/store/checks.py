@@ -125,6 +125,16 @@ def check_metrics(metrics: Any, what: str = "metrics") -> None:
             finite_number(value, name, low=-MAX_ABS_METRIC, high=MAX_ABS_METRIC)
 
 
+def check_threshold_metrics(metrics: dict[str, Any]) -> None:
+    """The threshold chosen on validation and the IoUs at it (`seglab.metrics.threshold`) are
+    null or numbers in [0, 1]."""
+    from seglab.metrics.threshold import THRESHOLD_METRICS
+
+    for key in THRESHOLD_METRICS:
+        if metrics.get(key) is not None:
+            finite_number(metrics[key], f"metrics[{key!r}]", low=0.0, high=1.0)
+
+
 def check_summary(summary: Any) -> None:
     """Raise ValueError with a plain reason unless ``summary`` is a usable summary.json.
 
@@ -151,10 +161,18 @@ def check_summary(summary: Any) -> None:
         whole_number(summary["best_epoch"], "best_epoch", low=0, high=MAX_EPOCHS)
     if summary.get("num_classes") is not None:
         whole_number(summary["num_classes"], "num_classes", low=1, high=256)
+    if summary.get("checkpoint") not in (None, "best", "last"):
+        raise ValueError(f"checkpoint should be 'best' or 'last', got {_short(summary.get('checkpoint'))}")
+    fingerprint = summary.get("data_fingerprint")
+    if fingerprint is not None and not (
+        isinstance(fingerprint, str) and re.fullmatch(r"[0-9a-f]{1,64}", fingerprint)
+    ):
+        raise ValueError(f"data_fingerprint should be hex digits, got {_short(fingerprint)}")
     for key in ("id", "message", "group", "label", "device"):
         if summary.get(key) is not None and not isinstance(summary[key], str):
             raise ValueError(f"{key} should be text, got {_short(summary[key])}")
     check_metrics(summary.get("metrics") or {})
+    check_threshold_metrics(summary.get("metrics") or {})
     if "config" not in summary:
         raise ValueError("summary.json has no config")
     try:

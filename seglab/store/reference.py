@@ -20,16 +20,22 @@ REFERENCE_ZIP = Path(__file__).resolve().parents[2] / "assets" / "reference_stud
 REFERENCE_GROUP = "reference-quick-3-seeds"
 REFERENCE_NAME = "Reference study: quick preset, 4 archs × 4 losses × 3 seeds (trained on a CPU)"
 
+# The imbalance study (issue 26): U-Net × 5 losses × foreground shares (2 %, 1 %, 5 %, 20 %) × 5 seeds, each seed on its
+# own draw of the data; made by benchmarks/make_imbalance_study.py, loaded like the first one.
+IMBALANCE_ZIP = REFERENCE_ZIP.with_name("imbalance_study.zip")
+IMBALANCE_GROUP = "reference-imbalance-5-seeds"
+IMBALANCE_NAME = "Imbalance study: quick preset, U-Net × 5 losses × foreground shares × 5 seeds (CPU)"
+
 
 def reference_available(path: str | os.PathLike[str] = REFERENCE_ZIP) -> bool:
     return Path(path).is_file()
 
 
-def reference_run_ids(home: str | os.PathLike[str] | None = None) -> list[str]:
-    """Ids of the reference study's runs already in the store."""
+def reference_run_ids(home: str | os.PathLike[str] | None = None, group: str = REFERENCE_GROUP) -> list[str]:
+    """Ids of the reference study's runs (or of the shipped study ``group``) already in the store."""
     from seglab.store.run_store import RunStore
 
-    return [r.id for r in RunStore(home).list_runs() if r.group == REFERENCE_GROUP]
+    return [r.id for r in RunStore(home).list_runs() if r.group == group]
 
 
 def load_reference_study(
@@ -48,14 +54,16 @@ def load_reference_study(
         return RunStore(home).import_runs(path)
 
 
-def delete_reference_study(home: str | os.PathLike[str] | None = None, *, actor: Actor | None = None) -> int:
-    """Remove every run of the reference study from the store; returns how many (teacher only
-    in classroom mode)."""
+def delete_reference_study(
+    home: str | os.PathLike[str] | None = None, group: str = REFERENCE_GROUP, *, actor: Actor | None = None
+) -> int:
+    """Remove every run of the reference study (or of the shipped study ``group``); returns how
+    many (teacher only in classroom mode)."""
     from seglab.store.run_store import RunStore
 
     require(actor, Permission.DELETE)
     store = RunStore(home)
-    ids = reference_run_ids(home)
+    ids = reference_run_ids(home, group)
     for run_id in ids:
         store.delete_run(run_id, actor=actor)
     return len(ids)

@@ -452,6 +452,11 @@ class RunRecord:
     best_epoch: int | None = None
     device: str | None = None
     path: Path | None = None
+    #: the data by content (`seglab.data.fingerprint`); None for registered datasets and old runs
+    data_fingerprint: str | None = None
+    #: which epoch's weights its val/test scores come from: "best" (on validation) or "last";
+    #: runs written before the rule was recorded kept their best epoch
+    checkpoint: str = "best"
 
     @property
     def val_iou(self) -> float | None:
@@ -508,6 +513,8 @@ def _record_from_summary(summary: dict[str, Any], path: Path) -> RunRecord:
         best_epoch=summary.get("best_epoch"),
         device=summary.get("device"),
         path=path,
+        data_fingerprint=summary.get("data_fingerprint"),
+        checkpoint=summary.get("checkpoint") or "best",
     )
 
 

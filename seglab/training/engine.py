@@ -18,7 +18,9 @@ What one run does, top to bottom:
    then evaluate the validation split, accumulating one confusion matrix, and keep the
    weights of the best epoch by the headline IoU (foreground IoU for binary data, mean IoU
    for multi-class data).
-4. At the end, load the best weights and evaluate the test split.
+4. At the end, load the best weights and evaluate the test split (the final run of a tuning
+   keeps its last epoch instead: `checkpoint_rule`). The last epoch's test IoU and the
+   per-image test IoU of both are recorded too (`_Run._test_scores`).
 
 Runs are deterministic on the CPU for a given thread count: the same config gives the same
 metrics. ``config.num_threads`` sets torch's CPU threads for the run (restored afterwards);
@@ -70,6 +72,7 @@ from seglab.training.threads import effective_threads
 
 PREVIEW_IMAGES = 8  # images per split kept in predictions.npz for the visual comparison
 TEST_PREVIEW_IMAGES = 32  # test images kept there too, for the per-image error analysis
+MAX_PER_IMAGE_SCORES = 10_000  # per-image test IoUs stored per run, at most
 EVAL_BATCH_MIN = 64  # evaluation batches are at least this large (no gradients kept)
 # Config fields a resumed run may change (anything else would not continue the same run).
 RESUME_MAY_CHANGE = frozenset({"epochs", "device", "precision", "num_threads"})
@@ -133,6 +136,21 @@ def build_loss(config: TrainConfig, num_classes: int) -> tuple[torch.nn.Module, 
 def data_seed(config: TrainConfig) -> int:
     """The seed that generates synthetic data: ``dataset_params['seed']`` or ``split_seed``."""
     return int(config.dataset_params.get("seed", config.split_seed))
+
+
+#: where a run's reported val/test scores come from (``summary["checkpoint"]``)
+CHECKPOINT_BEST = "best"  # the epoch with the best validation IoU (chosen on the validation images)
+CHECKPOINT_LAST = "last"  # the last epoch (nothing chosen)
+
+
+def checkpoint_rule(config: TrainConfig) -> str:
+    """Which epoch's weights a run keeps and tests: the last epoch for the final run of a
+    cross-validation tuning (``folds`` set, ``fold`` None: it validates on its own training
+    pool, so "best on validation" would mean best on training images; its epoch count was
+    chosen by the CV), else the epoch with the best validation IoU."""
+    if config.folds is not None and config.fold is None:
+        return CHECKPOINT_LAST
+    return CHECKPOINT_BEST
 
 
 def load_data(config: TrainConfig, device: torch.device | None = None) -> tuple[Any, dict[str, torch.Tensor]]:
@@ -305,6 +323,53 @@ def predict_preview(
     if logits.shape[1] == 1:
         out["probs"] = torch.sigmoid(logits[:, 0]).to(torch.float16).cpu().numpy()
     return out
+
+
+@torch.inference_mode()
+def foreground_counts_at_thresholds(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    *,
+    batch_size: int,
+    precision: str = "auto",
+) -> torch.Tensor:
+    """[TP, FP, FN] of a binary model's foreground at every threshold of
+    `seglab.metrics.threshold.THRESHOLDS`, summed over ``images`` in batches."""
+    from seglab.metrics.threshold import threshold_counts
+
+    was_training = model.training
+    model.eval()
+    total = None
+    with _autocast(images.device, precision):
+        for a, b in _batches(len(images), batch_size):
+            logits = model(images[a:b].contiguous(memory_format=torch.channels_last)).float()
+            counts = threshold_counts(torch.sigmoid(logits[:, 0]), masks[a:b])
+            total = counts if total is None else total + counts
+    model.train(was_training)
+    return total
+
+
+def validation_threshold_metrics(
+    model: torch.nn.Module,
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    *,
+    batch_size: int,
+    precision: str = "auto",
+) -> dict[str, float]:
+    """The probability threshold with the best validation IoU (`seglab.metrics.threshold`), that
+    IoU, and the test IoU at the same threshold (when ``splits`` has a test split): the
+    `THRESHOLD_METRICS` a binary run records beside its scores at p ≥ 0.5."""
+    from seglab.metrics.threshold import THRESHOLDS, best_threshold, iou_from_counts
+
+    val = foreground_counts_at_thresholds(model, *splits["val"], batch_size=batch_size, precision=precision)
+    threshold, val_iou = best_threshold(THRESHOLDS, iou_from_counts(val))
+    out = {"val_best_threshold": threshold, "val_iou_at_best_threshold": val_iou}
+    if "test" in splits:
+        x, y = splits["test"]
+        test = foreground_counts_at_thresholds(model, x, y, batch_size=batch_size, precision=precision)
+        out["test_iou_at_val_threshold"] = iou_from_counts(test[[THRESHOLDS.index(threshold)]])[0]
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
 
 
 # ---- callbacks --------------------------------------------------------------------------
@@ -518,6 +583,11 @@ class _Run:
             k: (self.ds.images.index_select(0, v), self.ds.masks.index_select(0, v)) for k, v in idx.items()
         }
         self._summary(num_classes=self.num_classes, class_names=list(self.ds.class_names))
+        from seglab.data.fingerprint import dataset_fingerprint  # the data by content (analysis.compare)
+
+        self._summary(
+            data_fingerprint=dataset_fingerprint(config.dataset), checkpoint=checkpoint_rule(config)
+        )
         # predictions per epoch: the same few validation images for every run with these data settings
         self.watch = torch.as_tensor(epoch_predictions.pick_positions(len(idx["val"])), device=device)
         self.watch_indices = idx["val"].index_select(0, self.watch).cpu().numpy()  # dataset positions
@@ -691,7 +761,9 @@ class _Run:
         self.history.append(record)
 
         iou = val["iou"]
-        improved = not math.isnan(iou) and iou > self.best_iou
+        improved = (not math.isnan(iou) and iou > self.best_iou) or checkpoint_rule(
+            self.config
+        ) == CHECKPOINT_LAST
         if improved or self.best_state is None:
             self.best_iou = iou if not math.isnan(iou) else self.best_iou
             self.best_epoch = epoch
@@ -734,6 +806,45 @@ class _Run:
             uses_aux=self.uses_aux,
         )
 
+    def _test_scores(self, which: str) -> dict[str, Any]:
+        """Per-image test IoU of the model's current weights (one float per test image, NaN
+        where an image has no foreground and none is predicted), for paired statistics over
+        images and seeds (`seglab.analysis.stats`). ``which="last"`` (the last epoch's weights)
+        also gives the last epoch's pooled test IoU, so a study can be compared at the last epoch.
+        Keys: ``test_iou_per_image``, or ``last_test_iou`` and ``last_test_iou_per_image``."""
+        from seglab.metrics.scores import per_image_iou, predict_labels
+
+        x, y = self.splits["test"]
+        batch = max(eval_batch_size(self.config.batch_size, self.device), EVAL_BATCH_MIN)
+        was_training = self.model.training
+        self.model.eval()
+        parts = []
+        with torch.inference_mode(), _autocast(self.device, self.config.precision):
+            for a, b in _batches(len(x), batch):
+                logits = self.model(x[a:b].contiguous(memory_format=torch.channels_last)).float()
+                parts.append(per_image_iou(predict_labels(logits), y[a:b], self.num_classes).cpu())
+        self.model.train(was_training)
+        values = [None if math.isnan(v) else round(float(v), 6) for v in torch.cat(parts).tolist()]
+        if len(values) > MAX_PER_IMAGE_SCORES:  # keep the run summary small (seglab.store.checks)
+            values = []
+        if which != "last":
+            return {"test_iou_per_image": values}
+        last = self._evaluate("test")
+        return {"last_test_iou": last["iou"], "last_test_iou_per_image": values}
+
+    def _threshold_metrics(self, status: str, cv_fold: bool) -> dict[str, Any]:
+        """A finished binary run: the threshold chosen on validation and the scores at it."""
+        if status != RunStatus.DONE or self.best_state is None or getattr(self, "num_classes", 0) != 2:
+            return {}
+        self.model.load_state_dict(self.best_state)
+        splits = {k: v for k, v in self.splits.items() if k != "test" or not cv_fold}
+        return validation_threshold_metrics(
+            self.model,
+            splits,
+            batch_size=max(eval_batch_size(self.config.batch_size, self.device), EVAL_BATCH_MIN),
+            precision=self.config.precision,
+        )
+
     def _last_state(self, epoch: int) -> dict[str, Any]:
         return {
             "model": self.model.state_dict(),
@@ -751,12 +862,16 @@ class _Run:
 
     def _finish(self, status: str, message: str, *, fire: bool = True) -> TrainResult:
         test: dict[str, Any] = {}
+        extra: dict[str, Any] = {}  # per-image and last-epoch test scores (`_test_scores`)
         test_cm = None
         cv_fold = self.config.fold is not None  # a cross-validation fold never looks at the test split
         if status == RunStatus.DONE and self.best_state is not None and not cv_fold:
+            last_scores = self._test_scores("last")  # the model still holds the last epoch's weights
             self.model.load_state_dict(self.best_state)
             test = self._evaluate("test", confusion=True)
             test_cm = test.pop("confusion")
+            extra = {**self._test_scores("kept"), **last_scores}
+        thresholds = self._threshold_metrics(status, cv_fold)
         if (
             self.files is not None
             and self.best_state is not None
@@ -795,7 +910,12 @@ class _Run:
                     epochs_done=len(self.history),
                     best_epoch=self.best_epoch,
                     seconds=result.seconds,
-                    metrics={**self._flat_metrics("val", self.best_val), **self._flat_metrics("test", test)},
+                    metrics={
+                        **self._flat_metrics("val", self.best_val),
+                        **self._flat_metrics("test", test),
+                        **extra,
+                        **thresholds,
+                    },
                 )
         if fire:
             self.cb.fire("on_end", result)

@@ -27,6 +27,7 @@ PRESENT_KEY = "present"
 PRESENT_MIN_FONT = 18
 PRESENT_LINE_FACTOR = 1.8
 PRESENT_SIZE_FACTOR = 1.4  # fixed-size panels (facets, heatmaps) grow so the larger text fits
+COMPOSITION_KEYS = ("spec", "hconcat", "concat")  # what holds panels laid side by side
 VIEW_KEYS = ("mark", "layer", "facet", "spec", "hconcat", "vconcat", "concat", "encoding")
 FONT_KEYS = ("fontSize", "labelFontSize", "titleFontSize")
 
@@ -64,9 +65,11 @@ def enlarge(spec: Any) -> Any:
     half when it was larger), every explicit line or rule width grows by ``PRESENT_LINE_FACTOR``,
     every fixed view width and height by ``PRESENT_SIZE_FACTOR`` (both alike: square cells stay
     square), and :data:`PRESENT_CONFIG` fills in what the chart leaves to Vega-Lite's defaults.
+    Panels of a facet or concatenation grow in height only: side by side they would push the
+    last panel off a 1280 px projector (two 420 px focal panels did).
     """
 
-    def walk(node: Any, mark_type: str | None = None) -> Any:
+    def walk(node: Any, mark_type: str | None = None, panel: bool = False) -> Any:
         if isinstance(node, dict):
             kind = node.get("type") if isinstance(node.get("type"), str) else mark_type
             is_view = any(k in node for k in VIEW_KEYS)
@@ -77,14 +80,16 @@ def enlarge(spec: Any) -> Any:
                 elif key == "strokeWidth" and isinstance(value, (int, float)) and kind in ("line", "rule"):
                     out[key] = value * PRESENT_LINE_FACTOR
                 elif key in ("width", "height") and is_view and isinstance(value, (int, float)):
-                    out[key] = round(value * PRESENT_SIZE_FACTOR)
+                    grow = key == "height" or not panel
+                    out[key] = round(value * PRESENT_SIZE_FACTOR) if grow else value
                 elif key == "mark" and isinstance(value, str):
                     out[key] = value
                 else:
-                    out[key] = walk(value, kind if key == "mark" else mark_type)
+                    inner = panel or key in COMPOSITION_KEYS
+                    out[key] = walk(value, kind if key == "mark" else mark_type, inner)
             return out
         if isinstance(node, list):
-            return [walk(item, mark_type) for item in node]
+            return [walk(item, mark_type, panel) for item in node]
         return node
 
     big = walk(spec)
@@ -137,6 +142,30 @@ def show_chart(
         spec = chart_spec(chart, presenting())
     if fixed_shape:
         width = "content"
+        if presenting():
+            spec = _natural_size(spec)
     elif presenting():
         width = "stretch"
+        spec = _fit_width(spec)
     return where.vega_lite_chart(spec=spec, width=width, theme=theme, **kwargs)
+
+
+def _natural_size(spec: dict[str, Any]) -> dict[str, Any]:
+    """A fixed-shape chart (an image-like grid, square cells) keeps its own size in presenter
+    mode, only its text grows: enlarged, it overflowed its column on a 1280 px projector."""
+    spec = dict(spec)
+    for key in ("width", "height"):
+        if isinstance(spec.get(key), (int, float)):
+            spec[key] = round(spec[key] / PRESENT_SIZE_FACTOR)
+    return spec
+
+
+def _fit_width(spec: dict[str, Any]) -> dict[str, Any]:
+    """A chart sized by its content (``autosize`` "pad": width and height are the plot area) is
+    stretched to the page in presenter mode: then only its width fits the page ("fit-x"), its
+    height stays the plot's, so the enlarged text keeps its rows."""
+    autosize = spec.get("autosize")
+    if isinstance(autosize, dict) and autosize.get("type") == "pad" and "facet" not in spec:
+        spec = dict(spec)
+        spec["autosize"] = {**autosize, "type": "fit-x"}
+    return spec

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from seglab.device import device_label
 
@@ -34,7 +35,8 @@ def presenter_toggle() -> None:
 
     typed = str(st.query_params.get(PRESENT_KEY, "")).lower()
     if PRESENT_KEY not in st.session_state and typed in ("1", "yes", "on"):
-        st.session_state[PRESENT_KEY] = True
+        # Rewritten to the toggle's own spelling: it would drop "1", and a reload would turn it off.
+        _spell_url_value(PRESENT_KEY, True, "true")
     st.toggle(
         "Presenter mode",
         key=PRESENT_KEY,
@@ -43,16 +45,32 @@ def presenter_toggle() -> None:
     )
 
 
-def accept_url_name(key: str, options: Sequence[Any]) -> None:
+def accept_url_name(key: str, options: Sequence[Any], format_func: Callable[[Any], str] = str) -> None:
     """Let a link name an option by its registry name (``?model=unet``) as well as by the title
-    a bound select box writes (``?model=U-Net``). Call before the select box is drawn."""
+    a bound select box writes (``?model=U-Net``). Call before the select box is drawn, with the
+    box's own ``format_func``: the URL is then rewritten to the title, so the choice survives a
+    reload (a bound box drops a value it cannot read)."""
     raw = st.query_params.get(key)
     if raw is None or key in st.session_state:
         return
     for option in options:
         if str(option) == raw:
-            st.session_state[key] = option
+            _spell_url_value(key, option, str(format_func(option)))
             return
+
+
+def _spell_url_value(key: str, value: Any, text: str) -> None:
+    """Rewrite a link's parameter into the spelling its bound widget reads and writes, then run
+    the page again so the widget is drawn from it (once per link). Where the widget already owns
+    the parameter (Streamlit refuses the write), the value is handed over in the session."""
+    if st.query_params.get(key) == text:
+        return
+    try:
+        st.query_params[key] = text
+    except StreamlitAPIException:
+        st.session_state[key] = value
+        return
+    st.rerun()
 
 
 FOOTER_KEY = "seglab-footer"

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from seglab.analysis import compare as cmp
+from seglab.analysis import stats
 from seglab.analysis.results_table import LOWER_IS_BETTER, metric_title
 from seglab.errors import SegLabError
 from seglab.settings.classroom import Permission
@@ -28,18 +29,23 @@ from seglab.viz import results_charts as rc
 
 ALL_RUNS = "__all__"
 NO_STUDY = "__none__"
+CHECKPOINT_LABELS = {"best": "the kept epoch (best on validation)", "last": "the last epoch"}
 
 
 def study_names(names: Mapping[str, str]) -> dict[str, str]:
     """Queue names of studies plus the reference study's name."""
-    return {**names, reference.REFERENCE_GROUP: reference.REFERENCE_NAME}
+    return {
+        **names,
+        reference.REFERENCE_GROUP: reference.REFERENCE_NAME,
+        reference.IMBALANCE_GROUP: reference.IMBALANCE_NAME,
+    }
 
 
 def study_picker(
     all_runs: pd.DataFrame, comparisons: Sequence[cmp.Comparison], names: Mapping[str, str]
 ) -> str:
-    """A select box of studies, newest first, defaulting to the latest study (the first
-    comparison with two or more cells). Returns a group id, `NO_STUDY` or `ALL_RUNS`."""
+    """A select box of studies, newest first, defaulting to the latest study (the study
+    whose newest run is newest, even a single-run one, before runs outside any study). Returns a group id, `NO_STUDY` or `ALL_RUNS`."""
     latest: dict[str, float] = {}
     for c in comparisons:
         for g in c.groups or [NO_STUDY]:
@@ -47,7 +53,9 @@ def study_picker(
     if "group" in all_runs and (all_runs["group"] == "").any():
         latest.setdefault(NO_STUDY, 0.0)
     options = sorted(latest, key=lambda g: -latest[g])
-    default = (comparisons[0].groups or [NO_STUDY])[0] if comparisons else NO_STUDY
+    # The really latest study (by its newest run), even a single-run one; runs outside any study
+    # (command-line runs) are shown first only when there is no study at all.
+    default = next((o for o in options if o != NO_STUDY), NO_STUDY)
     options = [default, *[o for o in options if o != default], ALL_RUNS]
     if st.session_state.get("rs_study") not in options:
         st.session_state.pop("rs_study", None)
@@ -82,9 +90,20 @@ def runs_of_study(frame: pd.DataFrame, study: str) -> pd.DataFrame:
 def pick_comparison(
     runs: pd.DataFrame, studies: Mapping[str, Any], names: Mapping[str, str]
 ) -> cmp.Comparison | None:
-    """Split ``runs`` into comparisons; warn when they mix settings and let the user pick one
-    (default: the latest study); then name the shared settings once."""
-    comparisons = cmp.build_comparisons(runs, studies, names)
+    """Split ``runs`` into comparisons (scored at the checkpoint the user picks); warn when they
+    mix settings and let the user pick one (default: the latest study); then name the shared
+    settings once."""
+    checkpoint = st.radio(
+        "Score each run at",
+        list(cmp.CHECKPOINT_RULES),
+        horizontal=True,
+        key="rs_checkpoint",
+        bind=URL,
+        format_func=CHECKPOINT_LABELS.get,
+        help="The kept epoch was chosen on the validation images, which flatters its validation "
+        "score a little; the last epoch involves no choice.",
+    )
+    comparisons = cmp.build_comparisons(runs, studies, names, checkpoint=checkpoint or "best")
     if not comparisons:
         return None
     if warning := cmp.mixing_warning(comparisons):
@@ -108,8 +127,16 @@ def pick_comparison(
     st.markdown(
         f"**Comparing {len(chosen.cells)} model(s) over {len(chosen.runs)} run(s); varied: {varied}.**"
     )
-    st.caption(f"Shared settings (the same for every run below): {chosen.settings_text()}")
+    st.caption(f"**Shared settings** (the same for every run below): {shared_settings_words(chosen)}")
     return chosen
+
+
+def shared_settings_words(comparison: cmp.Comparison) -> str:
+    """The comparison's shared settings (those `Comparison.settings_text` keeps) in words."""
+    from seglab.analysis.settings_words import readable_settings
+
+    kept = {p.split("=", 1)[0] for p in comparison.settings_text().split(", ") if "=" in p}
+    return readable_settings({k: v for k, v in comparison.settings.items() if k in kept})
 
 
 def best_banner(comparison: cmp.Comparison) -> None:
@@ -117,15 +144,19 @@ def best_banner(comparison: cmp.Comparison) -> None:
     if comparison.best is None:
         st.info("No finished run among these yet: the comparison appears when the first run is done.")
         return
-    st.success(comparison.best_sentence(), icon=":material/trophy:")
-    st.caption(cmp.TEST_SELECTION_SENTENCE)
-    paired = comparison.paired()
-    if paired is not None:
-        st.markdown("**Best vs runner-up, seed by seed:** " + paired.sentence())
-        test = comparison.paired(cmp.REPORT_METRIC)
-        if test is not None and test.n:
-            st.caption("On the test set: " + test.sentence())
-        st.caption("Rule: " + cmp.PAIRED_RULE)
+    best = comparison.best
+    flagged = bool(best.flags()) or not best.complete or bool(comparison.passed_over)
+    (st.warning if flagged else st.success)(comparison.best_sentence(), icon=":material/trophy:")
+    st.caption(cmp.TEST_SELECTION_SENTENCE + " " + comparison.checkpoint_sentence())
+    statements = [
+        comparison.runner_up_sentence(),
+        comparison.better_sentence(),
+        comparison.seed_plan_sentence(),
+    ]
+    for sentence in filter(None, statements):
+        st.markdown(sentence)
+    st.caption(comparison.statistics_basis() + " " + stats.BOOTSTRAP_RULE)
+    st.caption("Rules: " + cmp.COUNTING_RULE + " " + stats.HOLM_RULE)
 
 
 def cells_table(comparison: cmp.Comparison) -> None:
@@ -133,15 +164,40 @@ def cells_table(comparison: cmp.Comparison) -> None:
     table = comparison.cells_frame()
     if table.empty:
         return
-    shown = table[["rank", "model", "val_iou", "test_iou", "n_seeds"]].rename(
+    by_label = {c.label: c for c in comparison.cells}
+
+    def interval(label: str, which: str) -> str:
+        cell = by_label[label]
+        ci = cell.val_interval() if which == "val" else cell.test_interval()
+        return "–" if ci is None else ci.text()
+
+    table["val_ci"] = [interval(m, "val") for m in table["model"]]
+    table["test_ci"] = [interval(m, "test") for m in table["model"]]
+    shown = table[
+        [
+            "rank",
+            "model",
+            "val_iou",
+            "val_ci",
+            "test_iou",
+            "test_ci",
+            "seeds",
+            "diverged",
+            "collapsed",
+            "flags",
+        ]
+    ].rename(
         columns={
             "rank": "rank (by val IoU)",
             "val_iou": "val IoU (mean ± std)",
+            "val_ci": "val IoU 95 % interval",
             "test_iou": "test IoU (mean ± std)",
-            "n_seeds": "seeds",
+            "test_ci": "test 95 % interval",
+            "seeds": "seeds finished / asked",
         }
     )
     st.dataframe(shown, hide_index=True, key="rs_cells")
+    st.caption("Complete cells (every seed finished) rank first. " + comparison.statistics_basis())
 
 
 def curves_section(
@@ -263,32 +319,53 @@ def test_section(
 
 # ---- the reference study ------------------------------------------------------------------------
 def reference_offer(home: str) -> None:
-    """On an empty Results page: load the saved reference study with one click."""
-    if not reference.reference_available():
+    """Load the saved reference study with one click: on an empty Results page, and under
+    Export & import whatever is queued or trained (until it is loaded)."""
+    if not reference.reference_available() or reference.reference_run_ids(home):
         return
     st.markdown(
         "**Compare saved experiments right away:** the reference study is the quick study "
-        "(4 architectures × 4 losses × 3 seeds) trained on a CPU and saved without weights. It loads "
-        "as its own study and can be deleted again."
+        "(4 architectures × 4 losses × 3 seeds) trained on a CPU. Every run keeps its scores; one "
+        "seed per cell also keeps its weights (the Inside page opens it), its predictions epoch by "
+        "epoch and its predicted test masks. It loads as its own study and can be deleted again."
     )
-    if st.button(":material/folder_open: Load the reference study", type="primary", key="rs_reference"):
-        try:
-            added = reference.load_reference_study(home)
-        except (SegLabError, OSError) as exc:
-            st.error(f"The reference study cannot be loaded: {exc}")
-            return
-        st.session_state["rs_study"] = reference.REFERENCE_GROUP
-        st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."
-        st.rerun()
+    st.button(
+        ":material/folder_open: Load the reference study",
+        type="primary",
+        key="rs_reference",
+        on_click=_load_reference,
+        args=(home,),
+    )
+    from seglab.ui.imbalance_view import offer_imbalance_study  # issue 26: the second shipped study
+
+    offer_imbalance_study(home)
+
+
+def _load_reference(home: str) -> None:
+    """Button callback: it runs before the page is drawn again, so it may switch the Study box
+    (drawn above the Export & import tab) to the reference study."""
+    try:
+        added = reference.load_reference_study(home)
+    except (SegLabError, OSError) as exc:
+        st.session_state["rs_notice"] = f"The reference study cannot be loaded: {exc}"
+        return
+    st.session_state["rs_study"] = reference.REFERENCE_GROUP
+    st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."
 
 
 def reference_manage(home: str) -> None:
     """Once loaded: a button to remove the reference study again."""
+    from seglab.ui.imbalance_view import manage_imbalance_study  # issue 26: the second shipped study
+
+    manage_imbalance_study(home)
     ids = reference.reference_run_ids(home)
     if not ids:
         return
     with st.expander(f"Reference study loaded ({len(ids)} runs)"):
-        st.caption("Saved results shipped with SegLab (no weights: the Inside page cannot open them).")
+        st.caption(
+            "Saved results shipped with SegLab: one seed per cell kept its weights and predictions "
+            "(the Inside page and the epoch-by-epoch view open those)."
+        )
         if classroom.can(Permission.DELETE) and st.button(
             "Delete the reference study", key="rs_reference_delete"
         ):

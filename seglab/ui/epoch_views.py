@@ -19,7 +19,7 @@ from seglab.analysis import error_analysis as ea
 from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR, colorize_mask, error_overlay, hex_to_rgb, overlay
 from seglab.store.epoch_predictions import stored_epochs
-from seglab.store.run_store import RunStore
+from seglab.store.run_store import PREDICTIONS, RunStore
 
 PLAY_SECONDS = 0.8  # one epoch per tick while the scrubber plays
 TILE = 96  # on-screen side of one tile, pixels
@@ -230,9 +230,14 @@ def error_analysis(store: RunStore, run_ids: list[str]) -> None:
     if not predictions:
         st.info("Error analysis needs finished runs (their test predictions are kept at the end).")
         return
-    binary = all("test_probs" in p for p in predictions.values())
+    binary = all(ea.num_classes_of(p) == 2 for p in predictions.values())
     threshold = None
-    if binary:
+    if binary and not all("test_probs" in p for p in predictions.values()):
+        st.caption(
+            "Some of these runs kept their masks without the probabilities (the reference study, to "
+            "stay small), so every mask here is the one at threshold 0.5."
+        )
+    elif binary:
         threshold = st.slider(
             "Threshold on the foreground probability",
             0.05,
@@ -301,15 +306,23 @@ def error_analysis(store: RunStore, run_ids: list[str]) -> None:
 def results_section(store: RunStore, run_ids: list[str]) -> None:
     """Both views for up to `MAX_RUNS` of the given runs, each behind a toggle (off: nothing loaded)."""
     st.subheader("Look closer")
-    shown = list(dict.fromkeys(run_ids))[:MAX_RUNS]
+    run_ids = list(dict.fromkeys(run_ids))
     if len(run_ids) > MAX_RUNS:
         st.caption(
-            f"Showing the first {MAX_RUNS} of {len(run_ids)} runs; select runs above to choose others."
+            f"Showing {MAX_RUNS} of {len(run_ids)} runs (those that kept what the view needs first); "
+            "select runs above to choose others."
         )
-    if not shown:
+    if not run_ids:
         st.info("No runs to look at.")
         return
     if st.toggle(":material/movie: Epoch by epoch: watch the predictions grow", key="ev_show_epochs"):
-        epoch_scrubber(store, shown)
+        epoch_scrubber(store, keeping_first(run_ids, lambda r: bool(stored_epochs(store.files(r).path))))
     if st.toggle(":material/troubleshoot: Error analysis: the worst test images", key="ev_show_errors"):
-        error_analysis(store, shown)
+        error_analysis(store, keeping_first(run_ids, lambda r: store.files(r).file(PREDICTIONS).is_file()))
+
+
+def keeping_first(run_ids: list[str], keeps: Any) -> list[str]:
+    """Up to `MAX_RUNS` runs, those for which ``keeps(run_id)`` holds first (in their order):
+    in the reference study only one seed per cell kept its masks and per-epoch predictions."""
+    with_files = [r for r in run_ids if keeps(r)]
+    return [*with_files, *[r for r in run_ids if r not in with_files]][:MAX_RUNS]

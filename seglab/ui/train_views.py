@@ -19,11 +19,12 @@ import streamlit as st
 from seglab.errors import SegLabError
 from seglab.registry import ParamSpec
 from seglab.settings.config import TrainConfig
+from seglab.settings.presets import CLASS_ARCHS, CLASS_LOSSES, CLASS_SEEDS, STUDY_ARCHS, STUDY_LOSSES
 from seglab.settings.presets import PRESET_SEEDS as _PRESET_SEEDS
-from seglab.settings.presets import STUDY_ARCHS, STUDY_LOSSES
 from seglab.settings.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.status import RunStatus, is_active
 from seglab.ui.common import URL
+from seglab.ui.tables import dash_missing
 from seglab.units import format_duration
 
 # the study form's default seeds per preset (3 seeds for quick and study: `seglab.settings.presets`)
@@ -48,16 +49,70 @@ def study_from_form(
     seeds: list[int],
     model_params: dict[str, dict[str, Any]] | None = None,
     name: str | None = None,
+    data_axes: dict[str, list[Any]] | None = None,
+    data_per_seed: bool = False,
 ) -> Study:
-    """The form's choices as a `Study`: losses (each with its parameters) × architectures × seeds."""
-    return Study(
+    """The form's choices as a `Study`: losses (each with its parameters) × architectures ×
+    data axes (e.g. foreground shares, see `data_axes_section`) × seeds."""
+    study = Study(
         base,
-        {"loss": list(losses), "arch": list(archs)},
+        {"loss": list(losses), "arch": list(archs), **(data_axes or {})},
         loss_params={loss: params for loss, params in losses.items() if params},
         seeds=list(seeds),
         name=name,
         model_params={arch: params for arch, params in (model_params or {}).items() if params},
+        data_per_seed=data_per_seed,
     )
+    if data_axes:
+        study.expand()  # a share out of range is a plain-words ConfigError here, not later
+    return study
+
+
+# ---- imbalance as a study axis (issue 26) ---------------------------------------------------------
+IMBALANCE_PARAM = "fg_fraction"
+
+
+def data_axes_section(dataset: str) -> tuple[str, bool]:
+    """Widgets for the data axes of a study: the foreground shares to compare (datasets with an
+    ``fg_fraction`` parameter) and whether each seed draws its own data. Returns the shares as
+    typed (parsed by `parse_data_axes`) and the per-seed-data choice."""
+    from seglab.data import dataset_info, list_datasets
+
+    shares = ""
+    if dataset in list_datasets() and IMBALANCE_PARAM in {p.name for p in dataset_info(dataset).params}:
+        shares = st.text_input(
+            "Foreground shares to compare (optional)",
+            key="tr_fg_shares",
+            bind=URL,
+            placeholder="0.2, 0.05, 0.02",
+            help="Each share is its own comparison: e.g. 0.02 means 2 % of the pixels are foreground "
+            "(rare objects). Empty: the share set under Dataset parameters.",
+        )
+    per_seed = st.checkbox(
+        "Each seed draws its own data",
+        key="tr_data_per_seed",
+        bind=URL,
+        help="Seeds then repeat both the training and the draw of the images, so the spread over "
+        "seeds also shows how much the result depends on the data.",
+    )
+    return shares, bool(per_seed)
+
+
+def parse_data_axes(shares_text: str) -> dict[str, list[Any]]:
+    """'0.2, 0.05' → {'dataset_params.fg_fraction': [0.2, 0.05]}; empty → {}; plain-words
+    ConfigError for anything that is not a list of numbers."""
+    from seglab.errors import ConfigError
+
+    parts = [p.strip() for p in str(shares_text or "").replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        return {}
+    try:
+        values = [float(p.rstrip("%")) / (100.0 if p.endswith("%") else 1.0) for p in parts]
+    except ValueError:
+        raise ConfigError(
+            f"foreground shares must be numbers separated by commas, e.g. 0.2, 0.05, 0.02, not {shares_text!r}."
+        ) from None
+    return {f"dataset_params.{IMBALANCE_PARAM}": values}
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -142,9 +197,9 @@ def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
 
     values = form_defaults(name)
     form: dict[str, Any] = {s.widget_key: widget_value(s, values[s.name]) for s in form_settings()}
-    form["tr_archs"] = [a for a in STUDY_ARCHS if a in list_models()]
-    form["tr_losses"] = [loss for loss in STUDY_LOSSES if loss in list_losses()]
-    form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
+    form["tr_archs"] = [a for a in CLASS_ARCHS if a in list_models()]  # a grid for a class hour
+    form["tr_losses"] = [loss for loss in CLASS_LOSSES if loss in list_losses()]
+    form["tr_seeds"] = ", ".join(map(str, CLASS_SEEDS.get(name, [0])))
     return form
 
 
@@ -465,15 +520,15 @@ def queue_table(jobs: list[Any], group_names: dict[str, str]) -> pd.DataFrame:
 QUEUE_COLUMNS = {
     "job": st.column_config.NumberColumn("Job", width="small"),
     "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
-    "best val IoU": st.column_config.NumberColumn(
+    # written by `seglab.ui.tables.dash_missing`: "–" until a value exists, never "None"
+    "best val IoU": st.column_config.TextColumn(
         "Best val IoU so far",
-        format="%.3f",
         help="Validation IoU of the best epoch so far: the checkpoint the run keeps, tests and Results shows.",
     ),
-    "last val IoU": st.column_config.NumberColumn(
-        "Last epoch's val IoU", format="%.3f", help="Validation IoU of the most recent epoch."
+    "last val IoU": st.column_config.TextColumn(
+        "Last epoch's val IoU", help="Validation IoU of the most recent epoch."
     ),
-    "test IoU": st.column_config.NumberColumn("Test IoU", format="%.3f"),
+    "test IoU": st.column_config.TextColumn("Test IoU", help="Measured once the run has finished."),
     "message": st.column_config.TextColumn("Message", width="large"),
 }
 
@@ -665,7 +720,7 @@ def queue_panel() -> None:
 
             ensure_worker()
     st.dataframe(
-        queue_table(jobs, group_names),
+        dash_missing(queue_table(jobs, group_names), ("best val IoU", "last val IoU", "test IoU")),
         hide_index=True,
         column_config=QUEUE_COLUMNS,
         height=min(420, 38 + 35 * min(len(jobs), 11)),

@@ -15,6 +15,7 @@ from seglab.analysis.tune import cv_table_rows
 from seglab.metrics.per_class import per_class_table, row_normalized_confusion
 from seglab.store.run_store import RunStore
 from seglab.ui.chart_view import show_chart
+from seglab.ui.tables import dash_missing
 
 
 def cv_section(records: list[Any]) -> None:
@@ -25,8 +26,11 @@ def cv_section(records: list[Any]) -> None:
     st.subheader("Cross-validation (tuning)")
     st.caption(
         "Each configuration was trained once per fold of the training + validation images and "
-        "validated on the fold it did not see; the mean ± std of those IoUs ranks the configurations. "
-        "The best one was retrained on all of them and tested once (the final run)."
+        "validated after every epoch on the fold it did not see. The curves are averaged over the "
+        "folds; the highest point of that mean curve chooses the configuration and the number of "
+        "epochs, the same for every fold. The best one was retrained on all of them for that many "
+        "epochs, its last epoch kept, and tested once (the final run): its test IoU is the honest "
+        "number, the CV IoU a slightly optimistic one."
     )
     frame = pd.DataFrame(rows)
     st.dataframe(
@@ -107,12 +111,8 @@ def per_class_section(records: list[Any], preferred: list[str] | None = None) ->
     cm = np.asarray(arrays["test_confusion"])
     names = [str(n) for n in arrays.get("class_names", [])] or None
     table = per_class_table(cm, names)
-    st.dataframe(
-        table,
-        hide_index=True,
-        key="pc_table",
-        column_config={
-            c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1", "iou")
-        },
-    )
+    scores = ("precision", "recall", "f1", "iou")
+    st.dataframe(dash_missing(table, scores), hide_index=True, key="pc_table")
+    if table[[c for c in scores if c in table]].isna().any().any():
+        st.caption("– : undefined, e.g. the precision of a class the model never predicts (0 / 0).")
     show_chart(confusion_heatmap(row_normalized_confusion(cm, names)), key="pc_heatmap")

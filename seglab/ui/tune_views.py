@@ -166,7 +166,7 @@ def tunings_panel() -> None:
         tunings = [(g, s) for g, s in studies if is_cv_study(s)][:SHOWN_TUNINGS]
         views = []
         for group, study in tunings:
-            rows = cv_rows(job_results(queue.jobs(group=group.id)), tuned_keys(study))
+            rows = cv_rows(job_results(queue.jobs(group=group.id), queue.home), tuned_keys(study))
             final_id = final_group_of(queue, group.id)
             final_jobs = queue.jobs(group=final_id) if final_id else []
             views.append((group, rows, final_jobs))
@@ -176,7 +176,8 @@ def tunings_panel() -> None:
             [
                 {
                     "configuration": ", ".join(f"{k}={v}" for k, v in r.params.items()),
-                    "folds done": f"{len(r.fold_ious)}/{r.folds}",
+                    "folds done": f"{len(r.fold_curves)}/{r.folds}",
+                    "epochs chosen": r.epoch,
                     "CV IoU mean": r.to_dict()["cv_iou_mean"],
                     "CV IoU std": r.to_dict()["cv_iou_std"],
                 }

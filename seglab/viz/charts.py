@@ -11,8 +11,9 @@ Inputs:
 
 * ``history``: the long table of :func:`seglab.analysis.results_table.histories_frame`
   (``run_id, run, epoch, metric, value, arch, loss_label, seed, …``);
-* ``runs``: :func:`seglab.analysis.results_table.runs_frame` (one row per run), or an already
-  aggregated table (:func:`aggregate_seeds` / :func:`arch_loss_grid`, recognised by its
+* ``runs``: :func:`seglab.analysis.results_table.runs_frame` (one row per run, then split into
+  comparisons by `seglab.analysis.compare` and the first one drawn), or an already aggregated
+  table (`seglab.analysis.compare.comparison_grid` / `summary_frame`, recognised by its
   ``mean`` column).
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from seglab.analysis.results_table import aggregate_seeds, arch_loss_grid
+from seglab.analysis.compare import build_comparisons, comparison_grid, comparison_seed_runs, summary_frame
 from seglab.viz import results_charts as rc
 from seglab.viz.render import ChartRenderError
 
@@ -71,7 +72,7 @@ def test_iou_heatmap(
     """Architecture × loss heatmap of the seed-averaged ``metric``; the best cell (as ``best``
     marks it: `seglab.analysis.compare.comparison_grid` marks the one chosen on validation) is outlined
     and starred."""
-    grid = runs if "mean" in runs else arch_loss_grid(runs, metric)
+    grid = runs if "mean" in runs else comparison_grid(build_comparisons(runs)[0], metric)
     return rc.arch_loss_heatmap(grid, metric, title=title)
 
 
@@ -99,8 +100,9 @@ def ranked_bar(
     dots then come from ``seed_runs``."""
     if "mean" in runs:
         return rc.ranked_bars(runs, metric, loss_domain=loss_domain(runs), runs=seed_runs)
-    summary = aggregate_seeds(runs, metric)
-    return rc.ranked_bars(summary, metric, loss_domain=loss_domain(summary), runs=runs)
+    first = build_comparisons(runs)[0]
+    summary = summary_frame(first, metric)
+    return rc.ranked_bars(summary, metric, loss_domain=loss_domain(summary), runs=comparison_seed_runs(first))
 
 
 def save_chart(

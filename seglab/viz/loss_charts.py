@@ -13,10 +13,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from seglab.palette import CATEGORICAL, categorical, class_color, hex_to_rgb
+from seglab.palette import CATEGORICAL, categorical, class_color, hex_to_rgb, loss_color
 
 # One colour per loss, reused by every loss chart (distinct hues of the colour-blind-safe palette).
-LOSS_COLORS = {"BCE": CATEGORICAL[0], "focal": CATEGORICAL[3], "Dice": CATEGORICAL[2]}
+# the curves' names on this page → the losses' app-wide colours (`seglab.palette.loss_color`)
+LOSS_COLORS = {"BCE": loss_color("bce"), "focal": loss_color("focal"), "Dice": loss_color("dice")}
 
 
 def _loss_scale(names: Sequence[str]) -> alt.Scale:

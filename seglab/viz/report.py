@@ -43,10 +43,15 @@ class Report:
     best_sentence: str = ""
     comparisons: list[Any] = field(default_factory=list)  # seglab.analysis.compare.Comparison
     warnings: list[str] = field(default_factory=list)
+    imbalance: dict[str, Any] | None = None  # seglab.analysis.imbalance.imbalance_json, when shares vary
 
     def to_json(self) -> dict[str, Any]:
-        """The ``report --json`` document: comparisons (settings, varied, cells, best) + warnings."""
-        return {"comparisons": [c.to_json() for c in self.comparisons], "warnings": list(self.warnings)}
+        """The ``report --json`` document: comparisons (settings, varied, cells, best) + warnings
+        (+ ``imbalance`` when the runs span several foreground shares)."""
+        out = {"comparisons": [c.to_json() for c in self.comparisons], "warnings": list(self.warnings)}
+        if self.imbalance is not None:
+            out["imbalance"] = self.imbalance
+        return out
 
 
 def select_records(
@@ -109,10 +114,12 @@ def write_report(
     run_ids: list[str] | None = None,
     metric: str = "val_iou",
     formats: tuple[str, ...] = ("png", "svg"),
+    checkpoint: str = "best",
 ) -> Report:
     """Write the comparison charts and tables of the chosen runs into ``out_dir``.
 
     ``metric`` orders the ranking chart; the best model is always chosen on validation IoU.
+    ``checkpoint``: score runs at their kept epoch (``"best"``) or their last epoch (``"last"``).
     """
     from seglab.analysis.compare import (
         BAND_NOTE,
@@ -135,6 +142,8 @@ def write_report(
         raise SegLabError(f"chart formats must be png or svg, not {', '.join(unknown)}.")
     if metric not in ("val_iou", "test_iou"):
         raise SegLabError(f"--metric must be val_iou or test_iou, not {metric!r}.")
+    if checkpoint not in ("best", "last"):
+        raise SegLabError(f"--checkpoint must be best or last, not {checkpoint!r}.")
     store = RunStore(home)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,7 +151,7 @@ def write_report(
 
     runs = runs_frame(records)
     studies, names = queue_studies(home)
-    report.comparisons = build_comparisons(runs, studies, names)
+    report.comparisons = build_comparisons(runs, studies, names, checkpoint=checkpoint)
     if warning := mixing_warning(report.comparisons):
         report.warnings.append(
             warning + " Each is reported on its own; the charts show the first (the latest study)."
@@ -194,6 +203,7 @@ def write_report(
                 out / "ranking",
                 formats,
             )
+    _imbalance_part(report, runs, formats)
     report.best = first.best if first is not None else None
     report.best_sentence = (
         first.best_sentence() if first is not None else "No run has finished yet, so there is no best model."
@@ -205,6 +215,27 @@ def write_report(
     readme.write_text(_readme(report, group, TEST_SELECTION_SENTENCE, BAND_NOTE), encoding="utf-8")
     report.files.append(readme)
     return report
+
+
+def _imbalance_part(report: Report, runs: pd.DataFrame, formats: tuple[str, ...]) -> None:
+    """Runs over several foreground shares (issue 26): the imbalance block of the JSON, its table
+    (``imbalance.csv``) and the IoU-against-share chart at p ≥ 0.5 and at the validation threshold."""
+    from seglab.analysis import imbalance as imb
+    from seglab.viz.imbalance_charts import iou_vs_share
+
+    report.imbalance = imb.imbalance_json(runs)
+    if report.imbalance is None:
+        return
+    path = report.out_dir / "imbalance.csv"
+    pd.json_normalize(report.imbalance["cells"]).to_csv(path, index=False)
+    report.files.append(path)
+    for name, metric in imb.AT_THRESHOLD.items():
+        cells = imb.imbalance_cells(runs, metric)
+        if cells["n"].sum():
+            chart = iou_vs_share(cells, title=imb.THRESHOLD_TITLES[name])
+            report.files += save_charts(
+                chart, report.out_dir / f"imbalance_at_{name.replace('.', '_')}", formats
+            )
 
 
 def save_charts(chart: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
@@ -219,7 +250,8 @@ def save_charts(chart: Any, stem: Path, formats: tuple[str, ...]) -> list[Path]:
 
 
 def _readme(report: Report, group: str | None, why: str, band: str) -> str:
-    from seglab.analysis.compare import PAIRED_RULE
+    from seglab.analysis.compare import COUNTING_RULE
+    from seglab.analysis.stats import BOOTSTRAP_RULE, HOLM_RULE
 
     lines = [f"# SegLab report{f' — study {group}' if group else ''}", ""]
     lines += [f"{report.n_runs} run(s), {len(report.comparisons)} comparison(s).", ""]
@@ -229,14 +261,29 @@ def _readme(report: Report, group: str | None, why: str, band: str) -> str:
     for number, comparison in enumerate(report.comparisons, start=1):
         lines += [f"## Comparison {number}: {comparison.title()}", ""]
         lines += [f"Shared settings: {comparison.settings_text()}", ""]
-        lines += ["| rank | model | val IoU (mean ± std, n) | test IoU |", "|---:|---|---|---|"]
+        lines += [comparison.checkpoint_sentence(), ""]
+        lines += [
+            "| rank | model | seeds finished | val IoU (mean ± std, n) | test IoU | test 95 % interval | flags |",
+            "|---:|---|---|---|---|---|---|",
+        ]
+        by_label = {c.label: c for c in comparison.cells}
         for row in comparison.cells_frame().itertuples(index=False):
             rank = "" if row.rank is None or row.rank != row.rank else int(row.rank)
-            lines.append(f"| {rank} | {row.model} | {row.val_iou} | {row.test_iou} |")
+            interval = by_label[row.model].test_interval()
+            ci = "–" if interval is None else interval.text()
+            lines.append(
+                f"| {rank} | {row.model} | {row.seeds} | {row.val_iou} | {row.test_iou} | {ci} | {row.flags} |"
+            )
         lines.append("")
-        paired = comparison.paired()
-        if paired is not None:
-            lines += [paired.sentence(), "", f"Rule: {PAIRED_RULE}", ""]
+        for sentence in (
+            comparison.runner_up_sentence(),
+            comparison.better_sentence(),
+            comparison.seed_plan_sentence(),
+            comparison.statistics_basis(),
+        ):
+            if sentence:
+                lines += [sentence, ""]
+        lines += [f"Rules: {COUNTING_RULE} {BOOTSTRAP_RULE} {HOLM_RULE}", ""]
     lines += [f"Curves: {band}.", ""]
     lines += ["Files:", ""] + [f"- `{p.name}`" for p in report.files if p.name != "README.md"]
     return "\n".join(lines) + "\n"

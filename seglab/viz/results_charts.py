@@ -3,14 +3,14 @@
 Every builder takes a pandas table from :mod:`seglab.analysis.results_table` and returns an Altair
 chart; nothing here calls Streamlit, so the same charts are exported as PNG/SVG and tested.
 
-Colour language: losses always use :data:`LOSS_COLORS` and architectures
-:data:`ARCH_COLORS`, over a *fixed* domain (every loss / architecture in the store, in a
-stable order), so 'focal' has the same colour in every chart and after every filter.
+Colour language: every loss and every architecture has one colour, fixed by its name
+(`seglab.palette.loss_color` / `arch_color`), so 'focal' has the same colour in every chart,
+after every filter, and on the Loss lab too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import altair as alt
@@ -18,22 +18,11 @@ import numpy as np
 import pandas as pd
 
 from seglab.analysis.results_table import LOWER_IS_BETTER, metric_title
-from seglab.palette import CATEGORICAL, categorical, colorize_mask, error_overlay
+from seglab.palette import arch_color, categorical, colorize_mask, error_overlay, loss_color
 
-# Colour-blind-friendly categorical palettes (Okabe–Ito first, then Tableau hues).
-LOSS_COLORS: list[str] = [
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#D55E00",
-    "#56B4E9",
-    "#000000",
-    "#F0E442",
-    "#8c564b",
-    "#7f7f7f",
-]
-ARCH_COLORS: list[str] = [*CATEGORICAL[1:7], CATEGORICAL[0], "#8c564b", "#7f7f7f"]  # Okabe–Ito, shifted
+# One colour per loss and per architecture, fixed by name (`seglab.palette`).
+LOSS_COLORS = loss_color
+ARCH_COLORS = arch_color
 
 FACET_WIDTH = 215
 FACET_HEIGHT = 170
@@ -46,9 +35,9 @@ def color_domain(values: Sequence[str], preferred: Sequence[str] = ()) -> list[s
     return ordered + sorted(v for v in present if v not in ordered)
 
 
-def _scale(domain: Sequence[str], palette: Sequence[str]) -> alt.Scale:
-    colors = [palette[i % len(palette)] for i in range(len(domain))]
-    return alt.Scale(domain=list(domain), range=colors)
+def _scale(domain: Sequence[str], color_of: Callable[[str], str]) -> alt.Scale:
+    """A colour scale giving every name of ``domain`` its own colour from `seglab.palette`."""
+    return alt.Scale(domain=list(domain), range=[color_of(name) for name in domain])
 
 
 def epoch_axis(epochs: pd.Series) -> alt.Axis:
@@ -110,12 +99,12 @@ def _curves(
     y_scale = alt.Scale(zero=False) if metric in LOWER_IS_BETTER else alt.Scale(domain=[0, 1])
     base = alt.Chart(data).encode(
         x=alt.X("epoch:Q", title="Epoch", axis=epoch_axis(data["epoch"])),
-        y=alt.Y("value:Q", title=metric_title(metric), scale=y_scale),
+        y=alt.Y("value:Q", title=metric_title(metric), scale=y_scale, axis=alt.Axis(titleLimit=FACET_HEIGHT)),
         color=alt.Color(
             f"{color}:N",
             title=color_title,
             scale=_scale(domain, palette),
-            legend=alt.Legend(orient="top", labelLimit=240),
+            legend=alt.Legend(orient="top", labelLimit=240, symbolOpacity=1, symbolStrokeWidth=3),
         ),
         detail="run_id:N",
         opacity=alt.condition(pick, alt.value(0.95), alt.value(0.12)),
@@ -220,12 +209,13 @@ def band_curves(
             f"{color}:N",
             title=titles.get(color, color),
             scale=_scale(domain, palette),
-            legend=alt.Legend(orient="top", labelLimit=240),
+            legend=alt.Legend(orient="top", labelLimit=240, symbolOpacity=1, symbolStrokeWidth=3),
         ),
         detail="model:N",
     )
     band = base.mark_area(opacity=0.18).encode(
-        y=alt.Y("low:Q", title=f"{title} (mean, min–max over seeds)", scale=y_scale),
+        # the axis title fits one panel's height; the band's meaning is in the chart title
+        y=alt.Y("low:Q", title=title, scale=y_scale, axis=alt.Axis(titleLimit=FACET_HEIGHT)),
         y2="high:Q",
         opacity=alt.condition(pick, alt.value(0.22), alt.value(0.04)),
     )
@@ -247,11 +237,12 @@ def band_curves(
             ),
             columns=columns,
         )
+        .properties(title=f"{title}: line = mean over seeds, band = lowest to highest seed")
     )
     return chart.resolve_scale(y="independent") if is_loss else chart
 
 
-HEATMAP_MIN_WIDTH, HEATMAP_MIN_HEIGHT = 280, 150  # px: fits "Test IoU — architecture × loss"
+HEATMAP_MIN_WIDTH, HEATMAP_MIN_HEIGHT = 160, 110  # px: one cell still holds the axis titles
 
 
 def arch_loss_heatmap(
@@ -264,12 +255,14 @@ def arch_loss_heatmap(
 ) -> alt.LayerChart:
     """Architecture × loss heatmap of the seed-averaged test metric.
 
-    ``grid`` comes from :func:`seglab.analysis.results_table.arch_loss_grid`. Each cell shows the mean
+    ``grid`` comes from :func:`seglab.analysis.compare.comparison_grid`. Each cell shows the mean
     (and ± std when there are several seeds); the best cell gets a thick outline and a star.
     """
     data = grid.copy()
+    # Two short lines per cell (mean and star; spread), so a cell stays narrow enough for
+    # seven losses side by side at 1280 px.
     data["text"] = [
-        (f"{m:.3f} ± {s:.3f}" if n > 1 else f"{m:.3f} (1 seed)") + (" ★" if b else "")
+        f"{m:.3f}" + (" ★" if b else "") + "\n" + (f"± {s:.3f}" if n > 1 else "1 seed")
         for m, s, n, b in zip(data["mean"], data["std"], data["n_seeds"], data["best"], strict=True)
     ]
     lower = metric in LOWER_IS_BETTER
@@ -298,9 +291,9 @@ def arch_loss_heatmap(
         ),
         tooltip=tooltip,
     )
-    labels = base.mark_text(fontSize=13, fontWeight="bold").encode(
-        text="text:N", color=alt.Color("ink:N", scale=None), tooltip=tooltip
-    )
+    labels = base.mark_text(
+        fontSize=HEATMAP_FONT, fontWeight="bold", lineHeight=HEATMAP_FONT + 3, lineBreak="\n"
+    ).encode(text="text:N", color=alt.Color("ink:N", scale=None), tooltip=tooltip)
     outline = (
         alt.Chart(data[data["best"]])
         .mark_rect(fill=None, stroke="#d62728", strokeWidth=4)
@@ -308,18 +301,38 @@ def arch_loss_heatmap(
     )
     n_cols = max(1, data["loss_label"].nunique())
     n_rows = max(1, data["arch"].nunique())
+    width, height = heatmap_size(n_cols, n_rows, [line for text in data["text"] for line in text.split("\n")])
     # The label ink uses literal colours; it must not share the cells' quantitative colour
     # scale, or Vega-Lite cannot compile the layer.
     return (
         alt.layer(cells, labels, outline)
         .resolve_scale(color="independent")
         .properties(
-            # A floor, so that one model's single cell still holds its title and axis titles.
-            width=min(760, max(HEATMAP_MIN_WIDTH, 140 * n_cols)),
-            height=min(480, max(HEATMAP_MIN_HEIGHT, 64 * n_rows)),
-            title=chart_title or f"{title} — architecture × loss",
+            width=width,
+            height=height,
+            title=alt.TitleParams(chart_title or f"{title} — architecture × loss", limit=0),
+            # width / height are the cells' area; axes, legend and title come on top (Streamlit's
+            # default "fit" would squeeze all of them into it: 2 × 2 cells drew ~100 px wide)
+            autosize=alt.AutoSizeParams(type="pad", contains="padding"),
         )
     )
+
+
+HEATMAP_FONT = 13
+HEATMAP_CHAR_PX = 8.5  # width of one bold 13 px character, generously
+HEATMAP_MAX_WIDTH = 720  # leaves room for the axis and the legend in a 1280 px window
+
+
+def heatmap_size(n_cols: int, n_rows: int, labels: Sequence[str]) -> tuple[int, int]:
+    """Width and height (px) of a heatmap's cell area, from its content: each cell holds its
+    widest label line with a margin, each row two lines of text; a floor keeps one model's
+    single cell big enough for its axis title, a cap keeps seven losses inside the page."""
+    longest = max((len(str(t)) for t in labels), default=4)
+    cell = max(96, round(HEATMAP_CHAR_PX * longest + 18))
+    row = max(44, 2 * (HEATMAP_FONT + 3) + 14)
+    width = min(HEATMAP_MAX_WIDTH, max(HEATMAP_MIN_WIDTH, cell * n_cols))
+    height = min(480, max(HEATMAP_MIN_HEIGHT, row * n_rows))
+    return width, height
 
 
 def ranked_bars(
@@ -350,14 +363,21 @@ def ranked_bars(
         .encode(
             x=alt.X("mean:Q", title=f"{title} (mean over seeds)", scale=x_scale, axis=alt.Axis(format=".1f")),
             y=y,
-            color=alt.Color("loss_label:N", title="Loss", scale=_scale(loss_domain, LOSS_COLORS)),
+            color=alt.Color(
+                "loss_label:N",
+                title="Loss",
+                scale=_scale(loss_domain, LOSS_COLORS),
+                legend=alt.Legend(orient="top", symbolOpacity=1),  # the right side holds the values
+            ),
             tooltip=tooltip,
         )
     )
+    # The values sit in a column of their own right of the plot, clear of bars, error bars
+    # and seed dots (at the bar's end they collided with the error bars).
     values = (
         alt.Chart(data)
-        .mark_text(align="left", dx=4, fontSize=12)
-        .encode(x="high:Q", y=y, text=alt.Text("mean:Q", format=".3f"))
+        .mark_text(align="left", dx=8, fontSize=12, fontWeight="bold")
+        .encode(x=alt.value(RANKING_WIDTH), y=y, text=alt.Text("mean:Q", format=".3f"))
     )
     layers = [bars, values]
     if (data["n_seeds"] > 1).any():
@@ -371,8 +391,14 @@ def ranked_bars(
                 _seed_points(runs[runs["model"].isin(data.loc[data["n_seeds"] > 1, "model"])], y, metric)
             )
     return alt.layer(*layers).properties(
-        width=560, height=max(120, 28 * len(data)), title=f"Ranking by {title}"
+        width=RANKING_WIDTH,
+        height=max(120, 28 * len(data)),
+        title=f"Ranking by {title}",
+        autosize=alt.AutoSizeParams(type="pad", contains="padding"),
     )
+
+
+RANKING_WIDTH = 520
 
 
 def _seed_points(runs: pd.DataFrame, y: alt.Y, metric: str) -> alt.Chart:
