@@ -134,13 +134,13 @@ tour = [
         "app_pages/results.py",
         "Results",
         ":material/leaderboard:",
-        "like-with-like comparisons chosen on validation, seeds with spread, masks epoch by epoch",
+        "winner chosen on validation, seed spread, masks",
     ),
     (
         "app_pages/inside.py",
         "Inside",
         ":material/visibility:",
-        "feature maps of a trained model, your own photo, U-Net++ pruning",
+        "feature maps, your own photo, U-Net++ pruning",
     ),
 ]
 left, right = st.columns(2)

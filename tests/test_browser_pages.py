@@ -65,6 +65,12 @@ def nav_paths(page, app_url: str) -> list[str]:
     return [href.replace(app_url, "").strip("/") for href in hrefs if href]
 
 
+# Links to other pages in the main area whose text does not fit their box (shown cut off).
+CLIPPED_LINKS = """() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stPageLink] a')]
+    .filter(a => [a, ...a.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+    .map(a => a.innerText)"""
+
+
 def test_every_page_loads_cleanly(page, app_url: str) -> None:
     paths = nav_paths(page, app_url)
     assert len(paths) >= 8, paths
@@ -80,6 +86,9 @@ def test_every_page_loads_cleanly(page, app_url: str) -> None:
             failures.append(f"{name}: {exceptions.first.inner_text()[:400]}")
         if page.console_errors:
             failures.append(f"{name}: console errors {page.console_errors[:3]}")
+        clipped = page.evaluate(CLIPPED_LINKS)
+        if clipped:
+            failures.append(f"{name}: page links cut off at 1280 px: {clipped}")
     assert not failures, "\n".join(failures)
 
 
