@@ -54,11 +54,14 @@ def test_study_presets_default_to_three_seeds():
     assert _study("--preset", "smoke", "--archs", "unet,segnet", "--seed", "5").run_seeds == [5]
 
 
-def test_train_page_study_form_defaults_to_three_seeds():
+def test_train_page_study_form_defaults_to_the_class_hour_grid():
+    # the quick preset's form fits a class hour: one seed (the reference study carries three)
+    from seglab.settings.presets import CLASS_ARCHS, CLASS_SEEDS
     from tests.page_support import page_runner
 
     at = page_runner("train", timeout=90)()
-    assert at.text_input(key="tr_seeds").value == "0, 1, 2"
+    assert CLASS_SEEDS["quick"] == [0] and len(CLASS_ARCHS) == 3
+    assert at.text_input(key="tr_seeds").value == "0"
 
 
 def test_queue_row_shows_best_so_far_and_last_epoch_val_iou():
