@@ -254,20 +254,28 @@ def test_export_without_weights_keeps_histories_summaries_and_fewer_previews(tmp
     assert "val_probs" not in predictions and list(predictions["class_names"]) == ["background", "shape"]
 
 
-def test_reference_study_asset_is_small_complete_and_weightless():
+def test_reference_study_asset_carries_the_lesson_within_its_budget():
+    """48 runs with their scores; one seed per cell (seed 0) with weights, per-epoch predictions
+    and masks (issue 23); per-image test IoU and the validation threshold on every run (21, 26)."""
     import zipfile
 
     from seglab.store.reference import REFERENCE_GROUP, REFERENCE_ZIP, reference_summaries
 
-    assert REFERENCE_ZIP.stat().st_size <= 5 * 1024 * 1024
+    assert REFERENCE_ZIP.stat().st_size <= 15 * 1024 * 1024
     with zipfile.ZipFile(REFERENCE_ZIP) as zf:
         names = zf.namelist()
-    assert not any(n.endswith(".pt") for n in names)
     assert sum(n.endswith("/history.jsonl") for n in names) == 48
-    assert sum(n.endswith("/predictions.npz") for n in names) == 48
+    assert sum(n.endswith("/best.pt") for n in names) == 16
+    assert sum(n.endswith("/predictions.npz") for n in names) == 16
+    assert sum(n.endswith("/e0010.npz") for n in names) == 16
     summaries = reference_summaries()
     assert {s["group"] for s in summaries} == {REFERENCE_GROUP} and {s["status"] for s in summaries} == {
         "done"
     }
+    kept = {n.split("/")[-2] for n in names if n.endswith("/best.pt")}
+    assert {s["config"]["seed"] for s in summaries if s["id"] in kept} == {0}
+    for s in summaries:
+        assert len(s["metrics"]["test_iou_per_image"]) > 0
+        assert 0.0 < s["metrics"]["val_best_threshold"] < 1.0
     cells = {(s["config"]["arch"], s["config"]["loss"]) for s in summaries}
     assert len(cells) == 16 and sorted({s["config"]["seed"] for s in summaries}) == [0, 1, 2]
