@@ -106,7 +106,7 @@ if not runs:
     st.info(
         (
             f"None of the {len(finished)} finished runs here has saved weights (runs imported "
-            "without weights, such as the reference study, cannot be looked inside). "
+            "without weights cannot be looked inside; the reference study keeps them for seed 0 of each cell). "
             if finished
             else "No finished run yet. "
         )

@@ -129,7 +129,7 @@ def test_uploaded_photo_runs_through_the_model(trained_home):
 
 
 def test_runs_without_weights_are_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Finished runs imported without weights (the reference study) cannot be opened: say why."""
+    """Finished runs imported without weights cannot be opened: say why."""
     from synth_runs import must_show_store
 
     store = must_show_store(tmp_path)
