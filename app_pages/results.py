@@ -351,6 +351,8 @@ queue_notice_banner(key="rs_queue_notice")
 unreadable_runs_panel(store, key="rs_unreadable")
 if notice := st.session_state.pop("rs_notice", None):
     st.toast(notice)
+if problem := st.session_state.pop("rs_error", None):  # a failed load or delete stays on the page
+    st.error(problem)
 records = store.list_runs()
 if not records:
     empty_state()

@@ -38,6 +38,9 @@ CATEGORICAL: list[str] = [
     "#000000",  # black
     "#F0E442",  # yellow
 ]
+#: colour-blind-safe hues beyond Okabe–Ito's eight (Paul Tol's "muted": wine, olive), for the
+#: few registry names the eight cannot cover
+CATEGORICAL_EXTRA: list[str] = ["#882255", "#999933"]
 
 
 # One colour per architecture and per loss, the same in every chart of every page (Results'
@@ -61,9 +64,10 @@ LOSS_COLORS: dict[str, str] = {
     "focal": "#D55E00",
     "tversky": "#CC79A7",
     "bce_ds": "#E69F00",
-    # the imbalance study's two single-mechanism losses (outside the eight Okabe–Ito hues above)
-    "bce_weighted": "#8c564b",
-    "focal_focus": "#7f7f7f",
+    # the imbalance study's single-mechanism losses: the eight Okabe–Ito hues are taken, so two
+    # from Paul Tol's colour-blind-safe "muted" scheme (`CATEGORICAL_EXTRA`)
+    "bce_weighted": "#882255",
+    "focal_focus": "#999933",
 }
 # For a model or loss registered later and not named above: a stable pick by its name.
 EXTRA_COLORS: list[str] = ["#8c564b", "#7f7f7f", "#bcbd22", "#17becf"]

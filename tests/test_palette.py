@@ -63,14 +63,14 @@ def test_every_architecture_and_loss_has_its_own_colour_in_every_chart() -> None
     loss changed colour with the set of losses a chart happened to show)."""
     from seglab.losses import list_losses
     from seglab.models import list_models
-    from seglab.palette import CATEGORICAL, arch_color, loss_color
+    from seglab.palette import CATEGORICAL, CATEGORICAL_EXTRA, arch_color, loss_color
     from seglab.viz import results_charts as rc
 
     archs, losses = list_models(), list_losses()
     assert len({arch_color(a) for a in archs}) == len(archs)
     assert len({loss_color(x) for x in losses}) == len(losses)
-    okabe_ito = set(CATEGORICAL)
-    assert {arch_color(a) for a in archs} <= okabe_ito and {loss_color(x) for x in losses} <= okabe_ito
+    safe = set(CATEGORICAL) | set(CATEGORICAL_EXTRA)  # Okabe–Ito, then two of Tol's muted hues
+    assert {arch_color(a) for a in archs} <= set(CATEGORICAL) and {loss_color(x) for x in losses} <= safe
     # a chart of two losses gives each the colour it has in a chart of all of them
     two = rc._scale(["focal", "bce"], rc.LOSS_COLORS).to_dict()["range"]
     every = dict(zip(losses, rc._scale(losses, rc.LOSS_COLORS).to_dict()["range"], strict=True))

@@ -347,7 +347,7 @@ def _load_reference(home: str) -> None:
     try:
         added = reference.load_reference_study(home)
     except (SegLabError, OSError) as exc:
-        st.session_state["rs_notice"] = f"The reference study cannot be loaded: {exc}"
+        st.session_state["rs_error"] = f"The reference study cannot be loaded: {exc}"
         return
     st.session_state["rs_study"] = reference.REFERENCE_GROUP
     st.session_state["rs_notice"] = f"Loaded the reference study ({len(added)} runs)."

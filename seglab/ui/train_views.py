@@ -19,7 +19,7 @@ import streamlit as st
 from seglab.errors import SegLabError
 from seglab.registry import ParamSpec
 from seglab.settings.config import TrainConfig
-from seglab.settings.presets import CLASS_ARCHS, CLASS_LOSSES, CLASS_SEEDS, STUDY_ARCHS, STUDY_LOSSES
+from seglab.settings.presets import CLASS_ARCHS, CLASS_LOSSES, STUDY_ARCHS, STUDY_LOSSES
 from seglab.settings.presets import PRESET_SEEDS as _PRESET_SEEDS
 from seglab.settings.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.status import RunStatus, is_active
@@ -27,7 +27,7 @@ from seglab.ui.common import URL
 from seglab.ui.tables import dash_missing
 from seglab.units import format_duration
 
-# the study form's default seeds per preset (3 seeds for quick and study: `seglab.settings.presets`)
+# the study form's default seeds per preset, as text (`seglab.settings.presets.PRESET_SEEDS`)
 PRESET_SEEDS = {name: ", ".join(map(str, seeds)) for name, seeds in _PRESET_SEEDS.items()}
 PATH_CHOICE = "Folder or .zip on this computer"
 STATUS_ICONS = {
@@ -134,7 +134,7 @@ def quick_study_plan() -> Study:
     archs = [a for a in STUDY_ARCHS if a in list_models()]
     losses: dict[str, dict[str, Any]] = {loss: {} for loss in STUDY_LOSSES if loss in list_losses()}
     return study_from_form(
-        preset("quick"), archs, losses, preset_seeds("quick"), name="Quick study (quick preset, 3 seeds)"
+        preset("quick"), archs, losses, preset_seeds("quick"), name="Quick study (quick preset)"
     )
 
 
@@ -199,7 +199,7 @@ def preset_form_values(name: str = DEFAULT_PRESET) -> dict[str, Any]:
     form: dict[str, Any] = {s.widget_key: widget_value(s, values[s.name]) for s in form_settings()}
     form["tr_archs"] = [a for a in CLASS_ARCHS if a in list_models()]  # a grid for a class hour
     form["tr_losses"] = [loss for loss in CLASS_LOSSES if loss in list_losses()]
-    form["tr_seeds"] = ", ".join(map(str, CLASS_SEEDS.get(name, [0])))
+    form["tr_seeds"] = PRESET_SEEDS.get(name, "0")
     return form
 
 
