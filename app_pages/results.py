@@ -10,17 +10,16 @@ import streamlit as st
 from seglab.analysis import results_table as rt
 from seglab.analysis.compare import build_comparisons
 from seglab.errors import SegLabError
-from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR
 from seglab.paths import seglab_home
 from seglab.settings.classroom import Permission
 from seglab.settings.config import dataset_display_name
 from seglab.status import ACTIVE_STATUSES, RunStatus, is_active
-from seglab.store.run_store import PREDICTIONS, RunStore
+from seglab.store.run_store import RunStore
 from seglab.ui import classroom
 from seglab.ui import comparison_view as cv
 from seglab.ui import train_views as tv
 from seglab.ui.common import URL, plain_disk_full, stop_page
-from seglab.ui.images import upscale
+from seglab.ui.masks_view import masks_section
 from seglab.ui.store_health import queue_notice_banner, unreadable_runs_panel
 from seglab.viz import results_charts as rc
 from seglab.viz.charts import arch_domain, loss_domain
@@ -33,11 +32,6 @@ store = RunStore()
 @st.cache_data(show_spinner=False, max_entries=256)
 def load_history(home: str, run_id: str, stamp: tuple) -> list[dict]:
     return RunStore(home).history(run_id)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_predictions(home: str, run_id: str, stamp: tuple) -> dict:
-    return RunStore(home).predictions(run_id)
 
 
 @st.fragment(run_every=5)
@@ -98,8 +92,8 @@ def empty_state() -> None:
         "### No runs yet\n"
         "Saved experiments appear here. Go to the **Train** page to set up a study, load the saved "
         "reference study, or start the quick study right now: four architectures (SegNet, U-Net, "
-        "strided U-Net, U-Net++) × four losses (BCE, Dice, focal, BCE with deep supervision) × three "
-        "seeds on small synthetic shapes, small enough for a laptop CPU."
+        "strided U-Net, U-Net++) × four losses (BCE, Dice, focal, BCE with deep supervision) × one "
+        "seed on small synthetic shapes, small enough for a laptop CPU."
     )
     cv.reference_offer(str(store.home))
     if st.button(":material/play_arrow: Run the quick study", key="rs_quick"):
@@ -257,63 +251,6 @@ def curves_tab(comparison) -> None:
     )
 
 
-def masks_section(compare, selected) -> None:
-    """Predicted masks of the best runs (or of the selected ones)."""
-    done = rt.finished(compare)
-    if done.empty:
-        st.info("Predicted masks appear when a run has finished.")
-    else:
-        if selected:
-            grid_runs = [r for r in selected if r in set(done["run_id"])][:6]
-        else:
-            # runs that kept masks (in the reference study one seed per cell) come first
-            kept = done[[store.files(r).file(PREDICTIONS).is_file() for r in done["run_id"]]]
-            grid_runs = list(rt.sort_runs(kept if not kept.empty else done, "val_iou")["run_id"][:4])
-            st.caption(
-                "Showing the four runs with the best validation IoU; select runs above to choose others (up to six)."
-            )
-        c1, c2, c3 = st.columns(3)
-        split = c1.radio("Images from", ["test", "val"], horizontal=True, key="rs_split", bind=URL)
-        predictions = {
-            r["run_id"]: load_predictions(home, r["run_id"], (r["status"], r["epochs_done"]))
-            for r in done.to_dict("records")
-            if r["run_id"] in grid_runs
-        }
-        stored = max((len(p.get(f"{split}_masks", ())) for p in predictions.values()), default=0)
-        # the slider goes as far as the runs kept images, no further
-        n_images = (
-            c2.slider("Images", 1, stored, min(4, stored), key="rs_n_images", bind=URL)
-            if stored > 1
-            else stored
-        )
-        errors = c3.toggle(
-            "Show TP / FP / FN",
-            key="rs_errors",
-            bind=URL,
-            help="For binary masks: colour each pixel by outcome.",
-        )
-        if errors:
-            st.markdown(
-                f"<span style='color:{TP_COLOR}'>■</span> true positive &nbsp; "
-                f"<span style='color:{FP_COLOR}'>■</span> false positive &nbsp; "
-                f"<span style='color:{FN_COLOR}'>■</span> false negative &nbsp; ■ correct background",
-                unsafe_allow_html=True,
-            )
-        names = {r["run_id"]: f"{r['model']} · seed {r['seed']}" for r in done.to_dict("records")}
-        header = st.columns(2 + len(grid_runs))
-        for col, text in zip(header, ["Image", "Ground truth", *[names[r] for r in grid_runs]], strict=True):
-            col.markdown(f"**{text}**")
-        for index in range(n_images):
-            tiles = rc.prediction_tiles(predictions, grid_runs, split, index, errors=errors)
-            if not tiles:
-                break
-            for col, (image, caption) in zip(st.columns(len(tiles)), tiles, strict=True):
-                if image is None:
-                    col.caption(caption)
-                else:
-                    col.image(upscale(image, 160), caption=caption, width="stretch", output_format="PNG")
-
-
 def export_section(shown, selected, all_runs) -> None:
     """CSV of the table, a zip of the runs, and import."""
     st.markdown("**Table** — the runs shown above, as a spreadsheet.")
@@ -393,7 +330,7 @@ if comparison is not None:
             comparison, loss_domain=LOSS_DOMAIN, arch_domain=ARCH_DOMAIN, downloads=chart_downloads
         )
 with masks_tab:
-    masks_section(compare, selected)
+    masks_section(store, compare, selected)
 with export_tab:
     export_section(shown, selected, all_runs)
 
