@@ -20,6 +20,7 @@ machine's load (printed) with the numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -69,6 +70,10 @@ class Student:
             kind = reply.WhichOneof("type")
             if kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
                 element = reply.delta.new_element
+                if element.WhichOneof("type") == "exception":  # a page that fails is not fast
+                    raise RuntimeError(
+                        f"{self.page} raised {element.exception.type}: {element.exception.message}"
+                    )
                 if element.WhichOneof("type") == "slider":
                     is_int = element.slider.data_type == element.slider.INT
                     self.sliders[element.slider.label] = (element.slider.id, reply.delta.fragment_id, is_int)
@@ -105,10 +110,19 @@ def start_training(home: Path) -> int:
 
 
 def stop_training(home: Path, job_id: int) -> None:
+    """Cancel the job, then stop the workers started for this home (an idle worker would
+    otherwise wait out its idle timeout)."""
+    import signal
+    import subprocess
+
     from seglab.jobs import JobQueue
 
     with JobQueue(home) as queue:
         queue.cancel(job_id)
+    found = subprocess.run(["pgrep", "-f", f"seglab worker --home {home}"], capture_output=True, text=True)
+    for pid in found.stdout.split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGTERM)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -38,6 +38,16 @@ def encode_png(image: np.ndarray, min_side: int = 256) -> bytes:
     return buffer.getvalue()
 
 
+def png_data_url(image: np.ndarray, min_side: int = 256) -> str:
+    """:func:`encode_png` as a ``data:image/png;base64,…`` URL. ``st.image`` sends such a URL
+    inside the page's message as it is: no media-file bookkeeping, no PIL header parse and no
+    MD5 on the server, and no separate HTTP request per picture from every browser. For the
+    small pictures of the labs, which a slider move resends."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(encode_png(image, min_side)).decode("ascii")
+
+
 @st.cache_data(show_spinner=False, max_entries=2048)
 def png_bytes(image: np.ndarray, min_side: int = 256) -> bytes:
     """:func:`encode_png`, cached by content for every session: encoding on each page run was
@@ -46,13 +56,24 @@ def png_bytes(image: np.ndarray, min_side: int = 256) -> bytes:
 
 
 def image_row(
-    images: Sequence[np.ndarray | bytes], captions: Sequence[str], min_side: int = 256, where: Any = None
+    images: Sequence[np.ndarray | bytes | str],
+    captions: Sequence[str],
+    min_side: int = 256,
+    where: Any = None,
 ) -> None:
-    """One row of equally sized, captioned images (arrays, or PNG bytes from :func:`encode_png`).
-    Columns, not a horizontal container: there each image's share would follow its caption's
-    length."""
-    for col, image, caption in zip((where or st).columns(len(images)), images, captions, strict=True):
-        data = image if isinstance(image, bytes) else png_bytes(np.asarray(image), min_side)
+    """One row of equally sized, captioned images (arrays, PNG bytes from :func:`encode_png` or
+    URLs from :func:`png_data_url`) that share the row's width. Columns, not a horizontal
+    container: there each image's share would follow its caption's length. One image needs
+    no columns."""
+    where = where or st
+    pictures = [
+        image if isinstance(image, (bytes, str)) else png_bytes(np.asarray(image), min_side)
+        for image in images
+    ]
+    if len(pictures) == 1:
+        where.image(pictures[0], caption=captions[0], width="stretch", output_format="PNG")
+        return
+    for col, data, caption in zip(where.columns(len(pictures)), pictures, captions, strict=True):
         col.image(data, caption=caption, width="stretch", output_format="PNG")
 
 
