@@ -127,7 +127,8 @@ def _setting_type(setting: Any) -> Any:
 
 
 def _setting_help(setting: Any) -> str:
-    """The option's help, from the declaration: meaning, unit, default, range, when it applies."""
+    """The option's help, from the declaration: meaning, unit, default, range, when it applies
+    (the facts follow a dash, not brackets: a declaration's own text may hold brackets)."""
     text = setting.help
     if setting.names_of:
         text += f" ({_names(setting.names_of)})"
@@ -143,7 +144,7 @@ def _setting_help(setting: Any) -> str:
     if setting.applies:
         facts.append(f"for {setting.applies}")
     if facts:
-        text += f" [{'; '.join(facts)}]"
+        text += f" — {'; '.join(facts)}"
     return text.replace("%", "%%")
 
 
