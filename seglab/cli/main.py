@@ -230,11 +230,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
         base = preset(args.preset).to_dict()
     elif args.config:
+        from seglab.data.text_files import TextFileError, read_text_file
+
         path = Path(args.config)
-        try:
-            base = TrainConfig.from_json(path.read_text(encoding="utf-8")).to_dict()
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}.") from None
+        try:  # any editor's encoding: a UTF-8 or UTF-16 byte-order mark (Windows Notepad) is fine
+            text = read_text_file(path, str(path), what="a settings file")
+        except TextFileError as exc:
+            raise ConfigError(f"config file {exc}") from None
+        base = TrainConfig.from_json(text).to_dict()
     overrides = _setting_overrides(args, base)
     if args.model_params and not getattr(args, "archs", None) and "model_params" in overrides:
         base = {**base, "model_params": overrides["model_params"]}
