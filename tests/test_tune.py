@@ -191,3 +191,47 @@ def test_multiclass_test_confusion_is_stored_and_folds_store_none(seglab_home):
     assert np.nanmean(iou) == pytest.approx(out.result.test_metrics["miou"], abs=1e-6)
     fold = run_config(config.replace(folds=2, fold=1), home=seglab_home)
     assert "test_confusion" not in RunStore(seglab_home).predictions(fold.run_id)
+
+
+def _cv_table_benchmark():
+    """benchmarks/cv_table.py as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "cv_table.py"
+    spec = importlib.util.spec_from_file_location("cv_table_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cv_table_benchmark_prints_what_tune_prints(seglab_home, capsys, monkeypatch):
+    """benchmarks/cv_table.py and ``seglab tune`` (and so the Tune tab, which reads the same
+    `cv_rows`) give the same CV numbers, on a case where the old protocol (each fold at its own
+    best epoch) would have printed others."""
+    code = main(
+        ["tune", "--preset", "smoke", "--n", "40", "--size", "24", "--epochs", "3", "--folds", "2"]
+        + ["--grid", "lr=0.01,0.03", "--threads", "1", "--json"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    configs = json.loads(captured.out)["configs"]
+    bench = _cv_table_benchmark()
+    store = RunStore(seglab_home)
+    assert [row.to_dict() for row in bench.cv_table(store.list_runs())] == configs
+
+    monkeypatch.setattr("sys.argv", ["cv_table.py", "--home", str(seglab_home), "--skip-training"])
+    bench.main()
+    printed = capsys.readouterr().out
+    fold_runs = [r for r in store.list_runs() if r.config.fold is not None]
+    own_best = {}  # the old protocol: every fold scored at its own best epoch
+    for r in fold_runs:
+        own_best.setdefault(r.config.lr, []).append(max(h["val_iou"] for h in store.history(r.id)))
+    differs = 0
+    for c in configs:
+        lr = c["params"]["lr"]
+        line = f"| {lr:g} |"
+        (row,) = [text for text in printed.splitlines() if text.startswith(line)]
+        assert row.endswith(f"| {c['epochs']} | {c['cv_iou_mean']:.3f} ± {c['cv_iou_std']:.3f} |"), row
+        differs += f"{statistics.fmean(own_best[lr]):.3f}" != f"{c['cv_iou_mean']:.3f}"
+    assert differs, "this case cannot tell the protocols apart"
