@@ -235,3 +235,41 @@ def test_the_cv_table_benchmark_prints_what_tune_prints(seglab_home, capsys, mon
         assert row.endswith(f"| {c['epochs']} | {c['cv_iou_mean']:.3f} ± {c['cv_iou_std']:.3f} |"), row
         differs += f"{statistics.fmean(own_best[lr]):.3f}" != f"{c['cv_iou_mean']:.3f}"
     assert differs, "this case cannot tell the protocols apart"
+
+
+def test_the_final_run_note_is_true_and_in_the_cli_help():
+    """`FINAL_RUN_NOTE`: the final run trains the chosen epochs; with the cosine schedule its
+    learning rate is lower than the folds' was at every step after the first, when fewer epochs
+    were chosen than the folds trained; with the constant schedule the two are the same."""
+    import argparse
+
+    from seglab.analysis.tune import FINAL_RUN_NOTE
+    from seglab.cli.main import build_parser
+    from seglab.training.engine import scheduled_lr
+
+    for schedule in ("cosine", "constant"):
+        base = preset("smoke").replace(epochs=6, lr_schedule=schedule)
+        study = cv_study(base, {"lr": [0.01]}, 2)
+        row = CVRow(
+            params={"lr": 0.01}, folds=2, fold_curves={0: [0.1, 0.3, 0.5, 0.4, 0.4, 0.3]} | {1: [0.1] * 6}
+        )
+        final = final_config(study, row)
+        assert final.epochs == 3 < base.epochs and final.lr_schedule == schedule
+        fold = base.replace(lr=0.01, fold=0, folds=2)
+        n = 5  # batches per epoch (the final run has more, which changes nothing per epoch)
+        steps = [(e, b) for e in range(1, final.epochs + 1) for b in range(1, n + 1)]
+        ratios = [scheduled_lr(final, e, b, n) / scheduled_lr(fold, e, b, n) for e, b in steps]
+        assert ratios[0] == 1.0  # both start at lr
+        if schedule == "cosine":
+            assert all(r < 1.0 for r in ratios[1:])
+            assert scheduled_lr(final, final.epochs + 1, 1, n) == pytest.approx(0.0, abs=1e-12)
+        else:
+            assert ratios == [1.0] * len(steps)
+    (tune_parser,) = [
+        p
+        for a in build_parser()._actions
+        if isinstance(a, argparse._SubParsersAction)
+        for c, p in a.choices.items()
+        if c == "tune"
+    ]
+    assert FINAL_RUN_NOTE in tune_parser.description

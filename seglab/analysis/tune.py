@@ -48,6 +48,14 @@ NOT_TUNABLE = frozenset(
 )
 #: how the final run's study is named, so its CV study can be found again
 FINAL_PREFIX = "tune final · "
+#: what the final run is, for the Tune tab and ``seglab tune --help`` (`final_config`; the
+#: schedule: `seglab.training.engine.scheduled_lr` anneals over the run's own epochs)
+FINAL_RUN_NOTE = (
+    "The final run trains for the number of epochs the cross-validation chose and keeps its last "
+    "epoch. With the cosine schedule (the default) its learning rate falls to 0 over its own "
+    "epochs, so when fewer epochs were chosen than the folds trained, it falls faster than it "
+    "did in the folds."
+)
 
 
 def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from seglab.analysis.tune import FINAL_RUN_NOTE
 from seglab.errors import ConfigError, SegLabError
 from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
@@ -1032,7 +1033,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="tune hyper-parameters by k-fold cross-validation, then test the best once",
         description="Every --grid configuration is trained once per fold of the train+validation pool "
         "(the test split is never touched); the best CV mean IoU is retrained on the whole pool and "
-        "evaluated once on test. Runs go through the queue, so the app shows their progress.",
+        "evaluated once on test. " + FINAL_RUN_NOTE + " Runs go through the queue, so the app shows "
+        "their progress.",
     )
     _add_config_options(p)
     p.add_argument(
