@@ -246,6 +246,8 @@ def test_two_sessions_pressing_start_at_once_start_one_worker(
 ) -> None:
     spawns = FakeSpawns(delay=0.3)  # both sessions look before either start is recorded
     monkeypatch.setattr(worker_mod, "_spawn", spawns)
+    finished = [FinishedProcess() for _ in range(3)]  # earlier workers: every session reaps them
+    monkeypatch.setattr(worker_mod, "_SPAWNED", list(finished))
     monkeypatch.setenv("SEGLAB_SLOTS", "1")
     JobQueue(seglab_home).enqueue(tiny())
     JobQueue(seglab_home).enqueue(tiny(seed=1))
@@ -262,7 +264,16 @@ def test_two_sessions_pressing_start_at_once_start_one_worker(
     for t in sessions:
         t.join(30)
     assert spawns.slots == ["cpu-0"]
-    assert sorted(results) == [False, False, True]
+    assert sorted(results) == [False, False, True]  # no session failed
+    assert worker_mod._SPAWNED == []
+
+
+class FinishedProcess:
+    """A spawned worker that has exited; asking takes a moment, as a real ``poll`` can."""
+
+    def poll(self) -> int:
+        time.sleep(0.02)
+        return 0
 
 
 class FakePopen:

@@ -740,6 +740,7 @@ def _restore_signal_handlers(previous: dict[int, Any]) -> None:
 # ---- starting workers on demand ---------------------------------------------------------------------
 
 _SPAWNED: list[subprocess.Popen[bytes]] = []
+_SPAWNED_LOCK = threading.Lock()  # the app's sessions are threads of one process
 
 
 def _pid_running(pid: int) -> bool:
@@ -790,9 +791,8 @@ def ensure_worker(
     worker, not two. The worker's output goes to ``$SEGLAB_HOME/_workers/worker-<slot>.log``;
     it exits by itself after ``idle_timeout``.
     """
-    for proc in list(_SPAWNED):  # reap finished children so they do not linger as zombies
-        if proc.poll() is not None:
-            _SPAWNED.remove(proc)
+    with _SPAWNED_LOCK:  # reap finished children so they do not linger as zombies
+        _SPAWNED[:] = [proc for proc in _SPAWNED if proc.poll() is None]
     home_path = seglab_home(home).resolve()
     device_type = _device_type(device)
     count = _cpu_slot_count(cpu_workers) if device_type == "cpu" and cpu_workers is not None else None
@@ -832,5 +832,6 @@ def _spawn(
             env=_slot_env(home, threads, extra_env) | {NICE_ENV: str(BACKGROUND_NICENESS)},
             cwd=str(Path(__file__).resolve().parents[2]),
         )
-    _SPAWNED.append(proc)
+    with _SPAWNED_LOCK:
+        _SPAWNED.append(proc)
     (lock_dir(home) / f"{slot}.spawn").write_text(json.dumps({"pid": proc.pid, "time": time.time()}))
