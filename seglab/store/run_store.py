@@ -560,7 +560,7 @@ class RunStore:
                     shutil.rmtree(path, ignore_errors=True)
                     removed.append(path)
                 continue
-            if entry.name.startswith((".", "_")) or not entry.is_dir(follow_symlinks=False):
+            if store_checks.is_store_folder(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
             try:
                 inner = list(os.scandir(path))
@@ -634,7 +634,7 @@ class RunStore:
         except FileNotFoundError:
             return records, unreadable, foreign
         for entry in entries:
-            if entry.name.startswith((".", "_")) or not entry.is_dir():
+            if store_checks.is_store_folder(entry.name) or not entry.is_dir():
                 continue
             path = Path(entry.path)
             if store_checks.run_id_problem(entry.name) is not None:
@@ -658,8 +658,9 @@ class RunStore:
         """Every readable run, oldest first. Unreadable folders are skipped with a warning
         (`unreadable_runs` lists them with the reason, so they can be shown and deleted).
 
-        Folders whose names start with ``.`` or ``_`` belong to the store's machinery
-        (imports in progress, job queues) and are skipped silently.
+        Folders that are not runs by design (`seglab.store.checks.is_store_folder`: names
+        starting with ``.`` or ``_``, such as imports in progress and the workers' folder, and
+        the reserved names, such as the saved uploads' ``datasets``) are skipped silently.
         """
         records, unreadable, foreign = self._scan()
         for path in foreign:
