@@ -41,18 +41,30 @@ def encode_png(image: np.ndarray, min_side: int = 256) -> bytes:
 def png_data_url(image: np.ndarray, min_side: int = 256) -> str:
     """:func:`encode_png` as a ``data:image/png;base64,…`` URL. ``st.image`` sends such a URL
     inside the page's message as it is: no media-file bookkeeping, no PIL header parse and no
-    MD5 on the server, and no separate HTTP request per picture from every browser. For the
-    small pictures of the labs, which a slider move resends."""
+    MD5 on the server, and no separate HTTP request per picture from every browser. For small
+    pictures that a slider move resends (the labs, issue 22)."""
+    return _data_url(encode_png(image, min_side))
+
+
+def _data_url(png: bytes) -> str:
     import base64
 
-    return "data:image/png;base64," + base64.b64encode(encode_png(image, min_side)).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+#: Pictures whose PNG is at most this many bytes travel as data URLs inside the page message;
+#: larger ones go through Streamlit's media files (one HTTP request each, but a lighter message).
+DATA_URL_MAX_BYTES = 96_000
 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
-def png_bytes(image: np.ndarray, min_side: int = 256) -> bytes:
-    """:func:`encode_png`, cached by content for every session: encoding on each page run was
-    a quarter of a slider move's server time."""
-    return encode_png(image, min_side)
+def cached_png(image: np.ndarray, min_side: int = 256) -> bytes | str:
+    """:func:`encode_png`, cached by content for every session (encoding on each page run was
+    a quarter of a slider move's server time), as a data URL when it is small
+    (:data:`DATA_URL_MAX_BYTES`; see :func:`png_data_url`), else as bytes. Either goes to
+    ``st.image``."""
+    data = encode_png(image, min_side)
+    return data if len(data) > DATA_URL_MAX_BYTES else _data_url(data)
 
 
 def image_row(
@@ -67,7 +79,7 @@ def image_row(
     no columns."""
     where = where or st
     pictures = [
-        image if isinstance(image, (bytes, str)) else png_bytes(np.asarray(image), min_side)
+        image if isinstance(image, (bytes, str)) else cached_png(np.asarray(image), min_side)
         for image in images
     ]
     if len(pictures) == 1:
