@@ -1,6 +1,6 @@
 """A class on one laptop: N students move sliders at once while a study trains.
 
-Usage: python benchmarks/bench_load.py [--sessions 10 30] [--moves 6] [--no-training]
+Usage: python benchmarks/bench_load.py [--sessions 10 30] [--moves 6] [--no-training] [--watchers K]
 
 Starts the real app (``streamlit run app.py``) and opens N sessions on it without browsers:
 each student is a thread speaking Streamlit's own websocket protocol, as the browser does
@@ -9,7 +9,10 @@ then the page's messages until ``script_finished``; a page that raises stops the
 the prediction's shift; each first loads its page, then makes ``--moves`` moves one after the
 other as fast as the page answers (far harder than a real class, whose students pause). A
 move that lands inside an ``st.fragment`` is sent as a fragment rerun, as the browser does.
-Meanwhile a background worker trains a real job (``quick`` preset, U-Net) in its own process.
+Meanwhile a background worker trains a real job (``quick`` preset, U-Net) in its own process,
+and ``--watchers K`` more students wait on the Train page, whose browsers rerun its live panel
+every two seconds (the page's ``run_every`` fragments, read from Streamlit's ``auto_rerun``
+messages).
 
 Reported first: the server CPU one move costs with one student alone on each page. Then per
 N: median (p50) and 95th percentile (p95) of the time from sending a move to the end of that
@@ -100,14 +103,42 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_class(url: str, n: int, moves: int, cpu: list[float] | None = None) -> dict[str, list[float]]:
-    """N students at once; returns the move times per page. ``cpu`` receives the server's CPU
-    seconds spent from the moment all pages are open to the last move."""
+def watch_train_page(url: str, stop: threading.Event, errors: list[str]) -> None:
+    """A student who waits on the Train page: its browser reruns the page's timed fragments
+    (the live queue panel every two seconds, the sidebar's queue line) until ``stop``."""
+    try:
+        session = SocketSession(url, "train")
+        session.run()
+        due = {fragment: time.monotonic() + interval for fragment, interval in session.auto_reruns.items()}
+        while not stop.is_set():
+            fragment, when = min(due.items(), key=lambda item: item[1])
+            if stop.wait(max(0.0, when - time.monotonic())):
+                break
+            session.run(None, fragment)
+            due[fragment] = time.monotonic() + session.auto_reruns[fragment]
+        session.close()
+    except Exception as exc:  # reported, as the movers' failures are
+        errors.append(f"train watcher: {exc!r}")
+
+
+def run_class(
+    url: str, n: int, moves: int, cpu: list[float] | None = None, watchers: int = 0
+) -> dict[str, list[float]]:
+    """N students moving sliders at once (and ``watchers`` more waiting on the Train page);
+    returns the move times per page. ``cpu`` receives the server's CPU seconds spent from the
+    moment all pages are open to the last move."""
     times: dict[str, list[float]] = {page: [] for page, _, _ in STUDENT_MOVES}
     errors: list[str] = []
     pid = server_pid(url)
     start_cpu: list[float] = []
     ready = threading.Barrier(n, action=lambda: start_cpu.append(cpu_seconds(pid)))
+    stop_watching = threading.Event()
+    watching = [
+        threading.Thread(target=watch_train_page, args=(url, stop_watching, errors), daemon=True)
+        for _ in range(watchers)
+    ]
+    for thread in watching:
+        thread.start()
 
     def student(page: str, label: str, values: list) -> None:
         try:
@@ -128,6 +159,9 @@ def run_class(url: str, n: int, moves: int, cpu: list[float] | None = None) -> d
     for thread in threads:
         thread.start()
     for thread in threads:
+        thread.join()
+    stop_watching.set()
+    for thread in watching:
         thread.join()
     if errors:
         raise RuntimeError("students hit errors:\n" + "\n".join(errors[:5]))
@@ -156,6 +190,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[10, 30])
     parser.add_argument("--moves", type=int, default=6)
     parser.add_argument("--no-training", action="store_true", help="no training job in the background")
+    parser.add_argument(
+        "--watchers", type=int, default=0, help="more students, waiting on the Train page (its live panel)"
+    )
     args = parser.parse_args()
     from tests.browser_support import streamlit_server
 
@@ -171,18 +208,21 @@ def main() -> None:
             print(f"{'N':>3} {'page':<12} {'moves':>6} {'p50 s':>7} {'p95 s':>7}")
             for n in args.sessions:
                 cpu: list[float] = []
-                times = run_class(url, n, args.moves, cpu)
+                times = run_class(url, n, args.moves, cpu, args.watchers)
                 every = [t for page_times in times.values() for t in page_times]
                 for page, page_times in [*times.items(), ("all", every)]:
                     p50, p95 = statistics.median(page_times), percentile(page_times, 0.95)
                     print(f"{n:>3} {page:<12} {len(page_times):>6} {p50:7.2f} {p95:7.2f}", flush=True)
                 if cpu:
                     print(
-                        f"    server CPU per move: {cpu[0] / len(every) * 1e3:.0f} ms (all moves of N = {n})"
+                        f"    server CPU per move: {cpu[0] / len(every) * 1e3:.0f} ms (all moves of N = {n}"
+                        + (", the watchers' panel reruns counted in" if args.watchers else "")
+                        + ")"
                     )
             training = "with" if job_id is not None else "without"
+            watching = f", {args.watchers} more students on the Train page" if args.watchers else ""
             print(
-                f"({training} a training job running; load average after: {os.getloadavg()[0]:.1f}; goal: p95 ≤ 1 s at N = 30)"
+                f"({training} a training job running{watching}; load average after: {os.getloadavg()[0]:.1f}; goal: p95 ≤ 1 s at N = 30)"
             )
         finally:
             if job_id is not None:

@@ -44,6 +44,9 @@ class SocketSession:
             )
         )
         self.sliders: dict[str, tuple[str, str, bool]] = {}
+        #: fragments the page asked the browser to rerun on a timer (``st.fragment(run_every=…)``):
+        #: fragment id → seconds
+        self.auto_reruns: dict[str, float] = {}
 
     def run(self, widget: Any = None, fragment: str = "") -> Reply:
         """Send one rerun (a page load, or a moved widget) and read until its end. A page that
@@ -80,6 +83,8 @@ class SocketSession:
                         forward.delta.fragment_id,
                         proto.data_type == proto.INT,
                     )
+            elif kind == "auto_rerun":
+                self.auto_reruns[forward.auto_rerun.fragment_id] = forward.auto_rerun.interval
             elif kind == "script_finished" and forward.script_finished in FINISHED_OK:
                 reply.seconds = time.perf_counter() - start
                 return reply
