@@ -34,6 +34,7 @@ class Permission(StrEnum):
     CANCEL_OTHERS = "cancel or resume other people's jobs"
     IMPORT = "import runs"
     CHANGE_LIMITS = "change the class limits"
+    CHANGE_PASSPHRASE = "change the teacher passphrase"
     SERVER_PATHS = "read folders or files on the server by typing their path"
 
 
