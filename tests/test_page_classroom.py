@@ -40,9 +40,9 @@ def tiny(**overrides) -> TrainConfig:
     return TrainConfig(dataset="shapes", size=32, n=24, width=4, depth=2, epochs=1, **overrides)
 
 
-def finished_run(home: Path) -> str:
+def finished_run(home: Path, owner: str | None = None) -> str:
     store = RunStore(home)
-    run_id = store.create_run(tiny())
+    run_id = store.create_run(tiny(), owner=owner)
     store.set_status(run_id, "running")
     store.set_status(run_id, "done")
     return run_id
@@ -59,6 +59,13 @@ def test_a_student_cannot_delete_or_import_on_results(classroom: Path) -> None:
     assert not any("Delete selected runs" in e.label for e in at.expander)
     teacher = run("results", teacher=True)
     assert "rs_delete" in button_keys(teacher)
+
+
+def test_results_shows_whose_run_it_is(classroom: Path) -> None:
+    finished_run(classroom, owner="Bo")
+    finished_run(classroom)
+    table = run("results").dataframe(key="rs_table").value
+    assert sorted(table["owner"]) == ["", "Bo"]
 
 
 def test_a_student_sees_only_their_own_cancel_buttons(classroom: Path) -> None:
