@@ -120,7 +120,10 @@ def test_a_changed_passphrase_is_kept_hashed_and_wins_at_once(tmp_path: Path) ->
     # The server started with a *different* initial passphrase: that one wins, the file is ignored.
     assert check_passphrase(tmp_path, "new term", "new term")
     assert not check_passphrase(tmp_path, "blue heron sings", "new term")
-    # A damaged file is ignored: the initial passphrase works.
+    # A hand-edited cost that would take a gigabyte per try, or a damaged file, is ignored:
+    # the initial passphrase works.
+    (tmp_path / PASSPHRASE_FILE).write_text(json.dumps({**record, "n": 2**20, "r": 8}))
+    assert load_stored(tmp_path) is None and check_passphrase(tmp_path, "open sesame", "open sesame")
     (tmp_path / PASSPHRASE_FILE).write_text("{not json")
     assert load_stored(tmp_path) is None and check_passphrase(tmp_path, "open sesame", "open sesame")
 

@@ -39,6 +39,7 @@ MAX_LENGTH = 200
 # scrypt's cost: 16 MB and ~60 ms per hash on the 2-core development machine; unlock tries are
 # few (and throttled: `seglab.settings.unlock_throttle`), so this costs the server little.
 SCRYPT_N, SCRYPT_R, SCRYPT_P, DKLEN = 2**14, 8, 1, 32
+SCRYPT_MAX_MEMORY = 16 * 1024**2  # scrypt needs 128·n·r bytes; more is a hand edit (OpenSSL allows 32 MB)
 
 
 class PassphraseError(ValueError):
@@ -73,7 +74,7 @@ def load_stored(home: str | os.PathLike[str]) -> StoredPassphrase | None:
     try:
         data = json.loads((Path(home) / PASSPHRASE_FILE).read_text(encoding="utf-8"))
         n, r, p = int(data["n"]), int(data["r"]), int(data["p"])
-        if not (2 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+        if not (n >= 2 and n & (n - 1) == 0 and r >= 1 and 1 <= p <= 4 and 128 * n * r <= SCRYPT_MAX_MEMORY):
             return None  # absurd costs (a hand edit): ignore rather than hang the server
         return StoredPassphrase(
             bytes.fromhex(data["salt"]), bytes.fromhex(data["hash"]), bytes.fromhex(data["replaces"]), n, r, p
@@ -86,8 +87,12 @@ def check_passphrase(home: str | os.PathLike[str], typed: str, initial: str) -> 
     """True when ``typed`` is the passphrase in force: the changed one kept in ``home`` while it
     still replaces ``initial``, else ``initial`` itself."""
     stored = load_stored(home)
-    if stored is not None and _still_replaces(stored, initial):
-        return stored.matches(typed)
+    if stored is not None:
+        try:
+            if _still_replaces(stored, initial):
+                return stored.matches(typed)
+        except ValueError:  # scrypt refused the file's parameters: as if damaged
+            pass
     return passphrase_matches(typed, initial)
 
 
@@ -145,7 +150,8 @@ class SecretFileValue:
     """One top-level value of the secrets files (later files override earlier ones, as
     Streamlit reads them), re-read whenever one of the files changes: each look is a ``stat``
     of each file (microseconds), the TOML is parsed again only when a file's size, time or
-    inode changed. A damaged file counts as not setting the value."""
+    inode changed. A damaged file counts as not setting the value; folders of secrets (which
+    Streamlit also accepts) are not read."""
 
     def __init__(self, key: str) -> None:
         self.key = key
