@@ -6,81 +6,17 @@ from __future__ import annotations
 import streamlit as st
 
 from seglab.losses import list_losses, loss_info
-from seglab.palette import SCHEMES, colormap, error_overlay, overlay
+from seglab.palette import SCHEMES
 from seglab.teach import loss_lab as T
-from seglab.teach.basics import load_scene, sigmoid
-from seglab.ui.chart_view import chart_spec, presenting, show_chart
+from seglab.ui import loss_lab_views as V
+from seglab.ui.chart_view import presenting, show_chart
 from seglab.ui.common import URL, accept_url_name
-from seglab.ui.images import colour_bar_html, image_row, png_bytes
-from seglab.viz import loss_charts as C
-
-SIZE = 64
+from seglab.ui.images import colour_bar_html, image_row, metric_row
 
 
 def url_slider(where, label: str, key: str, default: float, low: float, high: float, step: float, **kw):
     """A slider bound to the URL (``?key=...``): a link restores it, a move replaces the URL."""
     return where.slider(label, low, high, default, step, key=key, bind=URL, **kw)
-
-
-def metric_row(items: list[tuple[str, ...]]) -> None:
-    """One row of st.metric, one column each; items are (label, value) or (label, value, help)."""
-    for col, (label, value, *more) in zip(st.columns(len(items)), items, strict=True):
-        col.metric(label, value, help=more[0] if more else None)
-
-
-@st.cache_data(show_spinner=False)
-def sample(seed: int):
-    scene = load_scene("shapes", size=SIZE, seed=seed)
-    return scene.image, (scene.mask > 0).astype("int64")
-
-
-@st.cache_data(show_spinner=False)
-def prediction(seed: int, wrong: float):
-    return T.imperfect_logits(sample(seed)[1], wrong, seed=seed)
-
-
-@st.cache_data(show_spinner=False)
-def imbalance(gamma: float):
-    return T.imbalance_table(gamma)
-
-
-# Chart views are cached by their inputs (shared by every session): a slider move to a value
-# seen before costs a lookup, not a chart build. `present` is part of the key (presenter mode).
-@st.cache_data(show_spinner=False, max_entries=512)
-def focal_views(alpha: float, gamma: float, present: bool):
-    curves = T.focal_curves(alpha, gamma)
-    return (
-        chart_spec(C.loss_curves(curves, "loss", "loss of one pixel", y_domain=(0, 3)), present),
-        chart_spec(C.modulating_chart(gamma), present),
-        chart_spec(C.gradient_chart(curves), present),
-    )
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def confidence_view(seed: int, wrong: float, alpha: float, gamma: float, present: bool):
-    logits, mask = prediction(seed, wrong), sample(seed)[1]
-    bars = C.loss_source_bars(T.loss_by_confidence(logits, mask, alpha, gamma))
-    return T.easy_hard(logits, mask, alpha, gamma), chart_spec(bars, present)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def imbalance_view(gamma: float, current: float, present: bool):
-    return chart_spec(C.imbalance_chart(imbalance(gamma), current), present)
-
-
-@st.cache_data(show_spinner=False)
-def pitfalls(seed: int, wrong: float, gamma: float):
-    z, m = prediction(seed, wrong), sample(seed)[1]
-    return T.sigmoid_twice(z, m), T.alpha_conventions(z, m, gamma), T.sigmoid_vs_softmax(gamma)
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def loss_map(name: str, seed: int, wrong: float, params: tuple):
-    """The per-pixel loss as an image (square pixels, coloured from 0 to the largest pixel loss),
-    that largest value, and the mean loss."""
-    values, mean = T.pixel_loss(name, prediction(seed, wrong), sample(seed)[1], **dict(params))
-    top = float(values.max()) or 1.0
-    return png_bytes(colormap(values, 0.0, top, "heat"), 240), top, mean
 
 
 st.title(":material/trending_down: Loss lab")
@@ -128,7 +64,7 @@ def focal_sections() -> None:
         help=share_help,
         format="percent",
     )
-    auto_alpha = round(T.alpha_from_share(fg_share), 4)
+    auto_alpha = V.auto_alpha(fg_share)
     alpha_label = f"Focal α: auto gives {auto_alpha:.2f} (slider unused)" if auto else "Focal α (alpha)"
     alpha_slider = url_slider(c2, alpha_label, "alpha", 0.25, 0.0, 1.0, 0.05, disabled=auto, help=alpha_help)
     alpha = auto_alpha if auto else alpha_slider
@@ -139,20 +75,19 @@ def focal_sections() -> None:
         rf"\ell_{{y=1}} = -{alpha:.2f}\,(1-p)^{{{gamma:g}}}\log p \qquad "
         rf"\ell_{{y=0}} = -{1 - alpha:.2f}\,p^{{{gamma:g}}}\log(1-p)"
     )
-    cols = st.columns(3)
-    for col, (p_true, what) in zip(cols, [(0.9, "easy"), (0.5, "unsure"), (0.1, "hard")], strict=True):
-        v = T.focal_at(p_true, alpha, gamma)
-        ratio = f"{v['focal'] / v['bce']:.1%} of BCE ({v['bce']:.3f})"
-        help_text = f"One foreground pixel (y = 1) predicted with p = {p_true}."
-        col.metric(
-            f"Focal loss at p = {p_true} ({what})",
-            f"{v['focal']:.4f}",
-            ratio,
-            "off",
-            help=help_text,
-            delta_arrow="off",
-        )
-    curves_spec, modulating_spec, gradient_spec = focal_views(alpha, gamma, presenting())
+    with st.container(horizontal=True, gap="small"):
+        at_examples, kept_03, kept_01 = V.focal_numbers(alpha, gamma)
+        for (p_true, what), v in zip(V.EXAMPLE_PIXELS, at_examples, strict=True):
+            st.metric(
+                f"Focal loss at p = {p_true} ({what})",
+                f"{v['focal']:.4f}",
+                f"{v['focal'] / v['bce']:.1%} of BCE ({v['bce']:.3f})",
+                "off",
+                help=f"One foreground pixel (y = 1) predicted with p = {p_true}.",
+                delta_arrow="off",
+                width="stretch",
+            )
+    curves_spec, modulating_spec, gradient_spec = V.focal_views(alpha, gamma, presenting())
     show_chart(curves_spec)
     left, right = st.columns(2)
     with left:
@@ -160,8 +95,8 @@ def focal_sections() -> None:
             "**The modulating factor** $(1-p_t)^\\gamma$, with $p_t$ the probability of the true "
             "class, is what turns BCE into focal loss. Larger γ pushes it to 0 sooner: easy pixels "
             "are switched off, and fairly hard ones lose much of their weight too (at "
-            f"γ = {gamma:g} a pixel with p_t = 0.3 keeps {T.kept_weight(0.3, gamma):.0%}, one with "
-            f"p_t = 0.1 keeps {T.kept_weight(0.1, gamma):.0%}); only the hardest keep almost full weight."
+            f"γ = {gamma:g} a pixel with p_t = 0.3 keeps {kept_03:.0%}, one with "
+            f"p_t = 0.1 keeps {kept_01:.0%}); only the hardest keep almost full weight."
         )
         show_chart(modulating_spec)
     with right:
@@ -178,11 +113,9 @@ def focal_sections() -> None:
     wrong_help = "0 = sharp and correct; 1 = shifted, blurred, unsure and noisy."
     wrong = url_slider(c1, "How wrong is the prediction?", "wrong", 0.4, 0.0, 1.0, 0.05, help=wrong_help)
     seed = c2.number_input("Sample", 0, 99, 1, key="sample", bind=URL)
-    image, mask = sample(seed)
-    logits = prediction(seed, wrong)
-    prob = sigmoid(logits)
+    pictures = V.prediction_pictures(seed, wrong)
     image_row(
-        [image, overlay(image, mask, 0.6), colormap(prob, 0, 1, "viridis"), error_overlay(prob >= 0.5, mask)],
+        pictures[:4],
         [
             "Image",
             "True mask",
@@ -191,7 +124,7 @@ def focal_sections() -> None:
         ],
         min_side=192,
     )
-    share, bars_spec = confidence_view(seed, wrong, alpha, gamma, presenting())
+    share, bars_spec = V.confidence_view(seed, wrong, alpha, gamma, presenting())
     left, right = st.columns([1, 2])
     with left:
         st.metric(
@@ -220,15 +153,16 @@ def focal_sections() -> None:
     info = loss_info(chosen)
     extra = {}
     free_params = [p for p in info.params if p.name not in ("alpha", "gamma")]
-    for col, spec in zip(st.columns(max(1, len(free_params))), free_params, strict=False):
+    for col, spec in zip(st.columns(len(free_params)) if free_params else [], free_params, strict=True):
         key = f"{chosen}_{spec.name}"
         lo, hi, step = float(spec.min), float(spec.max), float(spec.step)
         extra[spec.name] = url_slider(col, spec.name, key, float(spec.default), lo, hi, step, help=spec.help)
     params = T.loss_params(chosen, alpha, gamma, **extra)  # one α on the page: section 2's
-    loss_image, top, mean = loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
+    loss_image, top, mean = V.loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
     left, mid, right = st.columns([1, 1.25, 1.1])
-    errors = png_bytes(error_overlay(prob >= 0.5, mask), 240)
-    left.image(errors, caption="The prediction's errors (as above)", width="stretch", output_format="PNG")
+    left.image(
+        pictures[4], caption="The prediction's errors (as above)", width="stretch", output_format="PNG"
+    )
     mid.image(loss_image, caption="Loss of every pixel", width="stretch", output_format="PNG")
     mid.html(colour_bar_html(SCHEMES["heat"], 0.0, top, "loss per pixel"))
     with right:
@@ -260,13 +194,12 @@ def focal_sections() -> None:
     current = st.select_slider(
         "Object size (share of the image)", shares, 0.02, format_func=as_percent, key="imbalance", bind=URL
     )
-    table = imbalance(gamma)
+    imbalance_spec, at_current = V.imbalance_view(gamma, current, presenting())
     left, right = st.columns([3, 2])
-    show_chart(imbalance_view(gamma, current, presenting()), left)
+    show_chart(imbalance_spec, left)
     with right:
-        row = table[table["fg_share"] == current]
-        for _, r in row.iterrows():
-            st.metric(f"{r['loss']} at {current:.1%} foreground", f"{r['value']:.4f}")
+        for loss, value in at_current:
+            st.metric(f"{loss} at {current:.1%} foreground", f"{value:.4f}")
         st.caption(f"The 16 missed pixels are {16 / max(16, round(current * 4096)):.0%} of this object.")
     st.markdown(
         "**BCE** averages over all pixels, so it charges the same whatever the object's size: missing "
@@ -276,7 +209,6 @@ def focal_sections() -> None:
         "foreground shrinks, but far less steeply than Dice."
     )
     st.subheader("Batch-level or per-image Dice?")
-    dice_table = T.dice_small_vs_large()
     st.markdown(
         "SegLab's Dice loss sums over the **whole batch**: one ratio per class. Take a batch of two "
         "images, one with a 16-pixel object and one with a 1024-pixel object. Batch-level Dice "
@@ -284,16 +216,7 @@ def focal_sections() -> None:
         "one: each wrong pixel is divided by the same batch denominator. **Per-image** Dice (one ratio "
         "per image, then averaged) is where a small object counts as much as a large one."
     )
-    st.dataframe(
-        dice_table.rename(
-            columns={
-                "mistake": "Mistake",
-                "batch_dice": "Batch-level Dice loss",
-                "per_image_dice": "Per-image Dice loss",
-            }
-        ),
-        hide_index=True,
-    )
+    st.dataframe(V.dice_batch_table(), hide_index=True)
 
     # ---- 6. conventions that trip people -----------------------------------------------------
     st.header("6. Conventions that trip people up")
@@ -306,7 +229,7 @@ def focal_sections() -> None:
             "σ runs twice: a prediction in [0, 1] becomes 0.5–0.73, so no pixel can ever be "
             "confidently background. The loss stalls at a floor even for a perfect model."
         )
-        v = pitfalls(seed, wrong, gamma)[0]
+        v = V.pitfalls(seed, wrong, gamma)[0]
         metric_row(
             [
                 ("BCE given logits (right)", f"{v['right']:.4f}"),
@@ -315,7 +238,7 @@ def focal_sections() -> None:
             ]
         )
     with t2:
-        v = pitfalls(seed, wrong, gamma)[1]
+        v = V.pitfalls(seed, wrong, gamma)[1]
         st.markdown(
             "RetinaNet's α = 0.25 multiplies the **foreground** term by 0.25 and background by 0.75: "
             "it *down-weights* the rare class, because γ already silences the many easy negatives. "
@@ -330,17 +253,16 @@ def focal_sections() -> None:
             ]
         )
     with t3:
-        v = pitfalls(seed, wrong, gamma)[2]
+        v = V.pitfalls(seed, wrong, gamma)[2]
         st.markdown(
             "One pixel, three classes, true class 1. Softmax makes the classes compete "
             "(probabilities sum to 1); one-vs-rest runs an independent sigmoid per class and "
             "adds up three binary focal losses. Same logits, different losses and gradients."
         )
-        numbers = v["table"].select_dtypes("number").columns  # column formats: a Styler is slow to send
         st.dataframe(
             v["table"],
             hide_index=True,
-            column_config={c: st.column_config.NumberColumn(format="%.3f") for c in numbers},
+            column_config={c: st.column_config.NumberColumn(format="%.3f") for c in v["numbers"]},
         )
         metric_row(
             [
@@ -355,7 +277,7 @@ def focal_sections() -> None:
             "false alarm (and 0/0 for an exactly empty prediction)."
         )
         smooth = url_slider(st, "Smoothing s", "smooth", 1.0, 0.0, 10.0, 0.1)
-        empty = {k: T.dice_on_empty(smooth, k) for k in (0, 1, 10, 100)}
+        empty = V.empty_mask_dice(smooth)
         metric_row(
             [
                 (

@@ -96,7 +96,7 @@ def imperfect_logits(mask: np.ndarray, wrongness: float, seed: int = 0) -> np.nd
 
 
 def _tensors(logits: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    z = torch.from_numpy(np.ascontiguousarray(logits, dtype=np.float32))
+    z = torch.tensor(np.asarray(logits, dtype=np.float32))  # a copy: cached inputs are read-only
     z = z.view(1, 1, *z.shape) if z.ndim == 2 else z.unsqueeze(0)
     y = torch.from_numpy((np.asarray(mask) > 0).astype(np.int64)).unsqueeze(0)
     return z, y

@@ -143,8 +143,8 @@ def lab_masks(index: int, settings: PredictionSettings) -> tuple[np.ndarray, np.
 def confusion(pred: np.ndarray, target: np.ndarray, num_classes: int = 2) -> np.ndarray:
     """(K, K) confusion matrix from seglab.metrics.scores, rows = truth, columns = prediction."""
     cm = metrics.confusion_matrix(
-        torch.from_numpy(np.asarray(pred, dtype=np.int64)),
-        torch.from_numpy(np.asarray(target, dtype=np.int64)),
+        torch.tensor(np.asarray(pred, dtype=np.int64)),
+        torch.tensor(np.asarray(target, dtype=np.int64)),
         num_classes,
     )
     return cm.numpy() if isinstance(cm, torch.Tensor) else np.asarray(cm)

@@ -37,13 +37,15 @@ def draw_mask(
     initial: str = "",
     reset: int = 0,
     color: str = "rgba(255, 127, 14, 0.6)",
+    background_url: str | None = None,
 ) -> str | None:
     """Show ``background`` (H, W, 3 uint8) enlarged ``scale`` times with a Paint / Erase /
     Clear toolbar; return the painted mask ('0'/'1' string, H·W long) after each stroke, or
-    ``initial`` (None if empty) before the first. Changing ``reset`` empties the canvas."""
+    ``initial`` (None if empty) before the first. Changing ``reset`` empties the canvas.
+    ``background_url``: ``png_data_url(background)`` where the caller has it cached."""
     h, w = background.shape[:2]
     value = _component(
-        background=png_data_url(background),
+        background=background_url or png_data_url(background),
         rows=int(h),
         cols=int(w),
         scale=int(scale),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -25,11 +26,9 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     return to_uint8_image(image)
 
 
-@st.cache_data(show_spinner=False, max_entries=2048)
-def png_bytes(image: np.ndarray, min_side: int = 256) -> bytes:
-    """The image enlarged (:func:`upscale`) and encoded as PNG, cached by content for every
-    session: encoding on each page run was a quarter of a slider move's server time, and
-    Streamlit would pick JPEG, which smears the edges of masks."""
+def encode_png(image: np.ndarray, min_side: int = 256) -> bytes:
+    """The image enlarged (:func:`upscale`) and encoded as PNG (Streamlit would pick JPEG,
+    which smears the edges of masks). Uncached: for values that are cached as a whole."""
     import io
 
     from PIL import Image
@@ -39,12 +38,33 @@ def png_bytes(image: np.ndarray, min_side: int = 256) -> bytes:
     return buffer.getvalue()
 
 
-def image_row(images: Sequence[np.ndarray], captions: Sequence[str], min_side: int = 256) -> None:
-    """One row of equally sized, captioned images."""
-    for col, image, caption in zip(st.columns(len(images)), images, captions, strict=True):
-        col.image(
-            png_bytes(np.asarray(image), min_side), caption=caption, width="stretch", output_format="PNG"
-        )
+@st.cache_data(show_spinner=False, max_entries=2048)
+def png_bytes(image: np.ndarray, min_side: int = 256) -> bytes:
+    """:func:`encode_png`, cached by content for every session: encoding on each page run was
+    a quarter of a slider move's server time."""
+    return encode_png(image, min_side)
+
+
+def image_row(
+    images: Sequence[np.ndarray | bytes], captions: Sequence[str], min_side: int = 256, where: Any = None
+) -> None:
+    """One row of equally sized, captioned images (arrays, or PNG bytes from :func:`encode_png`).
+    Columns, not a horizontal container: there each image's share would follow its caption's
+    length."""
+    for col, image, caption in zip((where or st).columns(len(images)), images, captions, strict=True):
+        data = image if isinstance(image, bytes) else png_bytes(np.asarray(image), min_side)
+        col.image(data, caption=caption, width="stretch", output_format="PNG")
+
+
+def metric_row(items: Sequence[tuple[str, ...]], where: Any = None, width: int | str = "stretch") -> None:
+    """One row of ``st.metric``; items are (label, value) or (label, value, help). With
+    ``width="stretch"`` they share the row; with a width in pixels they wrap onto more rows.
+    One horizontal container, not ``st.columns``: each column is a message of its own, and on
+    the labs, which resend their rows on every slider move, messages are most of a move's
+    server time (issue 22)."""
+    with (where or st).container(horizontal=True, gap="small"):
+        for label, value, *more in items:
+            st.metric(label, value, help=more[0] if more else None, width=width)
 
 
 def colour_bar_html(colors: Sequence[str], low: float, high: float, title: str) -> str:
