@@ -91,6 +91,8 @@ def cookie(context) -> str | None:
 
 
 def test_a_reload_keeps_the_name_and_a_link_cannot_set_it(classroom_server) -> None:
+    from playwright.sync_api import expect  # playwright is imported only where the browser runs
+
     url, browser = classroom_server
     ada = browser.new_context(viewport={"width": 1280, "height": 720})
     page = ada.new_page()
@@ -102,10 +104,10 @@ def test_a_reload_keeps_the_name_and_a_link_cannot_set_it(classroom_server) -> N
     assert "who=" not in page.url  # the name is not in the link
     page.reload(wait_until="domcontentloaded")
     open_page(page, page.url)
-    assert name_box(page).input_value() == "Ada L."
+    expect(name_box(page)).to_have_value("Ada L.", timeout=20_000)
     # Ada opens a link someone shared with ?who=Mallory: she stays Ada, and the link loses it.
     open_page(page, f"{url}/train?who=Mallory")
-    assert name_box(page).input_value() == "Ada L."
+    expect(name_box(page)).to_have_value("Ada L.", timeout=20_000)
     page.wait_for_function("() => !location.search.includes('who=')", timeout=20_000)
     assert cookie(ada) == "Ada%20L."
     ada.close()
@@ -114,9 +116,10 @@ def test_a_reload_keeps_the_name_and_a_link_cannot_set_it(classroom_server) -> N
     fresh = browser.new_context(viewport={"width": 1280, "height": 720})
     page = fresh.new_page()
     open_page(page, f"{url}/train?who=Mallory")
-    assert name_box(page).input_value() == ""
+    expect(name_box(page)).to_have_value("", timeout=20_000)
     page.wait_for_function("() => !location.search.includes('who=')", timeout=20_000)
     page.reload(wait_until="domcontentloaded")
     open_page(page, page.url)
-    assert name_box(page).input_value() == "" and cookie(fresh) is None
+    expect(name_box(page)).to_have_value("", timeout=20_000)
+    assert cookie(fresh) is None
     fresh.close()
