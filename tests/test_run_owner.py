@@ -4,6 +4,7 @@ table shows it (and shows no empty column outside classroom mode)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_the_worker_records_the_queue_owner_in_the_run(
     assert store.files(runs[ann]).read_summary()["owner"] == "Ann Lee"
 
 
-def test_the_owner_survives_export_and_import_and_shows_in_the_table(tmp_path: Path) -> None:
+def test_the_owner_survives_export_and_import_and_shows_in_the_table(tmp_path: Path, capsys) -> None:
     source = RunStore(tmp_path / "a")
     theirs = source.create_run(tiny(), owner="Bo")
     nobodys = source.create_run(tiny(seed=3))
@@ -50,6 +51,11 @@ def test_the_owner_survives_export_and_import_and_shows_in_the_table(tmp_path: P
     assert target.load_run(theirs).owner == "Bo" and target.load_run(nobodys).owner == ""
     table = rt.display_table(rt.runs_frame(target.list_runs()))
     assert dict(zip(table["run_id"], table["owner"], strict=True)) == {theirs: "Bo", nobodys: ""}
+    from seglab.cli.main import main
+
+    assert main(["runs", "--home", str(tmp_path / "b"), "--json"]) == 0
+    listed = {r["id"]: r["owner"] for r in json.loads(capsys.readouterr().out)}
+    assert listed == {theirs: "Bo", nobodys: None}
     alone = rt.display_table(rt.runs_frame([target.load_run(nobodys)]))
     assert "owner" not in alone  # outside classroom mode no run has one: no empty column
 
