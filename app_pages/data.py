@@ -11,7 +11,7 @@ from seglab.teach import data_page as dp
 from seglab.ui import classroom
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, accept_url_name
-from seglab.ui.images import png_bytes
+from seglab.ui.images import cached_png
 from seglab.viz.metric_charts import class_balance_chart
 
 SIZES = [32, 48, 64, 96, 128]
@@ -85,7 +85,7 @@ def show_grid(
     tiles = dp.overlay_tiles(view, start, count, mode=mode)
     for row in range(0, len(tiles), columns):
         for col, (tile, caption) in zip(st.columns(columns), tiles[row : row + columns], strict=False):
-            col.image(png_bytes(tile, 160), caption=caption, width="stretch", output_format="PNG")
+            col.image(cached_png(tile, 160), caption=caption, width="stretch", output_format="PNG")
 
 
 def show_balance(view: dp.DataView) -> None:

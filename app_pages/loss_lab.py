@@ -122,7 +122,6 @@ def focal_sections() -> None:
             "Predicted probability p (dark 0 → yellow 1)",
             "Errors at p ≥ 0.5: green TP, red FP, blue FN",
         ],
-        min_side=192,
     )
     share, bars_spec = V.confidence_view(seed, wrong, alpha, gamma, presenting())
     left, right = st.columns([1, 2])

@@ -3,16 +3,17 @@
 Usage: python benchmarks/bench_load.py [--sessions 10 30] [--moves 6] [--no-training]
 
 Starts the real app (``streamlit run app.py``) and opens N sessions on it without browsers:
-each student is a thread speaking Streamlit's own websocket protocol, as the browser does (a
-``rerun_script`` message with the moved widget's new value, then the page's messages until
-``script_finished``). Half the students sit on Loss lab moving γ, half on Metrics lab moving
+each student is a thread speaking Streamlit's own websocket protocol, as the browser does
+(``tests/socket_session.py``: a ``rerun_script`` message with the moved widget's new value,
+then the page's messages until ``script_finished``; a page that raises stops the benchmark). Half the students sit on Loss lab moving γ, half on Metrics lab moving
 the prediction's shift; each first loads its page, then makes ``--moves`` moves one after the
 other as fast as the page answers (far harder than a real class, whose students pause). A
 move that lands inside an ``st.fragment`` is sent as a fragment rerun, as the browser does.
 Meanwhile a background worker trains a real job (``quick`` preset, U-Net) in its own process.
 
-Reported per N: median (p50) and 95th percentile (p95) of the time from sending a move to
-the end of that page run, i.e. what a student waits. Goal: p95 ≤ 1 s at N = 30. The students'
+Reported first: the server CPU one move costs with one student alone on each page. Then per
+N: median (p50) and 95th percentile (p95) of the time from sending a move to the end of that
+page run, i.e. what a student waits. Goal: p95 ≤ 1 s at N = 30. The students'
 threads run on the same machine as the server, so they take some of its CPU too; report the
 machine's load (printed) with the numbers.
 """
@@ -20,6 +21,7 @@ machine's load (printed) with the numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -31,60 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.socket_session import SocketSession  # noqa: E402
+
 # page (URL path), slider label, the values a student cycles through
 STUDENT_MOVES = [
     ("loss_lab", "Focal γ (gamma)", [2.25, 2.5, 2.75, 3.0, 2.75, 2.5]),
     ("metrics_lab", "Shift prediction right (pixels)", [4, 5, 6, 7, 6, 5]),
 ]
-FINISHED_OK = (0, 3)  # ScriptFinishedStatus: FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY
-
-
-class Student:
-    """One browser-less session: a websocket to the app and the page's sliders."""
-
-    def __init__(self, url: str, page: str) -> None:
-        from websockets.sync.client import connect
-
-        self.page = page
-        self.ws = connect(  # noqa: SIM115 - closed in close()
-            url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None
-        )
-        self.sliders: dict[str, tuple[str, str, bool]] = {}  # label → (widget id, fragment id, integer?)
-
-    def run(self, widget=None, fragment: str = "") -> float:
-        """Send one rerun (a page load, or a moved widget) and wait for its end; returns seconds."""
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        msg = BackMsg()
-        msg.rerun_script.page_name = self.page
-        if widget is not None:
-            msg.rerun_script.widget_states.widgets.append(widget)
-        msg.rerun_script.fragment_id = fragment
-        start = time.perf_counter()
-        self.ws.send(msg.SerializeToString())
-        while True:
-            reply = ForwardMsg()
-            reply.ParseFromString(self.ws.recv())
-            kind = reply.WhichOneof("type")
-            if kind == "delta" and reply.delta.WhichOneof("type") == "new_element":
-                element = reply.delta.new_element
-                if element.WhichOneof("type") == "slider":
-                    is_int = element.slider.data_type == element.slider.INT
-                    self.sliders[element.slider.label] = (element.slider.id, reply.delta.fragment_id, is_int)
-            elif kind == "script_finished" and reply.script_finished in FINISHED_OK:
-                return time.perf_counter() - start
-
-    def move(self, label: str, value: float) -> float:
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-        widget_id, fragment, is_int = self.sliders[label]
-        state = WidgetState(id=widget_id)
-        state.double_array_value.data.append(int(value) if is_int else float(value))
-        return self.run(state, fragment)
-
-    def close(self) -> None:
-        self.ws.close()
 
 
 def start_training(home: Path) -> int:
@@ -105,10 +60,19 @@ def start_training(home: Path) -> int:
 
 
 def stop_training(home: Path, job_id: int) -> None:
+    """Cancel the job, then stop the workers started for this home (an idle worker would
+    otherwise wait out its idle timeout)."""
+    import signal
+    import subprocess
+
     from seglab.jobs import JobQueue
 
     with JobQueue(home) as queue:
         queue.cancel(job_id)
+    found = subprocess.run(["pgrep", "-f", f"seglab worker --home {home}"], capture_output=True, text=True)
+    for pid in found.stdout.split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGTERM)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -147,11 +111,11 @@ def run_class(url: str, n: int, moves: int, cpu: list[float] | None = None) -> d
 
     def student(page: str, label: str, values: list) -> None:
         try:
-            session = Student(url, page)
+            session = SocketSession(url, page)
             session.run()  # the page load
             ready.wait(timeout=600)  # everyone has the page open: now they all move sliders
             for value in (values * (moves // len(values) + 1))[:moves]:
-                times[page].append(session.move(label, value))
+                times[page].append(session.move(label, value).seconds)
             session.close()
         except Exception as exc:  # a benchmark reports failures instead of hiding them
             errors.append(f"{page}: {exc!r}")
@@ -172,6 +136,21 @@ def run_class(url: str, n: int, moves: int, cpu: list[float] | None = None) -> d
     return times
 
 
+def solo_cost(url: str, moves: int = 30) -> dict[str, float]:
+    """Server CPU per move (ms) for one student alone on each page: what a move costs the
+    server without queueing, the number the class's waits multiply."""
+    pid, cost = server_pid(url), {}
+    for page, label, values in STUDENT_MOVES:
+        session = SocketSession(url, page)
+        session.run()
+        start = cpu_seconds(pid)
+        for i in range(moves):
+            session.move(label, values[i % len(values)])
+        cost[page] = (cpu_seconds(pid) - start) / moves * 1e3
+        session.close()
+    return cost
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[10, 30])
@@ -187,6 +166,8 @@ def main() -> None:
         try:
             run_class(url, 2, 6)  # warm-up: imports and the caches of the values students use
             print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            solo = ", ".join(f"{page} {ms:.0f} ms" for page, ms in solo_cost(url).items())
+            print(f"one student alone, server CPU per move: {solo}")
             print(f"{'N':>3} {'page':<12} {'moves':>6} {'p50 s':>7} {'p95 s':>7}")
             for n in args.sessions:
                 cpu: list[float] = []

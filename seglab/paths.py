@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: The home's folder of the datasets students saved on the Data page (`seglab.data.uploads`):
+#: not a run, so the store never lists it and no run may take its name.
+UPLOADS_FOLDER = "datasets"
+
 
 def seglab_home(home: str | os.PathLike[str] | None = None) -> Path:
     """The experiment home: ``home`` if given, else ``$SEGLAB_HOME``, else ``./runs``."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,16 @@ def test_the_teacher_changes_the_limits_within_hard_bounds(tmp_path: Path) -> No
     assert load_limits(tmp_path) == saved
     (tmp_path / "classroom_limits.json").write_text("{damaged", encoding="utf-8")
     assert load_limits(tmp_path) == default_limits()
+
+
+@pytest.mark.parametrize(
+    "mark, codec",
+    [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le")],
+    ids=["utf-8-bom", "utf-16"],
+)
+def test_limits_a_teacher_saved_in_notepad_are_kept(tmp_path: Path, mark: bytes, codec: str) -> None:
+    (tmp_path / "classroom_limits.json").write_bytes(mark + '{"epochs": 7}'.encode(codec))
+    assert load_limits(tmp_path) == default_limits() | {"epochs": 7}
 
 
 def test_run_caps_are_train_config_fields() -> None:

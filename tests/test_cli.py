@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import subprocess
@@ -149,7 +150,7 @@ def test_bad_arguments_fail_with_one_line(args: list[str], tmp_path: Path) -> No
         (["train", "--loss", "nosuch"], "unknown loss"),
         (["train", "--dataset", "/no/such/folder"], "neither a built-in dataset"),
         (["train", "--loss-param", "alpha"], "KEY=VALUE"),
-        (["train", "--config", "missing.json"], "cannot read config file"),
+        (["train", "--config", "missing.json"], "config file missing.json: cannot be read"),
         (["train", "--size", "8", "--depth", "4"], "too small"),
         (["delete", "no-such-run"], "no run"),
         (["resume", "1"], "no job 1"),
@@ -162,6 +163,35 @@ def test_user_errors_in_process(
     assert main(args) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0], err
+
+
+NOTEPAD_ENCODINGS = {  # what Windows Notepad's "Save as → Encoding" writes
+    "UTF-8": lambda text: text.encode("utf-8"),
+    "UTF-8 with BOM": lambda text: codecs.BOM_UTF8 + text.encode("utf-8"),
+    "UTF-16 LE (Unicode)": lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+    "UTF-16 BE (Unicode big endian)": lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+}
+
+
+@pytest.mark.parametrize("encoding", NOTEPAD_ENCODINGS)
+def test_a_config_file_saved_by_notepad_loads(tmp_path: Path, encoding: str) -> None:
+    from seglab.cli.main import build_parser, config_from_args
+
+    config_file = tmp_path / "c.json"
+    text = json.dumps({"arch": "segnet", "loss": "focal", "epochs": 3, "dataset": "shapes"}, indent=2)
+    config_file.write_bytes(NOTEPAD_ENCODINGS[encoding](text.replace("\n", "\r\n")))
+    config = config_from_args(build_parser().parse_args(["train", "--config", str(config_file)]))
+    assert (config.arch, config.loss, config.epochs) == ("segnet", "focal", 3)
+
+
+def test_a_config_file_in_another_encoding_is_refused_in_plain_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_file = tmp_path / "c.json"
+    config_file.write_bytes('{"arch": "segnet", "dataset": "données"}'.encode("latin-1"))  # not UTF-8
+    assert main(["train", "--config", str(config_file)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "c.json: cannot be read as text; save it as UTF-8" in err[0], err
 
 
 def test_loss_params_and_config_file(tmp_path: Path) -> None:

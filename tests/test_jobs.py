@@ -205,6 +205,102 @@ def test_sigkilled_worker_leaves_job_interrupted_and_resume_continues(seglab_hom
     assert store.load_run(job.run_id).status == "done"
 
 
+class FakeSpawns:
+    """Stands in for ``worker._spawn``: notes each start and leaves the record a real start
+    leaves (this test process's pid, alive), after ``delay`` seconds, as ``Popen`` takes time."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.slots: list[str] = []
+        self.delay = delay
+        self.lock = threading.Lock()
+
+    def __call__(self, home: Path, slot: str, *args: object, **kwargs: object) -> None:
+        with self.lock:
+            self.slots.append(slot)
+        time.sleep(self.delay)
+        record = {"pid": os.getpid(), "time": time.time()}
+        (home / "_workers" / f"{slot}.spawn").write_text(json.dumps(record))
+
+
+def test_ensure_worker_starts_one_worker_per_queued_job_not_per_slot(
+    seglab_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawns = FakeSpawns()
+    monkeypatch.setattr(worker_mod, "_spawn", spawns)
+    monkeypatch.setenv("SEGLAB_SLOTS", "2")
+    q = JobQueue(seglab_home)
+    q.enqueue(tiny())
+    assert ensure_worker(seglab_home, device="cpu") is True
+    assert spawns.slots == ["cpu-0"]  # one queued run: one worker, the other slot stays free
+    assert ensure_worker(seglab_home, device="cpu") is False  # pressing again starts nothing
+    q.enqueue(tiny(seed=1))
+    assert ensure_worker(seglab_home, device="cpu") is True
+    assert spawns.slots == ["cpu-0", "cpu-1"]  # a second job: the second slot
+    q.enqueue(tiny(seed=2))
+    assert ensure_worker(seglab_home, device="cpu") is False  # no free slot left
+    assert spawns.slots == ["cpu-0", "cpu-1"]
+
+
+def test_two_sessions_pressing_start_at_once_start_one_worker(
+    seglab_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawns = FakeSpawns(delay=0.3)  # both sessions look before either start is recorded
+    monkeypatch.setattr(worker_mod, "_spawn", spawns)
+    finished = [FinishedProcess() for _ in range(3)]  # earlier workers: every session reaps them
+    monkeypatch.setattr(worker_mod, "_SPAWNED", list(finished))
+    monkeypatch.setenv("SEGLAB_SLOTS", "1")
+    JobQueue(seglab_home).enqueue(tiny())
+    JobQueue(seglab_home).enqueue(tiny(seed=1))
+    barrier = threading.Barrier(3)
+    results: list[bool] = []
+
+    def press_start() -> None:
+        barrier.wait()
+        results.append(ensure_worker(seglab_home, device="cpu"))
+
+    sessions = [threading.Thread(target=press_start) for _ in range(3)]
+    for t in sessions:
+        t.start()
+    for t in sessions:
+        t.join(30)
+    assert spawns.slots == ["cpu-0"]
+    assert sorted(results) == [False, False, True]  # no session failed
+    assert worker_mod._SPAWNED == []
+
+
+class FinishedProcess:
+    """A spawned worker that has exited; asking takes a moment, as a real ``poll`` can."""
+
+    def poll(self) -> int:
+        time.sleep(0.02)
+        return 0
+
+
+class FakePopen:
+    """Stands in for a slot process that has already finished."""
+
+    started: list[list[str]] = []
+
+    def __init__(self, cmd: list[str], **kwargs: object) -> None:
+        FakePopen.started.append(cmd)
+        self.pid, self.returncode = 10_000_000 + len(FakePopen.started), 0
+
+    def poll(self) -> int:
+        return 0
+
+
+@pytest.mark.parametrize(("jobs", "processes"), [(1, 1), (3, 2)])
+def test_a_study_starts_no_more_slot_processes_than_jobs(
+    seglab_home: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, processes: int
+) -> None:
+    monkeypatch.setattr(worker_mod.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(FakePopen, "started", [])
+    group = JobQueue(seglab_home).enqueue_study(tiny(), {"seed": list(range(jobs))})
+    run_worker(seglab_home, once=True, group=group, device="cpu", slots=2, verbose=False)
+    assert len(FakePopen.started) == processes
+    assert [cmd[cmd.index("--slot") + 1] for cmd in FakePopen.started] == ["cpu-0", "cpu-1"][:processes]
+
+
 def test_ensure_worker_starts_one_worker_only(seglab_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(worker_mod, "LOCK_RETRY_SECONDS", 0.2)
     monkeypatch.setenv("SEGLAB_SLOTS", "1")  # one slot: a second worker would have nowhere to go

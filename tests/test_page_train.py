@@ -59,7 +59,10 @@ def test_queued_job_shows_in_the_queue_and_can_be_cancelled(seglab_home):
     row = table[table["job"] == job_id].iloc[0]
     assert "queued" in row["status"] and row["model"] == "unet + dice" and row["epoch"] == "0/1"
 
-    at.button(key=f"tr_cancel_{job_id}").click().run()
+    assert at.selectbox(key="tr_cancel_job").options == [
+        f"Job {job_id} · {tv.STATUS_ICONS['queued']} · unet + dice · seed 0"
+    ]
+    at.button(key="tr_cancel").click().run()
     assert not at.exception
     with JobQueue(seglab_home) as queue:
         assert queue.job(job_id).status == "cancelled"
@@ -202,3 +205,20 @@ def test_the_queue_line_counts_one_job_in_the_singular(seglab_home):
     at = run_page()
     lines = [c.value for c in at.caption if "queued" in c.value and "·" in c.value]
     assert lines and lines[0].startswith("1 job: 1 queued"), lines
+
+
+def test_an_interrupted_job_is_offered_for_resume_and_queued_again(seglab_home, monkeypatch):
+    import seglab.jobs
+
+    monkeypatch.setattr(seglab.jobs, "ensure_worker", lambda *a, **k: None)  # no worker process here
+    with JobQueue(seglab_home) as queue:
+        job_id = queue.enqueue(preset("smoke", arch="unet", loss="dice"))
+        queue.mark_running([job_id], "gone-worker")  # a worker that never registered: it is gone
+        assert queue.recover_stale() == [job_id]
+    at = run_page()
+    assert [o.split(" · ")[0] for o in at.selectbox(key="tr_resume_job").options] == [f"Job {job_id}"]
+    at.button(key="tr_resume").click().run()
+    assert not at.exception
+    with JobQueue(seglab_home) as queue:
+        job = queue.job(job_id)
+    assert job.status == "queued" and "resume" in job.message

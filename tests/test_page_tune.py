@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 import seglab.jobs
-from seglab.analysis.tune import cv_study
+from seglab.analysis.tune import FINAL_RUN_NOTE, cv_study
 from seglab.jobs import JobQueue, run_worker
 from seglab.settings.presets import preset
 from seglab.store.run_store import RunStore
@@ -31,6 +31,7 @@ def test_tune_tab_queues_every_configuration_times_every_fold(seglab_home, monke
     at.text_input(key="tu_width").input("4, 8").run()
     at.number_input(key="tu_folds").set_value(2).run()
     assert any("**8 run(s)** of cross-validation" in m.value for m in at.markdown)
+    assert FINAL_RUN_NOTE in [c.value for c in at.caption]  # what the final run is, schedule included
     at.button(key="tu_start").click().run()
     assert not at.exception
     with JobQueue(seglab_home) as queue:

@@ -55,3 +55,67 @@ def test_docs_settings_table_is_up_to_date():
     assert text[start:end] == settings_table_markdown(), (
         "docs/API.md's settings table is stale: paste seglab.settings.schema.settings_table_markdown()"
     )
+
+
+# ---- generated words read plainly: no brackets inside brackets, no doubled spaces ---------------
+def _bracket_faults(text: str) -> list[str]:
+    """What is wrong with the brackets of ``text``: one pair inside another, or unbalanced."""
+    depth, faults = 0, []
+    for position, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+            if depth > 1:
+                faults.append(f"nested bracket at {position}")
+        elif char in ")]}":
+            depth -= 1
+            if depth < 0:
+                faults.append(f"unopened bracket at {position}")
+    return faults + (["unclosed bracket"] if depth > 0 else [])
+
+
+def _cli_option_helps() -> list[tuple[str, str]]:
+    """(``command option``, help) of every option of every CLI command."""
+    import argparse
+
+    from seglab.cli.main import build_parser
+
+    found: list[tuple[str, str]] = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for command, sub in action.choices.items():
+                    walk(sub, command)
+                found.extend((f"{name} {c.dest}", c.help or "") for c in action._choices_actions)
+            elif action.help and action.help != argparse.SUPPRESS:
+                found.append((f"{name} {'/'.join(action.option_strings) or action.dest}", action.help))
+
+    walk(build_parser(), "seglab")
+    return found
+
+
+def test_bracket_checker_sees_the_old_label():  # the checker itself can fail
+    assert _bracket_faults("Number of images (0 = all of the dataset (its default))")
+    assert not _bracket_faults("Number of images (0 = all of the dataset)")
+
+
+def test_generated_labels_and_help_have_no_nested_brackets_or_doubled_spaces():
+    from seglab.ui.settings_form import _help, widget_label
+
+    texts = [(f"{n} label", widget_label(s)) for n, s in SETTINGS.items()]
+    texts += [(f"{n} help", _help(s)) for n, s in SETTINGS.items()]
+    texts += [(f"{n} default", s.default_text()) for n, s in SETTINGS.items()]
+    texts += _cli_option_helps()
+    assert len(texts) > 3 * len(SETTINGS)
+    faults = [
+        f"{where}: {text!r} ({', '.join(_bracket_faults(text) + (['doubled space'] if '  ' in text else []))})"
+        for where, text in texts
+        if _bracket_faults(text) or "  " in text
+    ]
+    assert not faults, "\n".join(faults)
+
+
+def test_an_optional_number_says_what_zero_means_in_its_label():
+    from seglab.ui.settings_form import widget_label
+
+    assert widget_label(SETTINGS["n"]) == "Number of images (0 = all of the dataset)"

@@ -156,6 +156,24 @@ def test_listing_skips_corrupt_and_foreign_folders_with_a_warning(seglab_home: P
     assert "_workers" not in messages
 
 
+def test_listing_passes_over_saved_uploads_but_warns_about_a_damaged_run(seglab_home: Path) -> None:
+    from seglab.data.uploads import save_dataset
+
+    store = RunStore()
+    good = _fake_finished_run(store)
+    saved = save_dataset(b"PK\x05\x06" + bytes(18), "my cells")  # an empty zip is enough here
+    assert saved.path.parent.parent == seglab_home  # the uploads share the runs' home
+    damaged = seglab_home / "20260101-000002-unet-bce-cafe"
+    damaged.mkdir()
+    (damaged / "summary.json").write_text("{cut off")
+
+    with pytest.warns(StoreWarning) as caught:
+        records = store.list_runs()
+    assert [r.id for r in records] == [good]
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "cafe" in messages[0], messages
+
+
 def test_unknown_and_malicious_ids_are_refused(seglab_home: Path) -> None:
     store = RunStore()
     for bad in ("../etc", "a/b", "", "..", "/abs"):

@@ -191,3 +191,85 @@ def test_multiclass_test_confusion_is_stored_and_folds_store_none(seglab_home):
     assert np.nanmean(iou) == pytest.approx(out.result.test_metrics["miou"], abs=1e-6)
     fold = run_config(config.replace(folds=2, fold=1), home=seglab_home)
     assert "test_confusion" not in RunStore(seglab_home).predictions(fold.run_id)
+
+
+def _cv_table_benchmark():
+    """benchmarks/cv_table.py as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "cv_table.py"
+    spec = importlib.util.spec_from_file_location("cv_table_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cv_table_benchmark_prints_what_tune_prints(seglab_home, capsys, monkeypatch):
+    """benchmarks/cv_table.py and ``seglab tune`` (and so the Tune tab, which reads the same
+    `cv_rows`) give the same CV numbers, on a case where the old protocol (each fold at its own
+    best epoch) would have printed others."""
+    code = main(
+        ["tune", "--preset", "smoke", "--n", "40", "--size", "24", "--epochs", "3", "--folds", "2"]
+        + ["--grid", "lr=0.01,0.03", "--threads", "1", "--json"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    configs = json.loads(captured.out)["configs"]
+    bench = _cv_table_benchmark()
+    store = RunStore(seglab_home)
+    assert [row.to_dict() for row in bench.cv_table(store.list_runs())] == configs
+
+    monkeypatch.setattr("sys.argv", ["cv_table.py", "--home", str(seglab_home), "--skip-training"])
+    bench.main()
+    printed = capsys.readouterr().out
+    fold_runs = [r for r in store.list_runs() if r.config.fold is not None]
+    own_best = {}  # the old protocol: every fold scored at its own best epoch
+    for r in fold_runs:
+        own_best.setdefault(r.config.lr, []).append(max(h["val_iou"] for h in store.history(r.id)))
+    differs = 0
+    for c in configs:
+        lr = c["params"]["lr"]
+        line = f"| {lr:g} |"
+        (row,) = [text for text in printed.splitlines() if text.startswith(line)]
+        assert row.endswith(f"| {c['epochs']} | {c['cv_iou_mean']:.3f} ± {c['cv_iou_std']:.3f} |"), row
+        differs += f"{statistics.fmean(own_best[lr]):.3f}" != f"{c['cv_iou_mean']:.3f}"
+    assert differs, "this case cannot tell the protocols apart"
+
+
+def test_the_final_run_note_is_true_and_in_the_cli_help():
+    """`FINAL_RUN_NOTE`: the final run trains the chosen epochs; with the cosine schedule its
+    learning rate is lower than the folds' was at every step after the first, when fewer epochs
+    were chosen than the folds trained; with the constant schedule the two are the same."""
+    import argparse
+
+    from seglab.analysis.tune import FINAL_RUN_NOTE
+    from seglab.cli.main import build_parser
+    from seglab.training.engine import scheduled_lr
+
+    for schedule in ("cosine", "constant"):
+        base = preset("smoke").replace(epochs=6, lr_schedule=schedule)
+        study = cv_study(base, {"lr": [0.01]}, 2)
+        row = CVRow(
+            params={"lr": 0.01}, folds=2, fold_curves={0: [0.1, 0.3, 0.5, 0.4, 0.4, 0.3]} | {1: [0.1] * 6}
+        )
+        final = final_config(study, row)
+        assert final.epochs == 3 < base.epochs and final.lr_schedule == schedule
+        fold = base.replace(lr=0.01, fold=0, folds=2)
+        n = 5  # batches per epoch (the final run has more, which changes nothing per epoch)
+        steps = [(e, b) for e in range(1, final.epochs + 1) for b in range(1, n + 1)]
+        ratios = [scheduled_lr(final, e, b, n) / scheduled_lr(fold, e, b, n) for e, b in steps]
+        assert ratios[0] == 1.0  # both start at lr
+        if schedule == "cosine":
+            assert all(r < 1.0 for r in ratios[1:])
+            assert scheduled_lr(final, final.epochs + 1, 1, n) == pytest.approx(0.0, abs=1e-12)
+        else:
+            assert ratios == [1.0] * len(steps)
+    (tune_parser,) = [
+        p
+        for a in build_parser()._actions
+        if isinstance(a, argparse._SubParsersAction)
+        for c, p in a.choices.items()
+        if c == "tune"
+    ]
+    assert FINAL_RUN_NOTE in tune_parser.description

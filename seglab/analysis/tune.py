@@ -48,6 +48,14 @@ NOT_TUNABLE = frozenset(
 )
 #: how the final run's study is named, so its CV study can be found again
 FINAL_PREFIX = "tune final · "
+#: what the final run is, for the Tune tab and ``seglab tune --help`` (`final_config`; the
+#: schedule: `seglab.training.engine.scheduled_lr` anneals over the run's own epochs)
+FINAL_RUN_NOTE = (
+    "The final run trains for the number of epochs the cross-validation chose and keeps its last "
+    "epoch. With the cosine schedule (the default) its learning rate falls to 0 over its own "
+    "epochs, so when fewer epochs were chosen than the folds trained, it falls faster than it "
+    "did in the folds."
+)
 
 
 def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
@@ -372,34 +380,44 @@ def final_group_of(queue: Any, cv_group: str) -> str | None:
 
 
 # ---- the store side: the CV table on Results ---------------------------------------------------
-def cv_table_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
-    """One dict per tuned configuration found in stored runs (``RunRecord``s): its CV study
-    (group), the tuned values, folds done / K, the chosen epoch count, CV IoU mean and std at
-    that epoch, and the test IoU and id of the final run of that configuration, when there is one."""
+def stored_cv_rows(records: Iterable[Any]) -> dict[str, list[CVRow]]:
+    """The CV rows of every CV study found in stored runs (``RunRecord``s), by CV study (group):
+    the same `cv_rows` the Tune tab and ``seglab tune`` read from the queue, fed with each
+    finished fold run's validation curve from its history; the tuned fields are those that
+    differ between a study's runs."""
     from seglab.store.run_store import RunStore
 
-    records = list(records)
-    finals = {
-        (final_key(r.config), r.config.epochs): r
-        for r in records
-        if is_final_config(r.config) and r.status == "done"
-    }
     by_group: dict[str, list[Any]] = {}
     for r in records:
         if is_cv_config(r.config):
             by_group.setdefault(r.group or "-", []).append(r)
-    out: list[dict[str, Any]] = []
+    out: dict[str, list[CVRow]] = {}
     for group, runs in by_group.items():
-        keys = _varied_keys([r.config for r in runs])
         pairs = []
         for r in runs:
             curve = None
             if r.status == "done" and r.path is not None:
                 curve = val_curve(RunStore(r.path.parent).history(r.id))
             pairs.append((r.config, curve))
-        for row in cv_rows(pairs, keys):
-            first = next(r.config for r in runs if cv_key(r.config) == row.key)
-            final = finals.get((final_key(first), row.epoch))
+        out[group] = cv_rows(pairs, _varied_keys([r.config for r in runs]))
+    return out
+
+
+def cv_table_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
+    """One dict per tuned configuration found in stored runs (``RunRecord``s): its CV study
+    (group), the tuned values, folds done / K, the chosen epoch count, CV IoU mean and std at
+    that epoch, and the test IoU and id of the final run of that configuration, when there is one."""
+    records = list(records)
+    finals = {
+        (final_key(r.config), r.config.epochs): r
+        for r in records
+        if is_final_config(r.config) and r.status == "done"
+    }
+    config_of = {cv_key(r.config): r.config for r in records if is_cv_config(r.config)}
+    out: list[dict[str, Any]] = []
+    for group, rows in stored_cv_rows(records).items():
+        for row in rows:
+            final = finals.get((final_key(config_of[row.key]), row.epoch))
             out.append(
                 {
                     "study": group,

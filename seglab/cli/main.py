@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from seglab.analysis.tune import FINAL_RUN_NOTE
 from seglab.errors import ConfigError, SegLabError
 from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
@@ -127,7 +128,8 @@ def _setting_type(setting: Any) -> Any:
 
 
 def _setting_help(setting: Any) -> str:
-    """The option's help, from the declaration: meaning, unit, default, range, when it applies."""
+    """The option's help, from the declaration: meaning, unit, default, range, when it applies
+    (the facts follow a dash, not brackets: a declaration's own text may hold brackets)."""
     text = setting.help
     if setting.names_of:
         text += f" ({_names(setting.names_of)})"
@@ -143,7 +145,7 @@ def _setting_help(setting: Any) -> str:
     if setting.applies:
         facts.append(f"for {setting.applies}")
     if facts:
-        text += f" [{'; '.join(facts)}]"
+        text += f" — {'; '.join(facts)}"
     return text.replace("%", "%%")
 
 
@@ -229,11 +231,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
         base = preset(args.preset).to_dict()
     elif args.config:
+        from seglab.data.text_files import TextFileError, read_text_file
+
         path = Path(args.config)
-        try:
-            base = TrainConfig.from_json(path.read_text(encoding="utf-8")).to_dict()
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}.") from None
+        try:  # any editor's encoding: a UTF-8 or UTF-16 byte-order mark (Windows Notepad) is fine
+            text = read_text_file(path, str(path), what="a settings file")
+        except TextFileError as exc:
+            raise ConfigError(f"config file {exc}") from None
+        base = TrainConfig.from_json(text).to_dict()
     overrides = _setting_overrides(args, base)
     if args.model_params and not getattr(args, "archs", None) and "model_params" in overrides:
         base = {**base, "model_params": overrides["model_params"]}
@@ -1029,7 +1034,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="tune hyper-parameters by k-fold cross-validation, then test the best once",
         description="Every --grid configuration is trained once per fold of the train+validation pool "
         "(the test split is never touched); the best CV mean IoU is retrained on the whole pool and "
-        "evaluated once on test. Runs go through the queue, so the app shows their progress.",
+        "evaluated once on test. " + FINAL_RUN_NOTE + " Runs go through the queue, so the app shows "
+        "their progress.",
     )
     _add_config_options(p)
     p.add_argument(

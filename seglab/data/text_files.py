@@ -1,4 +1,5 @@
-"""Small text files users bring (``classes.txt``), read whatever editor saved them.
+"""Small text files users bring (``classes.txt``, a ``--config`` JSON file, the class limits a
+teacher edits by hand), read whatever editor saved them: the one reading road for them all.
 
 Encodings, decided from the bytes, never from the system's locale:
 
@@ -26,7 +27,7 @@ from seglab.errors import DatasetError
 #: (mark, codec) in the order they are tried; UTF-32 marks start like UTF-16 ones but are not
 #: written by the editors people use, so they are not accepted
 BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-#: a classes.txt larger than this is not a list of class names
+#: a classes.txt (or a settings file) larger than this is not what it claims to be
 MAX_TEXT_BYTES = 1 << 20
 #: Unicode categories that never belong in a name: control (Cc), format (Cf: BOM, zero-width
 #: characters), unassigned (Cn), private use (Co), surrogates (Cs), line/paragraph separators
@@ -79,14 +80,15 @@ def decode_text(data: bytes, name: str) -> str:
         ) from None
 
 
-def read_text_file(path: str | Path, name: str | None = None) -> str:
-    """A small user text file as text (see `decode_text`); ``name`` names it in messages."""
+def read_text_file(path: str | Path, name: str | None = None, *, what: str = "a list of names") -> str:
+    """A small user text file as text (see `decode_text`); ``name`` names it in messages,
+    ``what`` says what the file should hold (for the message about a file far too large)."""
     path = Path(path)
     name = name or path.name
     try:
         size = path.stat().st_size
         if size > MAX_TEXT_BYTES:
-            raise TextFileError(f"{name}: {size / 1e6:.1f} MB is far too large for a list of names.")
+            raise TextFileError(f"{name}: {size / 1e6:.1f} MB is far too large for {what}.")
         data = path.read_bytes()
     except OSError as exc:
         raise TextFileError(f"{name}: cannot be read ({exc.strerror or exc}).") from None

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seglab.errors import DiskFullError, SegLabError, disk_full_message
-from seglab.paths import seglab_home
+from seglab.paths import UPLOADS_FOLDER, seglab_home
 
-FOLDER = "datasets"
+FOLDER = UPLOADS_FOLDER
 MAX_NAME = 60
 
 

@@ -126,7 +126,7 @@ def claim(queue: JobQueue, index: int, actor: Actor | None) -> int:
                 f"cell {index} ({config.label()}, seed {config.seed}) is already taken by {who}."
             )
         cur = queue.conn.execute(
-            "INSERT INTO jobs (grp, status, config, created, owner) VALUES (?, 'queued', ?, ?, ?)",
-            (group_id, text, time.time(), actor.name if actor else ""),
+            "INSERT INTO jobs (grp, status, config, created, owner) VALUES (?, ?, ?, ?, ?)",
+            (group_id, RunStatus.QUEUED.value, text, time.time(), actor.name if actor else ""),
         )
     return int(cur.lastrowid)

@@ -38,6 +38,7 @@ from seglab.errors import SegLabError
 from seglab.paths import seglab_home
 from seglab.settings.config import TrainConfig
 from seglab.settings.study import Study
+from seglab.status import RunStatus
 from seglab.training.threads import cpu_cores, thread_env
 
 DEFAULT_GPUS_PER_RUN = 1 / 8
@@ -156,15 +157,17 @@ def run_study_on_ray(
                     out = ray.get(ref)
                     result = RayRunResult(out["run_id"], out["status"], out["message"], out["metrics"])
                 except Exception as exc:  # an internal error inside the task: run_config recorded it
-                    result = RayRunResult(run_ids[i], "failed", f"{type(exc).__name__}: {exc}", {})
+                    result = RayRunResult(
+                        run_ids[i], RunStatus.FAILED.value, f"{type(exc).__name__}: {exc}", {}
+                    )
                 results[i] = result
                 iou = result.metrics.get("test_iou")
                 say(
                     f"  {configs[i].label()}: {result.status}"
                     + (f", test IoU {iou:.4f}" if isinstance(iou, float) else "")
-                    + (f" — {result.message}" if result.message and result.status != "done" else "")
+                    + (f" — {result.message}" if result.message and result.status != RunStatus.DONE else "")
                 )
-        say(f"study {group}: {sum(r.status == 'done' for r in results if r)} of {len(configs)} done")
+        say(f"study {group}: {sum(r.status == RunStatus.DONE for r in results if r)} of {len(configs)} done")
         print(group)
         completed = True
         return [r for r in results if r is not None]

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from seglab.errors import SegLabError, is_disk_full
+from seglab.filelock import exclusive_lock
 from seglab.jobs import db_retry
 from seglab.jobs.queue import (
     HEARTBEAT_INTERVAL,
@@ -47,6 +48,8 @@ from seglab.training.threads import cpu_cores, set_thread_cap, thread_env, threa
 PROGRESS_INTERVAL = 0.25  # at most four progress writes per second
 LOCK_RETRY_SECONDS = 3.0  # a starting worker retries this long (a liveness probe may hold the lock)
 SPAWN_GRACE_SECONDS = 60.0  # a worker spawned this recently is still starting up
+# held while ensure_worker looks at the slots and starts workers (not ``*.lock``: those are slots)
+SPAWN_LOCK_NAME = "ensure_worker.mutex"
 DEFAULT_IDLE_TIMEOUT = 900.0  # workers started by ensure_worker exit after this long with nothing to do
 # Jobs side by side per device by default. CPU: one job per core with one thread each. On the
 # shared 2-core machine (README's speed section) a job with 2 threads collapsed under load while
@@ -265,21 +268,27 @@ class _Heartbeat(threading.Thread):
         )
 
 
+def claimable_jobs(q: JobQueue, device_type: str, group: str | None = None) -> list[tuple[int, str]]:
+    """``(job id, owner)`` of the queued jobs a worker on ``device_type`` may take, oldest first
+    (a job asking for another device waits for a worker there); only study ``group``'s if given."""
+    devices = ("auto", device_type)
+    sql = "SELECT id, config, owner FROM jobs WHERE status = ?"
+    args: list[Any] = [RunStatus.QUEUED.value]
+    if group is not None:
+        sql += " AND grp = ?"
+        args.append(group)
+    return [
+        (row["id"], row["owner"] or "")
+        for row in q.conn.execute(sql + " ORDER BY id", args)
+        if json.loads(row["config"]).get("device", "auto") in devices
+    ]
+
+
 def _claim(q: JobQueue, worker_id: str, device_type: str, group: str | None) -> dict[str, Any] | None:
     """Atomically take the next queued job this worker can run (``BEGIN IMMEDIATE``): round-robin
     between owners (`fair_next_job`), oldest first within one owner's jobs."""
-    devices = ("auto", device_type)
     with transaction(q.conn):
-        sql = "SELECT id, config, owner FROM jobs WHERE status = ?"
-        args: list[Any] = [RunStatus.QUEUED.value]
-        if group is not None:
-            sql += " AND grp = ?"
-            args.append(group)
-        candidates = [
-            (row["id"], row["owner"] or "")
-            for row in q.conn.execute(sql + " ORDER BY id", args)
-            if json.loads(row["config"]).get("device", "auto") in devices
-        ]
+        candidates = claimable_jobs(q, device_type, group)
         last_started = {
             row["owner"] or "": row["last"]
             for row in q.conn.execute(
@@ -651,10 +660,16 @@ def _run_slot_processes(
     monitor: Callable[[], None] | None,
     **options: Any,
 ) -> int:
-    """Start one worker process per free slot, wait for all of them, return the jobs they ran."""
+    """Start one worker process per free slot, wait for all of them, return the jobs they ran.
+
+    With ``once`` (run what is queued, then stop) it starts no more processes than there are
+    jobs to take: one queued run is one process, not one per slot."""
     plans = [(name, env) for name, env in slot_plans(device_type, slots) if not worker_alive(home, name)]
     if not plans:
         raise WorkerBusyError(f"every {device_type} slot in {home} is held by a running worker.")
+    if options.get("once"):
+        with JobQueue(home) as q:
+            plans = plans[: max(1, len(claimable_jobs(q, device_type, options.get("group"))))]
     per_job = threads or threads_per_slot(len(slot_plans(device_type, slots)))
     started = time.time()
     procs = [
@@ -726,6 +741,7 @@ def _restore_signal_handlers(previous: dict[int, Any]) -> None:
 # ---- starting workers on demand ---------------------------------------------------------------------
 
 _SPAWNED: list[subprocess.Popen[bytes]] = []
+_SPAWNED_LOCK = threading.Lock()  # the app's sessions are threads of one process
 
 
 def _pid_running(pid: int) -> bool:
@@ -766,29 +782,34 @@ def ensure_worker(
     cpu_workers: int | None = None,
     idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
 ) -> bool:
-    """Start a background worker (``python -m seglab worker``) for each free slot of the device.
+    """Make sure background workers (``python -m seglab worker``) are there for the queued jobs.
 
-    Returns True when it started one. Never starts a second worker for a slot whose worker is
-    alive (lock held) or still starting up (spawned moments ago). The worker's output goes to
-    ``$SEGLAB_HOME/_workers/worker-<slot>.log``; it exits by itself after ``idle_timeout``.
+    Idempotent: it keeps as many workers alive as there is work for (queued plus running
+    jobs), at least one and at most one per free slot of the device, and returns True when it
+    started one. A slot whose worker is alive (lock held) or still starting up (spawned
+    moments ago) counts as taken; the look and the start happen under one lock file
+    (``_workers/ensure_worker.mutex``), so two sessions pressing Start at once start one
+    worker, not two. The worker's output goes to ``$SEGLAB_HOME/_workers/worker-<slot>.log``;
+    it exits by itself after ``idle_timeout``.
     """
-    for proc in list(_SPAWNED):  # reap finished children so they do not linger as zombies
-        if proc.poll() is not None:
-            _SPAWNED.remove(proc)
+    with _SPAWNED_LOCK:  # reap finished children so they do not linger as zombies
+        _SPAWNED[:] = [proc for proc in _SPAWNED if proc.poll() is None]
     home_path = seglab_home(home).resolve()
-    with JobQueue(home_path) as q:
-        q.recover_stale()
     device_type = _device_type(device)
     count = _cpu_slot_count(cpu_workers) if device_type == "cpu" and cpu_workers is not None else None
     plans = slot_plans(device_type, count)
     threads = threads_per_slot(len(plans))
-    started = False
-    for slot, extra_env in plans:
-        if worker_alive(home_path, slot):
-            continue
-        _spawn(home_path, slot, device_type, extra_env, idle_timeout, threads)
-        started = True
-    return started
+    with exclusive_lock(lock_dir(home_path) / SPAWN_LOCK_NAME):
+        with JobQueue(home_path) as q:
+            q.recover_stale()
+            running = q.conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (RunStatus.RUNNING.value,))
+            work = len(claimable_jobs(q, device_type)) + running.fetchone()[0]
+        free = [(slot, env) for slot, env in plans if not worker_alive(home_path, slot)]
+        wanted = max(1, min(len(plans), work))  # one worker per job, side by side
+        to_start = free[: max(0, wanted - (len(plans) - len(free)))]
+        for slot, extra_env in to_start:
+            _spawn(home_path, slot, device_type, extra_env, idle_timeout, threads)
+    return bool(to_start)
 
 
 def _spawn(
@@ -812,5 +833,6 @@ def _spawn(
             env=_slot_env(home, threads, extra_env) | {NICE_ENV: str(BACKGROUND_NICENESS)},
             cwd=str(Path(__file__).resolve().parents[2]),
         )
-    _SPAWNED.append(proc)
+    with _SPAWNED_LOCK:
+        _SPAWNED.append(proc)
     (lock_dir(home) / f"{slot}.spawn").write_text(json.dumps({"pid": proc.pid, "time": time.time()}))

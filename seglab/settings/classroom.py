@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from seglab.errors import SegLabError
+from seglab.paths import UPLOADS_FOLDER
 
 PASSPHRASE_ENV = "SEGLAB_TEACHER_PASSPHRASE"
 MAX_NAME_LENGTH = 40
@@ -113,7 +114,7 @@ def is_server_path(dataset: str, registered: set[str] | frozenset[str], home: Pa
         return False
     try:
         resolved = Path(dataset).expanduser().resolve()
-        uploads = (home / "datasets").resolve()
+        uploads = (home / UPLOADS_FOLDER).resolve()
     except (OSError, RuntimeError, ValueError):
         return True
     return not resolved.is_relative_to(uploads)

@@ -74,10 +74,14 @@ def clamp_limits(values: Mapping[str, Any]) -> dict[str, int]:
 
 def load_limits(home: str | os.PathLike[str]) -> dict[str, int]:
     """The class limits of ``home`` (the defaults when none were saved or the file is damaged)."""
+    from seglab.data.text_files import TextFileError, read_text_file
+
     path = Path(home) / LIMITS_FILE
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if not path.is_file():
+        return default_limits()
+    try:  # a teacher may edit the file by hand: any editor's encoding (a byte-order mark) is fine
+        values = json.loads(read_text_file(path, what="class limits"))
+    except (TextFileError, ValueError):
         return default_limits()
     return clamp_limits(values if isinstance(values, dict) else {})
 

@@ -183,7 +183,7 @@ _DECLARATIONS = (
         step=32,
         unit="images",
         optional=True,
-        none_label="all of the dataset (its default)",
+        none_label="all of the dataset",
         form="main",
     ),
     Setting(

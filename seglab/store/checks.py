@@ -8,8 +8,9 @@ odd file is refused with a plain reason instead of breaking a page further down 
   digits, ``-`` and ``_`` only, at most 128 characters, no dot. The store's own files and
   folders (``jobs.sqlite`` and its ``-wal``/``-shm`` companions, ``_workers``, hidden
   staging folders, copies of a damaged queue) all contain a dot or start with ``_`` or
-  ``.``, so no run id can name them; `RESERVED_NAMES` lists the few dot-free names the store
-  or the queue may use now or later, so those are refused too.
+  ``.``, so no run id can name them; `RESERVED_NAMES` lists the few dot-free names the store,
+  the queue or the saved uploads (``datasets``) use now or may use later, so those are
+  refused too.
 * **Summaries** (`check_summary`) and **history records** (`check_history_record`) are
   checked for types, finite numbers inside sane ranges, and bounded nesting and size.
 """
@@ -21,11 +22,15 @@ import math
 import re
 from typing import Any
 
+from seglab.paths import UPLOADS_FOLDER
+
 #: The one rule for a run id (and the name of its folder).
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-#: Dot-free names the store, the job queue or a worker create (or may create) under the home.
+#: Dot-free names the store, the job queue, a worker or the saved uploads use (or may use) under
+#: the home: folders that are not runs by design, which ``list_runs`` passes over in silence.
 RESERVED_NAMES = frozenset(
     {"jobs", "workers", "locks", "cache", "caches", "tmp", "temp", "imports", "exports", "queue", "runs"}
+    | {UPLOADS_FOLDER}
 )
 
 MAX_DEPTH = 16  # nesting of dicts/lists inside one JSON document
@@ -49,6 +54,12 @@ def run_id_problem(run_id: object) -> str | None:
     if run_id.lower() in RESERVED_NAMES:
         return f"{run_id!r} is a name the store keeps for itself"
     return None
+
+
+def is_store_folder(name: str) -> bool:
+    """True for a name under the home that is not a run by design: the store's machinery
+    (``.`` or ``_`` first: staging folders, ``_workers``, caches) or a `RESERVED_NAMES` entry."""
+    return name.startswith((".", "_")) or name.lower() in RESERVED_NAMES
 
 
 def parse_json_bounded(text: str, what: str) -> Any:

@@ -35,7 +35,7 @@ import time
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -505,10 +505,51 @@ INTERRUPTED_MESSAGE = (
 
 
 def _record_from_summary(summary: dict[str, Any], path: Path) -> RunRecord:
+    return _live_record(_stored_record(summary, path), summary)
+
+
+def _live_record(record: RunRecord, summary: dict[str, Any]) -> RunRecord:
+    """``record`` as of now: "running" in the file while its process is gone reads as
+    "interrupted" (the process check needs only the summary's pid fields)."""
+    if record.status == RunStatus.RUNNING and process_gone(summary):
+        return replace(
+            record,
+            status=RunStatus.INTERRUPTED.value,
+            message=INTERRUPTED_MESSAGE.format(pid=summary["pid"]),
+            metrics=dict(record.metrics),
+        )
+    return replace(record, metrics=dict(record.metrics))
+
+
+#: Run records parsed from summary.json, shared by every ``RunStore`` of this process and keyed
+#: by the file's identity (inode, size, change time: summaries are replaced whole, so a write
+#: gives a new inode). The Results page lists every run on each rerun and the class's pages
+#: watch for finished runs: parsing 148 summaries cost ~150 ms each time (issue 22), a stat
+#: per run costs well under a millisecond. Records leave as copies (their ``config`` shared:
+#: nothing writes to a record's config).
+_RECORDS: dict[str, tuple[tuple[int, int, int], RunRecord, dict[str, Any]]] = {}
+_PID_FIELDS = ("pid", "host", "pid_started")
+
+
+def _cached_record(path: Path) -> RunRecord:
+    """The run record of ``path`` from the shared cache, or parsed (and cached) when its
+    summary.json changed. Raises what ``RunFiles.read_summary`` and the checks raise."""
+    info = (path / SUMMARY).stat()
+    stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+    cached = _RECORDS.get(str(path))
+    if cached is None or cached[0] != stamp:
+        summary = RunFiles(path).read_summary()
+        cached = (stamp, _stored_record(summary, path), {k: summary.get(k) for k in _PID_FIELDS})
+        if len(_RECORDS) > 100_000:  # a bound, far above any class's store
+            _RECORDS.clear()
+        _RECORDS[str(path)] = cached
+    return _live_record(cached[1], cached[2])
+
+
+def _stored_record(summary: dict[str, Any], path: Path) -> RunRecord:
+    """The record exactly as summary.json states it (checked)."""
     store_checks.check_summary(summary)
     status, message = summary["status"], str(summary.get("message") or "")
-    if status == RunStatus.RUNNING and process_gone(summary):
-        status, message = RunStatus.INTERRUPTED.value, INTERRUPTED_MESSAGE.format(pid=summary["pid"])
     return RunRecord(
         id=str(summary.get("id") or path.name),
         status=status,
@@ -571,7 +612,7 @@ class RunStore:
                     shutil.rmtree(path, ignore_errors=True)
                     removed.append(path)
                 continue
-            if entry.name.startswith((".", "_")) or not entry.is_dir(follow_symlinks=False):
+            if store_checks.is_store_folder(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
             try:
                 inner = list(os.scandir(path))
@@ -653,15 +694,14 @@ class RunStore:
         except FileNotFoundError:
             return records, unreadable, foreign
         for entry in entries:
-            if entry.name.startswith((".", "_")) or not entry.is_dir():
+            if store_checks.is_store_folder(entry.name) or not entry.is_dir():
                 continue
             path = Path(entry.path)
             if store_checks.run_id_problem(entry.name) is not None:
                 foreign.append(path)
                 continue
             try:
-                summary = RunFiles(path).read_summary()
-                records.append(_record_from_summary(summary, path))
+                records.append(_cached_record(path))
             except FileNotFoundError:
                 if _looks_like_a_run(path):
                     unreadable.append(UnreadableRun(entry.name, "its summary.json is missing", path))
@@ -677,8 +717,9 @@ class RunStore:
         """Every readable run, oldest first. Unreadable folders are skipped with a warning
         (`unreadable_runs` lists them with the reason, so they can be shown and deleted).
 
-        Folders whose names start with ``.`` or ``_`` belong to the store's machinery
-        (imports in progress, job queues) and are skipped silently.
+        Folders that are not runs by design (`seglab.store.checks.is_store_folder`: names
+        starting with ``.`` or ``_``, such as imports in progress and the workers' folder, and
+        the reserved names, such as the saved uploads' ``datasets``) are skipped silently.
         """
         records, unreadable, foreign = self._scan()
         for path in foreign:

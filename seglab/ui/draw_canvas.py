@@ -9,24 +9,15 @@ It returns the painted mask as a '0'/'1' string (decode with
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
 import numpy as np
 import streamlit.components.v1 as components
 
+from seglab.ui.images import png_data_url
+
 FRONTEND = Path(__file__).resolve().parents[2] / "assets" / "draw_canvas"
 _component = components.declare_component("seglab_draw_mask", path=str(FRONTEND))
-
-
-def png_data_url(image: np.ndarray) -> str:
-    """An uint8 (H, W, 3) image as an inline ``data:image/png;base64,…`` URL."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def draw_mask(
@@ -42,10 +33,10 @@ def draw_mask(
     """Show ``background`` (H, W, 3 uint8) enlarged ``scale`` times with a Paint / Erase /
     Clear toolbar; return the painted mask ('0'/'1' string, H·W long) after each stroke, or
     ``initial`` (None if empty) before the first. Changing ``reset`` empties the canvas.
-    ``background_url``: ``png_data_url(background)`` where the caller has it cached."""
+    ``background_url``: ``png_data_url(background, 0)`` where the caller has it cached."""
     h, w = background.shape[:2]
     value = _component(
-        background=background_url or png_data_url(background),
+        background=background_url or png_data_url(background, 0),
         rows=int(h),
         cols=int(w),
         scale=int(scale),

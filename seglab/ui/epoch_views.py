@@ -8,6 +8,7 @@ end, `seglab.analysis.error_analysis`). Each row of tiles is drawn as one image 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR, colorize_mask, error_overlay, hex_to_rgb, overlay
 from seglab.store.epoch_predictions import stored_epochs
 from seglab.store.run_store import PREDICTIONS, RunStore
+from seglab.ui.images import png_data_url
 
 PLAY_SECONDS = 0.8  # one epoch per tick while the scrubber plays
 TILE = 96  # on-screen side of one tile, pixels
@@ -137,26 +139,44 @@ def live_predictions(run_id: str | None) -> None:
     """The newest epoch's predictions on the watched validation images of a running job."""
     if not run_id:
         return
+    store = RunStore()
+    path = store.run_dir(run_id)
+    stamp = (tuple(stored_epochs(path)), _stamp(path, "history.jsonl"))
+    pictures = _live_pictures(str(store.home), run_id, stamp)
+    if pictures is None:
+        st.caption("The model's predictions on a few validation images appear after the first epoch.")
+        return
+    for url, caption in pictures:
+        st.image(url, caption=caption)
+
+
+@functools.lru_cache(maxsize=32)
+def _live_pictures(home: str, run_id: str, stamp: tuple) -> tuple[tuple[str, str], ...] | None:
+    """(PNG data URL, caption) of each strip :func:`live_predictions` shows, made once per new
+    epoch and shared by every session watching the job (the Train page redraws every two
+    seconds in each student's browser; issue 22)."""
     try:
-        data = RunStore().epoch_predictions(run_id, latest_only=True)
+        data = RunStore(home).epoch_predictions(run_id, latest_only=True)
     except SegLabError:
         data = None
     if data is None:
-        st.caption("The model's predictions on a few validation images appear after the first epoch.")
-        return
+        return None
     epoch = data["epochs"][-1]
-    st.image(truth_strip(data), caption="Validation images with their ground truth", output_format="PNG")
+    strips = [(truth_strip(data), "Validation images with their ground truth")]
     if data["kind"] == "probability":
-        st.image(
-            epoch_strip(data, 0, MODES[1]),
-            caption=f"Predicted foreground probability after epoch {epoch} (white = sure, black = no)",
-            output_format="PNG",
+        strips.append(
+            (
+                epoch_strip(data, 0, MODES[1]),
+                f"Predicted foreground probability after epoch {epoch} (white = sure, black = no)",
+            )
         )
-    st.image(
-        epoch_strip(data, 0, MODES[0]),
-        caption=f"Errors after epoch {epoch}: mean IoU of these images {_nanmean(data['iou'][0]):.2f}",
-        output_format="PNG",
+    strips.append(
+        (
+            epoch_strip(data, 0, MODES[0]),
+            f"Errors after epoch {epoch}: mean IoU of these images {_nanmean(data['iou'][0]):.2f}",
+        )
     )
+    return tuple((png_data_url(strip, 0), caption) for strip, caption in strips)
 
 
 # ---- Results: epoch scrubber ------------------------------------------------------------

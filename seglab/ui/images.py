@@ -38,21 +38,54 @@ def encode_png(image: np.ndarray, min_side: int = 256) -> bytes:
     return buffer.getvalue()
 
 
+def png_data_url(image: np.ndarray, min_side: int = 256) -> str:
+    """:func:`encode_png` as a ``data:image/png;base64,…`` URL. ``st.image`` sends such a URL
+    inside the page's message as it is: no media-file bookkeeping, no PIL header parse and no
+    MD5 on the server, and no separate HTTP request per picture from every browser. For small
+    pictures that a slider move resends (the labs, issue 22)."""
+    return _data_url(encode_png(image, min_side))
+
+
+def _data_url(png: bytes) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+#: Pictures whose PNG is at most this many bytes travel as data URLs inside the page message;
+#: larger ones go through Streamlit's media files (one HTTP request each, but a lighter message).
+DATA_URL_MAX_BYTES = 96_000
+
+
 @st.cache_data(show_spinner=False, max_entries=2048)
-def png_bytes(image: np.ndarray, min_side: int = 256) -> bytes:
-    """:func:`encode_png`, cached by content for every session: encoding on each page run was
-    a quarter of a slider move's server time."""
-    return encode_png(image, min_side)
+def cached_png(image: np.ndarray, min_side: int = 256) -> bytes | str:
+    """:func:`encode_png`, cached by content for every session (encoding on each page run was
+    a quarter of a slider move's server time), as a data URL when it is small
+    (:data:`DATA_URL_MAX_BYTES`; see :func:`png_data_url`), else as bytes. Either goes to
+    ``st.image``."""
+    data = encode_png(image, min_side)
+    return data if len(data) > DATA_URL_MAX_BYTES else _data_url(data)
 
 
 def image_row(
-    images: Sequence[np.ndarray | bytes], captions: Sequence[str], min_side: int = 256, where: Any = None
+    images: Sequence[np.ndarray | bytes | str],
+    captions: Sequence[str],
+    min_side: int = 256,
+    where: Any = None,
 ) -> None:
-    """One row of equally sized, captioned images (arrays, or PNG bytes from :func:`encode_png`).
-    Columns, not a horizontal container: there each image's share would follow its caption's
-    length."""
-    for col, image, caption in zip((where or st).columns(len(images)), images, captions, strict=True):
-        data = image if isinstance(image, bytes) else png_bytes(np.asarray(image), min_side)
+    """One row of equally sized, captioned images (arrays, PNG bytes from :func:`encode_png` or
+    URLs from :func:`png_data_url`) that share the row's width. Columns, not a horizontal
+    container: there each image's share would follow its caption's length. One image needs
+    no columns."""
+    where = where or st
+    pictures = [
+        image if isinstance(image, (bytes, str)) else cached_png(np.asarray(image), min_side)
+        for image in images
+    ]
+    if len(pictures) == 1:
+        where.image(pictures[0], caption=captions[0], width="stretch", output_format="PNG")
+        return
+    for col, data, caption in zip(where.columns(len(pictures)), pictures, captions, strict=True):
         col.image(data, caption=caption, width="stretch", output_format="PNG")
 
 

@@ -53,7 +53,7 @@ def status_line(summary: dict[str, int], state: str | None) -> str:
     return line
 
 
-def _queue_stamp() -> tuple[str, int, int]:
+def queue_stamp() -> tuple[str, int, int]:
     """The queue's home and the change times of its database and write-ahead log: any write
     to the queue gives a new stamp, so :func:`shared_queue_status` is never staler than that."""
     from seglab.jobs.queue import DB_NAME
@@ -89,7 +89,7 @@ def sidebar_queue_status() -> None:
     from seglab.jobs import ensure_worker
 
     try:
-        summary, state = shared_queue_status(*_queue_stamp())
+        summary, state = shared_queue_status(*queue_stamp())
     except DiskFullError as exc:
         st.caption(f":material/warning: Job queue unavailable: {exc}")
         return

@@ -5,7 +5,7 @@ A slider move on the Loss lab reruns sections 2–6 (one fragment: they all foll
 value the class has seen costs a dictionary lookup. The caches are ``functools.lru_cache``,
 not ``st.cache_data``: with scalar keys they need no argument hashing, no signature
 inspection and no copy on return, which were a sixth of a move's server time (py-spy, issue
-22). Their values are therefore shared objects, returned read-only: PNG bytes, tuples,
+22). Their values are therefore shared objects, returned read-only: PNG data URLs, tuples,
 Vega-Lite specs (:func:`seglab.ui.chart_view.show_chart` copies what Streamlit changes),
 Arrow tables and arrays marked not writeable. Memory is bounded by ``maxsize``.
 """
@@ -22,7 +22,7 @@ from seglab.palette import colormap, error_overlay, overlay
 from seglab.teach import loss_lab as T
 from seglab.teach.basics import load_scene, sigmoid
 from seglab.ui.chart_view import chart_spec
-from seglab.ui.images import encode_png
+from seglab.ui.images import png_data_url as picture
 from seglab.viz import loss_charts as C
 
 SIZE = 64  # side of the sample scenes, in pixels
@@ -50,14 +50,14 @@ def prediction(seed: int, wrong: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=512)
-def prediction_pictures(seed: int, wrong: float) -> tuple[bytes, ...]:
-    """Section 3's four pictures as PNG (image, true mask, probability, errors) and section
+def prediction_pictures(seed: int, wrong: float) -> tuple[str, ...]:
+    """Section 3's four pictures as PNG data URLs (image, true mask, probability, errors) and section
     4's error map, larger (the fifth)."""
     image, mask = sample(seed)
     prob = sigmoid(prediction(seed, wrong))
     errors = error_overlay(prob >= 0.5, mask)
     row = [image, overlay(image, mask, 0.6), colormap(prob, 0, 1, "viridis"), errors]
-    return (*(encode_png(picture, 192) for picture in row), encode_png(errors, 240))
+    return (*(picture(image, 192) for image in row), picture(errors, 240))
 
 
 @lru_cache(maxsize=128)
@@ -100,12 +100,12 @@ def confidence_view(
 
 
 @lru_cache(maxsize=512)
-def loss_map(name: str, seed: int, wrong: float, params: tuple) -> tuple[bytes, float, float]:
-    """Section 4: the per-pixel loss as a PNG (square pixels, coloured from 0 to the largest
+def loss_map(name: str, seed: int, wrong: float, params: tuple) -> tuple[str, float, float]:
+    """Section 4: the per-pixel loss as a PNG data URL (square pixels, coloured from 0 to the largest
     pixel loss), that largest value, and the mean loss. ``params``: sorted (name, value) pairs."""
     values, mean = T.pixel_loss(name, prediction(seed, wrong), sample(seed)[1], **dict(params))
     top = float(values.max()) or 1.0
-    return encode_png(colormap(values, 0.0, top, "heat"), 240), top, mean
+    return picture(colormap(values, 0.0, top, "heat"), 240), top, mean
 
 
 @lru_cache(maxsize=256)

@@ -2,7 +2,7 @@
 
 Same rules as :mod:`seglab.ui.loss_lab_views`: ``functools.lru_cache`` keyed by the widget
 values (scalars and the frozen :class:`~seglab.teach.metrics_lab.PredictionSettings`), values
-returned read-only (PNG bytes, tuples, Vega-Lite specs, Arrow tables, arrays not writeable).
+returned read-only (PNG data URLs, tuples, Vega-Lite specs, Arrow tables, arrays not writeable).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import pyarrow as pa
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import metrics_lab as ml
 from seglab.ui.chart_view import chart_spec
-from seglab.ui.draw_canvas import png_data_url
-from seglab.ui.images import encode_png
+from seglab.ui.images import png_data_url as picture
 from seglab.ui.loss_lab_views import read_only
 from seglab.ui.tables import dash_missing
 from seglab.viz.metric_charts import averaging_chart, confusion_chart, dice_iou_chart, per_class_iou_chart
@@ -35,11 +34,11 @@ def binary_lab(index: int, settings: ml.PredictionSettings) -> tuple[Any, ...]:
 
 
 @lru_cache(maxsize=512)
-def binary_pictures(index: int, settings: ml.PredictionSettings) -> tuple[bytes, bytes, bytes]:
-    """Section 1's pictures as PNG: image with the truth, the prediction, its errors."""
+def binary_pictures(index: int, settings: ml.PredictionSettings) -> tuple[str, str, str]:
+    """Section 1's pictures as PNG data URLs: image with the truth, the prediction, its errors."""
     image, target, pred = binary_lab(index, settings)[:3]
     row = [overlay(image, target, 0.55), colorize_mask(pred.astype(np.int64)), error_overlay(pred, target)]
-    return tuple(encode_png(picture, PICTURE_SIDE) for picture in row)  # type: ignore[return-value]
+    return tuple(picture(image, PICTURE_SIDE) for image in row)  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=512)
@@ -56,22 +55,22 @@ def outline(index: int) -> tuple[np.ndarray, str]:
     """Section 2's canvas background (the image with the truth's border) and its PNG data URL."""
     image, target = binary_lab(index, ml.PredictionSettings())[:2]
     background = ml.target_outline(image, target)
-    return read_only(background)[0], png_data_url(background)
+    return read_only(background)[0], picture(background, 0)
 
 
 @lru_cache(maxsize=1024)
-def drawn_view(index: int, drawing: str | None) -> tuple[bytes, dict[str, float]]:
-    """Section 2: a drawing's errors as PNG and its scores against sample ``index``'s truth."""
+def drawn_view(index: int, drawing: str | None) -> tuple[str, dict[str, float]]:
+    """Section 2: a drawing's errors as a PNG data URL and its scores against sample ``index``'s truth."""
     target = binary_lab(index, ml.PredictionSettings())[1]
     drawn, scores = ml.drawn_report(drawing, target)
-    return encode_png(error_overlay(drawn, target), PICTURE_SIDE), scores
+    return picture(error_overlay(drawn, target), PICTURE_SIDE), scores
 
 
 @lru_cache(maxsize=128)
-def paradox_view(fg_percent: float) -> tuple[dict[str, float], bytes]:
+def paradox_view(fg_percent: float) -> tuple[dict[str, float], str]:
     """Section 3, accuracy paradox: the lazy all-background answer's scores and its picture."""
     target = ml.small_object_target(fg_percent)
-    return ml.paradox_report(fg_percent), encode_png(error_overlay(np.zeros_like(target), target), 200)
+    return ml.paradox_report(fg_percent), picture(error_overlay(np.zeros_like(target), target), 200)
 
 
 @lru_cache(maxsize=256)
@@ -92,20 +91,20 @@ def aerial_lab(index: int, noise: float, missed: int, shift: int) -> tuple[Any, 
 @lru_cache(maxsize=256)
 def aerial_view(
     index: int, noise: float, missed: int, shift: int, present: bool
-) -> tuple[tuple[bytes, ...], dict]:
-    """Section 3, mIoU: the three pictures as PNG and the per-class IoU chart."""
+) -> tuple[tuple[str, ...], dict]:
+    """Section 3, mIoU: the three pictures as PNG data URLs and the per-class IoU chart."""
     image, target, pred, _, table, summary = aerial_lab(index, noise, missed, shift)
-    pictures = tuple(encode_png(p, PICTURE_SIDE) for p in (image, colorize_mask(target), colorize_mask(pred)))
+    pictures = tuple(picture(p, PICTURE_SIDE) for p in (image, colorize_mask(target), colorize_mask(pred)))
     return pictures, chart_spec(per_class_iou_chart(table, summary["miou"]), present)
 
 
 @lru_cache(maxsize=8)
-def averaging_view(stray: int, present: bool) -> tuple[tuple[bytes, ...], tuple[str, ...], pa.Table, dict]:
-    """Section 3, averaging: the set's pictures as PNG, their captions, the per-image table
+def averaging_view(stray: int, present: bool) -> tuple[tuple[str, ...], tuple[str, ...], pa.Table, dict]:
+    """Section 3, averaging: the set's pictures as PNG data URLs, their captions, the per-image table
     (missing IoU shown as a dash) and the chart of the set-level averages."""
     items = ml.averaging_set(stray)
     per_image, summary = ml.averaging_report(stray)
     iou_columns = [c for c in per_image.columns if c.startswith("IoU")]
     table = pa.Table.from_pandas(dash_missing(per_image, iou_columns), preserve_index=False)
-    pictures = tuple(encode_png(error_overlay(p, t), 120) for _, p, t in items)
+    pictures = tuple(picture(error_overlay(p, t), 120) for _, p, t in items)
     return pictures, tuple(c for c, _, _ in items), table, chart_spec(averaging_chart(summary), present)

@@ -21,13 +21,14 @@ _JS_MAX_INT = 2**53 - 1
 
 
 def widget_label(s: Setting) -> str:
-    """'Image size (pixels)', 'Number of images (0 = all of the dataset (its default))', 'Epochs'."""
-    label = s.label
-    if s.unit and s.unit not in label.lower():
-        label += f" ({s.unit})"
+    """'Image size (pixels)', 'Number of images (0 = all of the dataset)', 'Epochs': the unit
+    and what 0 means share one pair of brackets, never one pair inside another."""
+    notes = []
+    if s.unit and s.unit not in s.label.lower():
+        notes.append(s.unit)
     if s.optional and s.type is int:
-        label += f" (0 = {s.none_label})"
-    return label
+        notes.append(f"0 = {s.none_label}")
+    return f"{s.label} ({'; '.join(notes)})" if notes else s.label
 
 
 def widget_value(s: Setting, value: Any) -> Any:

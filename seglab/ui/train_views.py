@@ -8,6 +8,7 @@ an app restart shows the same queue.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from pathlib import Path
@@ -533,11 +534,26 @@ QUEUE_COLUMNS = {
 }
 
 
+@functools.lru_cache(maxsize=32)
+def _live_curves(home: str, run_id: str, stamp: tuple | None, present: bool) -> dict | None:
+    """The live loss/IoU chart of a run as a Vega-Lite spec, built once per new history line
+    and shared by every session watching it (issue 22). None before the first epoch."""
+    from seglab.store.run_store import RunStore
+    from seglab.ui.chart_view import chart_spec
+    from seglab.viz.results_charts import live_curves
+
+    try:
+        history = RunStore(home).history(run_id) if stamp is not None else []
+    except SegLabError:
+        history = []
+    chart = live_curves(pd.DataFrame(history))
+    return None if chart is None else chart_spec(chart, present)
+
+
 def show_live_run(job: Any) -> None:
     """Epoch/batch progress and live loss/IoU curves of one running job."""
-    from seglab.store.run_store import RunStore
-    from seglab.ui.chart_view import show_chart
-    from seglab.viz.results_charts import live_curves
+    from seglab.store.run_store import HISTORY, RunStore
+    from seglab.ui.chart_view import presenting, show_chart
 
     progress = job.progress or {}
     epoch, epochs = int(progress.get("epoch") or 0), job.config.epochs
@@ -552,17 +568,20 @@ def show_live_run(job: Any) -> None:
     st.markdown(text)
     if job.cancel_requested:
         st.caption("Cancel requested: stopping after the current batch.")
-    history: list[dict[str, Any]] = []
+    store = RunStore()
+    spec = None
     if job.run_id:
+        history_file = store.run_dir(job.run_id) / HISTORY
         try:
-            history = RunStore().history(job.run_id)
-        except SegLabError:
-            history = []
-    chart = live_curves(pd.DataFrame(history))
-    if chart is None:
+            info = history_file.stat()
+            stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+        except OSError:
+            stamp = None
+        spec = _live_curves(str(store.home), job.run_id, stamp, presenting())
+    if spec is None:
         st.caption("Curves appear after the first epoch.")
     else:
-        show_chart(chart, width="content")
+        show_chart(spec, width="content")
     from seglab.ui.epoch_views import live_predictions  # issue 15: predictions growing epoch by epoch
 
     live_predictions(job.run_id)
@@ -636,58 +655,97 @@ def may_control(job: Any) -> bool:
     return actor.can(Permission.CANCEL_OTHERS) or (bool(actor.name) and job.owner == actor.name)
 
 
+def job_label(job: Any) -> str:
+    """How a job reads in the cancel and resume lists."""
+    return (
+        f"Job {job.id} · {STATUS_ICONS.get(job.status, job.status)} · {job.config.arch} + "
+        f"{job.config.loss} · seed {job.config.seed}"
+    )
+
+
 def job_controls(jobs: list[Any]) -> None:
-    """Cancel buttons for active jobs, resume buttons for interrupted ones (those this session
-    may control)."""
+    """Cancel for active jobs, resume for interrupted ones (those this session may control):
+    pick a job, then press the button. One list and one button, not a row per job: the panel
+    is redrawn every two seconds in every student's browser, and a class's queue holds
+    hundreds of jobs (issue 22)."""
     jobs = [j for j in jobs if may_control(j)]
-    active = [j for j in jobs if is_active(j.status)]
-    resumable = [j for j in jobs if j.status == "interrupted"]
+    active = sorted((j for j in jobs if is_active(j.status)), key=lambda j: j.id)
+    resumable = sorted((j for j in jobs if j.status == "interrupted"), key=lambda j: j.id)
     queued = sum(j.status == RunStatus.QUEUED for j in jobs)
     if not active and not resumable:
         return
+    labels = {j.id: job_label(j) for j in (*active, *resumable)}
     with st.expander(f"Stop or resume jobs ({len(active)} active)", expanded=bool(active)):
+        for name, chosen_jobs, verb, action in (
+            ("cancel", active, "Cancel", cancel_job),
+            ("resume", resumable, "Resume", resume_job),
+        ):
+            if not chosen_jobs:
+                continue
+            pick, press = st.columns([5, 1], vertical_alignment="bottom")
+            job_id = pick.selectbox(
+                f"Job to {name}", [j.id for j in chosen_jobs], format_func=labels.get, key=f"tr_{name}_job"
+            )
+            press.button(verb, key=f"tr_{name}", on_click=action, args=(job_id,), width="stretch")
         st.button(
             f"Cancel all queued ({queued})",
             key="tr_cancel_all",
             on_click=cancel_all_queued,
             disabled=queued == 0,
         )
-        for job in active[:30]:
-            left, right = st.columns([5, 1], vertical_alignment="center")
-            left.write(
-                f"Job {job.id} · {STATUS_ICONS[job.status]} · {job.config.arch} + {job.config.loss}"
-                f" · seed {job.config.seed}"
-            )
-            right.button("Cancel", key=f"tr_cancel_{job.id}", on_click=cancel_job, args=(job.id,))
-        for job in resumable[:10]:
-            left, right = st.columns([5, 1], vertical_alignment="center")
-            left.write(
-                f"Job {job.id} · {STATUS_ICONS['interrupted']} · {job.config.arch} + {job.config.loss}"
-            )
-            right.button("Resume", key=f"tr_resume_{job.id}", on_click=resume_job, args=(job.id,))
 
 
-@st.fragment(run_every=2)
+QUEUE_SECONDS = 2  # the live panel's refresh, and the longest a shared queue read is reused
+
+
+@functools.lru_cache(maxsize=8)
+def _queue_snapshot(home: str, db: int, wal: int, tick: int) -> tuple[tuple, tuple, int]:
+    """(jobs, groups newest first, live workers) of the queue, read once per change of its
+    database (and at least every :data:`QUEUE_SECONDS`, for workers whose heartbeat stops)
+    for every session of the class: 30 Train pages re-read it every two seconds (issue 22)."""
+    from seglab.jobs import JobQueue
+
+    with JobQueue(home) as queue:
+        return tuple(queue.jobs()), tuple(queue.groups()), len(queue.live_workers())
+
+
+@functools.lru_cache(maxsize=32)
+def _queue_view(key: tuple, shown: str) -> Any:
+    """The queue table of one snapshot (``key``: :func:`_queue_snapshot`'s arguments), as an
+    Arrow table with undefined scores written "–", for the jobs of group ``shown`` (all: "")."""
+    import pyarrow as pa
+
+    jobs, groups, _ = _queue_snapshot(*key)
+    names = group_labels(groups)
+    chosen = [j for j in jobs if not shown or j.group == shown]
+    table = dash_missing(queue_table(chosen, names), ("best val IoU", "last val IoU", "test IoU"))
+    return pa.Table.from_pandas(table, preserve_index=False)
+
+
+def group_labels(groups: tuple) -> dict[str, str]:
+    return {g.id: f"{g.name} · {time.strftime('%H:%M', time.localtime(g.created))}" for g in groups}
+
+
+@st.fragment(run_every=QUEUE_SECONDS)
 def queue_panel() -> None:
     """The live part of the page, re-read from the queue database every two seconds."""
-    from seglab.jobs import JobQueue
-    from seglab.ui.live_status import worker_state
+    from seglab.ui.live_status import queue_stamp, worker_state
 
     notice = st.session_state.pop("tr_notice", None)
     if notice:
         st.toast(notice)
+    key = (*queue_stamp(), int(time.time() // QUEUE_SECONDS))
     try:
-        with JobQueue() as queue:
-            jobs = queue.jobs()
-            groups = queue.groups()  # newest first
-            workers = queue.live_workers()
+        jobs, groups, n_workers = _queue_snapshot(*key)
     except SegLabError as exc:  # a full disk: say so, keep the page
         st.error(f"The job queue cannot be read: {exc}")
         return
+    jobs = list(jobs)
     if not jobs:
         st.info("No jobs yet. Set up a study above and press **Start training**.")
         return
-    group_names = {g.id: f"{g.name} · {time.strftime('%H:%M', time.localtime(g.created))}" for g in groups}
+    group_names = group_labels(groups)
+    shown = ""
     if len(groups) > 1:
         options = ["", *group_names]
         shown = st.selectbox(
@@ -700,9 +758,9 @@ def queue_panel() -> None:
             jobs = [j for j in jobs if j.group == shown]
     counts = pd.Series([j.status for j in jobs]).value_counts()
     parts = [f"{counts.get(s, 0)} {s}" for s in STATUS_ICONS if counts.get(s, 0)]
-    state = worker_state(registered=len(workers))
+    state = worker_state(registered=n_workers)
     worker_text = {
-        "running": f"{plural(len(workers), 'worker')} active",
+        "running": f"{plural(n_workers, 'worker')} active",
         "starting": "a worker is starting",
         "none": "no worker running",
     }[state]
@@ -720,7 +778,7 @@ def queue_panel() -> None:
 
             ensure_worker()
     st.dataframe(
-        dash_missing(queue_table(jobs, group_names), ("best val IoU", "last val IoU", "test IoU")),
+        _queue_view(key, shown or ""),
         hide_index=True,
         column_config=QUEUE_COLUMNS,
         height=min(420, 38 + 35 * min(len(jobs), 11)),

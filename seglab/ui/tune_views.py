@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from seglab.analysis.tune import (
+    FINAL_RUN_NOTE,
     cv_rows,
     cv_study,
     enqueue_final,
@@ -145,6 +146,7 @@ def tune_panel(base: TrainConfig | None) -> None:
             st.error(f"Cannot tune yet: {exc}")
         else:
             st.markdown(f"**{study.n_runs} run(s)** of cross-validation, then 1 final run.")
+            st.caption(FINAL_RUN_NOTE)
             if st.button("Queue cross-validation", key="tu_start"):
                 from seglab.ui.train_views import start_plan
 

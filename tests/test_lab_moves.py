@@ -1,0 +1,74 @@
+"""What a slider move on the labs sends back, on the real server (issue 22: a class of 30 on one
+machine). A move must rerun only the part of the page that depends on the slider, carry its
+pictures inside the message, and show the library's numbers. Speed itself is measured by
+``benchmarks/bench_load.py``; these tests keep the structure that makes it fast."""
+
+from __future__ import annotations
+
+import pytest
+
+from seglab.teach import loss_lab as T
+from seglab.teach import metrics_lab as ml
+from tests.browser_support import streamlit_server
+from tests.socket_session import Reply, SocketSession
+
+DATA_URL = "data:image/png;base64,"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory):
+    with streamlit_server(tmp_path_factory.mktemp("home")) as url:
+        yield url
+
+
+def headings(reply: Reply) -> list[str]:
+    return [h.body for h in reply.of_type("heading")]
+
+
+def metric(reply: Reply, label: str) -> str:
+    values = [m.body for m in reply.of_type("metric") if m.label == label]
+    assert len(values) == 1, f"{label!r}: {values}"
+    return values[0]
+
+
+def picture_urls(reply: Reply) -> list[str]:
+    return [img.url for imgs in reply.of_type("imgs") for img in imgs.imgs]
+
+
+def test_metrics_lab_shift_move_resends_sections_one_and_two_only(app_url: str) -> None:
+    session = SocketSession(app_url, "metrics_lab")
+    load = session.run()
+    assert headings(load)[-1].startswith("3 ·")  # the page load has section 3
+    reply = session.move("Shift prediction right (pixels)", 7)
+    session.close()
+    assert [h.split(" · ")[0] for h in headings(reply) if " · " in h] == ["1", "2"]
+    assert len(reply.elements) + reply.blocks < (len(load.elements) + load.blocks) * 0.7
+    _, target, pred = ml.lab_masks(0, ml.PredictionSettings(shift_x=7))
+    expected = ml.binary_report(pred, target)["iou"]
+    assert metric(reply, "IoU") == f"{expected:.3f}"
+    urls = picture_urls(reply)
+    assert len(urls) == 4 and all(url.startswith(DATA_URL) for url in urls)
+
+
+def test_metrics_lab_tab_move_resends_its_tab_only(app_url: str) -> None:
+    session = SocketSession(app_url, "metrics_lab")
+    session.run()
+    reply = session.move("Object size (% of the image)", 5.0)
+    session.close()
+    assert headings(reply) == []
+    assert metric(reply, "Pixel accuracy") == f"{ml.paradox_report(5.0)['accuracy']:.1%}"
+    assert len(reply.of_type("slider")) == 1  # its own slider, none of section 1's six
+
+
+def test_loss_lab_gamma_move_resends_sections_two_to_six_only(app_url: str) -> None:
+    session = SocketSession(app_url, "loss_lab")
+    load = session.run()
+    reply = session.move("Focal γ (gamma)", 3.0)
+    session.close()
+    titles = [h.split(".")[0] for h in headings(reply) if h[:1].isdigit()]
+    assert titles == ["2", "3", "4", "5", "6"]  # not the catalogue (1) nor predict-then-reveal (7)
+    assert len(reply.elements) < len(load.elements)
+    focal = T.focal_at(0.9, 0.25, 3.0)["focal"]
+    assert metric(reply, "Focal loss at p = 0.9 (easy)") == f"{focal:.4f}"
+    urls = picture_urls(reply)
+    assert len(urls) >= 5 and all(url.startswith(DATA_URL) for url in urls)
