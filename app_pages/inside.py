@@ -179,6 +179,7 @@ with pick_col:
     info = model_info(config.arch)
     st.caption(
         f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{dataset_display_name(config.dataset)}` for {record.epochs_done} epochs."
+        + (f" Queued by `{record.owner.replace('`', '')}`." if record.owner else "")  # a code span: no markup
     )
 if image is None:
     st.info("Upload a photo to continue, or pick a validation image or a built-in sample.")

@@ -179,6 +179,7 @@ def filters_and_table(all_runs):
             "size": "Size",
             "batch_size": "Batch",
             "group": "Study",
+            "owner": st.column_config.TextColumn("Student", help="Who queued the run (classroom mode)."),
             "run_id": "Run id",
             "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
             "message": st.column_config.TextColumn("Message", width="large"),

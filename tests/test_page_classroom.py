@@ -40,9 +40,9 @@ def tiny(**overrides) -> TrainConfig:
     return TrainConfig(dataset="shapes", size=32, n=24, width=4, depth=2, epochs=1, **overrides)
 
 
-def finished_run(home: Path) -> str:
+def finished_run(home: Path, owner: str | None = None) -> str:
     store = RunStore(home)
-    run_id = store.create_run(tiny())
+    run_id = store.create_run(tiny(), owner=owner)
     store.set_status(run_id, "running")
     store.set_status(run_id, "done")
     return run_id
@@ -59,6 +59,13 @@ def test_a_student_cannot_delete_or_import_on_results(classroom: Path) -> None:
     assert not any("Delete selected runs" in e.label for e in at.expander)
     teacher = run("results", teacher=True)
     assert "rs_delete" in button_keys(teacher)
+
+
+def test_results_shows_whose_run_it_is(classroom: Path) -> None:
+    finished_run(classroom, owner="Bo")
+    finished_run(classroom)
+    table = run("results").dataframe(key="rs_table").value
+    assert sorted(table["owner"]) == ["", "Bo"]
 
 
 def test_a_student_sees_only_their_own_cancel_buttons(classroom: Path) -> None:
@@ -139,3 +146,138 @@ def test_outside_classroom_mode_there_is_no_name_box(seglab_home: Path) -> None:
     at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception and not [t for t in at.sidebar.text_input if t.key == NAME_KEY]
+
+
+# ---- the teacher passphrase in the sidebar: throttled, changeable, from a changing secrets file ----
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fresh_throttle(monkeypatch: pytest.MonkeyPatch):
+    """The server's one throttle, fresh for the test and on a clock the test moves."""
+    import seglab.ui.classroom_sidebar as sidebar
+    from seglab.settings.unlock_throttle import UnlockThrottle
+
+    clock = Clock()
+    throttle = UnlockThrottle(clock=clock, free_tries=3, ceiling=5)
+    monkeypatch.setattr(sidebar, "THROTTLE", throttle)
+    return clock
+
+
+def app(name: str = "Ada") -> AppTest:
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.sidebar.text_input(key=NAME_KEY).set_value(name).run()
+    return at
+
+
+def try_unlock(at: AppTest, passphrase: str) -> str:
+    """Type ``passphrase`` and click Unlock; the sidebar's error text ('' when none)."""
+    at.sidebar.text_input(key="_classroom_passphrase").set_value(passphrase)
+    at.sidebar.button(key="_classroom_unlock").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return " ".join(e.value for e in at.sidebar.error)
+
+
+def unlocked(at: AppTest) -> bool:
+    return ROLE_KEY in at.session_state and at.session_state[ROLE_KEY] is True
+
+
+def test_wrong_passphrases_make_the_session_wait_longer_and_are_logged(
+    classroom: Path, fresh_throttle
+) -> None:
+    at = app("Mallory")
+    assert try_unlock(at, "guess 1") == "That passphrase is not right."
+    assert try_unlock(at, "guess 2") == "That passphrase is not right."
+    assert "in this browser: wait 5 seconds before the next one" in try_unlock(at, "guess 3")
+    refused = try_unlock(at, "open sesame")  # right, but too soon: not even checked
+    assert "wait 5 seconds" in refused and "in this browser" in refused and "not checked" in refused
+    assert not unlocked(at)
+    fresh_throttle.now += 5
+    assert "wait 10 seconds" in try_unlock(at, "guess 4")  # the wait doubles
+    fresh_throttle.now += 10
+    assert try_unlock(at, "open sesame") == "" and unlocked(at)
+    log = (classroom / "classroom-errors.log").read_text()
+    assert log.count("a wrong teacher passphrase was typed by 'Mallory'") == 4
+    assert "by 'Mallory' (this machine) was refused unchecked: too many wrong tries in this browser" in log
+
+
+def test_new_sessions_do_not_get_around_the_server_wide_ceiling(classroom: Path, fresh_throttle) -> None:
+    for i in range(4):  # fresh browser sessions, one wrong try each (ceiling = 5 a minute)
+        assert try_unlock(app(f"s{i}"), "guess") == "That passphrase is not right."
+    assert "on this server in the last minute: wait 1 minute before" in try_unlock(app("s4"), "guess")
+    teacher = app("Teacher")
+    refused = try_unlock(teacher, "open sesame")
+    assert "on this server in the last minute: wait 1 minute" in refused and not unlocked(teacher)
+    assert "too many wrong tries on this server" in (classroom / "classroom-errors.log").read_text()
+    fresh_throttle.now += 60  # it only slows: a minute later the teacher gets in
+    assert try_unlock(teacher, "open sesame") == "" and unlocked(teacher)
+
+
+def test_the_teacher_changes_the_passphrase_in_the_sidebar(classroom: Path, fresh_throttle) -> None:
+    from seglab.settings.passphrase import PASSPHRASE_FILE
+
+    at = app("Teacher")
+    try_unlock(at, "open sesame")
+    assert unlocked(at)
+    at.sidebar.text_input(key="_classroom_new_passphrase").set_value("blue heron sings")
+    at.sidebar.text_input(key="_classroom_new_passphrase_again").set_value("blue heron sing")
+    at.sidebar.button(key="_classroom_change_passphrase").click().run()
+    assert any("differ" in e.value for e in at.sidebar.error)
+    assert not (classroom / PASSPHRASE_FILE).exists()
+    at.sidebar.text_input(key="_classroom_new_passphrase").set_value("blue heron sings")
+    at.sidebar.text_input(key="_classroom_new_passphrase_again").set_value("blue heron sings")
+    at.sidebar.button(key="_classroom_change_passphrase").click().run()
+    assert any("Changed" in s.value for s in at.sidebar.success)
+    assert "heron" not in (classroom / PASSPHRASE_FILE).read_text()
+    other = app("Somebody")  # takes effect at once, no restart
+    assert try_unlock(other, "open sesame") == "That passphrase is not right."
+    assert try_unlock(other, "blue heron sings") == "" and unlocked(other)
+
+
+def test_a_changed_secrets_file_is_used_without_a_restart(
+    seglab_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_throttle
+) -> None:
+    import seglab.ui.classroom as classroom_ui
+
+    secrets_file = tmp_path / "secrets.toml"
+    monkeypatch.setattr(classroom_ui, "_secret_files", lambda: (str(secrets_file),))
+    monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=120).run()
+    assert not [t for t in at.sidebar.text_input if t.key == NAME_KEY]  # no passphrase: no classroom
+    secrets_file.write_text('teacher_passphrase = "first words"\n')
+    at = app()
+    assert try_unlock(at, "first words") == "" and unlocked(at)
+    secrets_file.write_text('teacher_passphrase = "second words"\n')
+    at = app()
+    assert try_unlock(at, "first words") == "That passphrase is not right."
+    assert try_unlock(at, "second words") == "" and unlocked(at)
+
+
+def test_the_name_comes_from_the_browser_cookie_never_from_the_link(
+    classroom: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import seglab.ui.classroom_sidebar as sidebar
+
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=120)
+    at.query_params[NAME_KEY] = "Mallory"
+    at.run()
+    assert not at.exception
+    assert at.sidebar.text_input(key=NAME_KEY).value == ""
+    assert NAME_KEY not in at.query_params
+    assert any("“who”" in t.value and "ignored" in t.value for t in at.toast)
+    monkeypatch.setattr(sidebar, "cookie_name", lambda: "Ada L.")  # what the browser kept
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=120)
+    at.query_params[NAME_KEY] = "Mallory"
+    at.run()
+    assert at.sidebar.text_input(key=NAME_KEY).value == "Ada L."
+    at.sidebar.text_input(key=NAME_KEY).set_value("Ada Lovelace").run()
+    assert NAME_KEY not in at.query_params  # typing the name does not put it in the link

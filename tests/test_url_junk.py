@@ -66,6 +66,10 @@ def test_junk_reasons() -> None:
     assert junk_reason("1e400") and junk_reason("-Infinity") and junk_reason("NaN")
     assert junk_reason("1" * 20) and junk_reason("x" * 201) and junk_reason("a\x00b")
     assert junk_params({"ok": ["1"], "bad": ["1", "inf"]}) == {"bad": "not a finite number"}
+    # A student's name is never taken from a link (it is kept per browser): any value is dropped.
+    assert junk_params({"who": ["Ada"], "gamma": ["2"]}) == {
+        "who": "a name is kept by each browser, not in links"
+    }
 
 
 def test_a_long_seeds_list_is_refused_before_it_is_expanded() -> None:

@@ -73,6 +73,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "batch_size",
     "lr",
     "group",
+    "owner",
     "created",
     "message",
     "run_id",
@@ -155,7 +156,7 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
     """One row per saved run.
 
     ``records`` are objects with ``id``, ``status``, ``config`` (a TrainConfig or a dict),
-    ``metrics`` (dict), and optionally ``epochs_done``, ``message``, ``group``,
+    ``metrics`` (dict), and optionally ``epochs_done``, ``message``, ``group``, ``owner``,
     ``timestamps``. Config fields become columns, so do the numeric metrics (``val_iou``,
     ``test_iou``, ...) and the per-image test IoU lists (`PER_IMAGE_METRICS`). Extra columns:
     ``loss_label`` (loss with its parameters), ``model`` (see
@@ -172,6 +173,7 @@ def runs_frame(records: Iterable[Any]) -> pd.DataFrame:
             "epochs_done": getattr(record, "epochs_done", None),
             "message": getattr(record, "message", "") or "",
             "group": getattr(record, "group", None) or "",
+            "owner": getattr(record, "owner", None) or "",
             "created": _created(record),
             "data_fingerprint": getattr(record, "data_fingerprint", None),
             "checkpoint": getattr(record, "checkpoint", None) or "best",
@@ -356,6 +358,8 @@ def history_metrics(long: pd.DataFrame) -> list[str]:
 def display_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The columns worth showing in the runs table, in a readable order."""
     columns = [c for c in TABLE_COLUMNS if c in frame]
+    if "owner" in columns and not frame["owner"].fillna("").astype(bool).any():
+        columns.remove("owner")  # no run has an owner (outside classroom mode): no empty column
     shown = frame[columns].copy()
     if "loss_label" in frame:
         shown["loss"] = frame["loss_label"]

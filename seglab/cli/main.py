@@ -773,6 +773,7 @@ def run_to_dict(record: Any) -> dict[str, Any]:
         "epochs_done": record.epochs_done,
         "best_epoch": getattr(record, "best_epoch", None),
         "group": record.group,
+        "owner": record.owner or None,
         "message": record.message,
         "created": getattr(record, "created", None),
         "started": getattr(record, "started", None),

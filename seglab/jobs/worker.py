@@ -364,6 +364,7 @@ def _run_job(
             resume=resume,
             group=row["grp"],
             on_run_created=link,
+            owner=row.get("owner") or None,  # the queue's owner column decides; the run keeps a copy
         )
     except Exception as exc:  # an internal bug: record it, keep the worker alive, log loudly
         traceback.print_exc()
@@ -399,7 +400,7 @@ def _run_packed_jobs(
     for row in rows:
         config = TrainConfig.from_json(row["config"])
         reporter = JobReporter(q.home, row["id"], worker_id, stop_event)
-        run_id = store.create_run(config, group=row["grp"])
+        run_id = store.create_run(config, group=row["grp"], owner=row.get("owner") or None)
         db_retry.best_effort(
             lambda run_id=run_id, job_id=row["id"]: q.conn.execute(
                 "UPDATE jobs SET run_id = ? WHERE id = ?", (run_id, job_id)

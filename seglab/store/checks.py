@@ -179,7 +179,7 @@ def check_summary(summary: Any) -> None:
         isinstance(fingerprint, str) and re.fullmatch(r"[0-9a-f]{1,64}", fingerprint)
     ):
         raise ValueError(f"data_fingerprint should be hex digits, got {_short(fingerprint)}")
-    for key in ("id", "message", "group", "label", "device"):
+    for key in ("id", "message", "group", "owner", "label", "device"):
         if summary.get(key) is not None and not isinstance(summary[key], str):
             raise ValueError(f"{key} should be text, got {_short(summary[key])}")
     check_metrics(summary.get("metrics") or {})

@@ -43,7 +43,7 @@ import numpy as np
 
 from seglab.errors import ConfigError, InternalError, SegLabError
 from seglab.paths import seglab_home
-from seglab.settings.classroom import Actor, Permission, require
+from seglab.settings.classroom import MAX_NAME_LENGTH, Actor, Permission, clean_owner_name, require
 from seglab.settings.config import TrainConfig
 from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, check_transition, is_active
 from seglab.store import checks as store_checks
@@ -249,9 +249,16 @@ class RunFiles:
         return summary
 
     def init(
-        self, config: TrainConfig, *, status: str = RunStatus.QUEUED.value, group: str | None = None
+        self,
+        config: TrainConfig,
+        *,
+        status: str = RunStatus.QUEUED.value,
+        group: str | None = None,
+        owner: str | None = None,
     ) -> None:
-        """Create the folder with config.json and a fresh summary.json."""
+        """Create the folder with config.json and a fresh summary.json. ``owner`` is the name of
+        the student whose queued job made the run (copied once from the queue's ``owner``
+        column, which decides; None outside classroom mode)."""
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.file(CONFIG), config.to_json() + "\n")
         now = time.time()
@@ -261,6 +268,7 @@ class RunFiles:
                 "status": status,
                 "message": "",
                 "group": group,
+                "owner": owner or None,
                 "label": config.label(),
                 "created": now,
                 "started": None,
@@ -449,6 +457,8 @@ class RunRecord:
     epochs_done: int = 0
     message: str = ""
     group: str | None = None
+    #: the student whose job made the run (classroom mode; '' = nobody in particular)
+    owner: str = ""
     best_epoch: int | None = None
     device: str | None = None
     path: Path | None = None
@@ -551,6 +561,7 @@ def _stored_record(summary: dict[str, Any], path: Path) -> RunRecord:
         epochs_done=int(summary.get("epochs_done") or 0),
         message=message,
         group=summary.get("group"),
+        owner=clean_owner_name(str(summary.get("owner") or "")[: 4 * MAX_NAME_LENGTH]),
         best_epoch=summary.get("best_epoch"),
         device=summary.get("device"),
         path=path,
@@ -636,8 +647,16 @@ class RunStore:
             return False
 
     # writing -------------------------------------------------------------------------
-    def create_run(self, config: TrainConfig, run_id: str | None = None, *, group: str | None = None) -> str:
-        """Make an empty run folder (status ``queued``) and return its id."""
+    def create_run(
+        self,
+        config: TrainConfig,
+        run_id: str | None = None,
+        *,
+        group: str | None = None,
+        owner: str | None = None,
+    ) -> str:
+        """Make an empty run folder (status ``queued``) and return its id; ``owner``: the name
+        its job was queued under (`RunFiles.init`)."""
         if run_id is None:
             run_id = new_run_id(config)
             while (self.home / run_id).exists():
@@ -646,7 +665,7 @@ class RunStore:
         if path.exists():
             raise SegLabError(f"a run called {run_id!r} already exists.")
         path.mkdir(parents=True)
-        RunFiles(path).init(config, status=RunStatus.QUEUED.value, group=group)
+        RunFiles(path).init(config, status=RunStatus.QUEUED.value, group=group, owner=owner)
         return run_id
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:

@@ -52,8 +52,10 @@ def run_config(
     resume: bool = False,
     group: str | None = None,
     on_run_created: Any = None,
+    owner: str | None = None,
 ) -> RunOutcome:
-    """Create (or reopen, when resuming) a stored run for ``config`` and train it.
+    """Create (or reopen, when resuming) a stored run for ``config`` and train it; a new run
+    records ``owner`` (the name its job was queued under, classroom mode).
 
     Errors the user caused (bad dataset path, bad parameter) become a ``failed`` run with the
     message; internal errors are recorded as failed too and then re-raised.
@@ -65,7 +67,7 @@ def run_config(
     store = RunStore(seglab_home(home))
     set_cache_home(store.home)
     if run_id is None:
-        run_id = store.create_run(config, group=group)
+        run_id = store.create_run(config, group=group, owner=owner)
         resume = False
     if on_run_created is not None:
         on_run_created(run_id)

@@ -16,11 +16,16 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from seglab.ui.classroom import NAME_KEY
+
 #: Longer values are dropped: no widget of SegLab takes more (paths included: file names are
 #: limited to 255 bytes, and a seeds list is capped far below; see `seglab.settings.study`).
 MAX_VALUE_CHARS = 200
 #: A number beyond this is junk for every widget (and an ``int`` of it must not overflow).
 MAX_NUMBER = 1e15
+#: Keys never taken from a link, and why: a student's name is kept per browser (a cookie), so a
+#: shared link cannot make everyone who opens it that student.
+NOT_FROM_LINKS: dict[str, str] = {NAME_KEY: "a name is kept by each browser, not in links"}
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 _NON_FINITE = re.compile(r"\s*[+-]?(inf|infinity|nan)\s*", re.IGNORECASE)
 
@@ -49,6 +54,9 @@ def junk_params(params: Mapping[str, list[str]]) -> dict[str, str]:
     for key, values in params.items():
         if len(key) > MAX_VALUE_CHARS:
             out[key] = "its name is too long"
+            continue
+        if key in NOT_FROM_LINKS:
+            out[key] = NOT_FROM_LINKS[key]
             continue
         for value in values:
             reason = junk_reason(value)
