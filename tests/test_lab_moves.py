@@ -99,3 +99,16 @@ def test_basics_window_move_resends_section_two_only(app_url: str) -> None:
     session.close()
     assert [h.split(".")[0] for h in headings(reply)] == ["2"]
     assert len(reply.of_type("vega_lite_chart")) == 1  # the window's ids, not sections 3–5's charts
+
+
+def test_architectures_depth_move_resends_the_model_part_only(app_url: str) -> None:
+    from seglab.teach import architectures as arch
+
+    session = SocketSession(app_url, "architectures")
+    load = session.run()
+    reply = session.move("Depth (times the image is halved)", 4)
+    session.close()
+    assert "Six ways to bring the detail back" in headings(load)
+    assert "Six ways to bring the detail back" not in headings(reply)
+    layers, _, _ = arch.layer_table("unet", 16, 4, 64)
+    assert metric(reply, "Parameters used") == arch.human_count(int(layers["parameters"].sum()))
