@@ -20,7 +20,11 @@ DATA_URL = "data:image/png;base64,"
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory):
-    with streamlit_server(tmp_path_factory.mktemp("home")) as url:
+    from seglab.store.reference import load_reference_study
+
+    home = tmp_path_factory.mktemp("home")
+    load_reference_study(home)  # runs with weights, for Inside
+    with streamlit_server(home) as url:
         yield url
 
 
@@ -112,3 +116,18 @@ def test_architectures_depth_move_resends_the_model_part_only(app_url: str) -> N
     assert "Six ways to bring the detail back" not in headings(reply)
     layers, _, _ = arch.layer_table("unet", 16, 4, 64)
     assert metric(reply, "Parameters used") == arch.human_count(int(layers["parameters"].sum()))
+
+
+def test_inside_threshold_and_channel_moves_resend_their_section_only(app_url: str) -> None:
+    session = SocketSession(app_url, "inside")
+    load = session.run()
+    assert [h.split(" · ")[0] for h in headings(load) if " · " in h][:3] == ["1", "2", "3"]
+    threshold = session.move("Threshold: object if p ≥", 0.3)
+    assert [h.split(" · ")[0] for h in headings(threshold)] == ["2"]
+    assert any(
+        "threshold 0.30" in c for imgs in threshold.of_type("imgs") for c in [i.caption for i in imgs.imgs]
+    )
+    channels = session.move("Strongest channels shown per stage", 4)
+    session.close()
+    assert [h.split(" · ")[0] for h in headings(channels) if " · " in h] == ["3"]
+    assert all(url.startswith(DATA_URL) for url in picture_urls(threshold) + picture_urls(channels))
