@@ -58,7 +58,9 @@ def window_view(seed: int, top: int, left: int, ids: str, present: bool) -> tupl
     where = picture(B.draw_box(as_rgb(s.image), top, left, PATCH, PATCH), 288)
     pixels = picture(as_rgb(s.image[top : top + PATCH, left : left + PATCH]), 288)
     if ids == "class id":
-        chart = C.class_id_heatmap(B.patch_frame(s.mask, top, left, PATCH), s.num_classes, s.class_names, cell=26)
+        chart = C.class_id_heatmap(
+            B.patch_frame(s.mask, top, left, PATCH), s.num_classes, s.class_names, cell=26
+        )
     else:
         chart = C.value_heatmap(
             B.patch_frame(s.instances, top, left, PATCH), "instance id", scheme="category20", cell=26, fmt="d"
@@ -76,9 +78,13 @@ def aerial_view(seed: int, present: bool) -> dict[str, Any]:
     ids = B.patch_frame(s.mask, top, left, ONE_HOT)
     return {
         "pictures": (picture(as_rgb(s.image), 240), picture(overlay(s.image, s.mask, 0.7), 240)),
-        "shares": chart_spec(C.class_share_bars(s.class_names, B.class_shares(s.mask, s.num_classes)), present),
+        "shares": chart_spec(
+            C.class_share_bars(s.class_names, B.class_shares(s.mask, s.num_classes)), present
+        ),
         "ids": chart_spec(C.class_id_heatmap(ids, s.num_classes, s.class_names, cell=24), present),
-        "one_hot": chart_spec(C.one_hot_facets(B.channels_frame(stack, s.class_names), columns=3, cell=16), present),
+        "one_hot": chart_spec(
+            C.one_hot_facets(B.channels_frame(stack, s.class_names), columns=3, cell=16), present
+        ),
         "channel_sum": int(stack.sum(0).max()),
         "window": (top, left),
         "num_classes": s.num_classes,
@@ -93,7 +99,12 @@ def binary_view(seed: int, noise: float, t: float) -> dict[str, Any]:
     z = B.toy_logits(mask, noise=noise, seed=seed)
     p = B.sigmoid(z)
     pred = B.threshold(p, t)
-    pictures = (colormap(z, -8, 8, "diverging"), colormap(p, 0, 1), colorize_mask(pred), error_overlay(pred, mask))
+    pictures = (
+        colormap(z, -8, 8, "diverging"),
+        colormap(p, 0, 1),
+        colorize_mask(pred),
+        error_overlay(pred, mask),
+    )
     z, p, pred = read_only(z, p, pred)
     return {
         "pictures": tuple(picture(x, 200) for x in pictures),
