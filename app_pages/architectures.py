@@ -4,28 +4,12 @@ import streamlit as st
 
 from seglab.models import list_models, model_info
 from seglab.teach import architectures as arch
-from seglab.ui.chart_view import show_chart
+from seglab.ui import architecture_views as V
+from seglab.ui.chart_view import presenting, show_chart
 from seglab.ui.common import URL, accept_url_name
-from seglab.viz.arch_diagram import graph_to_dot, legend_html
-from seglab.viz.metric_charts import size_comparison_chart
 
 WIDTHS = [4, 8, 16, 24, 32, 48, 64]
 SIZES = [32, 64, 128]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_graph(name: str, width: int, depth: int, options: tuple):
-    return arch.graph_for(name, width, depth, **dict(options))
-
-
-@st.cache_data(show_spinner="Building the model and counting its layers…", max_entries=64)
-def cached_layers(name: str, width: int, depth: int, size: int, options: tuple):
-    return arch.layer_table(name, width, depth, size, **dict(options))
-
-
-@st.cache_data(show_spinner="Measuring every architecture at this size…", max_entries=32)
-def cached_comparison(width: int, depth: int, size: int):
-    return arch.size_comparison(width, depth, size)
 
 
 def option_widget(spec, depth: int, key: str):
@@ -60,109 +44,116 @@ st.markdown(
     "are rebuilt from the real network."
 )
 
-names = list_models()
-c1, c2, c3, c4 = st.columns([1.6, 1.2, 1, 1])
-accept_url_name("model", names, lambda n: model_info(n).title)
-name = c1.selectbox(
-    "Architecture",
-    names,
-    index=names.index("unet") if "unet" in names else 0,
-    format_func=lambda n: model_info(n).title,
-    key="model",
-    bind=URL,
-)
-width = c2.select_slider(
-    "Width (channels at full resolution)",
-    WIDTHS,
-    value=16,
-    key="width",
-    bind=URL,
-    help=arch.width_help(),
-)
-depth = c3.slider("Depth (times the image is halved)", 1, 5, 3, key="depth", bind=URL)
-size = c4.select_slider(
-    "Input size (pixels)",
-    SIZES,
-    value=64,
-    key="size",
-    bind=URL,
-)
-info = model_info(name)
-options = {}
-if info.params:
-    cols = st.columns(len(info.params) + 2)
-    for col, spec in zip(cols, info.params, strict=False):
-        with col:
-            options[spec.name] = option_widget(spec, depth, f"opt_{spec.name}")
-options_key = tuple(sorted(options.items(), key=lambda kv: kv[0]))
 
-graph = cached_graph(name, width, depth, options_key)
-layers, total_params, macs = cached_layers(name, width, depth, size, options_key)
-link_title = arch.topic_for(name)[0]
+# The model's settings and everything built from them are one fragment: a move of the width or
+# depth slider reruns this part alone, not the explanations below (issue 22).
+@st.fragment
+def model_explorer() -> None:
+    names = list_models()
+    c1, c2, c3, c4 = st.columns([1.6, 1.2, 1, 1])
+    accept_url_name("model", names, lambda n: model_info(n).title)
+    name = c1.selectbox(
+        "Architecture",
+        names,
+        index=names.index("unet") if "unet" in names else 0,
+        format_func=lambda n: model_info(n).title,
+        key="model",
+        bind=URL,
+    )
+    width = c2.select_slider(
+        "Width (channels at full resolution)",
+        WIDTHS,
+        value=16,
+        key="width",
+        bind=URL,
+        help=arch.width_help(),
+    )
+    depth = c3.slider("Depth (times the image is halved)", 1, 5, 3, key="depth", bind=URL)
+    size = c4.select_slider(
+        "Input size (pixels)",
+        SIZES,
+        value=64,
+        key="size",
+        bind=URL,
+    )
+    info = model_info(name)
+    options = {}
+    if info.params:
+        cols = st.columns(len(info.params) + 2)
+        for col, spec in zip(cols, info.params, strict=False):
+            with col:
+                options[spec.name] = option_widget(spec, depth, f"opt_{spec.name}")
+    options_key = tuple(sorted(options.items(), key=lambda kv: kv[0]))
 
-rows = [sum(1 for n in graph["nodes"] if n["level"] == lv["level"]) for lv in graph["levels"]]
-wide = max(rows, default=0) > 3  # nested or pyramid designs: give the diagram the full width
-if wide:
-    st.subheader(f"{info.title}: the diagram")
-    st.graphviz_chart(graph_to_dot(graph, image_size=size), width="stretch")
-    st.html(legend_html(graph))
-    right, costs = st.columns([1.4, 1], gap="large")
-else:
-    left, right = st.columns([1.45, 1], gap="large")
-    with left:
+    view = V.model_view(name, width, depth, size, options_key)
+    graph, total_params, macs = view["graph"], view["total_params"], view["macs"]
+    link_title = arch.topic_for(name)[0]
+
+    rows = [sum(1 for n in graph["nodes"] if n["level"] == lv["level"]) for lv in graph["levels"]]
+    wide = max(rows, default=0) > 3  # nested or pyramid designs: give the diagram the full width
+    if wide:
         st.subheader(f"{info.title}: the diagram")
-        st.graphviz_chart(graph_to_dot(graph, image_size=size), width="stretch")
-        st.html(legend_html(graph))
-    costs = right
-with right:
-    st.subheader(link_title)
-    st.markdown(info.summary)
-with costs:
-    m1, m2 = st.columns(2)
-    # the parameters of the layers that run, as Inside's pruning table counts them: a pruned
-    # U-Net++ stores all its weights but uses fewer
-    used = int(layers["parameters"].sum())
-    m1.metric(
-        "Parameters used",
-        arch.human_count(used),
-        help=f"{used:,} learnable numbers in the layers that run"
-        + (f" (the network stores {total_params:,})" if used != total_params else ""),
-    )
-    m2.metric(
-        "MACs per image",
-        arch.human_count(macs),
-        help=f"{macs:,} multiply–accumulates for one {size}×{size} image",
-    )
-    st.markdown(
-        f"- **Down:** {arch.DOWNSAMPLE_TEXT.get(graph['downsample'], graph['downsample'])}\n"
-        f"- **Up:** {arch.UPSAMPLE_TEXT.get(graph['upsample'], graph['upsample'])}\n"
-        f"- **Deep-supervision heads:** {arch.aux_heads_text(graph)}"
-    )
+        st.graphviz_chart(view["dot"], width="stretch")
+        st.html(view["legend"])
+        right, costs = st.columns([1.4, 1], gap="large")
+    else:
+        left, right = st.columns([1.45, 1], gap="large")
+        with left:
+            st.subheader(f"{info.title}: the diagram")
+            st.graphviz_chart(view["dot"], width="stretch")
+            st.html(view["legend"])
+        costs = right
+    with right:
+        st.subheader(link_title)
+        st.markdown(info.summary)
+    with costs:
+        m1, m2 = st.columns(2)
+        # the parameters of the layers that run, as Inside's pruning table counts them: a pruned
+        # U-Net++ stores all its weights but uses fewer
+        used = view["used_params"]
+        m1.metric(
+            "Parameters used",
+            arch.human_count(used),
+            help=f"{used:,} learnable numbers in the layers that run"
+            + (f" (the network stores {total_params:,})" if used != total_params else ""),
+        )
+        m2.metric(
+            "MACs per image",
+            arch.human_count(macs),
+            help=f"{macs:,} multiply–accumulates for one {size}×{size} image",
+        )
+        st.markdown(
+            f"- **Down:** {arch.DOWNSAMPLE_TEXT.get(graph['downsample'], graph['downsample'])}\n"
+            f"- **Up:** {arch.UPSAMPLE_TEXT.get(graph['upsample'], graph['upsample'])}\n"
+            f"- **Deep-supervision heads:** {arch.aux_heads_text(graph)}"
+        )
 
-st.subheader("Layer by layer")
-tab_layers, tab_compare = st.tabs(["Layer table", "All architectures at this size"])
-with tab_layers:
-    unused = total_params - int(layers["parameters"].sum())
-    st.caption(
-        f"{len(layers)} layers in the order they run on one {size}×{size} image. Output shape is "
-        "channels × height × width; watch the height halve on the way down and double on the way up."
-        + arch.unused_params_text(graph, unused)
-    )
-    st.dataframe(
-        layers,
-        hide_index=True,
-        width="stretch",
-        height=360,
-        column_config={"parameters": st.column_config.NumberColumn(format="localized")},
-    )
-with tab_compare:
-    comparison = cached_comparison(width, depth, size)
-    show_chart(size_comparison_chart(comparison, name), width="stretch")
-    st.caption(
-        "Same width, depth and input size for everyone; the selected model is orange. Parameters "
-        "decide memory and over-fitting risk; MACs (multiply–accumulates) decide speed. MACs grow "
-        "with the number of pixels, parameters do not."
-    )
+    st.subheader("Layer by layer")
+    tab_layers, tab_compare = st.tabs(["Layer table", "All architectures at this size"])
+    with tab_layers:
+        unused = total_params - view["used_params"]
+        st.caption(
+            f"{view['n_layers']} layers in the order they run on one {size}×{size} image. Output shape is "
+            "channels × height × width; watch the height halve on the way down and double on the way up."
+            + arch.unused_params_text(graph, unused)
+        )
+        st.dataframe(
+            view["layers"],
+            hide_index=True,
+            width="stretch",
+            height=360,
+            column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+        )
+    with tab_compare:
+        show_chart(V.comparison_view(width, depth, size, name, presenting()), width="stretch")
+        st.caption(
+            "Same width, depth and input size for everyone; the selected model is orange. Parameters "
+            "decide memory and over-fitting risk; MACs (multiply–accumulates) decide speed. MACs grow "
+            "with the number of pixels, parameters do not."
+        )
+
+
+model_explorer()
 
 st.subheader("Six ways to bring the detail back")
 topics = arch.explanation_topics()
@@ -170,4 +161,4 @@ for tab, topic in zip(st.tabs([t["tab"] for t in topics]), topics, strict=True):
     with tab:
         st.markdown(f"**{topic['heading'][0].upper()}{topic['heading'][1:]}.** {topic['text']}")
         st.caption("Models here: " + (", ".join(topic["models"]) or "none registered"))
-st.dataframe(arch.architecture_overview(), hide_index=True, width="stretch")
+st.dataframe(V.overview(), hide_index=True, width="stretch")

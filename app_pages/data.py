@@ -1,5 +1,7 @@
 """Data: generate and browse the built-in datasets, or check and load your own images and masks."""
 
+import functools
+
 import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
@@ -9,7 +11,7 @@ from seglab.errors import SegLabError
 from seglab.settings.classroom import Permission
 from seglab.teach import data_page as dp
 from seglab.ui import classroom
-from seglab.ui.chart_view import show_chart
+from seglab.ui.chart_view import chart_spec, presenting, show_chart
 from seglab.ui.common import URL, accept_url_name
 from seglab.ui.images import cached_png
 from seglab.viz.metric_charts import class_balance_chart
@@ -54,9 +56,21 @@ def saved_datasets() -> None:
             )
 
 
-@st.cache_data(show_spinner="Drawing the dataset…", max_entries=16)
+@functools.lru_cache(maxsize=8)
 def generated(name: str, size: int, n: int, seed: int, params: tuple) -> dp.DataView:
-    return dp.generate_view(name, size=size, n=n, seed=seed, params=dict(params))
+    """A built-in dataset as the page draws it, once for every session (read-only arrays; a
+    copy per session and move cost up to 45 MB of unpickling at 256 images of 128 px)."""
+    view = dp.generate_view(name, size=size, n=n, seed=seed, params=dict(params))
+    view.images.flags.writeable = False
+    view.masks.flags.writeable = False
+    return view
+
+
+@functools.lru_cache(maxsize=32)
+def balance_view(key: tuple, present: bool) -> tuple[dict, str]:
+    """The class-balance chart of ``generated(*key)`` and its note."""
+    balance = dp.class_balance(generated(*key))
+    return chart_spec(class_balance_chart(balance), present), dp.imbalance_note(balance)
 
 
 @st.cache_data(show_spinner="Reading and checking the files…", max_entries=8)
@@ -88,10 +102,16 @@ def show_grid(
             col.image(cached_png(tile, 160), caption=caption, width="stretch", output_format="PNG")
 
 
-def show_balance(view: dp.DataView) -> None:
-    balance = dp.class_balance(view)
-    show_chart(class_balance_chart(balance), width="stretch")
-    st.markdown(dp.imbalance_note(balance))
+def show_balance(view: dp.DataView, key: tuple | None = None) -> None:
+    """The class-balance chart and note; from the shared cache for a built-in dataset (``key``:
+    the arguments of :func:`generated`)."""
+    if key is None:
+        balance = dp.class_balance(view)
+        spec, note = chart_spec(class_balance_chart(balance), presenting()), dp.imbalance_note(balance)
+    else:
+        spec, note = balance_view(key, presenting())
+    show_chart(spec, width="stretch")
+    st.markdown(note)
 
 
 st.title("Data: what the models learn from")
@@ -104,7 +124,10 @@ st.markdown(
 )
 builtin, own = st.tabs(["Built-in datasets", "Your own images and masks"], key="data_tab", bind=URL)
 
-with builtin:
+
+# The built-in tab is a fragment: its widgets rerun it alone, not the page (issue 22).
+@st.fragment
+def builtin_datasets() -> None:
     names = list_datasets()
     controls, main = st.columns([1.25, 3], gap="large")
     with controls:
@@ -128,7 +151,8 @@ with builtin:
         n = st.slider("Number of images", 16, 256, 48, 16, key="n", bind=URL)
         seed = st.number_input("Seed", 0, 10_000, 0, key="seed", bind=URL)
         params = {spec.name: param_widget(spec, f"p_{spec.name}") for spec in info.params}
-    view = generated(name, size, n, int(seed), tuple(sorted(params.items())))
+    key = (name, size, n, int(seed), tuple(sorted(params.items())))
+    view = generated(*key)
     with main:
         st.markdown(f"**{info.title}.** {info.description}")
         m1, m2, m3 = st.columns(3)
@@ -145,7 +169,7 @@ with builtin:
     st.subheader("Class balance")
     chart_col, text_col = st.columns([1.4, 1], gap="large")
     with chart_col:
-        show_balance(view)
+        show_balance(view, key)
     with text_col:
         st.markdown(
             "The bars count pixels, not images. Rare classes are the hard ones: the loss sees "
@@ -156,11 +180,16 @@ with builtin:
         )
         st.download_button(
             "Download a template zip (8 samples)",
-            dp.example_zip(view),
+            lambda: dp.example_zip(view),
             file_name=f"{name}_example.zip",
             mime="application/zip",
             help="Exactly the layout the uploader below expects.",
+            on_click="ignore",
         )
+
+
+with builtin:
+    builtin_datasets()
 
 with own:
     layout_col, form_col = st.columns([1, 1.3], gap="large")

@@ -23,7 +23,7 @@ from seglab.teach import inside_text
 from seglab.teach.architectures import human_count
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, stop_page
-from seglab.ui.images import upscale
+from seglab.ui.images import cached_png
 from seglab.viz.inside_charts import prune_chart
 
 #: validation images offered as inputs (and measured for pruning)
@@ -189,75 +189,94 @@ with image_col:
     shown = [rgb(image)] + ([colorize_mask(target)] if target is not None else [])
     captions = ["The picture"] + (["Its ground truth"] if target is not None else [])
     for col, picture, caption in zip(st.columns(len(shown)), shown, captions, strict=True):
-        col.image(upscale(picture, 192), caption=caption, width="stretch")
+        col.image(cached_png(picture, 192), caption=caption, width="stretch")
+
 
 # ---------------------------------------------------------------------------------------
-st.header("2 · Try the model on this picture")
-out = prediction(home, run_id, stamp, image)
-probs = out["probs"]
-binary = probs.shape[0] == 1
-t_col, _ = st.columns([1, 2])
-threshold = t_col.slider(
-    "Threshold: object if p ≥",
-    0.05,
-    0.95,
-    0.5,
-    0.05,
-    key="in_threshold",
-    disabled=not binary,
-    help="The model gives each pixel a probability; the threshold turns it into a yes/no mask.",
-)
-mask = ins.threshold_mask(probs, threshold)
-tiles = [
-    overlay(rgb(image), mask, 0.5),
-    ins.heatmap_rgb(probs[0]) if binary else colorize_mask(mask),
-    ins.heatmap_rgb(out["confidence"], 0.5, 1.0),
-]
-names = [
-    f"Prediction at threshold {threshold:.2f}" if binary else "Prediction (most likely class)",
-    "Object probability p (blue 0 → yellow 1)" if binary else "Predicted classes",
-    inside_text.confidence_caption(max(2, probs.shape[0])),
-]
-for col, tile, caption in zip(st.columns(3), tiles, names, strict=True):
-    col.image(upscale(tile, 192), caption=caption, width="stretch")
-st.caption(inside_text.answer_caption(mask, out["confidence"], max(2, probs.shape[0])))
+# Sections 2 and 3 are fragments: the threshold and the channel count rerun their own section,
+# not the page (issue 22: a class moves them together). They read the picture chosen above.
+@st.fragment
+def try_the_model() -> None:
+    st.header("2 · Try the model on this picture")
+    out = prediction(home, run_id, stamp, image)
+    probs = out["probs"]
+    binary = probs.shape[0] == 1
+    t_col, _ = st.columns([1, 2])
+    threshold = t_col.slider(
+        "Threshold: object if p ≥",
+        0.05,
+        0.95,
+        0.5,
+        0.05,
+        key="in_threshold",
+        disabled=not binary,
+        help="The model gives each pixel a probability; the threshold turns it into a yes/no mask.",
+    )
+    mask = ins.threshold_mask(probs, threshold)
+    tiles = [
+        overlay(rgb(image), mask, 0.5),
+        ins.heatmap_rgb(probs[0]) if binary else colorize_mask(mask),
+        ins.heatmap_rgb(out["confidence"], 0.5, 1.0),
+    ]
+    names = [
+        f"Prediction at threshold {threshold:.2f}" if binary else "Prediction (most likely class)",
+        "Object probability p (blue 0 → yellow 1)" if binary else "Predicted classes",
+        inside_text.confidence_caption(max(2, probs.shape[0])),
+    ]
+    for col, tile, caption in zip(st.columns(3), tiles, names, strict=True):
+        col.image(cached_png(tile, 192), caption=caption, width="stretch")
+    st.caption(inside_text.answer_caption(mask, out["confidence"], max(2, probs.shape[0])))
+
+
+try_the_model()
 
 # ---------------------------------------------------------------------------------------
-st.header("3 · Feature maps, stage by stage")
 model, _ = load_model(home, run_id, stamp)
-stages = {s.name: s for s in model.feature_stages()}
-k = st.slider("Strongest channels shown per stage", 4, 16, 8, 4, key="in_channels")
 trained_sides = bool(loss_info(config.loss).uses_aux)  # the loss trained every side head
 deep = model.deep_supervision and trained_sides
-rows = stage_grids(home, run_id, stamp, image, k, model.deep_supervision or trained_sides)
-st.markdown(
-    "Each grid shows the stage's **strongest channels** (largest mean |activation|), each "
-    "stretched from black (its lowest value) to white (its highest). Deeper stages are smaller "
-    "and have more channels: they trade *where* for *what*. " + link_kind(info.link_kind).feature_hint
-)
-feature_rows = [r for r in rows if not r[0].startswith(ins.SIDE_PREFIX)]
-for start in range(0, len(feature_rows), 3):
-    for col, (name, shape, idx, grid) in zip(st.columns(3), feature_rows[start : start + 3], strict=False):
-        stage = stages[name]
-        c, h, w = shape
-        col.markdown(f"**{math_name(name)}** · {stage.kind} · {c} channels of {h}×{w}")
-        col.image(grid, width="stretch", clamp=True)
-        skips = ", ".join(math_name(s) for s in stage.skips)
-        col.caption(
-            (f"Skip from {skips}. " if skips else "") + math_text(stage.note) + f" Channels shown: {idx}."
+
+
+@st.fragment
+def feature_maps() -> None:
+    st.header("3 · Feature maps, stage by stage")
+    stages = {s.name: s for s in model.feature_stages()}
+    k = st.slider("Strongest channels shown per stage", 4, 16, 8, 4, key="in_channels")
+    rows = stage_grids(home, run_id, stamp, image, k, model.deep_supervision or trained_sides)
+    st.markdown(
+        "Each grid shows the stage's **strongest channels** (largest mean |activation|), each "
+        "stretched from black (its lowest value) to white (its highest). Deeper stages are smaller "
+        "and have more channels: they trade *where* for *what*. " + link_kind(info.link_kind).feature_hint
+    )
+    feature_rows = [r for r in rows if not r[0].startswith(ins.SIDE_PREFIX)]
+    for start in range(0, len(feature_rows), 3):
+        for col, (name, shape, idx, grid) in zip(
+            st.columns(3), feature_rows[start : start + 3], strict=False
+        ):
+            stage = stages[name]
+            c, h, w = shape
+            col.markdown(f"**{math_name(name)}** · {stage.kind} · {c} channels of {h}×{w}")
+            col.image(cached_png(grid, 0), width="stretch")
+            skips = ", ".join(math_name(s) for s in stage.skips)
+            col.caption(
+                (f"Skip from {skips}. " if skips else "") + math_text(stage.note) + f" Channels shown: {idx}."
+            )
+
+    side_rows = [r for r in rows if r[0].startswith(ins.SIDE_PREFIX)]
+    if side_rows:
+        st.subheader("Side outputs (deep supervision)")
+        heads = [math_name(r[0].removeprefix(ins.SIDE_PREFIX)) for r in side_rows]
+        st.markdown(inside_text.side_outputs_text(model.deep_supervision, trained_sides, config.loss, heads))
+        side_cols = st.columns(max(4, len(side_rows)))
+        for col, (name, _shape, _, p) in zip(side_cols, side_rows, strict=False):
+            tile = ins.heatmap_rgb(p[0]) if p.shape[0] == 1 else colorize_mask(p.argmax(axis=0))
+            col.markdown(f"head on {math_name(name.removeprefix(ins.SIDE_PREFIX))}")
+            col.image(cached_png(tile, 160), width="stretch")
+        st.caption(
+            "Binary models: object probability, blue 0 → yellow 1. Multi-class: the most likely class."
         )
 
-side_rows = [r for r in rows if r[0].startswith(ins.SIDE_PREFIX)]
-if side_rows:
-    st.subheader("Side outputs (deep supervision)")
-    heads = [math_name(r[0].removeprefix(ins.SIDE_PREFIX)) for r in side_rows]
-    st.markdown(inside_text.side_outputs_text(model.deep_supervision, trained_sides, config.loss, heads))
-    side_cols = st.columns(max(4, len(side_rows)))
-    for col, (name, _shape, _, p) in zip(side_cols, side_rows, strict=False):
-        tile = ins.heatmap_rgb(p[0]) if p.shape[0] == 1 else colorize_mask(p.argmax(axis=0))
-        col.markdown(f"head on {math_name(name.removeprefix(ins.SIDE_PREFIX))}")
-        col.image(upscale(tile, 160), width="stretch")
-    st.caption("Binary models: object probability, blue 0 → yellow 1. Multi-class: the most likely class.")
+
+feature_maps()
 
 # ---------------------------------------------------------------------------------------
 if model_info(config.arch).prunable:

@@ -170,11 +170,15 @@ def run_class(
     return times
 
 
+# measured alone too (the first lesson page: a class moves its threshold together)
+BASICS_MOVE = ("basics", "Threshold t", [0.3, 0.35, 0.4, 0.45, 0.4, 0.35])
+
+
 def solo_cost(url: str, moves: int = 30) -> dict[str, float]:
     """Server CPU per move (ms) for one student alone on each page: what a move costs the
     server without queueing, the number the class's waits multiply."""
     pid, cost = server_pid(url), {}
-    for page, label, values in STUDENT_MOVES:
+    for page, label, values in [*STUDENT_MOVES, BASICS_MOVE]:
         session = SocketSession(url, page)
         session.run()
         start = cpu_seconds(pid)
