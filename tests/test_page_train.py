@@ -79,6 +79,24 @@ def test_cancel_all_queued(seglab_home):
         assert {queue.job(i).status for i in ids} == {"cancelled"}
 
 
+def test_cancel_all_queued_cancels_only_the_group_shown(seglab_home):
+    """With one study picked in "Show", the button counts that study's queued jobs and must
+    cancel those, not every queued job of the queue (it did: "Cancel all queued (2)" cancelled 3)."""
+    with JobQueue(seglab_home) as queue:
+        first = queue.enqueue_study(preset("smoke"), {"seed": [0]}, name="first")
+        second = queue.enqueue_study(preset("smoke"), {"seed": [1, 2]}, name="second")
+        first_ids = [j.id for j in queue.jobs(group=first)]
+        second_ids = [j.id for j in queue.jobs(group=second)]
+    at = run_page()
+    at.selectbox(key="tr_queue_group").select(second).run()
+    assert at.button(key="tr_cancel_all").label == "Cancel all queued (2)"
+    at.button(key="tr_cancel_all").click().run()
+    assert not at.exception
+    with JobQueue(seglab_home) as queue:
+        assert [queue.job(i).status for i in second_ids] == ["cancelled", "cancelled"]
+        assert [queue.job(i).status for i in first_ids] == ["queued"]
+
+
 def test_failed_job_shows_its_reason(seglab_home, tmp_path):
     missing = tmp_path / "no-such-folder"
     with JobQueue(seglab_home) as queue:

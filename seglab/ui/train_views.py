@@ -619,14 +619,16 @@ def cancel_job(job_id: int) -> None:
     )
 
 
-def cancel_all_queued() -> None:
-    """Cancel every queued job this session may cancel (a student: their own)."""
+def cancel_all_queued(shown: tuple[int, ...]) -> None:
+    """Cancel the queued jobs among ``shown`` (the ids the button counted: the group picked
+    in "Show") that this session may cancel (a student: their own) and that are still queued."""
     from seglab.jobs import JobQueue
     from seglab.ui.classroom import current_actor
 
     actor = current_actor()
+    wanted = set(shown)
     with JobQueue() as queue:
-        ids = [j.id for j in queue.jobs(status=RunStatus.QUEUED) if may_control(j)]
+        ids = [j.id for j in queue.jobs(status=RunStatus.QUEUED) if j.id in wanted and may_control(j)]
         for job_id in ids:
             queue.cancel(job_id, actor=actor)
     st.session_state["tr_notice"] = f"Cancelled {len(ids)} queued job(s)."
@@ -671,7 +673,7 @@ def job_controls(jobs: list[Any]) -> None:
     jobs = [j for j in jobs if may_control(j)]
     active = sorted((j for j in jobs if is_active(j.status)), key=lambda j: j.id)
     resumable = sorted((j for j in jobs if j.status == "interrupted"), key=lambda j: j.id)
-    queued = sum(j.status == RunStatus.QUEUED for j in jobs)
+    queued_ids = tuple(j.id for j in jobs if j.status == RunStatus.QUEUED)
     if not active and not resumable:
         return
     labels = {j.id: job_label(j) for j in (*active, *resumable)}
@@ -688,10 +690,11 @@ def job_controls(jobs: list[Any]) -> None:
             )
             press.button(verb, key=f"tr_{name}", on_click=action, args=(job_id,), width="stretch")
         st.button(
-            f"Cancel all queued ({queued})",
+            f"Cancel all queued ({len(queued_ids)})",
             key="tr_cancel_all",
             on_click=cancel_all_queued,
-            disabled=queued == 0,
+            args=(queued_ids,),
+            disabled=not queued_ids,
         )
 
 
