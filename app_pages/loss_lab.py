@@ -68,9 +68,15 @@ def focal_sections() -> None:
     alpha_label = f"Focal α: auto gives {auto_alpha:.2f} (slider unused)" if auto else "Focal α (alpha)"
     alpha_slider = url_slider(c2, alpha_label, "alpha", 0.25, 0.0, 1.0, 0.05, disabled=auto, help=alpha_help)
     alpha = auto_alpha if auto else alpha_slider
-    if auto:
-        st.latex(rf"\alpha = \frac{{N_{{neg}}}}{{N_{{pos}} + N_{{neg}}}} = 1 - {fg_share:.2f} = {alpha:.2f}")
-        st.caption("The study's choice: the rarer foreground gets the larger weight.")
+    # Always one container, filled only when α = auto: an element that comes and goes would shift
+    # every later element of the fragment, and Streamlit 1.67 then stopped writing the later
+    # sliders (section 3's) into the URL (tests/test_browser_lesson.py).
+    with st.container():
+        if auto:
+            st.latex(
+                rf"\alpha = \frac{{N_{{neg}}}}{{N_{{pos}} + N_{{neg}}}} = 1 - {fg_share:.2f} = {alpha:.2f}"
+            )
+            st.caption("The study's choice: the rarer foreground gets the larger weight.")
     st.latex(
         rf"\ell_{{y=1}} = -{alpha:.2f}\,(1-p)^{{{gamma:g}}}\log p \qquad "
         rf"\ell_{{y=0}} = -{1 - alpha:.2f}\,p^{{{gamma:g}}}\log(1-p)"
@@ -152,10 +158,13 @@ def focal_sections() -> None:
     info = loss_info(chosen)
     extra = {}
     free_params = [p for p in info.params if p.name not in ("alpha", "gamma")]
-    for col, spec in zip(st.columns(len(free_params)) if free_params else [], free_params, strict=True):
-        key = f"{chosen}_{spec.name}"
-        lo, hi, step = float(spec.min), float(spec.max), float(spec.step)
-        extra[spec.name] = url_slider(col, spec.name, key, float(spec.default), lo, hi, step, help=spec.help)
+    with st.container():  # always there, filled when the loss has parameters of its own (see section 2)
+        for col, spec in zip(st.columns(len(free_params)) if free_params else [], free_params, strict=True):
+            key = f"{chosen}_{spec.name}"
+            lo, hi, step = float(spec.min), float(spec.max), float(spec.step)
+            extra[spec.name] = url_slider(
+                col, spec.name, key, float(spec.default), lo, hi, step, help=spec.help
+            )
     params = T.loss_params(chosen, alpha, gamma, **extra)  # one α on the page: section 2's
     loss_image, top, mean = V.loss_map(chosen, seed, wrong, tuple(sorted(params.items())))
     left, mid, right = st.columns([1, 1.25, 1.1])

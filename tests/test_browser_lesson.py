@@ -157,3 +157,21 @@ def test_presenter_mode_at_1280x720_never_scrolls_sideways(page, app_url: str) -
         if found := overflow(page):
             problems[path] = found
     assert problems == {}, problems
+
+
+def test_a_move_after_switching_alpha_auto_still_reaches_the_link(page, app_url: str) -> None:
+    """QA's finding: with α = auto on, the Loss lab's section-3 sliders stopped writing the URL
+    (the auto block inserts elements above them), so a reload brought back an old value."""
+    open_page(page, f"{app_url}/loss_lab?wrong=0.45")
+    page.locator("[data-testid=stCheckbox]").filter(has_text="α = auto").locator("label").first.click()
+    wait_idle(page)
+    page.wait_for_function("() => location.search.includes('auto_alpha')", timeout=30_000)
+    label = "How wrong is the prediction?"
+    slider_input(page, label).focus()
+    page.keyboard.press("ArrowRight")  # step 0.05: 0.45 → 0.5
+    wait_idle(page)
+    assert slider_value(page, label) == 0.5
+    page.wait_for_function("() => location.search.includes('wrong=0.5')", timeout=30_000)
+    page.reload()
+    wait_idle(page)
+    assert slider_value(page, label) == 0.5
