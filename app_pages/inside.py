@@ -24,6 +24,7 @@ from seglab.teach.architectures import human_count
 from seglab.ui.chart_view import show_chart
 from seglab.ui.common import URL, stop_page
 from seglab.ui.images import cached_png
+from seglab.units import plural
 from seglab.viz.inside_charts import prune_chart
 
 #: validation images offered as inputs (and measured for pruning)
@@ -178,7 +179,7 @@ with pick_col:
         st.error(str(exc))
     info = model_info(config.arch)
     st.caption(
-        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{dataset_display_name(config.dataset)}` for {record.epochs_done} epochs."
+        f"**{info.title}**, width {config.width}, depth {config.depth}, trained with `{config.loss}` on `{dataset_display_name(config.dataset)}` for {plural(record.epochs_done, 'epoch')}."
         + (f" Queued by `{record.owner.replace('`', '')}`." if record.owner else "")  # a code span: no markup
     )
 if image is None:

@@ -29,3 +29,8 @@ def format_duration(seconds: Any, unknown: str = "unknown") -> str:
         return f"{round(minutes)} min" if minutes >= 10 else f"{minutes:.1f} min".replace(".0 min", " min")
     hours, rest = divmod(round(minutes), 60)
     return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """plural(1, 'loss') → '1 loss'; plural(4, 'loss', 'losses') → '4 losses'."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

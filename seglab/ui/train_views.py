@@ -26,7 +26,7 @@ from seglab.settings.study import Study, parse_seeds  # noqa: F401  (parse_seeds
 from seglab.status import RunStatus, is_active
 from seglab.ui.common import URL
 from seglab.ui.tables import dash_missing
-from seglab.units import format_duration
+from seglab.units import format_duration, plural
 
 # the study form's default seeds per preset, as text (`seglab.settings.presets.PRESET_SEEDS`)
 PRESET_SEEDS = {name: ", ".join(map(str, seeds)) for name, seeds in _PRESET_SEEDS.items()}
@@ -114,11 +114,6 @@ def parse_data_axes(shares_text: str) -> dict[str, list[Any]]:
             f"foreground shares must be numbers separated by commas, e.g. 0.2, 0.05, 0.02, not {shares_text!r}."
         ) from None
     return {f"dataset_params.{IMBALANCE_PARAM}": values}
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """plural(1, 'loss') → '1 loss'; plural(4, 'loss', 'losses') → '4 losses'."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def default_study_name(study: Study) -> str:
