@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,8 @@ def live_predictions(run_id: str | None) -> None:
     if not run_id:
         return
     store = RunStore()
-    path = store.run_dir(run_id)
-    stamp = (tuple(stored_epochs(path)), _stamp(path, "history.jsonl"))
-    pictures = _live_pictures(str(store.home), run_id, stamp)
+    # at most one new set of strips per refresh period for the whole class, not one per epoch
+    pictures = _live_pictures(str(store.home), run_id, int(time.time() // LIVE_SECONDS))
     if pictures is None:
         st.caption("The model's predictions on a few validation images appear after the first epoch.")
         return
@@ -150,11 +150,14 @@ def live_predictions(run_id: str | None) -> None:
         st.image(url, caption=caption)
 
 
+LIVE_SECONDS = 2  # the Train page's refresh period (`seglab.ui.train_views.QUEUE_SECONDS`)
+
+
 @functools.lru_cache(maxsize=32)
-def _live_pictures(home: str, run_id: str, stamp: tuple) -> tuple[tuple[str, str], ...] | None:
-    """(PNG data URL, caption) of each strip :func:`live_predictions` shows, made once per new
-    epoch and shared by every session watching the job (the Train page redraws every two
-    seconds in each student's browser; issue 22)."""
+def _live_pictures(home: str, run_id: str, tick: int) -> tuple[tuple[str, str], ...] | None:
+    """(PNG data URL, caption) of each strip :func:`live_predictions` shows, made once per
+    ``tick`` (a refresh period) and shared by every session watching the job (the Train page
+    redraws every two seconds in each student's browser; issue 22)."""
     try:
         data = RunStore(home).epoch_predictions(run_id, latest_only=True)
     except SegLabError:
