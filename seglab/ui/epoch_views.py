@@ -142,7 +142,9 @@ def live_predictions(run_id: str | None) -> None:
         return
     store = RunStore()
     # at most one new set of strips per refresh period for the whole class, not one per epoch
-    pictures = _live_pictures(str(store.home), run_id, int(time.time() // LIVE_SECONDS))
+    # (and at once when the first epoch's strips appear or the run's are gone)
+    stored = bool(stored_epochs(store.run_dir(run_id)))
+    pictures = _live_pictures(str(store.home), run_id, (stored, int(time.time() // LIVE_SECONDS)))
     if pictures is None:
         st.caption("The model's predictions on a few validation images appear after the first epoch.")
         return
@@ -154,10 +156,11 @@ LIVE_SECONDS = 2  # the Train page's refresh period (`seglab.ui.train_views.QUEU
 
 
 @functools.lru_cache(maxsize=32)
-def _live_pictures(home: str, run_id: str, tick: int) -> tuple[tuple[str, str], ...] | None:
+def _live_pictures(home: str, run_id: str, stamp: tuple[bool, int]) -> tuple[tuple[str, str], ...] | None:
     """(PNG data URL, caption) of each strip :func:`live_predictions` shows, made once per
-    ``tick`` (a refresh period) and shared by every session watching the job (the Train page
-    redraws every two seconds in each student's browser; issue 22)."""
+    ``stamp`` (whether any epoch is stored, and the refresh period) and shared by every session
+    watching the job (the Train page redraws every two seconds in each student's browser;
+    issue 22)."""
     try:
         data = RunStore(home).epoch_predictions(run_id, latest_only=True)
     except SegLabError:
