@@ -22,7 +22,7 @@ from seglab.errors import SegLabError
 from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR, colorize_mask, error_overlay, hex_to_rgb, overlay
 from seglab.store.epoch_predictions import stored_epochs
 from seglab.store.run_store import PREDICTIONS, RunStore
-from seglab.ui.images import png_data_url
+from seglab.ui.images import encode_png
 
 PLAY_SECONDS = 0.8  # one epoch per tick while the scrubber plays
 TILE = 96  # on-screen side of one tile, pixels
@@ -156,11 +156,13 @@ LIVE_SECONDS = 2  # the Train page's refresh period (`seglab.ui.train_views.QUEU
 
 
 @functools.lru_cache(maxsize=32)
-def _live_pictures(home: str, run_id: str, stamp: tuple[bool, int]) -> tuple[tuple[str, str], ...] | None:
-    """(PNG data URL, caption) of each strip :func:`live_predictions` shows, made once per
+def _live_pictures(home: str, run_id: str, stamp: tuple[bool, int]) -> tuple[tuple[bytes, str], ...] | None:
+    """(PNG, caption) of each strip :func:`live_predictions` shows, made once per
     ``stamp`` (whether any epoch is stored, and the refresh period) and shared by every session
     watching the job (the Train page redraws every two seconds in each student's browser;
-    issue 22)."""
+    issue 22). Bytes, not data URLs: Streamlit serves them as media files under a URL that
+    changes only with the picture, so a redraw resends a URL (the browser keeps the picture),
+    where data URLs resent 200 KB to every watching student every two seconds."""
     try:
         data = RunStore(home).epoch_predictions(run_id, latest_only=True)
     except SegLabError:
@@ -182,7 +184,7 @@ def _live_pictures(home: str, run_id: str, stamp: tuple[bool, int]) -> tuple[tup
             f"Errors after epoch {epoch}: mean IoU of these images {_nanmean(data['iou'][0]):.2f}",
         )
     )
-    return tuple((png_data_url(strip, 0), caption) for strip, caption in strips)
+    return tuple((encode_png(strip, 0), caption) for strip, caption in strips)
 
 
 # ---- Results: epoch scrubber ------------------------------------------------------------
