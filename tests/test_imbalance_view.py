@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import statistics
 
 import pytest
@@ -100,15 +99,9 @@ run_page = page_runner("results", timeout=90)
 @pytest.fixture
 def imbalance_home(tmp_path):
     _store(tmp_path)
-    previous = os.environ.get("SEGLAB_HOME")
-    os.environ["SEGLAB_HOME"] = str(tmp_path)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # a module-wide home
+        patch.setenv("SEGLAB_HOME", str(tmp_path))
         yield tmp_path
-    finally:
-        if previous is None:
-            os.environ.pop("SEGLAB_HOME", None)
-        else:
-            os.environ["SEGLAB_HOME"] = previous
 
 
 def _numbers(at) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,15 +29,9 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         assert outcome.status == "done", outcome.message
     for record in RunStore(home).list_runs():
         ids[record.config.arch] = record.id
-    previous = os.environ.get("SEGLAB_HOME")
-    os.environ["SEGLAB_HOME"] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # a module-wide home
+        patch.setenv("SEGLAB_HOME", str(home))
         yield ids
-    finally:
-        if previous is None:
-            os.environ.pop("SEGLAB_HOME", None)
-        else:
-            os.environ["SEGLAB_HOME"] = previous
 
 
 run_page = page_runner("inside", timeout=120)

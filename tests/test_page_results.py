@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,15 +30,9 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             config = preset("smoke", size=32, n=24, width=4, epochs=2, lr=0.03, arch=arch, loss=loss)
             outcome = run_config(config, home=home, group="test-study")
             assert outcome.status == "done", outcome.message
-    previous = os.environ.get("SEGLAB_HOME")
-    os.environ["SEGLAB_HOME"] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # a module-wide home
+        patch.setenv("SEGLAB_HOME", str(home))
         yield home
-    finally:
-        if previous is None:
-            os.environ.pop("SEGLAB_HOME", None)
-        else:
-            os.environ["SEGLAB_HOME"] = previous
 
 
 run_page = page_runner("results", timeout=90)

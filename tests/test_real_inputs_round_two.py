@@ -41,15 +41,9 @@ def encoder_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         outcome = run_config(config, home=home)
         assert outcome.status == "done", outcome.message
     ids = {r.config.arch: r.id for r in RunStore(home).list_runs()}
-    previous = os.environ.get("SEGLAB_HOME")
-    os.environ["SEGLAB_HOME"] = str(home)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # a module-wide home
+        patch.setenv("SEGLAB_HOME", str(home))
         yield ids
-    finally:
-        if previous is None:
-            os.environ.pop("SEGLAB_HOME", None)
-        else:
-            os.environ["SEGLAB_HOME"] = previous
 
 
 def stage_captions(at) -> list[str]:

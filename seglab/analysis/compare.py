@@ -572,7 +572,7 @@ class Comparison:
         gaps = [
             b - a
             for a, b in zip(rows["last_val_iou"], rows["val_iou"], strict=True)
-            if _num(a) is not None and _num(b) is not None
+            if number_or_none(a) is not None and number_or_none(b) is not None
         ]
         return sum(gaps) / len(gaps) if gaps else None
 
@@ -705,7 +705,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _num(value: Any) -> float | None:
+def number_or_none(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing, not a number or NaN."""
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -721,7 +722,7 @@ def _created_ts(value: Any) -> float:
             return float(value.timestamp())
         except (ValueError, OSError):
             return 0.0
-    return _num(value) or 0.0
+    return number_or_none(value) or 0.0
 
 
 def build_comparisons(
@@ -851,7 +852,11 @@ def _comparison(
         cell.n_requested = requested
         for seed, runs_of_seed in sorted(seeds_seen[ckey].items()):
             cell.newest[seed] = str(runs_of_seed[-1]["run_id"])
-            done = [r for r in runs_of_seed if r.get("status") == "done" and _num(r.get(val_col)) is not None]
+            done = [
+                r
+                for r in runs_of_seed
+                if r.get("status") == "done" and number_or_none(r.get(val_col)) is not None
+            ]
             if not done:
                 if any(r.get("status") == "diverged" for r in runs_of_seed):
                     cell.n_diverged += 1
@@ -861,8 +866,8 @@ def _comparison(
             chosen = done[-1]  # sorted oldest → newest
             cell.n_duplicates += len(done) - 1
             cell.counted[seed] = str(chosen["run_id"])
-            cell.val[seed] = float(_num(chosen.get(val_col)))  # type: ignore[arg-type]
-            if (test := _num(chosen.get(test_col))) is not None:
+            cell.val[seed] = float(number_or_none(chosen.get(val_col)))  # type: ignore[arg-type]
+            if (test := number_or_none(chosen.get(test_col))) is not None:
                 cell.test[seed] = test
             per_image = chosen.get(images_col)
             if isinstance(per_image, (list, tuple)) and per_image:
@@ -982,7 +987,7 @@ def seed_curves(
         if cell is None:
             continue
         for position, record in enumerate(records, start=1):
-            value = _num(record.get(metric))
+            value = number_or_none(record.get(metric))
             if value is not None:
                 rows.append(
                     (cell.label, cell.arch, cell.loss_label, int(record.get("epoch", position)), value)

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from seglab.analysis.collapse import COLLAPSE_IOU, is_collapsed
-from seglab.analysis.compare import mean_std, t_quantile_975
+from seglab.analysis.compare import mean_std, number_or_none, t_quantile_975
 
 SHARE_PARAM = "fg_fraction"
 #: the two ways of scoring a binary model on test: threshold name → metric column
@@ -71,7 +71,7 @@ def imbalance_runs(runs: pd.DataFrame) -> pd.DataFrame:
     )
     done["fg_share"] = [foreground_share(d, p) for d, p in zip(done["dataset"], params, strict=True)]
     done = done[done["fg_share"].notna()]
-    done["collapsed"] = [is_collapsed(_num(v)) for v in done.get("val_iou", pd.Series(dtype=float))]
+    done["collapsed"] = [is_collapsed(number_or_none(v)) for v in done.get("val_iou", pd.Series(dtype=float))]
     several_archs = done["arch"].nunique() > 1 if len(done) else False
     done["model"] = [
         f"{a} + {label}" if several_archs else str(label)
@@ -92,7 +92,7 @@ def imbalance_cells(runs: pd.DataFrame, metric: str = "test_iou") -> pd.DataFram
     data = imbalance_runs(runs)
     rows = []
     for (share, model), group in data.groupby(["fg_share", "model"], sort=False):
-        values = [v for v in (_num(x) for x in group.get(metric, [])) if v is not None]
+        values = [v for v in (number_or_none(x) for x in group.get(metric, [])) if v is not None]
         mean, std = mean_std(values)
         low = high = None
         if mean is not None and std is not None:
@@ -171,12 +171,4 @@ def imbalance_json(runs: pd.DataFrame) -> dict[str, Any] | None:
 
 
 def _stats(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _num(row[k]) for k in ("mean", "std", "low", "high")} | {"n": int(row["n"])}
-
-
-def _num(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(out) else out
+    return {k: number_or_none(row[k]) for k in ("mean", "std", "low", "high")} | {"n": int(row["n"])}

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seglab.errors import SegLabError
+from seglab.paths import atomic_write_text
 from seglab.settings.classroom import Actor, Permission, require
 from seglab.settings.config import TrainConfig
 
@@ -94,14 +94,7 @@ def save_limits(
     limits = clamp_limits(values)
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".limits.", suffix=".tmp", dir=home)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(limits, handle, indent=1)
-        os.replace(tmp, home / LIMITS_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(home / LIMITS_FILE, json.dumps(limits, indent=1))
     return limits
 
 

@@ -22,7 +22,6 @@ import hmac
 import json
 import os
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import tomllib
 
+from seglab.paths import atomic_write_text
 from seglab.settings.classroom import Actor, Permission, passphrase_matches, require
 
 PASSPHRASE_FILE = "classroom_passphrase.json"
@@ -135,15 +135,7 @@ def save_passphrase(
     }
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".passphrase.", suffix=".tmp", dir=home)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=1)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, home / PASSPHRASE_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(home / PASSPHRASE_FILE, json.dumps(record, indent=1), mode=0o600)
 
 
 class SecretFileValue:

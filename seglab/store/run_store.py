@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from seglab.errors import ConfigError, InternalError, SegLabError
-from seglab.paths import seglab_home
+from seglab.paths import atomic_write_text, seglab_home
 from seglab.settings.classroom import MAX_NAME_LENGTH, Actor, Permission, clean_owner_name, require
 from seglab.settings.config import TrainConfig
 from seglab.status import ALL_STATUSES, FINISHED_STATUSES, RunStatus, check_transition, is_active
@@ -92,22 +92,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a mix."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with _suppress_os_error():
-            os.unlink(tmp)
-        raise
 
 
 def atomic_write_with(path: Path, write: Callable[[Path], object], suffix: str = ".tmp") -> Path:
