@@ -1,7 +1,5 @@
 """Data: generate and browse the built-in datasets, or check and load your own images and masks."""
 
-import functools
-
 import streamlit as st
 
 from seglab.data import dataset_info, list_datasets
@@ -11,10 +9,10 @@ from seglab.errors import SegLabError
 from seglab.settings.classroom import Permission
 from seglab.teach import data_page as dp
 from seglab.ui import classroom
-from seglab.ui.chart_view import chart_spec, presenting, show_chart
+from seglab.ui import data_views as V
+from seglab.ui.chart_view import presenting, show_chart
 from seglab.ui.common import URL, accept_url_name
 from seglab.ui.images import cached_png
-from seglab.viz.metric_charts import class_balance_chart
 
 SIZES = [32, 48, 64, 96, 128]
 TILES = 8
@@ -56,23 +54,6 @@ def saved_datasets() -> None:
             )
 
 
-@functools.lru_cache(maxsize=8)
-def generated(name: str, size: int, n: int, seed: int, params: tuple) -> dp.DataView:
-    """A built-in dataset as the page draws it, once for every session (read-only arrays; a
-    copy per session and move cost up to 45 MB of unpickling at 256 images of 128 px)."""
-    view = dp.generate_view(name, size=size, n=n, seed=seed, params=dict(params))
-    view.images.flags.writeable = False
-    view.masks.flags.writeable = False
-    return view
-
-
-@functools.lru_cache(maxsize=32)
-def balance_view(key: tuple, present: bool) -> tuple[dict, str]:
-    """The class-balance chart of ``generated(*key)`` and its note."""
-    balance = dp.class_balance(generated(*key))
-    return chart_spec(class_balance_chart(balance), present), dp.imbalance_note(balance)
-
-
 @st.cache_data(show_spinner="Reading and checking the files…", max_entries=8)
 def loaded(path: str, size: int, stamp: str) -> dp.LoadResult:
     return dp.load_user_dataset(path, size=size)
@@ -104,12 +85,8 @@ def show_grid(
 
 def show_balance(view: dp.DataView, key: tuple | None = None) -> None:
     """The class-balance chart and note; from the shared cache for a built-in dataset (``key``:
-    the arguments of :func:`generated`)."""
-    if key is None:
-        balance = dp.class_balance(view)
-        spec, note = chart_spec(class_balance_chart(balance), presenting()), dp.imbalance_note(balance)
-    else:
-        spec, note = balance_view(key, presenting())
+    the arguments of `seglab.ui.data_views.generated`)."""
+    spec, note = V.balance(view, presenting()) if key is None else V.generated_balance(key, presenting())
     show_chart(spec, width="stretch")
     st.markdown(note)
 
@@ -152,7 +129,7 @@ def builtin_datasets() -> None:
         seed = st.number_input("Seed", 0, 10_000, 0, key="seed", bind=URL)
         params = {spec.name: param_widget(spec, f"p_{spec.name}") for spec in info.params}
     key = (name, size, n, int(seed), tuple(sorted(params.items())))
-    view = generated(*key)
+    view = V.generated(*key)
     with main:
         st.markdown(f"**{info.title}.** {info.description}")
         m1, m2, m3 = st.columns(3)

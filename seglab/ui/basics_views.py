@@ -3,7 +3,7 @@
 The rules of :mod:`seglab.ui.loss_lab_views`: ``functools.lru_cache`` keyed by the widget
 values, values returned read-only (PNG data URLs, tuples, Vega-Lite specs, arrays not
 writeable). A slider move on Basics reran the whole page and rebuilt its six Altair charts:
-about 200 ms of server time per move, measured with a class's load in mind (issue 22).
+about 200 ms of server time per move, measured at a load average of 4–5 (issue 22).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 from seglab.palette import colorize_mask, colormap, error_overlay, overlay
 from seglab.teach import basics as B
 from seglab.ui.chart_view import chart_spec
+from seglab.ui.common import read_only
 from seglab.ui.images import as_rgb
 from seglab.ui.images import png_data_url as picture
-from seglab.ui.loss_lab_views import read_only
 from seglab.viz import loss_charts as C
 
 SIZE = 96  # side of the cells scene, in pixels

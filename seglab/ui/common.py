@@ -152,3 +152,11 @@ def sync_url(**values: Any) -> None:
         text = str(value)
         if st.query_params.get(key) != text:
             st.query_params[key] = text
+
+
+def read_only(*arrays: Any) -> tuple[Any, ...]:
+    """The numpy arrays, marked not writeable: a cached value shared by every session (the view
+    modules' ``lru_cache``s) must not change under another session."""
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays

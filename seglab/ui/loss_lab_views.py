@@ -22,18 +22,12 @@ from seglab.palette import colormap, error_overlay, overlay
 from seglab.teach import loss_lab as T
 from seglab.teach.basics import load_scene, sigmoid
 from seglab.ui.chart_view import chart_spec
+from seglab.ui.common import read_only
 from seglab.ui.images import png_data_url as picture
 from seglab.viz import loss_charts as C
 
 SIZE = 64  # side of the sample scenes, in pixels
 EMPTY_MASK_SUMS = (0, 1, 10, 100)  # Σp of the false alarms in "Dice on empty masks"
-
-
-def read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The arrays, marked not writeable: a cached value shared by sessions must not change."""
-    for array in arrays:
-        array.flags.writeable = False
-    return arrays
 
 
 @lru_cache(maxsize=128)

@@ -16,8 +16,8 @@ import pyarrow as pa
 from seglab.palette import colorize_mask, error_overlay, overlay
 from seglab.teach import metrics_lab as ml
 from seglab.ui.chart_view import chart_spec
+from seglab.ui.common import read_only
 from seglab.ui.images import png_data_url as picture
-from seglab.ui.loss_lab_views import read_only
 from seglab.ui.tables import dash_missing
 from seglab.viz.metric_charts import averaging_chart, confusion_chart, dice_iou_chart, per_class_iou_chart
 
