@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from seglab.palette import FN_COLOR, FP_COLOR, TP_COLOR, colorize_mask, error_ov
 from seglab.store.epoch_predictions import stored_epochs
 from seglab.store.run_store import PREDICTIONS, RunStore
 from seglab.ui.images import encode_png
+from seglab.ui.live_status import live_tick
 
 PLAY_SECONDS = 0.8  # one epoch per tick while the scrubber plays
 TILE = 96  # on-screen side of one tile, pixels
@@ -144,15 +144,12 @@ def live_predictions(run_id: str | None) -> None:
     # at most one new set of strips per refresh period for the whole class, not one per epoch
     # (and at once when the first epoch's strips appear or the run's are gone)
     stored = bool(stored_epochs(store.run_dir(run_id)))
-    pictures = _live_pictures(str(store.home), run_id, (stored, int(time.time() // LIVE_SECONDS)))
+    pictures = _live_pictures(str(store.home), run_id, (stored, live_tick()))
     if pictures is None:
         st.caption("The model's predictions on a few validation images appear after the first epoch.")
         return
     for url, caption in pictures:
         st.image(url, caption=caption)
-
-
-LIVE_SECONDS = 2  # the Train page's refresh period (`seglab.ui.train_views.QUEUE_SECONDS`)
 
 
 @functools.lru_cache(maxsize=32)

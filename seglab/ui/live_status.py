@@ -9,7 +9,9 @@ while a worker is on its way.
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -18,6 +20,7 @@ from seglab.paths import seglab_home
 from seglab.status import ACTIVE_STATUSES, RunStatus
 
 REFRESH_SECONDS = 5  # 30 sessions re-read the queue 6 times a second in all: cheap, still live
+LIVE_SECONDS = 2  # the Train page's live panel redraws this often
 
 
 def worker_state(home: str | os.PathLike[str] | None = None, registered: int | None = None) -> str:
@@ -69,8 +72,20 @@ def queue_stamp() -> tuple[str, int, int]:
     return str(home), stamps[0], stamps[1]
 
 
-@st.cache_data(ttl=2, max_entries=16, show_spinner=False)
-def shared_queue_status(home: str, _db: int, _wal: int) -> tuple[dict[str, int], str | None]:
+def live_tick() -> int:
+    """The current refresh period: shared reads of the queue and of a running job are reused
+    within one, so a class's pages read them at most once per :data:`LIVE_SECONDS`."""
+    return int(time.time() // LIVE_SECONDS)
+
+
+def queue_key() -> tuple[str, int, int, int]:
+    """:func:`queue_stamp` and :func:`live_tick`: the key of a shared read of the queue (new at
+    every write to it, and every period at least, for workers whose heartbeat stops)."""
+    return (*queue_stamp(), live_tick())
+
+
+@functools.lru_cache(maxsize=8)
+def shared_queue_status(home: str, _db: int, _wal: int, _tick: int) -> tuple[dict[str, int], str | None]:
     """Job counts and worker state, read once for every session of the class (not once per
     session every few seconds: 30 sidebars would open the queue six times a second)."""
     from seglab.jobs import queue_summary
@@ -89,7 +104,7 @@ def sidebar_queue_status() -> None:
     from seglab.jobs import ensure_worker
 
     try:
-        summary, state = shared_queue_status(*queue_stamp())
+        summary, state = shared_queue_status(*queue_key())
     except DiskFullError as exc:
         st.caption(f":material/warning: Job queue unavailable: {exc}")
         return

@@ -26,6 +26,7 @@ from seglab.settings.presets import PRESET_SEEDS as _PRESET_SEEDS
 from seglab.settings.study import Study, parse_seeds  # noqa: F401  (parse_seeds: used by the page)
 from seglab.status import RunStatus, is_active
 from seglab.ui.common import URL
+from seglab.ui.live_status import LIVE_SECONDS, live_tick, queue_key
 from seglab.ui.tables import dash_missing
 from seglab.units import format_duration, plural
 
@@ -571,7 +572,7 @@ def show_live_run(job: Any) -> None:
         # rebuilt at most once per refresh for the whole class, not at every epoch: short
         # epochs made it several chart builds a second while students watched (issue 22)
         has_history = (store.run_dir(job.run_id) / HISTORY).exists()
-        tick = int(time.time() // QUEUE_SECONDS) if has_history else None
+        tick = live_tick() if has_history else None
         spec = _live_curves(str(store.home), job.run_id, tick, presenting())
     if spec is None:
         st.caption("Curves appear after the first epoch.")
@@ -693,13 +694,10 @@ def job_controls(jobs: list[Any]) -> None:
         )
 
 
-QUEUE_SECONDS = 2  # the live panel's refresh, and the longest a shared queue read is reused
-
-
 @functools.lru_cache(maxsize=8)
 def _queue_snapshot(home: str, db: int, wal: int, tick: int) -> tuple[tuple, tuple, int]:
     """(jobs, groups newest first, live workers) of the queue, read once per change of its
-    database (and at least every :data:`QUEUE_SECONDS`, for workers whose heartbeat stops)
+    database (and at least every refresh period, for workers whose heartbeat stops)
     for every session of the class: 30 Train pages re-read it every two seconds (issue 22)."""
     from seglab.jobs import JobQueue
 
@@ -724,15 +722,15 @@ def group_labels(groups: tuple) -> dict[str, str]:
     return {g.id: f"{g.name} · {time.strftime('%H:%M', time.localtime(g.created))}" for g in groups}
 
 
-@st.fragment(run_every=QUEUE_SECONDS)
+@st.fragment(run_every=LIVE_SECONDS)
 def queue_panel() -> None:
     """The live part of the page, re-read from the queue database every two seconds."""
-    from seglab.ui.live_status import queue_stamp, worker_state
+    from seglab.ui.live_status import worker_state
 
     notice = st.session_state.pop("tr_notice", None)
     if notice:
         st.toast(notice)
-    key = (*queue_stamp(), int(time.time() // QUEUE_SECONDS))
+    key = queue_key()
     try:
         jobs, groups, n_workers = _queue_snapshot(*key)
     except SegLabError as exc:  # a full disk: say so, keep the page
