@@ -423,6 +423,15 @@ def _oom_message(epoch: int, config: TrainConfig, device: torch.device) -> str:
     )
 
 
+def _record_internal_error(files: RunWriter | None, exc: BaseException) -> None:
+    """Mark the run failed with ``exc`` as its reason, when a bug struck while it was finishing
+    (the caller re-raises). Best effort: OSError is the disk, InternalError a run that had
+    already reached its final status."""
+    if files is not None:
+        with contextlib.suppress(OSError, InternalError):
+            files.set_status(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+
+
 def _is_oom(exc: BaseException) -> bool:
     if isinstance(exc, torch.OutOfMemoryError):
         return True
@@ -550,10 +559,7 @@ class _Run:
         try:
             return self._finish(status, message)
         except BaseException as exc:  # a bug while finishing: record it, stay loud
-            if self.files is not None:
-                # OSError: the disk; InternalError: the run had already reached its final status
-                with contextlib.suppress(OSError, InternalError):
-                    self.files.set_status(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+            _record_internal_error(self.files, exc)
             raise
 
     def _begin(self) -> None:

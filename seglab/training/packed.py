@@ -45,7 +45,7 @@ from typing import Any
 
 import torch
 
-from seglab.errors import ConfigError, InternalError, SegLabError
+from seglab.errors import ConfigError, SegLabError
 from seglab.settings.config import TrainConfig
 from seglab.status import RunStatus
 from seglab.training.engine import (
@@ -56,6 +56,7 @@ from seglab.training.engine import (
     _divergence_message,
     _is_oom,
     _oom_message,
+    _record_internal_error,
     _Run,
     _Stop,
     check_resumable,
@@ -289,10 +290,7 @@ class _Pack:
                 device=run.device_text,
             )
         except BaseException as exc:  # a bug while finishing: record it, stay loud
-            if run.files is not None:
-                # OSError: the disk; InternalError: the run had already reached its final status
-                with contextlib.suppress(OSError, InternalError):
-                    run.files.set_status(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+            _record_internal_error(run.files, exc)
             raise
 
     def _setup_all(self) -> None:
